@@ -1,0 +1,1 @@
+"""The repairs service: system of record for residents, homes and repair tickets."""

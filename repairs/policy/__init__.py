@@ -1,0 +1,1 @@
+"""Housing policy as configuration: categories, priorities, timescales, Awaab's Law and tenure rules."""

@@ -1,0 +1,61 @@
+"""One typed settings object, read from the environment (and an optional `.env` file).
+
+Nothing else in the service reads `os.environ`: build a `Settings` at start-up and pass it in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Storage. SQLite is the embedded default; production sets a PostgreSQL URL
+    # such as postgresql+psycopg://repairs:...@db:5432/repairs
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'repairs.db'}", alias="REPAIRS_DATABASE_URL"
+    )
+    database_pool_size: int = Field(default=10, alias="REPAIRS_DATABASE_POOL_SIZE")
+    photo_dir: Path = Field(default=PROJECT_ROOT / "var" / "photos", alias="REPAIRS_PHOTO_DIR")
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="REPAIRS_DATA_DIR")
+
+    # HTTP
+    host: str = Field(default="127.0.0.1", alias="REPAIRS_HOST")
+    port: int = Field(default=8000, alias="REPAIRS_PORT")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", alias="REPAIRS_PUBLIC_BASE_URL")
+
+    # The service token the bot and the action server send as `Authorization: Bearer ...`.
+    api_token: SecretStr | None = Field(default=None, alias="REPAIRS_API_TOKEN")
+    # Demo mode: migrate on start, make a token when none is set, allow seeding.
+    demo_mode: bool = Field(default=False, alias="REPAIRS_DEMO_MODE")
+    migrate_on_start: bool = Field(default=False, alias="REPAIRS_MIGRATE_ON_START")
+
+    # Secret for signing officer session cookies and CSRF tokens.
+    secret_key: SecretStr | None = Field(default=None, alias="REPAIRS_SECRET_KEY")
+    officer_token_ttl_hours: int = Field(default=12, alias="REPAIRS_OFFICER_TOKEN_TTL_HOURS")
+
+    # Abuse limits
+    verify_max_failures: int = Field(default=5, alias="REPAIRS_VERIFY_MAX_FAILURES")
+    verify_window_minutes: int = Field(default=15, alias="REPAIRS_VERIFY_WINDOW_MINUTES")
+    max_photo_bytes: int = Field(default=10 * 1024 * 1024, alias="REPAIRS_MAX_PHOTO_BYTES")
+    max_json_body_bytes: int = Field(default=256 * 1024, alias="REPAIRS_MAX_JSON_BODY_BYTES")
+
+    # Council contact details the assistant and pages quote.
+    council_name: str = Field(default="Camden Council", alias="REPAIRS_COUNCIL_NAME")
+    repairs_phone: str = Field(default="020 7974 4444", alias="REPAIRS_PHONE")
+    out_of_hours_phone: str = Field(default="020 7974 4444", alias="REPAIRS_OUT_OF_HOURS_PHONE")
+    opening_hours: str = Field(
+        default="Monday to Friday, 8am to 6pm", alias="REPAIRS_OPENING_HOURS"
+    )
+
+    log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,19 @@
+"""Imports every model module so `Base.metadata` knows all tables (for Alembic and tests)."""
+
+from repairs.auth import models as auth_models
+from repairs.database import Base
+from repairs.idempotency import models as idempotency_models
+from repairs.notifications import models as notification_models
+from repairs.residents import models as resident_models
+from repairs.tickets import models as ticket_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "auth_models",
+    "idempotency_models",
+    "metadata",
+    "notification_models",
+    "resident_models",
+    "ticket_models",
+]

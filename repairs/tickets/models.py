@@ -1,0 +1,256 @@
+"""Repair tickets and everything hanging off them: the audit trail, photos, complaints and ratings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from repairs.database import Base, UTCDateTime, utcnow
+from repairs.residents.models import Property, Resident
+
+
+class Status(enum.StrEnum):
+    REPORTED = "reported"
+    TRIAGED = "triaged"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"  # the work is done
+    CLOSED = "closed"  # the resident confirmed it, or the confirmation window ran out
+    CANCELLED = "cancelled"
+    REOPENED = "reopened"
+
+
+OPEN_STATUSES = (
+    Status.REPORTED,
+    Status.TRIAGED,
+    Status.SCHEDULED,
+    Status.IN_PROGRESS,
+    Status.REOPENED,
+)
+
+
+class Priority(enum.StrEnum):
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    ROUTINE = "routine"
+
+
+class LocationType(enum.StrEnum):
+    IN_HOME = "in_home"
+    COMMUNAL = "communal"
+    EXTERNAL = "external"
+
+
+def _enum(e: type[enum.Enum]) -> Enum:
+    return Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # A resident's own list, newest first, paged by keyset.
+        Index("ix_tickets_resident_created", "resident_id", "created_at", "id"),
+        # The officer queue: open tickets by how soon they breach.
+        Index(
+            "ix_tickets_open_due",
+            "due_at",
+            "id",
+            postgresql_where=text("is_open"),
+            sqlite_where=text("is_open"),
+        ),
+        Index("ix_tickets_status_due", "status", "due_at", "id"),
+        Index("ix_tickets_priority_due", "priority", "due_at", "id"),
+        Index("ix_tickets_category_due", "category", "due_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What residents and officers see, e.g. HR-7K3Q9M. The id above is never shown.
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"), index=True)
+    category: Mapped[str] = mapped_column(String(30))
+    priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.REPORTED)
+    # Denormalised from status so the queue's partial index is simple and portable.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(String(230))  # HACT DescriptionOfWork is 230 characters
+    description: Mapped[str] = mapped_column(Text)
+    location_type: Mapped[LocationType] = mapped_column(_enum(LocationType), default=LocationType.IN_HOME)
+    location: Mapped[str | None] = mapped_column(String(200))
+    block: Mapped[str | None] = mapped_column(String(100), index=True)
+    floor: Mapped[str | None] = mapped_column(String(20))
+    access_notes: Mapped[str | None] = mapped_column(Text)
+    availability: Mapped[str | None] = mapped_column(String(500))
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(20), default="api")
+    priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    trade: Mapped[str | None] = mapped_column(String(40))
+    assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
+
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    make_safe_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Awaab's Law clocks (damp and mould, emergency hazards); null where the law does not apply.
+    awaab_applies: Mapped[bool] = mapped_column(Boolean, default=False)
+    awaab_investigate_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    investigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awaab_summary_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awaab_safety_work_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Someone who is not a known resident (an Open311 client such as FixMyStreet).
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_email: Mapped[str | None] = mapped_column(String(254))
+    reporter_phone: Mapped[str | None] = mapped_column(String(30))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    resident: Mapped[Resident | None] = relationship()
+    property: Mapped[Property | None] = relationship()
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all"
+    )
+    photos: Mapped[list[Photo]] = relationship(back_populates="ticket", order_by="Photo.id")
+    appointments: Mapped[list[Appointment]] = relationship(
+        back_populates="ticket", order_by="Appointment.id"
+    )
+
+
+class TicketEvent(Base):
+    """The append-only audit trail: every change to a ticket, who made it and when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(20))  # resident, officer, service, system, open311
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+@event.listens_for(TicketEvent, "before_update")
+def _events_are_append_only(*_args: object) -> None:
+    raise RuntimeError("ticket events are append-only")
+
+
+@event.listens_for(TicketEvent, "before_delete")
+def _events_are_never_deleted(*_args: object) -> None:
+    raise RuntimeError("ticket events are append-only")
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # One booked appointment per operative seat per slot: concurrent bookings cannot overbook.
+        Index(
+            "uq_appointments_booked_seat",
+            "trade",
+            "slot_date",
+            "period",
+            "seat",
+            unique=True,
+            postgresql_where=text("status = 'booked'"),
+            sqlite_where=text("status = 'booked'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    trade: Mapped[str] = mapped_column(String(40))
+    slot_date: Mapped[str] = mapped_column(String(10))  # ISO date, local (Europe/London)
+    period: Mapped[str] = mapped_column(String(10))  # am / pm
+    seat: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[AppointmentStatus] = mapped_column(_enum(AppointmentStatus), default=AppointmentStatus.BOOKED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="appointments")
+
+
+class Photo(Base):
+    """A photo's record; the re-encoded image itself lives in the photo store, not the database."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="photos")
+
+
+class Complaint(Base):
+    """A complaint under the Housing Ombudsman Complaint Handling Code."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    stage: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    text: Mapped[str] = mapped_column(Text)
+    acknowledge_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Rating(Base):
+    """A resident's satisfaction with a finished repair (a post-job survey, reported apart from TSMs)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "resident_id"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
