@@ -1,0 +1,65 @@
+# Housing repairs assistant. Two set-up commands: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APP_VENV  := .venv
+RASA_VENV := .venv-rasa
+APP_PY    := $(APP_VENV)/bin/python
+RASA_PY   := $(RASA_VENV)/bin/python
+LOG_DIR   := var/log
+
+# Python 3.11 for the application; Python 3.10 for Rasa 3.6 (which does not run on 3.11).
+PYTHON311 ?= $(shell for p in python3.11 python3; do \
+	  if $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then command -v $$p; break; fi; done)
+PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v python3.10; \
+	  elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -1; fi)
+
+.PHONY: help demo test test-fast lint typecheck bench-api bench eval clean app-env rasa-env
+
+help:
+	@echo "make demo       run the whole product on this machine (SQLite, demo data)"
+	@echo "make test       install what is missing and run the whole test suite"
+	@echo "make lint       ruff and mypy"
+	@echo "make bench-api  repairs service benchmark (SQLite and PostgreSQL)"
+
+$(APP_VENV)/.installed: requirements/app.txt
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is needed: install it (e.g. pyenv install 3.11) and retry." >&2; exit 1; }
+	@mkdir -p $(LOG_DIR)
+	@echo "Installing the application environment ($(APP_VENV), Python 3.11)..."
+	@test -x $(APP_PY) || $(PYTHON311) -m venv $(APP_VENV)
+	@$(APP_PY) -m pip install --disable-pip-version-check -q -r requirements/app.txt >$(LOG_DIR)/pip-app.log 2>&1 \
+	  || { tail -20 $(LOG_DIR)/pip-app.log; exit 1; }
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa 3.6: install it (pyenv install 3.10) or put python3.10 on PATH." >&2; exit 1; }
+	@mkdir -p $(LOG_DIR)
+	@echo "Installing the Rasa environment ($(RASA_VENV), Python 3.10; takes a minute or two the first time)..."
+	@test -x $(RASA_PY) || $(PYTHON310) -m venv $(RASA_VENV)
+	@$(RASA_PY) -m pip install --disable-pip-version-check -q -r requirements/rasa.txt >$(LOG_DIR)/pip-rasa.log 2>&1 \
+	  || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
+	@touch $@
+
+app-env: $(APP_VENV)/.installed
+rasa-env: $(RASA_VENV)/.installed
+
+test: app-env rasa-env
+	$(APP_PY) -m pytest -q -n 2 --dist loadfile
+
+test-fast: app-env
+	$(APP_PY) -m pytest -q -x --db sqlite
+
+lint: app-env
+	$(APP_VENV)/bin/ruff check repairs tests bench
+	$(APP_VENV)/bin/mypy
+
+demo: app-env
+	$(APP_PY) -m repairs.demo.run
+
+bench-api: app-env
+	$(APP_PY) -m bench.api_bench
+
+bench: bench-api
+
+clean:
+	rm -rf var/repairs.db* var/photos test-artifacts

@@ -1,0 +1,3 @@
+from repairs.cli import main
+
+raise SystemExit(main())

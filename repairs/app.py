@@ -1,0 +1,39 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from repairs.auth.routes import router as auth_router
+from repairs.context import ServiceContext
+from repairs.limits import BodySizeLimit
+from repairs.meta_routes import router as meta_router
+from repairs.problems import install_problem_handlers
+from repairs.residents.routes import router as residents_router
+from repairs.tickets.officer_routes import router as officer_router
+from repairs.tickets.routes import router as tickets_router
+
+
+def create_app(context: ServiceContext) -> FastAPI:
+    app = FastAPI(
+        title="Housing repairs service",
+        version="1.0.0",
+        description=(
+            "System of record for council housing repairs: residents, homes, tickets, priorities and "
+            "legal timescales. Resident endpoints are called by the assistant with the service token and "
+            "an X-Resident-Channel header; officer endpoints need an officer token."
+        ),
+    )
+    app.state.context = context
+    install_problem_handlers(app)
+    app.include_router(meta_router)
+    app.include_router(auth_router)
+    app.include_router(residents_router)
+    app.include_router(tickets_router)
+    app.include_router(officer_router)
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=context.settings.max_json_body_bytes,
+        upload_limit=context.settings.max_photo_bytes + 64 * 1024,
+    )
+    return app

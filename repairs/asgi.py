@@ -1,0 +1,51 @@
+"""Entry point for ASGI servers: `uvicorn --factory repairs.asgi:create_from_env`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from repairs.app import create_app
+from repairs.context import build_context
+from repairs.logs import configure_logging
+from repairs.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def demo_token(settings: Settings) -> SecretStr:
+    """Demo mode without REPAIRS_API_TOKEN: make one, and keep it where the other local processes
+    (bot, action server) can read it, so a restart does not break them."""
+    path = Path(settings.photo_dir).parent / "repairs-api-token"
+    if path.exists():
+        return SecretStr(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token)
+    log.info("demo mode: made a service token", extra={"path": str(path)})
+    return SecretStr(token)
+
+
+def prepare(settings: Settings) -> Settings:
+    if settings.demo_mode and settings.api_token is None:
+        settings = settings.model_copy(update={"api_token": demo_token(settings)})
+    if settings.api_token is None:
+        log.warning("REPAIRS_API_TOKEN is not set: the bot and the action server cannot call this service")
+    if settings.demo_mode or settings.migrate_on_start:
+        from repairs.migrate import upgrade
+
+        upgrade(settings.database_url)
+    return settings
+
+
+def create_from_env() -> FastAPI:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(build_context(prepare(settings)))

@@ -1,0 +1,96 @@
+"""Officer accounts: creation, sign-in with lock-out, and session tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from repairs.auth.models import Officer, OfficerSession, Role
+from repairs.auth.passwords import hash_password, verify_password
+from repairs.auth.secrets import digest, new_token
+from repairs.database import utcnow
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+class OfficerExists(Exception):
+    pass
+
+
+class AccountLocked(Exception):
+    def __init__(self, until: datetime) -> None:
+        super().__init__("account locked")
+        self.until = until
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    officer_id: int
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_officer(session: Session, *, email: str, name: str, password: str, role: Role) -> Officer:
+    email = normalise_email(email)
+    if session.scalar(select(Officer.id).where(Officer.email == email)) is not None:
+        raise OfficerExists(email)
+    officer = Officer(email=email, name=name.strip(), password_hash=hash_password(password), role=role)
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> Officer | None:
+    """The officer, or None for a wrong e-mail or password. Failed attempts are counted in this
+    session, so the caller must commit even when sign-in fails; raises AccountLocked."""
+    now = now or utcnow()
+    officer = session.scalar(select(Officer).where(Officer.email == normalise_email(email)).with_for_update())
+    if officer is not None and officer.locked_until is not None and officer.locked_until > now:
+        raise AccountLocked(officer.locked_until)
+    ok = verify_password(officer.password_hash if officer else None, password)
+    if officer is None or not officer.active:
+        return None
+    if not ok:
+        officer.failed_logins += 1
+        if officer.failed_logins >= MAX_FAILED_LOGINS:
+            officer.locked_until = now + LOCKOUT
+            officer.failed_logins = 0
+        return None
+    officer.failed_logins = 0
+    officer.locked_until = None
+    return officer
+
+
+def issue_session(session: Session, officer: Officer, *, ttl: timedelta) -> IssuedToken:
+    token = new_token()
+    expires = utcnow() + ttl
+    session.add(OfficerSession(token_hash=digest(token), officer_id=officer.id, expires_at=expires))
+    # Housekeeping: expired sessions are useless and only grow the table.
+    session.execute(delete(OfficerSession).where(OfficerSession.expires_at < utcnow()))
+    return IssuedToken(token=token, expires_at=expires, officer_id=officer.id)
+
+
+def officer_for_token(session: Session, token: str) -> Officer | None:
+    row = session.execute(
+        select(Officer, OfficerSession.expires_at)
+        .join(OfficerSession, OfficerSession.officer_id == Officer.id)
+        .where(OfficerSession.token_hash == digest(token))
+    ).first()
+    if row is None:
+        return None
+    officer, expires_at = row
+    if expires_at <= utcnow() or not officer.active:
+        return None
+    return officer
+
+
+def revoke_session(session: Session, token: str) -> None:
+    session.execute(delete(OfficerSession).where(OfficerSession.token_hash == digest(token)))

@@ -1,0 +1,45 @@
+"""Officer sign-in for API clients: e-mail and password for a bearer token."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from repairs.auth.dependencies import ContextDep
+from repairs.auth.officers import AccountLocked, authenticate, issue_session
+from repairs.database import transaction, utcnow
+from repairs.problems import Problem
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+@router.post("/token", response_model=TokenOut, summary="Officer sign-in")
+def token(body: TokenRequest, ctx: ContextDep) -> TokenOut:
+    issued = None
+    try:
+        # Committed even when sign-in fails, so the failed-login count is kept.
+        with transaction(ctx.sessions) as session:
+            officer = authenticate(session, body.email, body.password)
+            if officer is not None:
+                issued = issue_session(session, officer, ttl=timedelta(hours=ctx.settings.officer_token_ttl_hours))
+    except AccountLocked as exc:
+        wait = max(int((exc.until - utcnow()).total_seconds()), 1)
+        raise Problem(429, "account_locked", "Account locked", "Too many failed sign-ins; try again later.",
+                      headers={"Retry-After": str(wait)}) from None
+    if issued is None:
+        raise Problem(401, "login_failed", "Sign-in failed", "Wrong e-mail address or password.")
+    return TokenOut(access_token=issued.token, expires_at=issued.expires_at)

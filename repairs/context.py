@@ -1,0 +1,46 @@
+"""Everything a request needs, built once at start-up and handed to the app (no module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from repairs.appointments.slots import SlotConfig, load_slot_config
+from repairs.database import make_engine, make_session_factory
+from repairs.photos.storage import FilesystemPhotoStore, PhotoStore
+from repairs.policy.engine import Policy
+from repairs.policy.loader import load_policy
+from repairs.settings import Settings
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policy: Policy
+    photos: PhotoStore
+    slots: SlotConfig
+    api_token: str | None
+
+
+def build_context(settings: Settings, *, engine: Engine | None = None) -> ServiceContext:
+    engine = engine or make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return ServiceContext(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        policy=load_policy(settings.data_dir, out_of_hours_phone=settings.out_of_hours_phone),
+        photos=FilesystemPhotoStore(settings.photo_dir),
+        slots=load_slot_config(settings.data_dir),
+        api_token=token,
+    )
+
+
+def get_context(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.context
+    return ctx

@@ -1,0 +1,35 @@
+"""Field types shared by the API's request models: bounded, and free of characters databases refuse."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+
+def _clean(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; other control characters are never meaningful here.
+    if any(ch == "\x00" or (ord(ch) < 32 and ch not in "\t\n\r") for ch in value):
+        raise ValueError("text contains control characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean)]
+RequiredShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_clean), AfterValidator(_not_blank)
+]
+LongText = Annotated[
+    str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_clean), AfterValidator(_not_blank)
+]
+OptionalLongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean)]
+
+
+BlockText = Annotated[str, StringConstraints(max_length=100), AfterValidator(_clean)]
+FloorText = Annotated[str, StringConstraints(max_length=20), AfterValidator(_clean)]
+AvailabilityText = Annotated[str, StringConstraints(max_length=500), AfterValidator(_clean)]

@@ -1,0 +1,376 @@
+"""The officer API: the queue, a ticket in full, and the changes officers make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from repairs.appointments.slots import SlotUnavailable, book, describe, free_slots
+from repairs.auth.dependencies import ContextDep, OfficerDep, Principal
+from repairs.auth.models import Officer
+from repairs.database import transaction, utcnow
+from repairs.notifications.outbox import enqueue
+from repairs.problems import Problem
+from repairs.residents.models import Property
+from repairs.residents.postcodes import normalise_postcode
+from repairs.schemas import LongText
+from repairs.tickets import service
+from repairs.tickets.lifecycle import ALLOWED_TRANSITIONS, InvalidTransition
+from repairs.tickets.models import Priority, Status, Ticket
+from repairs.tickets.presenters import ticket_out
+from repairs.tickets.references import normalise_reference
+from repairs.tickets.schemas import TicketOut, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/api/v1/officer", tags=["officer"])
+
+
+class QueueRow(BaseModel):
+    reference: str
+    category: str
+    priority: Priority
+    emergency: bool
+    status: Status
+    summary: str
+    block: str | None
+    postcode: str | None
+    channel: str
+    vulnerable: bool
+    reported_at: datetime
+    due_at: datetime
+    overdue: bool
+    awaab_next: datetime | None
+
+
+class QueuePage(BaseModel):
+    items: list[QueueRow]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    at: datetime
+    actor_type: str
+    actor_id: str | None
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    data: dict[str, Any]
+
+
+class ResidentSummary(BaseModel):
+    name: str
+    tenure: str
+    vulnerabilities: list[str]
+    phone: str | None
+    email: str | None
+    address: str
+
+
+class OfficerTicketOut(BaseModel):
+    ticket: TicketOut
+    resident: ResidentSummary | None
+    trade: str | None
+    assigned_officer_id: int | None
+    priority_reasons: list[str]
+    allowed_next: list[Status]
+    events: list[EventOut]
+    access_notes: str | None
+    availability: str | None
+
+
+class StatusBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Status
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    officer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    trade: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[a-z_]+$")
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: LongText
+
+
+class MessageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: LongText
+
+
+class SlotOut(BaseModel):
+    slot_id: str
+    date: str
+    period: str
+    label: str
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+
+
+class BookBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slot_id: str = Field(min_length=1, max_length=40)
+
+
+class InvestigatedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: datetime | None = None
+
+
+def _actor(principal: Principal) -> service.Actor:
+    return service.Actor(type="officer", id=str(principal.officer_id))
+
+
+def _load(session: Session, reference: str, *, lock: bool = False) -> Ticket:
+    ref = normalise_reference(reference)
+    ticket = None
+    if ref is not None:
+        query = select(Ticket).where(Ticket.reference == ref).options(
+            selectinload(Ticket.photos), selectinload(Ticket.appointments), selectinload(Ticket.events)
+        )
+        if lock:
+            query = query.with_for_update()
+        ticket = session.scalar(query)
+    if ticket is None:
+        raise Problem(404, "not_found", "Repair not found")
+    return ticket
+
+
+@router.get("/tickets", response_model=QueuePage, summary="Open tickets, soonest to breach first")
+def queue(
+    _officer: OfficerDep,
+    ctx: ContextDep,
+    priority: Priority | None = None,
+    category: Annotated[str | None, Query(max_length=30)] = None,
+    status: Status | None = None,
+    block: Annotated[str | None, Query(max_length=100)] = None,
+    estate: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool | None = None,
+    vulnerable: bool | None = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Reference, postcode or address")] = None,
+    include_closed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> QueuePage:
+    now = utcnow()
+    query = (
+        select(Ticket, Property.postcode)
+        .outerjoin(Property, Property.id == Ticket.property_id)
+        .order_by(Ticket.due_at, Ticket.id)
+        .limit(limit + 1)
+    )
+    if status is not None:
+        query = query.where(Ticket.status == status)
+    elif not include_closed:
+        query = query.where(Ticket.is_open.is_(True))
+    if priority is not None:
+        query = query.where(Ticket.priority == priority)
+    if category:
+        query = query.where(Ticket.category == category)
+    if block:
+        query = query.where(or_(Ticket.block == block, Property.block == block))
+    if estate:
+        query = query.where(Property.estate == estate)
+    if overdue is True:
+        query = query.where(Ticket.due_at < now)
+    elif overdue is False:
+        query = query.where(Ticket.due_at >= now)
+    if vulnerable is not None:
+        query = query.where(Ticket.vulnerable.is_(vulnerable))
+    if channel:
+        query = query.where(Ticket.channel == channel)
+    if q and q.strip():
+        term = q.strip()
+        ref = normalise_reference(term)
+        postcode = normalise_postcode(term)
+        if ref:
+            query = query.where(Ticket.reference == ref)
+        elif postcode:
+            query = query.where(Property.postcode == postcode)
+        else:
+            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                or_(Property.address_line1.ilike(like, escape="\\"), Ticket.block.ilike(like, escape="\\"))
+            )
+    if cursor:
+        decoded = decode_cursor(cursor)
+        if decoded is None:
+            raise Problem(400, "invalid_cursor", "Cursor not valid", "Use next_cursor from a previous page.")
+        moment, ident = decoded
+        query = query.where(or_(Ticket.due_at > moment, and_(Ticket.due_at == moment, Ticket.id > ident)))
+    with transaction(ctx.sessions) as session:
+        rows = session.execute(query).all()
+    items = [
+        QueueRow(
+            reference=t.reference, category=t.category, priority=t.priority, emergency=t.emergency,
+            status=t.status, summary=t.summary, block=t.block, postcode=postcode, channel=t.channel,
+            vulnerable=t.vulnerable, reported_at=t.reported_at, due_at=t.due_at,
+            overdue=t.is_open and t.due_at < now, awaab_next=_awaab_next(t),
+        )
+        for t, postcode in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = encode_cursor(last.due_at, last.id)
+    return QueuePage(items=items, next_cursor=next_cursor)
+
+
+def _awaab_next(ticket: Ticket) -> datetime | None:
+    if not ticket.awaab_applies or not ticket.is_open:
+        return None
+    if ticket.investigated_at is None:
+        return ticket.awaab_investigate_by
+    clocks = [c for c in (ticket.awaab_summary_by, ticket.awaab_safety_work_by) if c is not None]
+    return min(clocks) if clocks else None
+
+
+def _officer_view(ticket: Ticket, ctx: Any) -> OfficerTicketOut:
+    resident = ticket.resident
+    summary = None
+    if resident is not None:
+        prop = resident.tenancy.property
+        summary = ResidentSummary(
+            name=resident.full_name, tenure=resident.tenure.value, vulnerabilities=list(resident.vulnerabilities),
+            phone=resident.phone, email=resident.email,
+            address=", ".join(p for p in (prop.address_line1, prop.address_line2, prop.postcode) if p),
+        )
+    return OfficerTicketOut(
+        ticket=ticket_out(ticket, ctx.policy, utcnow()),
+        resident=summary,
+        trade=ticket.trade,
+        assigned_officer_id=ticket.assigned_officer_id,
+        priority_reasons=list(ticket.priority_reasons or []),
+        allowed_next=sorted(ALLOWED_TRANSITIONS[ticket.status]),
+        events=[
+            EventOut(at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, kind=e.kind,
+                     from_status=e.from_status, to_status=e.to_status, data=e.data or {})
+            for e in ticket.events
+        ],
+        access_notes=ticket.access_notes,
+        availability=ticket.availability,
+    )
+
+
+@router.get("/tickets/{reference}", response_model=OfficerTicketOut, summary="A ticket in full")
+def get_ticket(reference: str, _officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    with transaction(ctx.sessions) as session:
+        return _officer_view(_load(session, reference), ctx)
+
+
+@router.post("/tickets/{reference}/status", response_model=OfficerTicketOut, summary="Change status")
+def change_status(reference: str, body: StatusBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load(session, reference, lock=True)
+        try:
+            service.change_status(session, ctx.policy, ticket, body.status, actor=_actor(officer), note=body.note)
+        except InvalidTransition as exc:
+            raise Problem(409, "invalid_transition", "Status change not allowed", str(exc)) from None
+        session.refresh(ticket, ["events"])
+        return _officer_view(ticket, ctx)
+
+
+@router.post("/tickets/{reference}/assign", response_model=OfficerTicketOut, summary="Assign to an officer or trade")
+def assign(reference: str, body: AssignBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    if body.officer_id is None and body.trade is None:
+        raise Problem(422, "invalid_request", "Nothing to assign", "Give officer_id, trade, or both.")
+    with transaction(ctx.sessions) as session:
+        if body.officer_id is not None:
+            target = session.get(Officer, body.officer_id)
+            if target is None or not target.active:
+                raise Problem(422, "unknown_officer", "No such officer")
+        ticket = _load(session, reference, lock=True)
+        service.assign(session, ticket, actor=_actor(officer), officer_id=body.officer_id, trade=body.trade)
+        session.refresh(ticket, ["events"])
+        return _officer_view(ticket, ctx)
+
+
+@router.post("/tickets/{reference}/notes", response_model=OfficerTicketOut, summary="Add an internal note")
+def add_note(reference: str, body: NoteBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load(session, reference, lock=True)
+        service.add_note(session, ticket, actor=_actor(officer), text=body.text)
+        session.refresh(ticket, ["events"])
+        return _officer_view(ticket, ctx)
+
+
+@router.post("/tickets/{reference}/messages", response_model=OfficerTicketOut,
+             summary="Send the resident a message on their channel")
+def message_resident(reference: str, body: MessageBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load(session, reference, lock=True)
+        if ticket.resident_id is None:
+            raise Problem(409, "no_resident", "No resident to message", "This report came from outside the assistant.")
+        event = service.record_event(ticket, _actor(officer), "message_sent", data={"text": body.text})
+        session.add(event)
+        session.flush()
+        enqueue(session, delivery_key=f"ticket:{ticket.id}:event:{event.id}", resident_id=ticket.resident_id,
+                ticket_id=ticket.id, kind="officer_message",
+                text=f"About your repair {ticket.reference}: {body.text}", data={"reference": ticket.reference})
+        session.refresh(ticket, ["events"])
+        return _officer_view(ticket, ctx)
+
+
+@router.get("/tickets/{reference}/slots", response_model=list[SlotOut], summary="Free appointment slots")
+def slots(reference: str, _officer: OfficerDep, ctx: ContextDep,
+          days: Annotated[int, Query(ge=1, le=60)] = 10) -> list[SlotOut]:
+    with transaction(ctx.sessions) as session:
+        ticket = _load(session, reference)
+        found = free_slots(session, ctx.slots, ctx.policy.calendar, trade=ticket.trade or "multi_trade",
+                           now=utcnow(), days=days)
+    return [SlotOut(slot_id=s.slot_id, date=s.day.isoformat(), period=s.period, label=s.label,
+                    starts_at=s.starts_at, ends_at=s.ends_at, free=s.free) for s in found]
+
+
+@router.post("/tickets/{reference}/appointments", response_model=OfficerTicketOut,
+             summary="Book (or move) the appointment")
+def book_appointment(reference: str, body: BookBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load(session, reference, lock=True)
+        if not ticket.is_open:
+            raise Problem(409, "closed_ticket", "Repair closed", f"Repair {ticket.reference} is {ticket.status.value}.")
+        moved = any(a.status.value == "booked" for a in ticket.appointments)
+        try:
+            appointment = book(session, ctx.slots, ctx.policy.calendar, ticket_id=ticket.id,
+                               trade=ticket.trade or "multi_trade", slot_id=body.slot_id, now=utcnow())
+        except SlotUnavailable as exc:
+            raise Problem(409, "slot_unavailable", "Slot not available", str(exc)) from None
+        actor = _actor(officer)
+        if ticket.status in ALLOWED_TRANSITIONS and Status.SCHEDULED in ALLOWED_TRANSITIONS[ticket.status]:
+            service.change_status(session, ctx.policy, ticket, Status.SCHEDULED, actor=actor, notify=False)
+        when = describe(appointment)
+        event = service.record_event(ticket, actor, "appointment_moved" if moved else "appointment_booked",
+                                     data={"slot": body.slot_id, "when": when})
+        session.add(event)
+        session.flush()
+        verb = "moved to" if moved else "booked for"
+        enqueue(session, delivery_key=f"ticket:{ticket.id}:event:{event.id}", resident_id=ticket.resident_id,
+                ticket_id=ticket.id, kind="appointment",
+                text=f"Your repair {ticket.reference} is {verb} {when}. Reply if that time does not suit you.",
+                data={"reference": ticket.reference, "starts_at": appointment.starts_at.isoformat()})
+        session.refresh(ticket, ["events", "appointments"])
+        return _officer_view(ticket, ctx)
+
+
+@router.post("/tickets/{reference}/investigated", response_model=OfficerTicketOut,
+             summary="Record the hazard investigation (starts Awaab's Law follow-on clocks)")
+def investigated(reference: str, body: InvestigatedBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    at = body.at or utcnow()
+    if at.tzinfo is None:
+        raise Problem(422, "invalid_request", "Time zone needed", "Give the time with a UTC offset.")
+    if at > utcnow():
+        raise Problem(422, "invalid_request", "Time in the future", "An investigation cannot be recorded ahead of time.")
+    with transaction(ctx.sessions) as session:
+        ticket = _load(session, reference, lock=True)
+        service.record_investigation(session, ctx.policy, ticket, actor=_actor(officer), at=at)
+        session.refresh(ticket, ["events"])
+        return _officer_view(ticket, ctx)
+

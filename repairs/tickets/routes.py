@@ -1,0 +1,328 @@
+"""The resident-facing ticket API, used by the bot and the action server on a verified resident's behalf.
+
+Every query is scoped to the resident the channel identity belongs to: another resident's
+reference answers 404, exactly like a reference that does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from repairs.auth.dependencies import ContextDep, ResidentActor, ResidentDep
+from repairs.context import ServiceContext
+from repairs.database import transaction, utcnow
+from repairs.idempotency.service import request_fingerprint, run_once, validate_key
+from repairs.photos.processing import PhotoRejected, process_photo
+from repairs.problems import Problem
+from repairs.residents.models import Resident
+from repairs.tickets import service
+from repairs.tickets.lifecycle import ACCEPTS_INFORMATION
+from repairs.tickets.models import OPEN_STATUSES, Photo, Status, Ticket
+from repairs.tickets.presenters import ticket_out
+from repairs.tickets.references import normalise_reference
+from repairs.tickets.schemas import (
+    CancelBody,
+    ComplaintCreate,
+    ComplaintOut,
+    InformationBody,
+    PhotoOut,
+    RatingBody,
+    RatingOut,
+    ReopenBody,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+    decode_cursor,
+    encode_cursor,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["tickets (resident)"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=400)]
+
+
+def _not_found() -> Problem:
+    return Problem(404, "not_found", "Repair not found", "No repair with that reference was found for you.")
+
+
+def _load_own(session: Session, actor: ResidentActor, reference: str, *, lock: bool = False) -> Ticket:
+    ref = normalise_reference(reference)
+    if ref is None:
+        raise _not_found()
+    query = (
+        select(Ticket)
+        .where(Ticket.reference == ref, Ticket.resident_id == actor.resident_id)
+        .options(selectinload(Ticket.photos), selectinload(Ticket.appointments))
+    )
+    if lock:
+        query = query.with_for_update()
+    ticket = session.scalar(query)
+    if ticket is None:
+        raise _not_found()
+    return ticket
+
+
+def _actor(actor: ResidentActor) -> service.Actor:
+    return service.Actor(type="resident", id=str(actor.resident_id))
+
+
+@router.post("/tickets", status_code=201, response_model=TicketOut, summary="Report a repair")
+def create_ticket(
+    body: TicketCreate, actor: ResidentDep, ctx: ContextDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    key = validate_key(idempotency_key)
+    try:
+        ctx.policy.category(body.category)
+    except KeyError:
+        raise Problem(
+            422, "unknown_category", "Unknown category",
+            "Use one of the category codes from GET /api/v1/categories.",
+        ) from None
+
+    def create(session: Session) -> tuple[int, dict[str, object]]:
+        resident = session.get(Resident, actor.resident_id)
+        if resident is None:
+            raise Problem(403, "not_verified", "Not verified", "This chat is no longer linked to a resident.")
+        new = service.NewTicket(
+            category=body.category,
+            description=body.description,
+            location_type=body.location_type,
+            location=body.location,
+            block=body.block,
+            floor=body.floor,
+            access_notes=body.access_notes,
+            availability=body.availability,
+            reported_emergency=body.reported_emergency,
+            vulnerable_present=body.vulnerable_present,
+            channel=body.channel if body.channel != "api" else actor.channel,
+        )
+        try:
+            ticket = service.create_ticket(
+                session, ctx.policy, new, actor=_actor(actor), resident=resident, prop=resident.tenancy.property
+            )
+        except service.NotCouncilResponsibility as exc:
+            raise Problem(
+                422, "not_council_responsibility", "This repair is yours to arrange",
+                exc.reason, advice=exc.advice,
+            ) from None
+        assessment_advice = None
+        if ticket.emergency:
+            assessment = ctx.policy.assess(
+                ticket.category, ticket.description, vulnerable=ticket.vulnerable,
+                tenure=resident.tenure, location_type=ticket.location_type, at=ticket.reported_at,
+                reported_emergency=body.reported_emergency,
+            )
+            assessment_advice = assessment.advice
+        session.refresh(ticket, ["photos", "appointments"])
+        out = ticket_out(ticket, ctx.policy, utcnow(), advice=assessment_advice)
+        return 201, out.model_dump(mode="json")
+
+    outcome = run_once(
+        ctx.sessions,
+        principal=actor.principal_key,
+        key=key,
+        fingerprint=request_fingerprint(body.model_dump(mode="json")),
+        create=create,
+    )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+
+
+@router.get("/tickets", response_model=TicketPage, summary="The resident's repairs, newest first")
+def list_tickets(
+    actor: ResidentDep,
+    ctx: ContextDep,
+    status: Literal["open", "closed", "all"] = "all",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TicketPage:
+    query = (
+        select(Ticket)
+        .where(Ticket.resident_id == actor.resident_id)
+        .options(selectinload(Ticket.photos), selectinload(Ticket.appointments))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit + 1)
+    )
+    if status == "open":
+        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    elif status == "closed":
+        query = query.where(Ticket.status.not_in(OPEN_STATUSES))
+    if cursor:
+        decoded = decode_cursor(cursor)
+        if decoded is None:
+            raise Problem(400, "invalid_cursor", "Cursor not valid", "Use next_cursor from a previous page.")
+        moment, ident = decoded
+        query = query.where(
+            or_(Ticket.created_at < moment, and_(Ticket.created_at == moment, Ticket.id < ident))
+        )
+    now = utcnow()
+    with transaction(ctx.sessions) as session:
+        rows = list(session.scalars(query))
+        items = [ticket_out(t, ctx.policy, now) for t in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return TicketPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/tickets/{reference}", response_model=TicketOut, summary="One of the resident's repairs")
+def get_ticket(reference: str, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference)
+        return ticket_out(ticket, ctx.policy, utcnow())
+
+
+@router.post("/tickets/{reference}/cancel", response_model=TicketOut, summary="Cancel a repair")
+def cancel_ticket(reference: str, body: CancelBody, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference, lock=True)
+        if ticket.status == Status.CANCELLED:
+            return ticket_out(ticket, ctx.policy, utcnow())  # a repeated cancel is not an error
+        _refusable(lambda: service.resident_cancel(session, ctx.policy, ticket, actor=_actor(actor), reason=body.reason))
+        return ticket_out(ticket, ctx.policy, utcnow())
+
+
+@router.post("/tickets/{reference}/information", response_model=TicketOut, summary="Add information")
+def add_information(reference: str, body: InformationBody, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference, lock=True)
+        _refusable(lambda: service.add_information(session, ticket, actor=_actor(actor), text=body.text))
+        return ticket_out(ticket, ctx.policy, utcnow())
+
+
+@router.post("/tickets/{reference}/reopen", response_model=TicketOut, summary="Reopen: it is not fixed")
+def reopen_ticket(reference: str, body: ReopenBody, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference, lock=True)
+        _refusable(lambda: service.resident_reopen(session, ctx.policy, ticket, actor=_actor(actor), reason=body.reason))
+        return ticket_out(ticket, ctx.policy, utcnow())
+
+
+@router.post("/tickets/{reference}/rating", response_model=RatingOut, summary="Rate a finished repair")
+def rate_ticket(reference: str, body: RatingBody, actor: ResidentDep, ctx: ContextDep) -> RatingOut:
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference, lock=True)
+        _refusable(
+            lambda: service.rate(
+                session, ctx.policy, ticket, actor=_actor(actor), resident_id=actor.resident_id,
+                score=body.score, comment=body.comment, fixed=body.fixed,
+            )
+        )
+        return RatingOut(reference=ticket.reference, score=body.score, fixed=body.fixed, status=ticket.status)
+
+
+@router.post(
+    "/tickets/{reference}/photos",
+    status_code=201,
+    response_model=PhotoOut,
+    summary="Add a photo (JPEG, PNG, WEBP, GIF; at most 10 MB; location data is removed)",
+)
+def add_photo(reference: str, actor: ResidentDep, ctx: ContextDep, file: Annotated[UploadFile, File()]) -> PhotoOut:
+    raw = _read_capped(file, ctx.settings.max_photo_bytes)
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference)
+        if ticket.status not in ACCEPTS_INFORMATION:
+            raise Problem(409, "closed_ticket", "Repair closed", f"Repair {ticket.reference} is {ticket.status.value}.")
+    return store_photo(ctx, reference_ticket_id=ticket.id, raw=raw, uploaded_by="resident",
+                       actor=_actor(actor))
+
+
+@router.get("/tickets/{reference}/photos/{photo_id}", summary="A photo on one of the resident's repairs",
+            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def get_photo(reference: str, photo_id: str, actor: ResidentDep, ctx: ContextDep) -> Response:
+    with transaction(ctx.sessions) as session:
+        ticket = _load_own(session, actor, reference)
+        photo = next((p for p in ticket.photos if p.public_id == photo_id), None)
+        if photo is None:
+            raise Problem(404, "not_found", "Photo not found")
+        key, content_type = photo.storage_key, photo.content_type
+    try:
+        data = ctx.photos.open(key)
+    except KeyError:
+        raise Problem(404, "not_found", "Photo not found") from None
+    return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/complaints", status_code=201, response_model=ComplaintOut, summary="Make a stage 1 complaint")
+def create_complaint(
+    body: ComplaintCreate, actor: ResidentDep, ctx: ContextDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    key = validate_key(idempotency_key)
+
+    def create(session: Session) -> tuple[int, dict[str, object]]:
+        ticket = _load_own(session, actor, body.ticket_reference) if body.ticket_reference else None
+        complaint = service.create_complaint(
+            session, ctx.policy, resident_id=actor.resident_id, ticket=ticket, text=body.text, actor=_actor(actor)
+        )
+        out = ComplaintOut(
+            reference=complaint.reference,
+            stage=complaint.stage,
+            ticket_reference=ticket.reference if ticket else None,
+            acknowledge_by=complaint.acknowledge_by,
+            respond_by=complaint.respond_by,
+            respond_by_text=ctx.policy.describe_deadline(complaint.respond_by, utcnow()),
+        )
+        return 201, out.model_dump(mode="json")
+
+    outcome = run_once(
+        ctx.sessions, principal=actor.principal_key, key=f"complaint:{key}",
+        fingerprint=request_fingerprint(body.model_dump(mode="json")), create=create,
+    )
+    return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+def _refusable(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except service.TicketActionRefused as exc:
+        raise Problem(409, exc.code, "Not possible now", exc.message) from None
+
+
+def _read_capped(file: UploadFile, max_bytes: int) -> bytes:
+    data = file.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise Problem(
+            413, "too_large", "Photo too large",
+            f"Photos can be at most {max_bytes // (1024 * 1024)} MB. Try sending a smaller one.",
+        )
+    return data
+
+
+def store_photo(ctx: ServiceContext, *, reference_ticket_id: int, raw: bytes, uploaded_by: str,
+                actor: service.Actor) -> PhotoOut:
+    """Validate and re-encode (CPU work, outside any transaction), store the file, then record it."""
+    try:
+        processed = process_photo(raw, max_bytes=ctx.settings.max_photo_bytes)
+    except PhotoRejected as exc:
+        status = 413 if exc.code == "too_large" else 415
+        raise Problem(status, exc.code, "Photo not accepted", exc.message) from None
+    key = ctx.photos.save(processed.data, content_type=processed.content_type)
+    try:
+        with transaction(ctx.sessions) as session:
+            ticket = session.get(Ticket, reference_ticket_id)
+            assert ticket is not None
+            photo = Photo(
+                public_id=secrets.token_hex(16),
+                ticket_id=ticket.id,
+                storage_key=key,
+                content_type=processed.content_type,
+                width=processed.width,
+                height=processed.height,
+                size_bytes=len(processed.data),
+                sha256=processed.sha256,
+                uploaded_by=uploaded_by,
+                created_at=utcnow(),
+            )
+            session.add(photo)
+            session.flush()
+            session.add(service.record_event(ticket, actor, "photo_added", data={"photo": photo.public_id}))
+            return PhotoOut(id=photo.public_id, width=photo.width, height=photo.height,
+                            size_bytes=photo.size_bytes, created_at=photo.created_at)
+    except Exception:
+        ctx.photos.delete(key)  # no orphaned files when the record could not be written
+        raise

@@ -1,0 +1,148 @@
+"""Request and response bodies for tickets, complaints and ratings."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from repairs.schemas import (
+    AvailabilityText,
+    BlockText,
+    FloorText,
+    LongText,
+    OptionalLongText,
+    RequiredShortText,
+    ShortText,
+)
+from repairs.tickets.models import LocationType, Priority, Status
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=30, description="A category code from GET /api/v1/categories")
+    description: LongText = Field(description="What is wrong, in the resident's words")
+    location_type: LocationType = LocationType.IN_HOME
+    location: ShortText | None = Field(default=None, description="Room or place, e.g. kitchen, stairwell")
+    block: BlockText | None = None
+    floor: FloorText | None = None
+    access_notes: OptionalLongText | None = None
+    availability: AvailabilityText | None = None
+    reported_emergency: bool = Field(
+        default=False, description="The assistant judged it an emergency; can raise the priority, never lower it"
+    )
+    vulnerable_present: bool = Field(
+        default=False, description="Someone vulnerable is affected (a baby, an elderly or disabled person)"
+    )
+    channel: Literal["telegram", "web", "whatsapp", "sms", "phone", "email", "api"] = "api"
+
+
+class AppointmentOut(BaseModel):
+    date: str
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    text: str
+
+
+class PhotoOut(BaseModel):
+    id: str
+    width: int
+    height: int
+    size_bytes: int
+    created_at: datetime
+
+
+class TicketOut(BaseModel):
+    reference: str
+    category: str
+    category_name: str
+    priority: Priority
+    emergency: bool
+    status: Status
+    status_text: str
+    summary: str
+    description: str
+    location_type: LocationType
+    location: str | None
+    reported_at: datetime
+    due_at: datetime
+    due_text: str
+    make_safe_by: datetime | None
+    awaab_investigate_by: datetime | None
+    appointment: AppointmentOut | None
+    photos: list[PhotoOut]
+    can_cancel: bool
+    can_reopen: bool
+    can_rate: bool
+    advice: str | None = None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: OptionalLongText | None = None
+
+
+class InformationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: LongText
+
+
+class ReopenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: LongText = "Not fixed"
+
+
+class RatingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    score: int = Field(ge=1, le=5)
+    fixed: bool | None = None
+    comment: OptionalLongText | None = None
+
+
+class RatingOut(BaseModel):
+    reference: str
+    score: int
+    fixed: bool | None
+    status: Status
+
+
+class ComplaintCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: LongText
+    ticket_reference: RequiredShortText | None = None
+
+
+class ComplaintOut(BaseModel):
+    reference: str
+    stage: int
+    ticket_reference: str | None
+    acknowledge_by: datetime
+    respond_by: datetime
+    respond_by_text: str
+
+
+def encode_cursor(moment: datetime, ident: int) -> str:
+    raw = json.dumps([moment.isoformat(), ident]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment_text, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(moment_text)
+        if moment.tzinfo is None or not isinstance(ident, int) or not (0 < ident < 2**62):
+            return None
+        return moment, ident
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,406 @@
+"""What can happen to a ticket. Every change writes an audit event, and every change a resident
+should hear about writes an outbox row, in the same transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from repairs.database import utcnow
+from repairs.notifications.outbox import enqueue
+from repairs.policy.engine import Policy
+from repairs.residents.models import Property, Resident, Tenure
+from repairs.tickets.lifecycle import (
+    ACCEPTS_INFORMATION,
+    RATEABLE,
+    RESIDENT_CANCELLABLE,
+    RESIDENT_REOPENABLE,
+    check_transition,
+    is_open,
+)
+from repairs.tickets.models import (
+    Complaint,
+    LocationType,
+    Priority,
+    Rating,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from repairs.tickets.references import COMPLAINT_PREFIX, TICKET_PREFIX, new_reference
+
+
+class TicketActionRefused(Exception):
+    """A resident or officer asked for something the ticket's state does not allow."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotCouncilResponsibility(Exception):
+    def __init__(self, reason: str, advice: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.advice = advice
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # resident, officer, service, system, open311
+    id: str | None = None
+
+
+@dataclass
+class NewTicket:
+    category: str
+    description: str
+    location_type: LocationType = LocationType.IN_HOME
+    location: str | None = None
+    block: str | None = None
+    floor: str | None = None
+    access_notes: str | None = None
+    availability: str | None = None
+    reported_emergency: bool = False
+    vulnerable_present: bool = False
+    channel: str = "api"
+    reporter_name: str | None = None
+    reporter_email: str | None = None
+    reporter_phone: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+STATUS_MESSAGES = {
+    Status.TRIAGED: "We have looked at your repair {ref} ({category}). It is {priority} and we aim to finish it {due}.",
+    Status.IN_PROGRESS: "Work on your repair {ref} has started: an operative is on the way or with you now.",
+    Status.COMPLETED: (
+        "Our operative has finished the work on {ref}. Is it fixed? Reply 'yes' or 'not fixed', "
+        "and tell us how we did from 1 to 5."
+    ),
+    Status.CANCELLED: "Your repair {ref} has been cancelled.",
+    Status.CLOSED: "Your repair {ref} is now closed. Thank you.",
+    Status.REOPENED: "We have reopened your repair {ref} and will be in touch about the next visit.",
+}
+
+
+def summarise(description: str, limit: int = 230) -> str:
+    text = re.sub(r"\s+", " ", description).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def record_event(ticket: Ticket, actor: Actor, kind: str, *, frm: Status | None = None, to: Status | None = None,
+           data: dict[str, object] | None = None) -> TicketEvent:
+    event = TicketEvent(
+        ticket=ticket,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        kind=kind,
+        from_status=frm.value if frm else None,
+        to_status=to.value if to else None,
+        data=data or {},
+        at=utcnow(),
+    )
+    return event
+
+
+def _notify(session: Session, policy: Policy, ticket: Ticket, event: TicketEvent, kind: str, text: str) -> None:
+    session.flush()  # the event id makes the delivery key unique and stable
+    enqueue(
+        session,
+        delivery_key=f"ticket:{ticket.id}:event:{event.id}",
+        resident_id=ticket.resident_id,
+        ticket_id=ticket.id,
+        kind=kind,
+        text=text,
+        data={"reference": ticket.reference, "status": ticket.status.value},
+    )
+
+
+def _status_text(policy: Policy, ticket: Ticket) -> str | None:
+    template = STATUS_MESSAGES.get(ticket.status)
+    if template is None:
+        return None
+    return template.format(
+        ref=ticket.reference,
+        category=policy.category(ticket.category).name.lower(),
+        priority=ticket.priority.value,
+        due=policy.describe_deadline(ticket.due_at, utcnow()),
+    )
+
+
+def create_ticket(
+    session: Session,
+    policy: Policy,
+    new: NewTicket,
+    *,
+    actor: Actor,
+    resident: Resident | None,
+    prop: Property | None,
+    now: datetime | None = None,
+) -> Ticket:
+    now = now or utcnow()
+    policy.category(new.category)  # KeyError for an unknown code: validated by callers first
+    tenure = resident.tenure if resident is not None else None
+    vulnerable = bool(resident is not None and resident.is_vulnerable) or new.vulnerable_present
+    assessment = policy.assess(
+        new.category,
+        new.description,
+        vulnerable=vulnerable,
+        tenure=tenure,
+        location_type=new.location_type,
+        at=now,
+        reported_emergency=new.reported_emergency,
+    )
+    if tenure == Tenure.LEASEHOLDER and not assessment.emergency:
+        duty = policy.responsibility(tenure, new.category, new.location_type, new.description)
+        if duty.responsible != "council":
+            raise NotCouncilResponsibility(duty.reason, duty.advice)
+    deadlines = policy.deadlines(assessment, new.category, now)
+    ticket = Ticket(
+        resident_id=resident.id if resident else None,
+        property_id=prop.id if prop else None,
+        category=new.category,
+        priority=assessment.priority,
+        status=Status.REPORTED,
+        is_open=True,
+        emergency=assessment.emergency,
+        summary=summarise(new.description),
+        description=new.description.strip(),
+        location_type=new.location_type,
+        location=new.location,
+        block=new.block or (prop.block if prop and new.location_type != LocationType.IN_HOME else None),
+        floor=new.floor,
+        access_notes=new.access_notes,
+        availability=new.availability,
+        vulnerable=vulnerable,
+        channel=new.channel,
+        priority_reasons=list(assessment.reasons),
+        trade=policy.category(new.category).trade,
+        reported_at=now,
+        due_at=deadlines.due_at,
+        make_safe_by=deadlines.make_safe_by,
+        awaab_applies=assessment.awaab,
+        awaab_investigate_by=deadlines.awaab_investigate_by,
+        awaab_safety_work_by=deadlines.awaab_safety_work_by,
+        reporter_name=new.reporter_name,
+        reporter_email=new.reporter_email,
+        reporter_phone=new.reporter_phone,
+        created_at=now,
+        updated_at=now,
+    )
+    # Random references can collide (1 in hundreds of millions); a savepoint lets us draw again.
+    for _attempt in range(5):
+        ticket.reference = new_reference(TICKET_PREFIX)
+        try:
+            with session.begin_nested():
+                session.add(ticket)
+                session.flush()
+            break
+        except IntegrityError:
+            continue  # the savepoint's rollback has already taken the ticket out of the session
+    else:  # pragma: no cover - would need five collisions in a row
+        raise RuntimeError("could not draw a unique ticket reference")
+    session.add(
+        record_event(ticket, actor, "created", to=Status.REPORTED, data={
+            "priority": assessment.priority.value,
+            "emergency": assessment.emergency,
+            "reasons": list(assessment.reasons),
+            "channel": new.channel,
+        })
+    )
+    session.flush()
+    return ticket
+
+
+def change_status(
+    session: Session,
+    policy: Policy,
+    ticket: Ticket,
+    target: Status,
+    *,
+    actor: Actor,
+    note: str | None = None,
+    notify: bool = True,
+) -> TicketEvent:
+    current = ticket.status
+    check_transition(current, target)
+    now = utcnow()
+    ticket.status = target
+    ticket.is_open = is_open(target)
+    ticket.updated_at = now
+    if target == Status.COMPLETED:
+        ticket.completed_at = now
+    elif target == Status.CLOSED:
+        ticket.closed_at = now
+    elif target == Status.CANCELLED:
+        ticket.cancelled_at = now
+    elif target == Status.REOPENED:
+        ticket.reopen_count += 1
+        ticket.completed_at = None
+        ticket.closed_at = None
+    event = record_event(ticket, actor, "status_changed", frm=current, to=target, data={"note": note} if note else None)
+    session.add(event)
+    if notify and ticket.resident_id is not None and actor.type != "resident":
+        text = _status_text(policy, ticket)
+        if text:
+            _notify(session, policy, ticket, event, f"status_{target.value}", text)
+    session.flush()
+    return event
+
+
+def resident_cancel(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, reason: str | None) -> None:
+    if ticket.status not in RESIDENT_CANCELLABLE:
+        raise TicketActionRefused(
+            "cannot_cancel",
+            f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')} and can no longer be cancelled here; "
+            "please call us if you need to stop the work.",
+        )
+    change_status(session, policy, ticket, Status.CANCELLED, actor=actor, note=reason)
+
+
+def resident_reopen(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, reason: str) -> None:
+    if ticket.status not in RESIDENT_REOPENABLE:
+        raise TicketActionRefused(
+            "cannot_reopen", f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')}, so it is still open."
+        )
+    change_status(session, policy, ticket, Status.REOPENED, actor=actor, note=reason)
+    # A reopened repair gets a fresh target from today, at the same priority.
+    now = utcnow()
+    assessment = policy.assess(
+        ticket.category, ticket.description, vulnerable=ticket.vulnerable,
+        tenure=ticket.resident.tenure if ticket.resident else None,
+        location_type=ticket.location_type, at=now, reported_emergency=ticket.emergency,
+    )
+    ticket.due_at = policy.deadlines(assessment, ticket.category, now).due_at
+
+
+def add_information(session: Session, ticket: Ticket, *, actor: Actor, text: str) -> TicketEvent:
+    if ticket.status not in ACCEPTS_INFORMATION:
+        raise TicketActionRefused(
+            "closed_ticket", f"Repair {ticket.reference} is {ticket.status.value}; report a new repair instead."
+        )
+    event = record_event(ticket, actor, "information_added", data={"text": text})
+    session.add(event)
+    ticket.updated_at = utcnow()
+    session.flush()
+    return event
+
+
+def rate(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, resident_id: int, score: int,
+         comment: str | None, fixed: bool | None) -> Rating:
+    if fixed is False:
+        # "Not fixed" is a reopen first; the rating is still kept.
+        if ticket.status in RESIDENT_REOPENABLE:
+            resident_reopen(session, policy, ticket, actor=actor, reason="Resident says it is not fixed")
+    elif ticket.status not in RATEABLE:
+        raise TicketActionRefused("not_finished", f"Repair {ticket.reference} is not finished yet, so it cannot be rated.")
+    existing = session.scalar(select(Rating).where(Rating.ticket_id == ticket.id, Rating.resident_id == resident_id))
+    if existing is not None:
+        existing.score, existing.comment = score, comment
+        rating = existing
+    else:
+        rating = Rating(ticket_id=ticket.id, resident_id=resident_id, score=score, comment=comment)
+        session.add(rating)
+    session.add(record_event(ticket, actor, "rated", data={"score": score, "fixed": fixed}))
+    if fixed is True and ticket.status == Status.COMPLETED:
+        change_status(session, policy, ticket, Status.CLOSED, actor=actor, note="Resident confirmed it is fixed")
+    session.flush()
+    return rating
+
+
+def add_note(session: Session, ticket: Ticket, *, actor: Actor, text: str) -> TicketEvent:
+    event = record_event(ticket, actor, "note", data={"text": text})
+    session.add(event)
+    ticket.updated_at = utcnow()
+    session.flush()
+    return event
+
+
+def assign(session: Session, ticket: Ticket, *, actor: Actor, officer_id: int | None, trade: str | None) -> TicketEvent:
+    data: dict[str, object] = {}
+    if officer_id is not None:
+        data["officer_id"] = officer_id
+        ticket.assigned_officer_id = officer_id
+    if trade is not None:
+        data["trade"] = trade
+        ticket.trade = trade
+    event = record_event(ticket, actor, "assigned", data=data)
+    session.add(event)
+    ticket.updated_at = utcnow()
+    session.flush()
+    return event
+
+
+def record_investigation(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, at: datetime) -> None:
+    """Awaab's Law: the written summary and safety-work clocks start when the hazard is investigated."""
+    ticket.investigated_at = at
+    if ticket.awaab_applies:
+        summary_by, safety_by = policy.awaab_after_investigation(at)
+        ticket.awaab_summary_by = summary_by
+        ticket.awaab_safety_work_by = safety_by
+    session.add(record_event(ticket, actor, "investigated", data={"at": at.isoformat()}))
+    session.flush()
+
+
+def create_complaint(
+    session: Session,
+    policy: Policy,
+    *,
+    resident_id: int,
+    ticket: Ticket | None,
+    text: str,
+    actor: Actor,
+) -> Complaint:
+    now = utcnow()
+    ack_by, respond_by = policy.complaint_deadlines(now, 1)
+    complaint = Complaint(
+        resident_id=resident_id,
+        ticket_id=ticket.id if ticket else None,
+        stage=1,
+        text=text,
+        acknowledge_by=ack_by,
+        respond_by=respond_by,
+        created_at=now,
+    )
+    for _attempt in range(5):
+        complaint.reference = new_reference(COMPLAINT_PREFIX)
+        try:
+            with session.begin_nested():
+                session.add(complaint)
+                session.flush()
+            break
+        except IntegrityError:
+            continue
+    if ticket is not None:
+        session.add(record_event(ticket, actor, "complaint", data={"complaint": complaint.reference}))
+    session.flush()
+    return complaint
+
+
+def resident_visible(ticket: Ticket, resident_id: int) -> bool:
+    return ticket.resident_id == resident_id
+
+
+__all__ = [
+    "Actor",
+    "NewTicket",
+    "NotCouncilResponsibility",
+    "Priority",
+    "TicketActionRefused",
+    "add_information",
+    "add_note",
+    "assign",
+    "change_status",
+    "create_complaint",
+    "create_ticket",
+    "rate",
+    "record_investigation",
+    "resident_cancel",
+    "resident_reopen",
+]

@@ -1,0 +1,167 @@
+"""Test harness: the same suite runs against SQLite and a real PostgreSQL server.
+
+Each backend gets a freshly migrated database once per run (through Alembic, so migrations are
+tested too); every test leaves it empty again. Tests that need real concurrency start a real
+uvicorn server on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from repairs.app import create_app  # noqa: E402
+from repairs.context import ServiceContext, build_context  # noqa: E402
+from repairs.database import make_engine, transaction  # noqa: E402
+from repairs.migrate import upgrade  # noqa: E402
+from repairs.settings import Settings  # noqa: E402
+from repairs.tables import metadata  # noqa: E402
+
+SERVICE_TOKEN = "test-service-token-" + "x" * 20
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        default=os.environ.get("REPAIRS_TEST_DB", "both"),
+        choices=["sqlite", "postgresql", "both"],
+        help="which database backends to run database tests against",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        choice = metafunc.config.getoption("--db")
+        backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _postgres_database(name: str) -> str:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}. Start it (see .ci/run).")
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'repairs.db'}"
+    else:
+        url = _postgres_database(f"repairs_test_{_worker()}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    eng = make_engine(database_url, pool_size=20)
+    yield eng
+    eng.dispose()
+
+
+def _empty_all_tables(engine: sa.Engine) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        REPAIRS_DATABASE_URL=database_url,
+        REPAIRS_API_TOKEN=SecretStr(SERVICE_TOKEN),
+        REPAIRS_PHOTO_DIR=tmp_path / "photos",
+        REPAIRS_DATA_DIR=ROOT / "data",
+        REPAIRS_SECRET_KEY=SecretStr("test-secret-key-" + "y" * 20),
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def ctx(settings: Settings, engine: sa.Engine) -> Iterator[ServiceContext]:
+    context = build_context(settings, engine=engine)
+    yield context
+    _empty_all_tables(engine)
+
+
+@pytest.fixture
+def client(ctx: ServiceContext) -> Iterator[TestClient]:
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as c:
+        yield c
+
+
+@dataclass
+class LiveServer:
+    url: str
+
+
+@pytest.fixture
+def live_server(ctx: ServiceContext) -> Iterator[LiveServer]:
+    """The app behind a real uvicorn server on a free local port, for concurrency tests."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    yield LiveServer(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+@pytest.fixture
+def service_headers() -> dict[str, str]:
+    return dict(SERVICE_HEADERS)
+
+
+from tests.factories import Factory  # noqa: E402
+
+
+@pytest.fixture
+def factory(ctx: ServiceContext) -> Factory:
+    return Factory(ctx)
+
+
+__all__ = ["SERVICE_HEADERS", "transaction"]

@@ -1,0 +1,573 @@
+"""Checks of the container set-up: docker-compose.yml, the Dockerfile and .dockerignore.
+
+There is no Docker engine here, so the compose file is checked the way `docker compose
+config` would check it, offline: it is validated against the Compose Specification JSON
+schema that the pinned `check-jsonschema` package ships (vendor/compose-spec.json), both
+as written and after compose-style `${VAR}` interpolation. On top of the schema, the
+project's own rules: every service has a healthcheck, the repairs service waits for a
+healthy database, no secret is written as a literal, published ports bind to 127.0.0.1
+and state lives on declared named volumes.
+
+Needs `pip install -r requirements/dev-extra.txt` (check-jsonschema and its
+dependencies: jsonschema, ruamel.yaml).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
+
+# The values a `.env` would give; made up for the test, never real secrets.
+FAKE_ENV = {
+    "POSTGRES_PASSWORD": "test-db-password-0123",
+    "REPAIRS_API_TOKEN": "test-api-token-4567",
+    "REPAIRS_SECRET_KEY": "test-secret-key-89ab",
+}
+REQUIRED_SECRETS = sorted(FAKE_ENV)
+
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+# A secret's value must be one reference with no default: ${VAR}, ${VAR?msg} or ${VAR:?msg}.
+SECRET_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*)?\}")
+URL_PASSWORD = re.compile(r"://[^/:@\s]+:(?P<password>\$\{[^}]*\}|[^@\s/]*)@")
+
+
+def _require(module: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - only when the dev extras are missing
+        pytest.fail(
+            f"{module} is needed to validate docker-compose.yml offline: "
+            f"pip install -r requirements/dev-extra.txt ({exc})"
+        )
+
+
+# --- Loading and compose-style interpolation -------------------------------------------
+
+
+def _load_yaml(text: str) -> Any:
+    # ruamel.yaml reads YAML 1.2 as compose does (PyYAML's YAML 1.1 would turn an
+    # unquoted 22:22 into a number) and refuses duplicate keys, as compose does.
+    ruamel_yaml = _require("ruamel.yaml")
+    return ruamel_yaml.YAML(typ="safe", pure=True).load(text)
+
+
+class InterpolationError(ValueError):
+    pass
+
+
+_INTERPOLATION = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*)|(?P<invalid>))"
+)
+_BRACED = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?|:\+|\+)(?P<arg>.*))?\Z", re.DOTALL
+)
+
+
+def _interpolate_string(value: str, env: Mapping[str, str]) -> str:
+    """Compose's interpolation rules: $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e},
+    ${VAR?e}, ${VAR:+r}, ${VAR+r}."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("escaped"):
+            return "$"
+        if match.group("named"):
+            return env.get(match.group("named"), "")
+        if match.group("invalid") is not None:
+            raise InterpolationError(f"invalid interpolation format in {value!r}")
+        braced = _BRACED.match(match.group("braced"))
+        if braced is None:
+            raise InterpolationError(f"invalid interpolation format in {value!r}")
+        name, op, arg = braced.group("name"), braced.group("op"), braced.group("arg") or ""
+        is_set = name in env
+        is_set_non_empty = bool(env.get(name))
+        if op is None:
+            return env.get(name, "")
+        if op == ":-":
+            return env[name] if is_set_non_empty else arg
+        if op == "-":
+            return env[name] if is_set else arg
+        if op == ":?":
+            if not is_set_non_empty:
+                raise InterpolationError(f"required variable {name} is missing a value: {arg}")
+            return env[name]
+        if op == "?":
+            if not is_set:
+                raise InterpolationError(f"required variable {name} is missing a value: {arg}")
+            return env[name]
+        if op == ":+":
+            return arg if is_set_non_empty else ""
+        return arg if is_set else ""  # "+"
+
+    return _INTERPOLATION.sub(replace, value)
+
+
+def _interpolate(node: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return _interpolate_string(node, env)
+    if isinstance(node, dict):
+        return {key: _interpolate(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(item, env) for item in node]
+    return node
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    assert COMPOSE_FILE.is_file(), "docker-compose.yml is missing"
+    document = _load_yaml(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="module")
+def resolved(compose: dict[str, Any]) -> dict[str, Any]:
+    return _interpolate(compose, FAKE_ENV)
+
+
+@pytest.fixture(scope="module")
+def compose_validator() -> Any:
+    jsonschema = _require("jsonschema")
+    builtin_schemas = _require("check_jsonschema.builtin_schemas")
+    schema = builtin_schemas.get_builtin_schema("vendor.compose-spec")
+    assert "compose" in schema.get("$id", "").lower(), schema.get("$id")
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _schema_errors(validator: Any, document: Any) -> list[str]:
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    return [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}" for error in errors]
+
+
+def _services(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    services = document.get("services") or {}
+    assert services, "docker-compose.yml declares no services"
+    return services
+
+
+def _environment(service: Mapping[str, Any]) -> dict[str, Any]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return dict(item.split("=", 1) if "=" in item else (item, None) for item in environment)
+    return dict(environment)
+
+
+# --- The Compose Specification schema -------------------------------------------------
+
+
+def test_compose_file_is_valid_against_the_compose_spec(
+    compose: dict[str, Any], compose_validator: Any
+) -> None:
+    assert _schema_errors(compose_validator, compose) == []
+
+
+def test_interpolated_compose_file_is_valid_against_the_compose_spec(
+    resolved: dict[str, Any], compose_validator: Any
+) -> None:
+    assert _schema_errors(compose_validator, resolved) == []
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda doc: doc["services"]["repairs"].update(helthcheck={}), id="misspelt-service-key"),
+        pytest.param(lambda doc: doc.update(servces={}), id="misspelt-top-level-key"),
+        pytest.param(
+            lambda doc: doc["services"]["repairs"]["depends_on"]["db"].update(condition="service_ready"),
+            id="unknown-depends-on-condition",
+        ),
+        pytest.param(
+            lambda doc: doc["services"]["db"]["healthcheck"].update(intervals="5s"), id="bad-healthcheck"
+        ),
+        pytest.param(lambda doc: doc["services"]["repairs"].update(ports="8000:8000"), id="ports-not-a-list"),
+    ],
+)
+def test_the_schema_check_rejects_broken_files(
+    compose: dict[str, Any], compose_validator: Any, mutate: Any
+) -> None:
+    """A control: the same validation fails on a broken copy, so a pass above means something."""
+    broken = copy.deepcopy(compose)
+    mutate(broken)
+    assert _schema_errors(compose_validator, broken) != []
+
+
+def test_no_obsolete_version_key(compose: dict[str, Any]) -> None:
+    assert "version" not in compose
+
+
+# --- Secrets ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", REQUIRED_SECRETS)
+def test_compose_refuses_to_start_without_each_secret(compose: dict[str, Any], missing: str) -> None:
+    env = {name: value for name, value in FAKE_ENV.items() if name != missing}
+    with pytest.raises(InterpolationError, match=rf"{missing}.*set {missing} in \.env"):
+        _interpolate(compose, env)
+    with pytest.raises(InterpolationError, match=missing):
+        _interpolate(compose, {**env, missing: ""})
+
+
+def _scalar_entries(node: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every (path, key, value) of the document whose value is a scalar, with list-form
+    `KEY=VALUE` entries (environment, build args) split into key and value."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, dict | list):
+                yield from _scalar_entries(value, f"{path}/{key}")
+            else:
+                yield f"{path}/{key}", str(key), value
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            if isinstance(item, str) and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", item):
+                key, value = item.split("=", 1)
+                yield f"{path}/{index}", key, value
+            elif isinstance(item, dict | list):
+                yield from _scalar_entries(item, f"{path}/{index}")
+            else:
+                yield f"{path}/{index}", "", item
+
+
+def test_no_secret_is_written_as_a_literal(compose: dict[str, Any]) -> None:
+    literals = []
+    for path, key, value in _scalar_entries(compose):
+        if SECRET_NAME.search(key) and value is not None and not SECRET_REFERENCE.fullmatch(str(value)):
+            literals.append(f"{path} = {value!r}")
+        for url in URL_PASSWORD.finditer(str(value)):
+            if not SECRET_REFERENCE.fullmatch(url.group("password")):
+                literals.append(f"{path}: password in URL {value!r}")
+    assert literals == [], "secrets must be ${VAR:?...} references, not literals"
+
+
+def test_secrets_reach_the_services_that_need_them(resolved: dict[str, Any]) -> None:
+    sqlalchemy = _require("sqlalchemy")
+    services = _services(resolved)
+    db_env = _environment(services["db"])
+    repairs_env = _environment(services["repairs"])
+    assert db_env["POSTGRES_PASSWORD"] == FAKE_ENV["POSTGRES_PASSWORD"]
+    assert repairs_env["REPAIRS_API_TOKEN"] == FAKE_ENV["REPAIRS_API_TOKEN"]
+    assert repairs_env["REPAIRS_SECRET_KEY"] == FAKE_ENV["REPAIRS_SECRET_KEY"]
+
+    url = sqlalchemy.engine.make_url(repairs_env["REPAIRS_DATABASE_URL"])
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.host, url.port) == ("db", 5432)
+    assert url.username == db_env["POSTGRES_USER"]
+    assert url.password == db_env["POSTGRES_PASSWORD"]
+    assert url.database == db_env["POSTGRES_DB"]
+
+
+# --- Health, start order, ports and volumes -------------------------------------------
+
+
+def test_every_service_has_an_enabled_healthcheck(compose: dict[str, Any]) -> None:
+    for name, service in _services(compose).items():
+        healthcheck = service.get("healthcheck")
+        assert healthcheck, f"service {name} has no healthcheck"
+        assert healthcheck.get("disable") not in (True, "true"), f"service {name} disables its healthcheck"
+        test = healthcheck.get("test")
+        assert test, f"service {name}'s healthcheck has no test"
+        if isinstance(test, list):
+            assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, (
+                f"service {name}: bad healthcheck {test}"
+            )
+
+
+def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    repairs_probe = " ".join(services["repairs"]["healthcheck"]["test"])
+    assert "urllib" in repairs_probe and "http://127.0.0.1:8000/healthz" in repairs_probe
+
+
+def test_repairs_waits_for_a_healthy_database(compose: dict[str, Any]) -> None:
+    depends_on = _services(compose)["repairs"].get("depends_on")
+    assert isinstance(depends_on, dict), "use the long depends_on form with a condition"
+    assert depends_on["db"]["condition"] == "service_healthy"
+
+
+def test_repairs_is_built_from_the_dockerfile(compose: dict[str, Any]) -> None:
+    build = _services(compose)["repairs"]["build"]
+    context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+    dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+    assert (context / dockerfile).resolve() == DOCKERFILE
+
+
+def test_services_restart_unless_stopped(compose: dict[str, Any]) -> None:
+    for name, service in _services(compose).items():
+        assert service.get("restart") == "unless-stopped", f"service {name}"
+
+
+def _published_host_ips(port: Any) -> str | None:
+    """The host address a `ports` entry binds to ("" when it binds every address)."""
+    if isinstance(port, dict):
+        return port.get("host_ip", "")
+    spec = str(port).split("/", 1)[0]
+    if spec.startswith("["):  # [::1]:8000:8000
+        return spec[: spec.index("]") + 1]
+    parts = spec.split(":")
+    return parts[0] if len(parts) == 3 else ""
+
+
+def test_published_ports_bind_to_loopback_only(resolved: dict[str, Any]) -> None:
+    published = {name: service.get("ports", []) for name, service in _services(resolved).items()}
+    assert published["repairs"] == ["127.0.0.1:8000:8000"]
+    assert not published["db"], "the database must not be published on the host"
+    for name, ports in published.items():
+        for port in ports:
+            assert _published_host_ips(port) == "127.0.0.1", (
+                f"service {name} publishes {port!r} beyond loopback"
+            )
+
+
+def _volume_mounts(service: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(type, source, target) of each of a service's mounts."""
+    mounts = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            mounts.append((volume.get("type", "volume"), volume.get("source", ""), volume["target"]))
+            continue
+        parts = volume.split(":")
+        if len(parts) == 1:
+            mounts.append(("volume", "", parts[0]))  # anonymous volume
+        else:
+            source, target = parts[0], parts[1]
+            is_path = source.startswith(("/", ".", "~")) or "/" in source
+            mounts.append(("bind" if is_path else "volume", source, target))
+    return mounts
+
+
+def test_state_lives_on_declared_named_volumes(compose: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    assert declared, "no named volumes declared"
+    used = set()
+    for name, service in _services(compose).items():
+        for kind, source, target in _volume_mounts(service):
+            assert kind == "volume" and source, f"service {name}: {target} should be on a named volume"
+            assert source in declared, f"service {name} uses undeclared volume {source}"
+            used.add(source)
+    assert used == declared, f"declared but unused volumes: {sorted(declared - used)}"
+
+
+def test_database_and_photos_are_on_volumes(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    assert "/var/lib/postgresql/data" in {target for _, _, target in _volume_mounts(services["db"])}
+    photo_dir = _environment(services["repairs"])["REPAIRS_PHOTO_DIR"]
+    assert photo_dir in {target for _, _, target in _volume_mounts(services["repairs"])}
+    assert _dockerfile_env()["REPAIRS_PHOTO_DIR"] == photo_dir
+
+
+# --- Dockerfile, entrypoint and .dockerignore -------------------------------------------
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of each Dockerfile instruction, continuation lines joined."""
+    assert DOCKERFILE.is_file(), "Dockerfile is missing"
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if pending and stripped.startswith("#"):
+            continue  # comment lines inside a continued instruction are dropped
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        full = pending + stripped
+        pending = ""
+        keyword, _, arguments = full.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+    assert not pending, "Dockerfile ends inside a continued line"
+    return instructions
+
+
+def _arguments(name: str) -> list[str]:
+    return [arguments for keyword, arguments in _dockerfile_instructions() if keyword == name]
+
+
+def _dockerfile_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for arguments in _arguments("ENV"):
+        for item in shlex.split(arguments):
+            key, _, value = item.partition("=")
+            env[key] = value
+    return env
+
+
+def test_dockerfile_uses_the_python_slim_base() -> None:
+    assert _arguments("FROM") == ["python:3.11-slim"]
+
+
+def test_dockerfile_runs_as_a_non_root_user() -> None:
+    users = _arguments("USER")
+    assert users, "the Dockerfile has no USER instruction, so it runs as root"
+    user = users[-1].split(":", 1)[0]
+    assert user not in ("root", "0")
+    instructions = _dockerfile_instructions()
+    last_user = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "USER")
+    after = [keyword for keyword, _ in instructions[last_user + 1 :]]
+    assert "RUN" not in after and "COPY" not in after, "nothing should be built after switching user"
+
+
+def _exec_form(arguments: str) -> list[str]:
+    """The JSON array of an exec-form instruction. Docker silently falls back to the shell
+    form when the array is not valid JSON, so it must parse."""
+    assert arguments.startswith("["), f"use the exec form (a JSON array): {arguments}"
+    value = json.loads(arguments)
+    assert isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return value
+
+
+def test_dockerfile_healthcheck_gets_healthz_with_urllib() -> None:
+    (healthcheck,) = _arguments("HEALTHCHECK")
+    options, separator, command = healthcheck.partition("CMD ")
+    assert separator, "HEALTHCHECK needs a CMD"
+    assert all(option.startswith("--") for option in options.split())
+    probe = _exec_form(command)
+    assert probe[:2] == ["python", "-c"]
+    assert "urllib.request" in probe[2] and "http://127.0.0.1:8000/healthz" in probe[2]
+    compile(probe[2], "<healthcheck>", "exec")
+
+
+def test_dockerfile_installs_pinned_requirements_without_cache() -> None:
+    installs = [run for run in _arguments("RUN") if "pip install" in run]
+    assert any("--no-cache-dir" in run and "-r requirements/app.txt" in run for run in installs)
+
+
+def test_dockerfile_exposes_and_serves_on_8000() -> None:
+    assert _arguments("EXPOSE") == ["8000"]
+    (cmd,) = _arguments("CMD")
+    assert _exec_form(cmd) == ["python", "-m", "repairs", "serve", "--host", "0.0.0.0", "--port", "8000"]
+
+
+def test_entrypoint_script_is_the_one_the_image_runs() -> None:
+    (entrypoint,) = _arguments("ENTRYPOINT")
+    (image_path,) = _exec_form(entrypoint)
+    copied = {args.split()[-1]: args.split()[0] for args in _arguments("COPY")}
+    assert copied.get(image_path) == "docker/entrypoint.sh"
+    assert any("chmod" in run and image_path in run for run in _arguments("RUN"))
+    script = ENTRYPOINT.read_text(encoding="utf-8")
+    assert script.startswith("#!/bin/sh\n") and "\r" not in script
+
+
+def _run_entrypoint(tmp_path: Path, *, python_exit: int = 0, **env: str) -> tuple[int, str, list[str]]:
+    """Run docker/entrypoint.sh with a stand-in `python` that records its arguments."""
+    calls = tmp_path / "python-calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "python"
+    stub.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexit {python_exit}\n', encoding="utf-8")
+    stub.chmod(0o755)
+    result = subprocess.run(
+        ["/bin/sh", str(ENTRYPOINT), "echo", "server started"],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    recorded = calls.read_text(encoding="utf-8").splitlines() if calls.exists() else []
+    return result.returncode, result.stdout, recorded
+
+
+def test_entrypoint_migrates_then_execs_the_command(tmp_path: Path) -> None:
+    returncode, stdout, python_calls = _run_entrypoint(tmp_path)
+    assert returncode == 0
+    assert python_calls == ["-m repairs db upgrade"]
+    assert stdout == "server started\n"
+
+
+def test_entrypoint_does_not_start_the_server_when_migrations_fail(tmp_path: Path) -> None:
+    returncode, stdout, python_calls = _run_entrypoint(tmp_path, python_exit=3)
+    assert returncode == 3
+    assert python_calls == ["-m repairs db upgrade"]
+    assert stdout == ""
+
+
+def test_entrypoint_can_skip_migrations(tmp_path: Path) -> None:
+    returncode, stdout, python_calls = _run_entrypoint(tmp_path, REPAIRS_SKIP_MIGRATIONS="1")
+    assert (returncode, stdout, python_calls) == (0, "server started\n", [])
+
+
+def _dockerignore_regexes() -> list[tuple[bool, re.Pattern[str]]]:
+    rules = []
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        regex = ""
+        index = 0
+        while index < len(pattern):
+            if pattern.startswith("**/", index):
+                regex, index = regex + "(?:.*/)?", index + 3
+            elif pattern.startswith("**", index):
+                regex, index = regex + ".*", index + 2
+            elif pattern[index] == "*":
+                regex, index = regex + "[^/]*", index + 1
+            elif pattern[index] == "?":
+                regex, index = regex + "[^/]", index + 1
+            else:
+                regex, index = regex + re.escape(pattern[index]), index + 1
+        rules.append((negated, re.compile(regex + r"\Z")))
+    return rules
+
+
+def _is_dockerignored(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    candidates = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+    ignored = False
+    for negated, regex in _dockerignore_regexes():
+        if any(regex.match(candidate) for candidate in candidates):
+            ignored = not negated
+    return ignored
+
+
+def _copy_sources() -> list[str]:
+    sources = []
+    for arguments in _arguments("COPY"):
+        words = [word for word in arguments.split() if not word.startswith("--")]
+        sources.extend(words[:-1])
+    return sources
+
+
+def test_dockerignore_keeps_secrets_and_environments_out() -> None:
+    assert DOCKERIGNORE.is_file()
+    for path in (
+        ".env",
+        ".env.production",
+        ".git",
+        ".venv",
+        ".venv-rasa",
+        "var/repairs.db",
+        "repairs/__pycache__",
+    ):
+        assert _is_dockerignored(path), f"{path} would be sent to the Docker build"
+
+
+@pytest.mark.parametrize("source", _copy_sources() if DOCKERFILE.is_file() else [])
+def test_dockerfile_copy_sources_are_in_the_build_context(source: str) -> None:
+    assert not _is_dockerignored(source), f"{source} is copied by the Dockerfile but ignored by .dockerignore"
+    path = ROOT / source
+    assert path.exists(), f"the Dockerfile copies {source}, which is not in the repository"
+    if path.is_dir():
+        assert any(child.is_file() for child in path.rglob("*")), (
+            f"{source} is empty (git keeps no empty folder)"
+        )
