@@ -104,8 +104,7 @@ def cmd_create_officer(args: argparse.Namespace) -> int:
     ctx = build_context(_settings(args))
     try:
         with transaction(ctx.sessions) as session:
-            officer = create_officer(session, email=args.email, name=args.name, password=password,
-                                     role=Role(args.role))
+            officer = create_officer(session, email=args.email, name=args.name, password=password, role=Role(args.role))
             officer_id = officer.id
     except OfficerExists:
         print(f"An officer with e-mail {args.email} already exists.", file=sys.stderr)
@@ -169,8 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_import_residents)
 
-    officer = sub.add_parser("create-officer", help="create an officer account (password from stdin, "
-                             "REPAIRS_OFFICER_PASSWORD, or a prompt)")
+    officer = sub.add_parser(
+        "create-officer", help="create an officer account (password from stdin, REPAIRS_OFFICER_PASSWORD, or a prompt)"
+    )
     officer.add_argument("--email", required=True)
     officer.add_argument("--name", required=True)
     officer.add_argument("--role", choices=["officer", "supervisor"], default="officer")

@@ -25,6 +25,11 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = self._limit_for(scope)
+        # NUL is never meaningful in a URL, and PostgreSQL refuses it in text: stop it at the door.
+        raw_query = scope.get("query_string", b"").lower()
+        if b"%00" in raw_query or b"\x00" in raw_query or "\x00" in scope.get("path", ""):
+            await _reject(send, 400, "bad_request", "The address contains a NUL character.")
+            return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -62,10 +67,19 @@ class BodySizeLimit:
 
 async def _reject(send: Send, status: int, code: str, detail: str) -> None:
     body = json.dumps(
-        {"type": f"https://repairs.example/problems/{code}", "title": "Request not accepted",
-         "status": status, "code": code, "detail": detail}
+        {
+            "type": f"https://repairs.example/problems/{code}",
+            "title": "Request not accepted",
+            "status": status,
+            "code": code,
+            "detail": detail,
+        }
     ).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

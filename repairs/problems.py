@@ -115,7 +115,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         code, title = _STATUS_CODES.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         return problem_response(
-            exc.status_code, code, title, detail, instance=request.url.path, headers=exc.headers
+            exc.status_code,
+            code,
+            title,
+            detail,
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
         )
 
     @app.exception_handler(Exception)

@@ -18,9 +18,7 @@ class Settings(BaseSettings):
 
     # Storage. SQLite is the embedded default; production sets a PostgreSQL URL
     # such as postgresql+psycopg://repairs:...@db:5432/repairs
-    database_url: str = Field(
-        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'repairs.db'}", alias="REPAIRS_DATABASE_URL"
-    )
+    database_url: str = Field(default=f"sqlite:///{PROJECT_ROOT / 'var' / 'repairs.db'}", alias="REPAIRS_DATABASE_URL")
     database_pool_size: int = Field(default=10, alias="REPAIRS_DATABASE_POOL_SIZE")
     photo_dir: Path = Field(default=PROJECT_ROOT / "var" / "photos", alias="REPAIRS_PHOTO_DIR")
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="REPAIRS_DATA_DIR")
@@ -50,9 +48,7 @@ class Settings(BaseSettings):
     council_name: str = Field(default="Camden Council", alias="REPAIRS_COUNCIL_NAME")
     repairs_phone: str = Field(default="020 7974 4444", alias="REPAIRS_PHONE")
     out_of_hours_phone: str = Field(default="020 7974 4444", alias="REPAIRS_OUT_OF_HOURS_PHONE")
-    opening_hours: str = Field(
-        default="Monday to Friday, 8am to 6pm", alias="REPAIRS_OPENING_HOURS"
-    )
+    opening_hours: str = Field(default="Monday to Friday, 8am to 6pm", alias="REPAIRS_OPENING_HOURS")
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 

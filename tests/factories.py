@@ -57,12 +57,19 @@ class Factory:
 
         n = next(_counter)
         with transaction(self.ctx.sessions) as s:
-            prop = Property(uprn=str(200_000_000_000 + n), address_line1=f"Flat {n}, {block}",
-                            postcode=postcode, block=block, estate=estate, floor=n % 5)
+            prop = Property(
+                uprn=str(200_000_000_000 + n),
+                address_line1=f"Flat {n}, {block}",
+                postcode=postcode,
+                block=block,
+                estate=estate,
+                floor=n % 5,
+            )
             s.add(prop)
             s.flush()
-            tenancy = Tenancy(reference=f"T-{300000 + n}", property_id=prop.id, tenure=tenure,
-                              start_date=date(2020, 1, 1))
+            tenancy = Tenancy(
+                reference=f"T-{300000 + n}", property_id=prop.id, tenure=tenure, start_date=date(2020, 1, 1)
+            )
             s.add(tenancy)
             s.flush()
             resident = Resident(tenancy_id=tenancy.id, full_name=name, vulnerabilities=vulnerabilities or [])
@@ -74,11 +81,13 @@ class Factory:
             rid = resident.id
         headers = dict(SERVICE_HEADERS)
         headers["X-Resident-Channel"] = chat
-        return ResidentHandle(id=rid, tenancy_reference=tenancy.reference, postcode=postcode, chat=chat,
-                              tenure=tenure, headers=headers)
+        return ResidentHandle(
+            id=rid, tenancy_reference=tenancy.reference, postcode=postcode, chat=chat, tenure=tenure, headers=headers
+        )
 
-    def officer(self, *, role: Role = Role.OFFICER, email: str | None = None,
-                password: str = "correct horse battery staple") -> OfficerHandle:
+    def officer(
+        self, *, role: Role = Role.OFFICER, email: str | None = None, password: str = "correct horse battery staple"
+    ) -> OfficerHandle:
         from datetime import timedelta
 
         email = email or f"officer{next(_counter)}@council.invalid"

@@ -54,11 +54,16 @@ def test_guessing_one_reference_from_many_chats_is_throttled(client, factory, se
 def test_verify_needs_the_service_token(client, factory):
     res = factory.resident(linked=False)
     officer = factory.officer()
-    body = {"tenancy_reference": res.tenancy_reference, "postcode": res.postcode, "channel": "telegram",
-            "channel_user_id": "9"}
+    body = {
+        "tenancy_reference": res.tenancy_reference,
+        "postcode": res.postcode,
+        "channel": "telegram",
+        "channel_user_id": "9",
+    }
     assert client.post("/api/v1/residents/verify", json=body).status_code == 401
-    assert client.post("/api/v1/residents/verify", json=body,
-                       headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert (
+        client.post("/api/v1/residents/verify", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    )
     assert client.post("/api/v1/residents/verify", json=body, headers=officer.headers).status_code == 403
 
 
@@ -81,15 +86,24 @@ def test_unlinked_chat_cannot_act_as_a_resident(client, service_headers):
 
 def test_responsibility_answers_whose_repair_it_is(client, factory):
     leaseholder = factory.resident(tenure=Tenure.LEASEHOLDER)
-    inside = client.post("/api/v1/responsibility", headers=leaseholder.headers,
-                         json={"category": "fittings", "location_type": "in_home", "text": "kitchen cupboard broken"})
+    inside = client.post(
+        "/api/v1/responsibility",
+        headers=leaseholder.headers,
+        json={"category": "fittings", "location_type": "in_home", "text": "kitchen cupboard broken"},
+    )
     assert inside.status_code == 200
     assert inside.json()["responsible"] == "resident"
     assert inside.json()["reason"]
-    communal = client.post("/api/v1/responsibility", headers=leaseholder.headers,
-                           json={"category": "lifts", "location_type": "communal", "text": "lift broken"})
+    communal = client.post(
+        "/api/v1/responsibility",
+        headers=leaseholder.headers,
+        json={"category": "lifts", "location_type": "communal", "text": "lift broken"},
+    )
     assert communal.json()["responsible"] == "council"
     tenant = factory.resident()
-    mine = client.post("/api/v1/responsibility", headers=tenant.headers,
-                       json={"category": "fittings", "location_type": "in_home", "text": "kitchen cupboard broken"})
+    mine = client.post(
+        "/api/v1/responsibility",
+        headers=tenant.headers,
+        json={"category": "fittings", "location_type": "in_home", "text": "kitchen cupboard broken"},
+    )
     assert mine.json()["responsible"] == "council"

@@ -21,8 +21,9 @@ REF = re.compile(r"^HR-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$")
 def create(client, res, key=None, **fields):
     body = {"category": "plumbing", "description": "The kitchen tap drips all day", "location": "kitchen"}
     body.update(fields)
-    return client.post("/api/v1/tickets", headers={**res.headers, "Idempotency-Key": key or str(uuid.uuid4())},
-                       json=body)
+    return client.post(
+        "/api/v1/tickets", headers={**res.headers, "Idempotency-Key": key or str(uuid.uuid4())}, json=body
+    )
 
 
 def ticket_count(ctx) -> int:
@@ -92,9 +93,11 @@ def test_concurrent_duplicates_make_exactly_one_ticket(live_server, factory, ctx
     def post() -> None:
         barrier.wait()
         with httpx.Client(timeout=30) as http:
-            r = http.post(f"{live_server.url}/api/v1/tickets",
-                          headers={**res.headers, "Idempotency-Key": "same-tap"},
-                          json={"category": "plumbing", "description": "Burst pipe under the sink"})
+            r = http.post(
+                f"{live_server.url}/api/v1/tickets",
+                headers={**res.headers, "Idempotency-Key": "same-tap"},
+                json={"category": "plumbing", "description": "Burst pipe under the sink"},
+            )
         with lock:
             results.append(r)
 
@@ -118,8 +121,12 @@ def test_a_resident_sees_only_their_own_repairs(client, factory):
     missing = client.get("/api/v1/tickets/HR-2222ZZ", headers=bob.headers)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json()["detail"] == missing.json()["detail"]
-    for action, body in (("cancel", {}), ("information", {"text": "hi"}), ("reopen", {"reason": "x"}),
-                         ("rating", {"score": 1})):
+    for action, body in (
+        ("cancel", {}),
+        ("information", {"text": "hi"}),
+        ("reopen", {"reason": "x"}),
+        ("rating", {"score": 1}),
+    ):
         assert client.post(f"/api/v1/tickets/{alice_ref}/{action}", headers=bob.headers, json=body).status_code == 404
     assert client.get(f"/api/v1/tickets/{alice_ref}", headers=alice.headers).status_code == 200
 
@@ -187,8 +194,11 @@ def _force_status(ctx, ref: str, status: Status) -> None:
 def test_add_information_is_recorded(client, factory, ctx):
     res = factory.resident()
     ref = create(client, res).json()["reference"]
-    r = client.post(f"/api/v1/tickets/{ref}/information", headers=res.headers,
-                    json={"text": "The leak is worse when the washing machine runs"})
+    r = client.post(
+        f"/api/v1/tickets/{ref}/information",
+        headers=res.headers,
+        json={"text": "The leak is worse when the washing machine runs"},
+    )
     assert r.status_code == 200
     with transaction(ctx.sessions) as s:
         kinds = [e.kind for e in s.scalars(select(TicketEvent).join(Ticket).where(Ticket.reference == ref))]
@@ -205,8 +215,9 @@ def test_reopen_and_rate_a_finished_repair(client, factory, ctx):
     assert not_fixed.status_code == 200
     assert not_fixed.json()["status"] == "reopened"
     _force_status_from_reopened(ctx, ref)
-    fixed = client.post(f"/api/v1/tickets/{ref}/rating", headers=res.headers,
-                        json={"score": 5, "fixed": True, "comment": "Lovely job"})
+    fixed = client.post(
+        f"/api/v1/tickets/{ref}/rating", headers=res.headers, json={"score": 5, "fixed": True, "comment": "Lovely job"}
+    )
     assert fixed.json()["status"] == "closed"
     assert client.post(f"/api/v1/tickets/{ref}/rating", headers=res.headers, json={"score": 6}).status_code == 422
 
@@ -234,8 +245,9 @@ def test_leaseholder_repair_inside_the_flat_is_explained_not_ticketed(client, fa
     assert r.json()["code"] == "not_council_responsibility"
     assert r.json()["detail"] and r.json()["advice"]
     assert ticket_count(ctx) == 0
-    communal = create(client, res, category="lifts", location_type="communal", description="lift is broken",
-                      location="lift")
+    communal = create(
+        client, res, category="lifts", location_type="communal", description="lift is broken", location="lift"
+    )
     assert communal.status_code == 201
 
 
@@ -311,12 +323,18 @@ def test_no_token_and_wrong_token(client, factory):
 def test_complaint_gets_ombudsman_deadlines(client, factory):
     res = factory.resident()
     ref = create(client, res).json()["reference"]
-    r = client.post("/api/v1/complaints", headers={**res.headers, "Idempotency-Key": "c1"},
-                    json={"text": "Nobody came to the appointment", "ticket_reference": ref})
+    r = client.post(
+        "/api/v1/complaints",
+        headers={**res.headers, "Idempotency-Key": "c1"},
+        json={"text": "Nobody came to the appointment", "ticket_reference": ref},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["reference"].startswith("CP-") and body["stage"] == 1
     assert body["acknowledge_by"] < body["respond_by"]
-    replay = client.post("/api/v1/complaints", headers={**res.headers, "Idempotency-Key": "c1"},
-                         json={"text": "Nobody came to the appointment", "ticket_reference": ref})
+    replay = client.post(
+        "/api/v1/complaints",
+        headers={**res.headers, "Idempotency-Key": "c1"},
+        json={"text": "Nobody came to the appointment", "ticket_reference": ref},
+    )
     assert replay.json()["reference"] == body["reference"]

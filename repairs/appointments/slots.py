@@ -79,7 +79,12 @@ def working_days_ahead(calendar: WorkingCalendar, today: date, first: int, count
 
 
 def free_slots(
-    session: Session, config: SlotConfig, calendar: WorkingCalendar, *, trade: str, now: datetime,
+    session: Session,
+    config: SlotConfig,
+    calendar: WorkingCalendar,
+    *,
+    trade: str,
+    now: datetime,
     days: int | None = None,
 ) -> list[Slot]:
     today = now.astimezone(LONDON).date()
@@ -123,8 +128,14 @@ def parse_slot_id(slot_id: str, config: SlotConfig) -> tuple[date, str]:
 
 
 def book(
-    session: Session, config: SlotConfig, calendar: WorkingCalendar, *, ticket_id: int, trade: str,
-    slot_id: str, now: datetime,
+    session: Session,
+    config: SlotConfig,
+    calendar: WorkingCalendar,
+    *,
+    ticket_id: int,
+    trade: str,
+    slot_id: str,
+    now: datetime,
 ) -> Appointment:
     """Book the slot for the ticket, cancelling the ticket's previous booking (a move)."""
     day, period = parse_slot_id(slot_id, config)
@@ -151,8 +162,14 @@ def book(
         if seat in taken:
             continue
         appointment = Appointment(
-            ticket_id=ticket_id, trade=trade, slot_date=day.isoformat(), period=period, seat=seat,
-            starts_at=starts, ends_at=ends, status=AppointmentStatus.BOOKED,
+            ticket_id=ticket_id,
+            trade=trade,
+            slot_date=day.isoformat(),
+            period=period,
+            seat=seat,
+            starts_at=starts,
+            ends_at=ends,
+            status=AppointmentStatus.BOOKED,
         )
         try:
             with session.begin_nested():

@@ -88,13 +88,17 @@ CHANNELS = ("telegram", "web", "whatsapp", "sms")
 def parse_channel_identity(raw: str | None) -> tuple[str, str]:
     if not raw:
         raise Problem(
-            400, "resident_identity_missing", "Resident identity missing",
+            400,
+            "resident_identity_missing",
+            "Resident identity missing",
             "Send X-Resident-Channel as channel:id, for example telegram:12345.",
         )
     channel, sep, external_id = raw.strip().partition(":")
     if not sep or channel not in CHANNELS or not (0 < len(external_id) <= 128) or not external_id.isprintable():
         raise Problem(
-            400, "resident_identity_invalid", "Resident identity not valid",
+            400,
+            "resident_identity_invalid",
+            "Resident identity not valid",
             f"X-Resident-Channel must be channel:id with a channel of {', '.join(CHANNELS)}.",
         )
     return channel, external_id
@@ -114,7 +118,9 @@ def get_resident(
         )
     if resident_id is None:
         raise Problem(
-            403, "not_verified", "Not verified",
+            403,
+            "not_verified",
+            "Not verified",
             "This chat is not linked to a resident yet: verify with a tenancy reference and postcode.",
         )
     return ResidentActor(resident_id=resident_id, channel=channel, external_id=external_id)

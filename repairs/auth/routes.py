@@ -11,19 +11,20 @@ from repairs.auth.dependencies import ContextDep
 from repairs.auth.officers import AccountLocked, authenticate, issue_session
 from repairs.database import transaction, utcnow
 from repairs.problems import Problem
+from repairs.schemas import RequiredShortText
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
+    email: RequiredShortText = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=1024, pattern=r"^[^\x00]*$")
 
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_at: datetime
 
 
@@ -38,8 +39,13 @@ def token(body: TokenRequest, ctx: ContextDep) -> TokenOut:
                 issued = issue_session(session, officer, ttl=timedelta(hours=ctx.settings.officer_token_ttl_hours))
     except AccountLocked as exc:
         wait = max(int((exc.until - utcnow()).total_seconds()), 1)
-        raise Problem(429, "account_locked", "Account locked", "Too many failed sign-ins; try again later.",
-                      headers={"Retry-After": str(wait)}) from None
+        raise Problem(
+            429,
+            "account_locked",
+            "Account locked",
+            "Too many failed sign-ins; try again later.",
+            headers={"Retry-After": str(wait)},
+        ) from None
     if issued is None:
         raise Problem(401, "login_failed", "Sign-in failed", "Wrong e-mail address or password.")
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)

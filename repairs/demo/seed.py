@@ -25,21 +25,68 @@ BLOCKS = [
     ("Cedar Court", "Castlehaven Estate", "NW1 8YP", 3, False),
     ("Derwent Tower", "Regent Fields", "NW5 2TX", 12, True),
 ]
-FIRST = ["Amina", "Tom", "Grace", "Kwame", "Priya", "Sean", "Maria", "Olu", "Fatima", "Jack", "Chloe", "Ibrahim",
-         "Nora", "Daniel", "Leah", "Yusuf", "Ellen", "Marek", "Ruth", "Hassan"]
-LAST = ["Okafor", "Byrne", "Patel", "Hughes", "Ahmed", "Kowalski", "Silva", "Murphy", "Mensah", "Clarke",
-        "Begum", "Evans", "Novak", "Osei", "Reilly", "Khan", "Walsh", "Adeyemi", "Price", "Haddad"]
+FIRST = [
+    "Amina",
+    "Tom",
+    "Grace",
+    "Kwame",
+    "Priya",
+    "Sean",
+    "Maria",
+    "Olu",
+    "Fatima",
+    "Jack",
+    "Chloe",
+    "Ibrahim",
+    "Nora",
+    "Daniel",
+    "Leah",
+    "Yusuf",
+    "Ellen",
+    "Marek",
+    "Ruth",
+    "Hassan",
+]
+LAST = [
+    "Okafor",
+    "Byrne",
+    "Patel",
+    "Hughes",
+    "Ahmed",
+    "Kowalski",
+    "Silva",
+    "Murphy",
+    "Mensah",
+    "Clarke",
+    "Begum",
+    "Evans",
+    "Novak",
+    "Osei",
+    "Reilly",
+    "Khan",
+    "Walsh",
+    "Adeyemi",
+    "Price",
+    "Haddad",
+]
 VULNERABILITIES = [["elderly"], ["disability"], ["young_children"], ["respiratory"]]
 
 REPORTS = [
-    ("plumbing", "The kitchen tap drips all the time and there's water under the sink", LocationType.IN_HOME,
-     "kitchen"),
+    (
+        "plumbing",
+        "The kitchen tap drips all the time and there's water under the sink",
+        LocationType.IN_HOME,
+        "kitchen",
+    ),
     ("heating", "Radiator in the bedroom stays cold even with the heating on", LocationType.IN_HOME, "bedroom"),
-    ("damp_mould", "Black mould spreading on the bathroom ceiling and round the window", LocationType.IN_HOME,
-     "bathroom"),
+    (
+        "damp_mould",
+        "Black mould spreading on the bathroom ceiling and round the window",
+        LocationType.IN_HOME,
+        "bathroom",
+    ),
     ("electrical", "Light in the hallway keeps flickering and the switch is loose", LocationType.IN_HOME, "hallway"),
-    ("doors_windows", "Bedroom window won't close properly, it's really draughty", LocationType.IN_HOME,
-     "bedroom"),
+    ("doors_windows", "Bedroom window won't close properly, it's really draughty", LocationType.IN_HOME, "bedroom"),
     ("fittings", "Kitchen cupboard door has come off its hinges", LocationType.IN_HOME, "kitchen"),
     ("communal", "Lights on the stairwell between floors 2 and 3 are out", LocationType.COMMUNAL, "stairwell"),
     ("external", "The gate to the bin store is broken and won't shut", LocationType.EXTERNAL, "bin store"),
@@ -85,7 +132,7 @@ class SeedSummary:
 def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 7) -> SeedSummary:
     if session.scalar(select(func.count()).select_from(Property)):
         raise SystemExit("The database already has homes in it; seed-demo only fills an empty database.")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
     residents: list[Resident] = []
     for n in range(homes):
         block, estate, postcode, floors, _lift = BLOCKS[n % len(BLOCKS)]
@@ -103,8 +150,12 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
         session.add(prop)
         session.flush()
         tenure = Tenure.LEASEHOLDER if n % 5 == 4 else Tenure.TENANT
-        tenancy = Tenancy(reference=f"T-{100001 + n}", property_id=prop.id, tenure=tenure,
-                          start_date=date(2015, 1, 1) + timedelta(days=rng.randrange(3000)))
+        tenancy = Tenancy(
+            reference=f"T-{100001 + n}",
+            property_id=prop.id,
+            tenure=tenure,
+            start_date=date(2015, 1, 1) + timedelta(days=rng.randrange(3000)),
+        )
         session.add(tenancy)
         session.flush()
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -128,10 +179,18 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
         category, text, location_type, place = REPORTS[i % len(REPORTS)]
         reported = now - timedelta(days=rng.randrange(0, 40), hours=rng.randrange(0, 23))
         ticket = create_ticket(
-            session, policy,
-            NewTicket(category=category, description=text, location_type=location_type, location=place,
-                      channel=rng.choice(["telegram", "web", "telegram", "phone"])),
-            actor=Actor("resident", str(resident.id)), resident=resident, prop=resident.tenancy.property,
+            session,
+            policy,
+            NewTicket(
+                category=category,
+                description=text,
+                location_type=location_type,
+                location=place,
+                channel=rng.choice(["telegram", "web", "telegram", "phone"]),
+            ),
+            actor=Actor("resident", str(resident.id)),
+            resident=resident,
+            prop=resident.tenancy.property,
             now=reported,
         )
         target = statuses[i % len(statuses)]

@@ -38,13 +38,19 @@ def request_fingerprint(payload: Any) -> str:
 def validate_key(key: str | None) -> str:
     if key is None or not key.strip():
         raise Problem(
-            400, "idempotency_key_missing", "Idempotency-Key header needed",
+            400,
+            "idempotency_key_missing",
+            "Idempotency-Key header needed",
             "Creates must carry an Idempotency-Key header (a UUID is ideal) so a retry never makes a second record.",
         )
     key = key.strip()
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise Problem(400, "idempotency_key_invalid", "Idempotency-Key not valid",
-                      f"Use printable text of at most {MAX_KEY_LENGTH} characters.")
+        raise Problem(
+            400,
+            "idempotency_key_invalid",
+            "Idempotency-Key not valid",
+            f"Use printable text of at most {MAX_KEY_LENGTH} characters.",
+        )
     return key
 
 
@@ -57,7 +63,9 @@ def _stored(session: Session, principal: str, key: str) -> IdempotencyRecord | N
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Outcome:
     if record.request_hash != fingerprint:
         raise Problem(
-            422, "idempotency_key_reused", "Idempotency-Key already used",
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key already used",
             "This Idempotency-Key was used with a different request body.",
         )
     assert record.status_code is not None and record.response_body is not None

@@ -53,8 +53,16 @@ def _row_errors(line: int, row: dict[str, str]) -> list[str]:
             date.fromisoformat(start)
         except ValueError:
             errors.append(f"line {line}: start_date must be YYYY-MM-DD")
-    for col, limit in (("full_name", 200), ("address_line1", 200), ("address_line2", 200), ("email", 254),
-                       ("phone", 30), ("block", 100), ("estate", 100), ("tenancy_reference", 20)):
+    for col, limit in (
+        ("full_name", 200),
+        ("address_line1", 200),
+        ("address_line2", 200),
+        ("email", 254),
+        ("phone", 30),
+        ("block", 100),
+        ("estate", 100),
+        ("tenancy_reference", 20),
+    ):
         if len(row.get(col) or "") > limit:
             errors.append(f"line {line}: {col} is longer than {limit} characters")
     return errors
@@ -100,16 +108,18 @@ def import_residents(session: Session, source: TextIO) -> ImportResult:
         tenancy = session.scalar(select(Tenancy).where(Tenancy.reference == ref))
         start = (row.get("start_date") or "").strip()
         if tenancy is None:
-            tenancy = Tenancy(reference=ref, property_id=prop.id, tenure=Tenure(row["tenure"].strip().lower()),
-                              start_date=date.fromisoformat(start) if start else date.today())
+            tenancy = Tenancy(
+                reference=ref,
+                property_id=prop.id,
+                tenure=Tenure(row["tenure"].strip().lower()),
+                start_date=date.fromisoformat(start) if start else date.today(),
+            )
             session.add(tenancy)
             session.flush()
         else:
             tenancy.property_id = prop.id
             tenancy.tenure = Tenure(row["tenure"].strip().lower())
-        resident = session.scalar(
-            select(Resident).where(Resident.tenancy_id == tenancy.id, Resident.is_lead.is_(True))
-        )
+        resident = session.scalar(select(Resident).where(Resident.tenancy_id == tenancy.id, Resident.is_lead.is_(True)))
         vulnerabilities = [v.strip() for v in (row.get("vulnerabilities") or "").split(";") if v.strip()]
         if resident is None:
             resident = Resident(tenancy_id=tenancy.id, is_lead=True, full_name="")

@@ -64,9 +64,7 @@ class Resident(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenancy: Mapped[Tenancy] = relationship(back_populates="residents")
-    identities: Mapped[list[ChannelIdentity]] = relationship(
-        back_populates="resident", cascade="all, delete-orphan"
-    )
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="resident", cascade="all, delete-orphan")
 
     @property
     def tenure(self) -> Tenure:

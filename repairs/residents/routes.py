@@ -97,7 +97,9 @@ def verify(body: VerifyBody, _service: ServiceDep, ctx: ContextDep) -> ResidentO
             return _resident_out(resident)
     except TooManyAttempts as exc:
         raise Problem(
-            429, "too_many_attempts", "Too many attempts",
+            429,
+            "too_many_attempts",
+            "Too many attempts",
             "Too many details did not match. Please wait a while, or call us.",
             headers={"Retry-After": str(exc.retry_after_seconds)},
         ) from None
@@ -139,7 +141,7 @@ def responsibility(body: ResponsibilityBody, actor: ResidentDep, ctx: ContextDep
         assert resident is not None
         tenure = resident.tenure
     duty = ctx.policy.responsibility(tenure, body.category, body.location_type, body.text)
-    return ResponsibilityOut(responsible=duty.responsible, reason=duty.reason, advice=duty.advice)  # type: ignore[arg-type]
+    return ResponsibilityOut(responsible=duty.responsible, reason=duty.reason, advice=duty.advice)
 
 
 __all__ = ["CHANNELS", "router"]

@@ -95,9 +95,7 @@ def verify_and_link(
     if tenancy.property.postcode != wanted_postcode or (tenancy.end_date and tenancy.end_date < now.date()):
         raise VerificationFailed()
     existing = session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
     )
     if existing is not None:
         # A chat moves to the resident who verified last (a shared phone, a new tenancy).
@@ -115,8 +113,6 @@ def verify_and_link(
 
 def unlink(session: Session, channel: str, external_id: str) -> bool:
     result = session.execute(
-        delete(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
+        delete(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -25,6 +25,13 @@ def close_unconfirmed(session: Session, policy: Policy, *, days: int = 14, batch
         .with_for_update(skip_locked=True)
     ).all()
     for ticket in tickets:
-        change_status(session, policy, ticket, Status.CLOSED, actor=Actor("system", "close-completed"),
-                      note=f"No answer from the resident within {days} days", notify=False)
+        change_status(
+            session,
+            policy,
+            ticket,
+            Status.CLOSED,
+            actor=Actor("system", "close-completed"),
+            note=f"No answer from the resident within {days} days",
+            notify=False,
+        )
     return len(tickets)

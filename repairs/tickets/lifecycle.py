@@ -8,9 +8,7 @@ from repairs.tickets.models import Status
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REPORTED: frozenset({Status.TRIAGED, Status.SCHEDULED, Status.IN_PROGRESS, Status.CANCELLED}),
     Status.TRIAGED: frozenset({Status.SCHEDULED, Status.IN_PROGRESS, Status.COMPLETED, Status.CANCELLED}),
-    Status.SCHEDULED: frozenset(
-        {Status.TRIAGED, Status.IN_PROGRESS, Status.COMPLETED, Status.CANCELLED}
-    ),
+    Status.SCHEDULED: frozenset({Status.TRIAGED, Status.IN_PROGRESS, Status.COMPLETED, Status.CANCELLED}),
     Status.IN_PROGRESS: frozenset({Status.SCHEDULED, Status.COMPLETED}),
     Status.COMPLETED: frozenset({Status.CLOSED, Status.REOPENED}),
     Status.CLOSED: frozenset({Status.REOPENED}),
@@ -34,9 +32,7 @@ class InvalidTransition(Exception):
         self.current = current
         self.target = target
         allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[current])) or "none"
-        super().__init__(
-            f"A ticket that is {current.value} cannot become {target.value} (allowed next: {allowed})."
-        )
+        super().__init__(f"A ticket that is {current.value} cannot become {target.value} (allowed next: {allowed}).")
 
 
 def check_transition(current: Status, target: Status) -> None:

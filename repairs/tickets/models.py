@@ -129,13 +129,9 @@ class Ticket(Base):
 
     resident: Mapped[Resident | None] = relationship()
     property: Mapped[Property | None] = relationship()
-    events: Mapped[list[TicketEvent]] = relationship(
-        back_populates="ticket", order_by="TicketEvent.id", cascade="all"
-    )
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id", cascade="all")
     photos: Mapped[list[Photo]] = relationship(back_populates="ticket", order_by="Photo.id")
-    appointments: Mapped[list[Appointment]] = relationship(
-        back_populates="ticket", order_by="Appointment.id"
-    )
+    appointments: Mapped[list[Appointment]] = relationship(back_populates="ticket", order_by="Appointment.id")
 
 
 class TicketEvent(Base):

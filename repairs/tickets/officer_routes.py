@@ -132,8 +132,10 @@ def _load(session: Session, reference: str, *, lock: bool = False) -> Ticket:
     ref = normalise_reference(reference)
     ticket = None
     if ref is not None:
-        query = select(Ticket).where(Ticket.reference == ref).options(
-            selectinload(Ticket.photos), selectinload(Ticket.appointments), selectinload(Ticket.events)
+        query = (
+            select(Ticket)
+            .where(Ticket.reference == ref)
+            .options(selectinload(Ticket.photos), selectinload(Ticket.appointments), selectinload(Ticket.events))
         )
         if lock:
             query = query.with_for_update()
@@ -210,10 +212,20 @@ def queue(
         rows = session.execute(query).all()
     items = [
         QueueRow(
-            reference=t.reference, category=t.category, priority=t.priority, emergency=t.emergency,
-            status=t.status, summary=t.summary, block=t.block, postcode=postcode, channel=t.channel,
-            vulnerable=t.vulnerable, reported_at=t.reported_at, due_at=t.due_at,
-            overdue=t.is_open and t.due_at < now, awaab_next=_awaab_next(t),
+            reference=t.reference,
+            category=t.category,
+            priority=t.priority,
+            emergency=t.emergency,
+            status=t.status,
+            summary=t.summary,
+            block=t.block,
+            postcode=postcode,
+            channel=t.channel,
+            vulnerable=t.vulnerable,
+            reported_at=t.reported_at,
+            due_at=t.due_at,
+            overdue=t.is_open and t.due_at < now,
+            awaab_next=_awaab_next(t),
         )
         for t, postcode in rows[:limit]
     ]
@@ -239,8 +251,11 @@ def _officer_view(ticket: Ticket, ctx: Any) -> OfficerTicketOut:
     if resident is not None:
         prop = resident.tenancy.property
         summary = ResidentSummary(
-            name=resident.full_name, tenure=resident.tenure.value, vulnerabilities=list(resident.vulnerabilities),
-            phone=resident.phone, email=resident.email,
+            name=resident.full_name,
+            tenure=resident.tenure.value,
+            vulnerabilities=list(resident.vulnerabilities),
+            phone=resident.phone,
+            email=resident.email,
             address=", ".join(p for p in (prop.address_line1, prop.address_line2, prop.postcode) if p),
         )
     return OfficerTicketOut(
@@ -251,8 +266,15 @@ def _officer_view(ticket: Ticket, ctx: Any) -> OfficerTicketOut:
         priority_reasons=list(ticket.priority_reasons or []),
         allowed_next=sorted(ALLOWED_TRANSITIONS[ticket.status]),
         events=[
-            EventOut(at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, kind=e.kind,
-                     from_status=e.from_status, to_status=e.to_status, data=e.data or {})
+            EventOut(
+                at=e.at,
+                actor_type=e.actor_type,
+                actor_id=e.actor_id,
+                kind=e.kind,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                data=e.data or {},
+            )
             for e in ticket.events
         ],
         access_notes=ticket.access_notes,
@@ -302,8 +324,11 @@ def add_note(reference: str, body: NoteBody, officer: OfficerDep, ctx: ContextDe
         return _officer_view(ticket, ctx)
 
 
-@router.post("/tickets/{reference}/messages", response_model=OfficerTicketOut,
-             summary="Send the resident a message on their channel")
+@router.post(
+    "/tickets/{reference}/messages",
+    response_model=OfficerTicketOut,
+    summary="Send the resident a message on their channel",
+)
 def message_resident(reference: str, body: MessageBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
     with transaction(ctx.sessions) as session:
         ticket = _load(session, reference, lock=True)
@@ -312,26 +337,45 @@ def message_resident(reference: str, body: MessageBody, officer: OfficerDep, ctx
         event = service.record_event(ticket, _actor(officer), "message_sent", data={"text": body.text})
         session.add(event)
         session.flush()
-        enqueue(session, delivery_key=f"ticket:{ticket.id}:event:{event.id}", resident_id=ticket.resident_id,
-                ticket_id=ticket.id, kind="officer_message",
-                text=f"About your repair {ticket.reference}: {body.text}", data={"reference": ticket.reference})
+        enqueue(
+            session,
+            delivery_key=f"ticket:{ticket.id}:event:{event.id}",
+            resident_id=ticket.resident_id,
+            ticket_id=ticket.id,
+            kind="officer_message",
+            text=f"About your repair {ticket.reference}: {body.text}",
+            data={"reference": ticket.reference},
+        )
         session.refresh(ticket, ["events"])
         return _officer_view(ticket, ctx)
 
 
 @router.get("/tickets/{reference}/slots", response_model=list[SlotOut], summary="Free appointment slots")
-def slots(reference: str, _officer: OfficerDep, ctx: ContextDep,
-          days: Annotated[int, Query(ge=1, le=60)] = 10) -> list[SlotOut]:
+def slots(
+    reference: str, _officer: OfficerDep, ctx: ContextDep, days: Annotated[int, Query(ge=1, le=60)] = 10
+) -> list[SlotOut]:
     with transaction(ctx.sessions) as session:
         ticket = _load(session, reference)
-        found = free_slots(session, ctx.slots, ctx.policy.calendar, trade=ticket.trade or "multi_trade",
-                           now=utcnow(), days=days)
-    return [SlotOut(slot_id=s.slot_id, date=s.day.isoformat(), period=s.period, label=s.label,
-                    starts_at=s.starts_at, ends_at=s.ends_at, free=s.free) for s in found]
+        found = free_slots(
+            session, ctx.slots, ctx.policy.calendar, trade=ticket.trade or "multi_trade", now=utcnow(), days=days
+        )
+    return [
+        SlotOut(
+            slot_id=s.slot_id,
+            date=s.day.isoformat(),
+            period=s.period,
+            label=s.label,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            free=s.free,
+        )
+        for s in found
+    ]
 
 
-@router.post("/tickets/{reference}/appointments", response_model=OfficerTicketOut,
-             summary="Book (or move) the appointment")
+@router.post(
+    "/tickets/{reference}/appointments", response_model=OfficerTicketOut, summary="Book (or move) the appointment"
+)
 def book_appointment(reference: str, body: BookBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
     with transaction(ctx.sessions) as session:
         ticket = _load(session, reference, lock=True)
@@ -339,38 +383,58 @@ def book_appointment(reference: str, body: BookBody, officer: OfficerDep, ctx: C
             raise Problem(409, "closed_ticket", "Repair closed", f"Repair {ticket.reference} is {ticket.status.value}.")
         moved = any(a.status.value == "booked" for a in ticket.appointments)
         try:
-            appointment = book(session, ctx.slots, ctx.policy.calendar, ticket_id=ticket.id,
-                               trade=ticket.trade or "multi_trade", slot_id=body.slot_id, now=utcnow())
+            appointment = book(
+                session,
+                ctx.slots,
+                ctx.policy.calendar,
+                ticket_id=ticket.id,
+                trade=ticket.trade or "multi_trade",
+                slot_id=body.slot_id,
+                now=utcnow(),
+            )
         except SlotUnavailable as exc:
             raise Problem(409, "slot_unavailable", "Slot not available", str(exc)) from None
         actor = _actor(officer)
         if ticket.status in ALLOWED_TRANSITIONS and Status.SCHEDULED in ALLOWED_TRANSITIONS[ticket.status]:
             service.change_status(session, ctx.policy, ticket, Status.SCHEDULED, actor=actor, notify=False)
         when = describe(appointment)
-        event = service.record_event(ticket, actor, "appointment_moved" if moved else "appointment_booked",
-                                     data={"slot": body.slot_id, "when": when})
+        event = service.record_event(
+            ticket,
+            actor,
+            "appointment_moved" if moved else "appointment_booked",
+            data={"slot": body.slot_id, "when": when},
+        )
         session.add(event)
         session.flush()
         verb = "moved to" if moved else "booked for"
-        enqueue(session, delivery_key=f"ticket:{ticket.id}:event:{event.id}", resident_id=ticket.resident_id,
-                ticket_id=ticket.id, kind="appointment",
-                text=f"Your repair {ticket.reference} is {verb} {when}. Reply if that time does not suit you.",
-                data={"reference": ticket.reference, "starts_at": appointment.starts_at.isoformat()})
+        enqueue(
+            session,
+            delivery_key=f"ticket:{ticket.id}:event:{event.id}",
+            resident_id=ticket.resident_id,
+            ticket_id=ticket.id,
+            kind="appointment",
+            text=f"Your repair {ticket.reference} is {verb} {when}. Reply if that time does not suit you.",
+            data={"reference": ticket.reference, "starts_at": appointment.starts_at.isoformat()},
+        )
         session.refresh(ticket, ["events", "appointments"])
         return _officer_view(ticket, ctx)
 
 
-@router.post("/tickets/{reference}/investigated", response_model=OfficerTicketOut,
-             summary="Record the hazard investigation (starts Awaab's Law follow-on clocks)")
+@router.post(
+    "/tickets/{reference}/investigated",
+    response_model=OfficerTicketOut,
+    summary="Record the hazard investigation (starts Awaab's Law follow-on clocks)",
+)
 def investigated(reference: str, body: InvestigatedBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
     at = body.at or utcnow()
     if at.tzinfo is None:
         raise Problem(422, "invalid_request", "Time zone needed", "Give the time with a UTC offset.")
     if at > utcnow():
-        raise Problem(422, "invalid_request", "Time in the future", "An investigation cannot be recorded ahead of time.")
+        raise Problem(
+            422, "invalid_request", "Time in the future", "An investigation cannot be recorded ahead of time."
+        )
     with transaction(ctx.sessions) as session:
         ticket = _load(session, reference, lock=True)
         service.record_investigation(session, ctx.policy, ticket, actor=_actor(officer), at=at)
         session.refresh(ticket, ["events"])
         return _officer_view(ticket, ctx)
-

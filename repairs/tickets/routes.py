@@ -6,6 +6,7 @@ reference answers 404, exactly like a reference that does not exist.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Annotated, Literal
@@ -44,6 +45,7 @@ from repairs.tickets.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["tickets (resident)"])
+log = logging.getLogger(__name__)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=400)]
 
@@ -82,7 +84,9 @@ def create_ticket(
         ctx.policy.category(body.category)
     except KeyError:
         raise Problem(
-            422, "unknown_category", "Unknown category",
+            422,
+            "unknown_category",
+            "Unknown category",
             "Use one of the category codes from GET /api/v1/categories.",
         ) from None
 
@@ -109,14 +113,21 @@ def create_ticket(
             )
         except service.NotCouncilResponsibility as exc:
             raise Problem(
-                422, "not_council_responsibility", "This repair is yours to arrange",
-                exc.reason, advice=exc.advice,
+                422,
+                "not_council_responsibility",
+                "This repair is yours to arrange",
+                exc.reason,
+                advice=exc.advice,
             ) from None
         assessment_advice = None
         if ticket.emergency:
             assessment = ctx.policy.assess(
-                ticket.category, ticket.description, vulnerable=ticket.vulnerable,
-                tenure=resident.tenure, location_type=ticket.location_type, at=ticket.reported_at,
+                ticket.category,
+                ticket.description,
+                vulnerable=ticket.vulnerable,
+                tenure=resident.tenure,
+                location_type=ticket.location_type,
+                at=ticket.reported_at,
                 reported_emergency=body.reported_emergency,
             )
             assessment_advice = assessment.advice
@@ -130,6 +141,16 @@ def create_ticket(
         key=key,
         fingerprint=request_fingerprint(body.model_dump(mode="json")),
         create=create,
+    )
+    # Ids and codes only: never the description, which is the resident's own words.
+    log.info(
+        "ticket created" if not outcome.replayed else "ticket create replayed",
+        extra={
+            "reference": outcome.body.get("reference"),
+            "category": outcome.body.get("category"),
+            "priority": outcome.body.get("priority"),
+            "resident_id": actor.resident_id,
+        },
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
@@ -159,9 +180,7 @@ def list_tickets(
         if decoded is None:
             raise Problem(400, "invalid_cursor", "Cursor not valid", "Use next_cursor from a previous page.")
         moment, ident = decoded
-        query = query.where(
-            or_(Ticket.created_at < moment, and_(Ticket.created_at == moment, Ticket.id < ident))
-        )
+        query = query.where(or_(Ticket.created_at < moment, and_(Ticket.created_at == moment, Ticket.id < ident)))
     now = utcnow()
     with transaction(ctx.sessions) as session:
         rows = list(session.scalars(query))
@@ -183,7 +202,9 @@ def cancel_ticket(reference: str, body: CancelBody, actor: ResidentDep, ctx: Con
         ticket = _load_own(session, actor, reference, lock=True)
         if ticket.status == Status.CANCELLED:
             return ticket_out(ticket, ctx.policy, utcnow())  # a repeated cancel is not an error
-        _refusable(lambda: service.resident_cancel(session, ctx.policy, ticket, actor=_actor(actor), reason=body.reason))
+        _refusable(
+            lambda: service.resident_cancel(session, ctx.policy, ticket, actor=_actor(actor), reason=body.reason)
+        )
         return ticket_out(ticket, ctx.policy, utcnow())
 
 
@@ -199,7 +220,9 @@ def add_information(reference: str, body: InformationBody, actor: ResidentDep, c
 def reopen_ticket(reference: str, body: ReopenBody, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
     with transaction(ctx.sessions) as session:
         ticket = _load_own(session, actor, reference, lock=True)
-        _refusable(lambda: service.resident_reopen(session, ctx.policy, ticket, actor=_actor(actor), reason=body.reason))
+        _refusable(
+            lambda: service.resident_reopen(session, ctx.policy, ticket, actor=_actor(actor), reason=body.reason)
+        )
         return ticket_out(ticket, ctx.policy, utcnow())
 
 
@@ -209,8 +232,14 @@ def rate_ticket(reference: str, body: RatingBody, actor: ResidentDep, ctx: Conte
         ticket = _load_own(session, actor, reference, lock=True)
         _refusable(
             lambda: service.rate(
-                session, ctx.policy, ticket, actor=_actor(actor), resident_id=actor.resident_id,
-                score=body.score, comment=body.comment, fixed=body.fixed,
+                session,
+                ctx.policy,
+                ticket,
+                actor=_actor(actor),
+                resident_id=actor.resident_id,
+                score=body.score,
+                comment=body.comment,
+                fixed=body.fixed,
             )
         )
         return RatingOut(reference=ticket.reference, score=body.score, fixed=body.fixed, status=ticket.status)
@@ -228,12 +257,15 @@ def add_photo(reference: str, actor: ResidentDep, ctx: ContextDep, file: Annotat
         ticket = _load_own(session, actor, reference)
         if ticket.status not in ACCEPTS_INFORMATION:
             raise Problem(409, "closed_ticket", "Repair closed", f"Repair {ticket.reference} is {ticket.status.value}.")
-    return store_photo(ctx, reference_ticket_id=ticket.id, raw=raw, uploaded_by="resident",
-                       actor=_actor(actor))
+    return store_photo(ctx, reference_ticket_id=ticket.id, raw=raw, uploaded_by="resident", actor=_actor(actor))
 
 
-@router.get("/tickets/{reference}/photos/{photo_id}", summary="A photo on one of the resident's repairs",
-            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/tickets/{reference}/photos/{photo_id}",
+    summary="A photo on one of the resident's repairs",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
 def get_photo(reference: str, photo_id: str, actor: ResidentDep, ctx: ContextDep) -> Response:
     with transaction(ctx.sessions) as session:
         ticket = _load_own(session, actor, reference)
@@ -270,8 +302,11 @@ def create_complaint(
         return 201, out.model_dump(mode="json")
 
     outcome = run_once(
-        ctx.sessions, principal=actor.principal_key, key=f"complaint:{key}",
-        fingerprint=request_fingerprint(body.model_dump(mode="json")), create=create,
+        ctx.sessions,
+        principal=actor.principal_key,
+        key=f"complaint:{key}",
+        fingerprint=request_fingerprint(body.model_dump(mode="json")),
+        create=create,
     )
     return JSONResponse(outcome.body, status_code=outcome.status_code)
 
@@ -287,14 +322,17 @@ def _read_capped(file: UploadFile, max_bytes: int) -> bytes:
     data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Problem(
-            413, "too_large", "Photo too large",
+            413,
+            "too_large",
+            "Photo too large",
             f"Photos can be at most {max_bytes // (1024 * 1024)} MB. Try sending a smaller one.",
         )
     return data
 
 
-def store_photo(ctx: ServiceContext, *, reference_ticket_id: int, raw: bytes, uploaded_by: str,
-                actor: service.Actor) -> PhotoOut:
+def store_photo(
+    ctx: ServiceContext, *, reference_ticket_id: int, raw: bytes, uploaded_by: str, actor: service.Actor
+) -> PhotoOut:
     """Validate and re-encode (CPU work, outside any transaction), store the file, then record it."""
     try:
         processed = process_photo(raw, max_bytes=ctx.settings.max_photo_bytes)
@@ -321,8 +359,13 @@ def store_photo(ctx: ServiceContext, *, reference_ticket_id: int, raw: bytes, up
             session.add(photo)
             session.flush()
             session.add(service.record_event(ticket, actor, "photo_added", data={"photo": photo.public_id}))
-            return PhotoOut(id=photo.public_id, width=photo.width, height=photo.height,
-                            size_bytes=photo.size_bytes, created_at=photo.created_at)
+            return PhotoOut(
+                id=photo.public_id,
+                width=photo.width,
+                height=photo.height,
+                size_bytes=photo.size_bytes,
+                created_at=photo.created_at,
+            )
     except Exception:
         ctx.photos.delete(key)  # no orphaned files when the record could not be written
         raise

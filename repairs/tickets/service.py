@@ -94,8 +94,15 @@ def summarise(description: str, limit: int = 230) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def record_event(ticket: Ticket, actor: Actor, kind: str, *, frm: Status | None = None, to: Status | None = None,
-           data: dict[str, object] | None = None) -> TicketEvent:
+def record_event(
+    ticket: Ticket,
+    actor: Actor,
+    kind: str,
+    *,
+    frm: Status | None = None,
+    to: Status | None = None,
+    data: dict[str, object] | None = None,
+) -> TicketEvent:
     event = TicketEvent(
         ticket=ticket,
         actor_type=actor.type,
@@ -207,12 +214,18 @@ def create_ticket(
     else:  # pragma: no cover - would need five collisions in a row
         raise RuntimeError("could not draw a unique ticket reference")
     session.add(
-        record_event(ticket, actor, "created", to=Status.REPORTED, data={
-            "priority": assessment.priority.value,
-            "emergency": assessment.emergency,
-            "reasons": list(assessment.reasons),
-            "channel": new.channel,
-        })
+        record_event(
+            ticket,
+            actor,
+            "created",
+            to=Status.REPORTED,
+            data={
+                "priority": assessment.priority.value,
+                "emergency": assessment.emergency,
+                "reasons": list(assessment.reasons),
+                "channel": new.channel,
+            },
+        )
     )
     session.flush()
     return ticket
@@ -267,15 +280,20 @@ def resident_cancel(session: Session, policy: Policy, ticket: Ticket, *, actor: 
 def resident_reopen(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, reason: str) -> None:
     if ticket.status not in RESIDENT_REOPENABLE:
         raise TicketActionRefused(
-            "cannot_reopen", f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')}, so it is still open."
+            "cannot_reopen",
+            f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')}, so it is still open.",
         )
     change_status(session, policy, ticket, Status.REOPENED, actor=actor, note=reason)
     # A reopened repair gets a fresh target from today, at the same priority.
     now = utcnow()
     assessment = policy.assess(
-        ticket.category, ticket.description, vulnerable=ticket.vulnerable,
+        ticket.category,
+        ticket.description,
+        vulnerable=ticket.vulnerable,
         tenure=ticket.resident.tenure if ticket.resident else None,
-        location_type=ticket.location_type, at=now, reported_emergency=ticket.emergency,
+        location_type=ticket.location_type,
+        at=now,
+        reported_emergency=ticket.emergency,
     )
     ticket.due_at = policy.deadlines(assessment, ticket.category, now).due_at
 
@@ -292,14 +310,25 @@ def add_information(session: Session, ticket: Ticket, *, actor: Actor, text: str
     return event
 
 
-def rate(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, resident_id: int, score: int,
-         comment: str | None, fixed: bool | None) -> Rating:
+def rate(
+    session: Session,
+    policy: Policy,
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    resident_id: int,
+    score: int,
+    comment: str | None,
+    fixed: bool | None,
+) -> Rating:
     if fixed is False:
         # "Not fixed" is a reopen first; the rating is still kept.
         if ticket.status in RESIDENT_REOPENABLE:
             resident_reopen(session, policy, ticket, actor=actor, reason="Resident says it is not fixed")
     elif ticket.status not in RATEABLE:
-        raise TicketActionRefused("not_finished", f"Repair {ticket.reference} is not finished yet, so it cannot be rated.")
+        raise TicketActionRefused(
+            "not_finished", f"Repair {ticket.reference} is not finished yet, so it cannot be rated."
+        )
     existing = session.scalar(select(Rating).where(Rating.ticket_id == ticket.id, Rating.resident_id == resident_id))
     if existing is not None:
         existing.score, existing.comment = score, comment
