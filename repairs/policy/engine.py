@@ -1,0 +1,249 @@
+"""The policy facade: priority and safety advice for a report, its deadlines, and who is responsible.
+
+Build one with `repairs.policy.loader.load_policy(data_dir)`; it holds no database and no clock, so every
+method is a pure function of the configuration and its arguments. Datetimes in and out are aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from repairs.policy.calendar import WorkingCalendar, require_aware
+from repairs.policy.responsibility import Responsibility, ResponsibilityRules
+from repairs.policy.rules import RuleSet
+from repairs.policy.schema import PolicyFile
+from repairs.policy.taxonomy import Category
+from repairs.policy.text import compile_pattern, find_guarded, normalise
+from repairs.policy.wording import describe_deadline
+from repairs.residents.models import Tenure
+from repairs.tickets.models import LocationType, Priority
+
+__all__ = ["Assessment", "Category", "Deadlines", "Policy", "Responsibility", "WorkingCalendar"]
+
+# Lower is more pressing.
+_RANK = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}
+GENERIC_ADVICE = "emergency"
+
+
+def _more_pressing(a: Priority, b: Priority) -> bool:
+    return _RANK[a] < _RANK[b]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    priority: Priority
+    emergency: bool
+    reasons: list[str]  # e.g. ["category_default:routine", "rule:flooding", "vulnerable_raise"]
+    advice: str | None  # safety text for emergencies, placeholders filled in; else None
+    advice_key: str | None
+    awaab: bool  # Awaab's Law clocks apply (tenant + (damp and mould or an emergency hazard))
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    due_at: datetime
+    make_safe_by: datetime | None
+    awaab_investigate_by: datetime | None
+    awaab_safety_work_by: datetime | None  # None until investigated: see Policy.awaab_after_investigation
+
+
+class Policy:
+    def __init__(
+        self,
+        *,
+        config: PolicyFile,
+        categories: dict[str, Category],
+        category_advice: dict[str, str],
+        calendar: WorkingCalendar,
+        rules: RuleSet,
+        responsibility_rules: ResponsibilityRules,
+        out_of_hours_phone: str,
+    ) -> None:
+        self.config = config
+        self.categories = categories
+        self.calendar = calendar
+        self.out_of_hours_phone = out_of_hours_phone
+        self._category_advice = category_advice
+        self._rules = rules
+        self._responsibility = responsibility_rules
+        self._damp_patterns = tuple(compile_pattern(p) for p in config.awaab.damp_mould.text_patterns)
+
+    def __repr__(self) -> str:
+        return f"Policy(categories={list(self.categories)!r}, calendar={self.calendar!r})"
+
+    # -- categories and advice ------------------------------------------------------------------
+
+    def category(self, code: str) -> Category:
+        try:
+            return self.categories[code]
+        except KeyError:
+            raise KeyError(f"unknown repair category {code!r}; known: {', '.join(self.categories)}") from None
+
+    def advice(self, key: str) -> str:
+        try:
+            text = self.config.advice[key]
+        except KeyError:
+            raise KeyError(f"no advice text {key!r}; known: {', '.join(self.config.advice)}") from None
+        return text.strip().replace("{out_of_hours_phone}", self.out_of_hours_phone)
+
+    # -- assessment -------------------------------------------------------------------------------
+
+    def assess(
+        self,
+        category: str,
+        text: str,
+        *,
+        vulnerable: bool,
+        tenure: Tenure | None,
+        location_type: LocationType = LocationType.IN_HOME,
+        at: datetime,
+        reported_emergency: bool = False,
+    ) -> Assessment:
+        cat = self.category(category)
+        at_utc = require_aware(at, "at")
+        location_type = LocationType(location_type)
+        tenure = Tenure(tenure) if tenure is not None else None
+        normalised = normalise(text or "")
+        month = at_utc.astimezone(self.calendar.tz).month
+
+        priority = cat.default_priority
+        reasons = [f"category_default:{priority.value}"]
+        advice_key: str | None = None
+
+        for rule in self._rules.matching(
+            normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
+        ):
+            reasons.append(f"rule:{rule.id}")
+            if _more_pressing(rule.priority, priority):
+                priority = rule.priority
+            if rule.priority is Priority.EMERGENCY and advice_key is None:
+                advice_key = rule.advice
+
+        if vulnerable and priority is Priority.ROUTINE and cat.code in self.config.vulnerability.raise_to_urgent:
+            priority = Priority.URGENT
+            reasons.append("vulnerable_raise")
+
+        if reported_emergency and priority is not Priority.EMERGENCY:
+            priority = Priority.EMERGENCY
+            reasons.append("reported_emergency")
+
+        emergency = priority is Priority.EMERGENCY
+        # Safety advice only for emergencies: a matching rule's, else the category's, else the generic one.
+        advice_key = (advice_key or self._category_advice.get(cat.code) or GENERIC_ADVICE) if emergency else None
+
+        awaab, awaab_reason = self._awaab(cat.code, normalised, tenure, emergency, at_utc)
+        if awaab_reason:
+            reasons.append(awaab_reason)
+
+        return Assessment(
+            priority=priority,
+            emergency=emergency,
+            reasons=reasons,
+            advice=self.advice(advice_key) if advice_key else None,
+            advice_key=advice_key,
+            awaab=awaab,
+        )
+
+    def _awaab(
+        self, category: str, text: str, tenure: Tenure | None, emergency: bool, at: datetime
+    ) -> tuple[bool, str | None]:
+        cfg = self.config.awaab
+        if not cfg.enabled:
+            return False, None
+        if cfg.in_force_from is not None and at.astimezone(self.calendar.tz).date() < cfg.in_force_from:
+            return False, None
+        if tenure is None:
+            if not cfg.apply_when_tenure_unknown:
+                return False, None
+        elif tenure not in cfg.tenures:
+            return False, None
+        if emergency:
+            return True, "awaab:emergency_hazard"
+        if category in cfg.damp_mould.categories:
+            return True, "awaab:damp_mould"
+        if find_guarded(self._damp_patterns, text, guard=self._rules.guard) is not None:
+            return True, "awaab:damp_mould_text"
+        return False, None
+
+    # -- deadlines --------------------------------------------------------------------------------
+
+    def deadlines(self, assessment: Assessment, category: str, reported_at: datetime) -> Deadlines:
+        self.category(category)  # unknown codes fail loudly
+        reported = require_aware(reported_at, "reported_at")
+        timescale = self.config.timescales.for_priority(assessment.priority)
+        due_at = self._after(reported, hours=timescale.hours, working_days=timescale.working_days)
+
+        make_safe_by: datetime | None = None
+        if assessment.emergency:
+            make_safe_hours = timescale.make_safe_hours or timescale.hours
+            if make_safe_hours is not None:
+                make_safe_by = reported + timedelta(hours=make_safe_hours)
+
+        awaab_investigate_by: datetime | None = None
+        if assessment.awaab:
+            awaab = self.config.awaab
+            if assessment.emergency:
+                awaab_investigate_by = reported + timedelta(hours=awaab.emergency.investigate_hours)
+                # Awaab's Law: investigate *and make safe* within the emergency window.
+                if make_safe_by is None or awaab_investigate_by < make_safe_by:
+                    make_safe_by = awaab_investigate_by
+            else:
+                awaab_investigate_by = self.calendar.add_working_days(
+                    reported, awaab.damp_mould.investigate_working_days
+                )
+
+        return Deadlines(
+            due_at=due_at,
+            make_safe_by=make_safe_by,
+            awaab_investigate_by=awaab_investigate_by,
+            awaab_safety_work_by=None,
+        )
+
+    def _after(self, start: datetime, *, hours: int | None, working_days: int | None) -> datetime:
+        if hours is not None:
+            return start + timedelta(hours=hours)
+        assert working_days is not None  # the schema guarantees one of the two
+        return self.calendar.add_working_days(start, working_days)
+
+    def awaab_after_investigation(self, investigated_at: datetime) -> tuple[datetime, datetime]:
+        """(written summary by, safety work by), both counted in working days from the investigation."""
+        damp = self.config.awaab.damp_mould
+        investigated = require_aware(investigated_at, "investigated_at")
+        return (
+            self.calendar.add_working_days(investigated, damp.written_summary_working_days),
+            self.calendar.add_working_days(investigated, damp.safety_work_working_days),
+        )
+
+    def awaab_further_works_by(self, investigated_at: datetime) -> datetime:
+        """When further (supplementary preventative) works must have started: 12 weeks by default."""
+        weeks = self.config.awaab.damp_mould.further_works_weeks
+        return self.calendar.add_calendar_days(require_aware(investigated_at, "investigated_at"), weeks * 7)
+
+    def complaint_deadlines(self, received_at: datetime, stage: int) -> tuple[datetime, datetime]:
+        """(acknowledge by, respond by); the response is counted from the acknowledgement deadline."""
+        stages = {1: self.config.complaints.stage_1, 2: self.config.complaints.stage_2}
+        if stage not in stages:
+            raise ValueError(f"complaint stage must be 1 or 2, got {stage!r}")
+        cfg = stages[stage]
+        acknowledge_by = self.calendar.add_working_days(
+            require_aware(received_at, "received_at"), cfg.acknowledge_working_days
+        )
+        return acknowledge_by, self.calendar.add_working_days(acknowledge_by, cfg.respond_working_days)
+
+    # -- responsibility and wording ---------------------------------------------------------------
+
+    def responsibility(
+        self, tenure: Tenure, category: str, location_type: LocationType, text: str = ""
+    ) -> Responsibility:
+        self.category(category)
+        outcome, _ = self._responsibility.decide(tenure, category, location_type, text)
+        return outcome
+
+    def responsibility_rule(self, tenure: Tenure, category: str, location_type: LocationType, text: str = "") -> str:
+        """What decided `responsibility(...)`: "rule:<id>", "category:<code>" or "default" (for audit)."""
+        self.category(category)
+        return self._responsibility.decide(tenure, category, location_type, text)[1]
+
+    def describe_deadline(self, when: datetime, now: datetime) -> str:
+        return describe_deadline(when, now, self.calendar.tz)
