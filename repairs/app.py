@@ -8,6 +8,7 @@ from repairs.auth.routes import router as auth_router
 from repairs.context import ServiceContext
 from repairs.limits import BodySizeLimit
 from repairs.meta_routes import router as meta_router
+from repairs.open311.routes import router as open311_router
 from repairs.problems import install_problem_handlers
 from repairs.residents.routes import router as residents_router
 from repairs.tickets.officer_routes import router as officer_router
@@ -31,6 +32,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(residents_router)
     app.include_router(tickets_router)
     app.include_router(officer_router)
+    app.include_router(open311_router)
     app.add_middleware(
         BodySizeLimit,
         default_limit=context.settings.max_json_body_bytes,

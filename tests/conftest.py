@@ -69,14 +69,26 @@ def _postgres_database(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _drop_postgres_database(name: str) -> None:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'repairs.db'}"
     else:
-        url = _postgres_database(f"repairs_test_{_worker()}")
+        # The process id keeps two people's (or CI's) runs on one server apart.
+        url = _postgres_database(f"repairs_test_{_worker()}_{os.getpid()}")
     upgrade(url)
-    return url
+    yield url
+    if backend == "postgresql":
+        _drop_postgres_database(url.rsplit("/", 1)[1])
 
 
 @pytest.fixture(scope="session")

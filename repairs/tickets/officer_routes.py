@@ -80,6 +80,10 @@ class OfficerTicketOut(BaseModel):
     events: list[EventOut]
     access_notes: str | None
     availability: str | None
+    # Someone outside the assistant (an Open311 client) who reported it.
+    reporter_name: str | None = None
+    reporter_email: str | None = None
+    reporter_phone: str | None = None
 
 
 class StatusBody(BaseModel):
@@ -279,6 +283,9 @@ def _officer_view(ticket: Ticket, ctx: Any) -> OfficerTicketOut:
         ],
         access_notes=ticket.access_notes,
         availability=ticket.availability,
+        reporter_name=ticket.reporter_name,
+        reporter_email=ticket.reporter_email,
+        reporter_phone=ticket.reporter_phone,
     )
 
 

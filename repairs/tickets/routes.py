@@ -303,8 +303,8 @@ def create_complaint(
 
     outcome = run_once(
         ctx.sessions,
-        principal=actor.principal_key,
-        key=f"complaint:{key}",
+        principal=f"{actor.principal_key}:complaints",
+        key=key,
         fingerprint=request_fingerprint(body.model_dump(mode="json")),
         create=create,
     )
