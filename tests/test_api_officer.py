@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from repairs.auth.models import Officer
+from repairs.auth.models import Officer, OfficerSession
 from repairs.database import transaction
 from repairs.notifications.models import Notification
 from repairs.residents.models import Resident
@@ -175,6 +176,28 @@ def test_lockout_of_one_officer_does_not_lock_another(client, factory):
     assert sign_in(client, second.email, second.password).status_code == 200
 
 
+def test_lockout_ends_after_its_time(client, factory, ctx):
+    officer = factory.officer()
+    for _ in range(5):
+        sign_in(client, officer.email, "wrong password")
+    is_problem(sign_in(client, officer.email, officer.password), 429)
+    with transaction(ctx.sessions) as s:  # let the 15 minutes pass
+        s.get(Officer, officer.id).locked_until = datetime.now(UTC) - timedelta(seconds=1)
+    assert sign_in(client, officer.email, officer.password).status_code == 200
+    # The count started again from nothing: four more failures do not lock it.
+    for _ in range(4):
+        is_problem(sign_in(client, officer.email, "wrong password"), 401)
+    assert sign_in(client, officer.email, officer.password).status_code == 200
+
+
+def test_an_expired_token_is_401(client, factory, ctx):
+    officer = factory.officer()
+    with transaction(ctx.sessions) as s:
+        for row in s.scalars(select(OfficerSession).where(OfficerSession.officer_id == officer.id)):
+            row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    is_problem(client.get(QUEUE, headers=officer.headers), 401, "unauthorised")
+
+
 def test_inactive_officer_cannot_sign_in_or_use_a_token(client, factory, ctx):
     officer = factory.officer()
     with transaction(ctx.sessions) as s:
@@ -313,7 +336,8 @@ def test_queue_search(client, mixed_queue):
     assert queue_refs(client, officer, q="NW1 8YN") == [birch]
     # Part of the address, case-insensitively.
     assert queue_refs(client, officer, q="birch hou") == [birch]
-    assert set(queue_refs(client, officer, q="Alder")) == {t[k] for k in t if k not in ("cancelled", "vulnerable_urgent")}
+    alder = {t[k] for k in t if k not in ("cancelled", "vulnerable_urgent")}
+    assert set(queue_refs(client, officer, q="Alder")) == alder
     # Wildcards are matched literally, not as LIKE patterns.
     assert queue_refs(client, officer, q="%") == []
     assert queue_refs(client, officer, q="_") == []
@@ -433,14 +457,14 @@ def test_status_path_writes_one_officer_event_per_change(client, factory, ctx):
     res = factory.resident()
     ref = report(client, res)["reference"]
     path = ["reported", "triaged", "scheduled", "in_progress", "completed"]
-    for before, after in zip(path, path[1:], strict=False):
+    for after in path[1:]:
         r = set_status(client, officer, ref, after, note=f"now {after}")
         assert r.status_code == 200, r.text
         assert r.json()["ticket"]["status"] == after
 
     events = detail(client, officer, ref)["events"]
     changes = [e for e in events if e["kind"] == "status_changed"]
-    assert [(e["from_status"], e["to_status"]) for e in changes] == list(zip(path, path[1:], strict=False))
+    assert [(e["from_status"], e["to_status"]) for e in changes] == list(itertools.pairwise(path))
     for e in changes:
         assert e["actor_type"] == "officer"
         assert e["actor_id"] == str(officer.id)
@@ -532,6 +556,38 @@ def test_reopen_then_complete_again(client, factory, ctx):
     kinds = [n.kind for n in outbox(ctx, ref)]
     assert kinds == ["status_triaged", "status_completed", "status_reopened", "status_in_progress",
                      "status_completed"]
+
+
+@pytest.mark.xfail(
+    reason="BUG: an officer reopening a ticket keeps the old (past) due_at; only the resident path "
+           "(service.resident_reopen) gives a reopened repair a fresh target as its comment says all should get",
+    strict=True,
+)
+def test_an_officer_reopen_gives_a_fresh_target(client, factory, ctx):
+    officer = factory.officer()
+    res = factory.resident()
+    ref = make_ticket(ctx, resident_id=res.id, now=datetime.now(UTC) - timedelta(days=60))
+    for status in ("triaged", "completed"):
+        assert set_status(client, officer, ref, status).status_code == 200
+    assert load_ticket(ctx, ref).due_at < datetime.now(UTC)
+    assert set_status(client, officer, ref, "reopened").status_code == 200
+    ticket = load_ticket(ctx, ref)
+    assert ticket.status == Status.REOPENED and ticket.is_open
+    assert ticket.due_at > datetime.now(UTC)
+
+
+def test_a_resident_reopen_gives_a_fresh_target(client, factory, ctx):
+    officer = factory.officer()
+    res = factory.resident()
+    ref = make_ticket(ctx, resident_id=res.id, now=datetime.now(UTC) - timedelta(days=60))
+    for status in ("triaged", "completed"):
+        assert set_status(client, officer, ref, status).status_code == 200
+    r = client.post(f"/api/v1/tickets/{ref}/reopen", headers=res.headers, json={"reason": "Still dripping"})
+    assert r.status_code == 200, r.text
+    assert load_ticket(ctx, ref).due_at > datetime.now(UTC)
+    # ... and the queue no longer shows it overdue.
+    row = next(i for i in client.get(QUEUE, headers=officer.headers).json()["items"] if i["reference"] == ref)
+    assert row["overdue"] is False and row["status"] == "reopened"
 
 
 # -- assigning, notes, messages ---------------------------------------------------------------------------

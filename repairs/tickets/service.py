@@ -271,8 +271,8 @@ def resident_cancel(session: Session, policy: Policy, ticket: Ticket, *, actor: 
     if ticket.status not in RESIDENT_CANCELLABLE:
         raise TicketActionRefused(
             "cannot_cancel",
-            f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')} and can no longer be cancelled here; "
-            "please call us if you need to stop the work.",
+            f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')} and can no longer be "
+            "cancelled here; please call us if you need to stop the work.",
         )
     change_status(session, policy, ticket, Status.CANCELLED, actor=actor, note=reason)
 
