@@ -80,6 +80,9 @@ def cmd_import_residents(args: argparse.Namespace) -> int:
     try:
         with open(args.file, encoding="utf-8-sig", newline="") as fh, transaction(ctx.sessions) as session:
             result = import_residents(session, fh)
+    except UnicodeDecodeError:
+        print("Nothing imported: the file is not UTF-8. Save it as 'CSV UTF-8' and try again.", file=sys.stderr)
+        return 1
     except ImportFailed as exc:
         print(f"Nothing imported: {len(exc.errors)} problem(s) found.", file=sys.stderr)
         for line in exc.errors[:50]:

@@ -24,6 +24,7 @@ from repairs.tickets.lifecycle import (
     is_open,
 )
 from repairs.tickets.models import (
+    AppointmentStatus,
     Complaint,
     LocationType,
     Priority,
@@ -257,6 +258,9 @@ def change_status(
         ticket.reopen_count += 1
         ticket.completed_at = None
         ticket.closed_at = None
+        _fresh_target(policy, ticket, now)
+    if target in (Status.CANCELLED, Status.COMPLETED, Status.TRIAGED):
+        _release_appointments(ticket, attended=target == Status.COMPLETED)
     event = record_event(ticket, actor, "status_changed", frm=current, to=target, data={"note": note} if note else None)
     session.add(event)
     if notify and ticket.resident_id is not None and actor.type != "resident":
@@ -265,6 +269,27 @@ def change_status(
             _notify(session, policy, ticket, event, f"status_{target.value}", text)
     session.flush()
     return event
+
+
+def _fresh_target(policy: Policy, ticket: Ticket, now: datetime) -> None:
+    """A reopened repair gets a fresh target from today, at the same priority, whoever reopens it."""
+    assessment = policy.assess(
+        ticket.category,
+        ticket.description,
+        vulnerable=ticket.vulnerable,
+        tenure=ticket.resident.tenure if ticket.resident else None,
+        location_type=ticket.location_type,
+        at=now,
+        reported_emergency=ticket.emergency,
+    )
+    ticket.due_at = policy.deadlines(assessment, ticket.category, now).due_at
+
+
+def _release_appointments(ticket: Ticket, *, attended: bool) -> None:
+    """A booked visit ends with the ticket: attended when the work is done, otherwise its seat goes back."""
+    for appointment in ticket.appointments:
+        if appointment.status == AppointmentStatus.BOOKED:
+            appointment.status = AppointmentStatus.ATTENDED if attended else AppointmentStatus.CANCELLED
 
 
 def resident_cancel(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, reason: str | None) -> None:
@@ -284,18 +309,6 @@ def resident_reopen(session: Session, policy: Policy, ticket: Ticket, *, actor: 
             f"Repair {ticket.reference} is {ticket.status.value.replace('_', ' ')}, so it is still open.",
         )
     change_status(session, policy, ticket, Status.REOPENED, actor=actor, note=reason)
-    # A reopened repair gets a fresh target from today, at the same priority.
-    now = utcnow()
-    assessment = policy.assess(
-        ticket.category,
-        ticket.description,
-        vulnerable=ticket.vulnerable,
-        tenure=ticket.resident.tenure if ticket.resident else None,
-        location_type=ticket.location_type,
-        at=now,
-        reported_emergency=ticket.emergency,
-    )
-    ticket.due_at = policy.deadlines(assessment, ticket.category, now).due_at
 
 
 def add_information(session: Session, ticket: Ticket, *, actor: Actor, text: str) -> TicketEvent:
