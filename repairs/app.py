@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from repairs.auth.routes import router as auth_router
+from repairs.contact.routes import router as contact_router
 from repairs.context import ServiceContext
 from repairs.limits import BodySizeLimit
 from repairs.meta_routes import router as meta_router
@@ -13,6 +14,7 @@ from repairs.problems import install_problem_handlers
 from repairs.residents.routes import router as residents_router
 from repairs.tickets.officer_routes import router as officer_router
 from repairs.tickets.routes import router as tickets_router
+from repairs.triage.routes import router as triage_router
 
 
 def create_app(context: ServiceContext) -> FastAPI:
@@ -33,6 +35,8 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(officer_router)
     app.include_router(open311_router)
+    app.include_router(triage_router)
+    app.include_router(contact_router)
     app.add_middleware(
         BodySizeLimit,
         default_limit=context.settings.max_json_body_bytes,

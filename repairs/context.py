@@ -14,6 +14,7 @@ from repairs.photos.storage import FilesystemPhotoStore, PhotoStore
 from repairs.policy.engine import Policy
 from repairs.policy.loader import load_policy
 from repairs.settings import Settings
+from repairs.triage.rasa_client import RasaNluClient
 
 
 @dataclass
@@ -24,6 +25,7 @@ class ServiceContext:
     policy: Policy
     photos: PhotoStore
     slots: SlotConfig
+    nlu: RasaNluClient
     api_token: str | None
 
 
@@ -37,6 +39,11 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Servic
         policy=load_policy(settings.data_dir, out_of_hours_phone=settings.out_of_hours_phone),
         photos=FilesystemPhotoStore(settings.photo_dir),
         slots=load_slot_config(settings.data_dir),
+        nlu=RasaNluClient(
+            settings.rasa_url,
+            settings.rasa_token.get_secret_value() if settings.rasa_token else None,
+            timeout=settings.rasa_timeout_seconds,
+        ),
         api_token=token,
     )
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     out_of_hours_phone: str = Field(default="020 7974 4444", alias="REPAIRS_OUT_OF_HOURS_PHONE")
     opening_hours: str = Field(default="Monday to Friday, 8am to 6pm", alias="REPAIRS_OPENING_HOURS")
 
+    # The Rasa server's HTTP API, used by the triage endpoint.
+    rasa_url: str = Field(default="http://127.0.0.1:5005", alias="REPAIRS_RASA_URL")
+    rasa_token: SecretStr | None = Field(default=None, alias="RASA_TOKEN")
+    rasa_timeout_seconds: float = Field(default=5.0, alias="REPAIRS_RASA_TIMEOUT_SECONDS")
+
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 
     @property

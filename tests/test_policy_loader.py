@@ -52,7 +52,7 @@ def test_category_fields(policy: Policy) -> None:
         assert c.name and c.description.endswith(".") and c.trade
         assert isinstance(c.default_priority, Priority)
     assert policy.category("plumbing").name == "Plumbing and leaks"
-    assert policy.category("gas").default_priority is Priority.EMERGENCY
+    assert policy.category("gas").default_priority is Priority.URGENT
     assert policy.category("lifts").default_priority is Priority.URGENT
     assert policy.category("heating").default_priority is Priority.URGENT
     assert policy.category("fire_safety").default_priority is Priority.URGENT

@@ -84,10 +84,13 @@ def test_gas_advice_says_what_to_do(policy: Policy) -> None:
     assert "020 7000 0000" in advice
 
 
-def test_gas_category_is_an_emergency_whatever_the_text(policy: Policy) -> None:
-    a = assess(policy, "gas", "need my gas meter looking at", tenure=Tenure.LEASEHOLDER, at=SUMMER)
-    assert a.emergency and a.advice_key == "gas"
-    assert a.reasons[0] == "category_default:emergency"
+def test_a_gas_appliance_fault_without_a_smell_is_urgent_not_an_emergency(policy: Policy) -> None:
+    # DOMAIN.md: the emergency is a smell of gas or carbon monoxide, not every gas appliance fault.
+    for text in ("gas hob igniter clicks but won't light", "need my gas meter looking at", "gas fire won't stay lit"):
+        a = assess(policy, "gas", text, tenure=Tenure.TENANT, at=SUMMER)
+        assert a.priority is Priority.URGENT and not a.emergency, text
+    smell = assess(policy, "gas", "gas fire won't stay lit and I can smell gas", tenure=Tenure.TENANT, at=SUMMER)
+    assert smell.emergency and smell.advice_key == "gas"
 
 
 @pytest.mark.parametrize(
@@ -270,7 +273,7 @@ def test_vulnerability_does_not_raise_other_categories(policy: Policy) -> None:
 
 def test_category_defaults(policy: Policy) -> None:
     expected = {
-        "gas": Priority.EMERGENCY,
+        "gas": Priority.URGENT,
         "lifts": Priority.URGENT,
         "heating": Priority.URGENT,
         "fire_safety": Priority.URGENT,

@@ -68,11 +68,17 @@ class Policy:
         self._rules = rules
         self._responsibility = responsibility_rules
         self._damp_patterns = tuple(compile_pattern(p) for p in config.awaab.damp_mould.text_patterns)
+        self._vulnerability_patterns = tuple(compile_pattern(p) for p in config.vulnerability.text_patterns)
 
     def __repr__(self) -> str:
         return f"Policy(categories={list(self.categories)!r}, calendar={self.calendar!r})"
 
     # -- categories and advice ------------------------------------------------------------------
+
+    def mentions_vulnerability(self, text: str) -> bool:
+        """Does the message say someone vulnerable is affected (a baby, an elderly or disabled person)?"""
+        normalised = normalise(text or "")
+        return any(p.search(normalised) for p in self._vulnerability_patterns)
 
     def category(self, code: str) -> Category:
         try:

@@ -146,6 +146,9 @@ class AwaabConfig(_Model):
 
 class VulnerabilityConfig(_Model):
     raise_to_urgent: list[str] = Field(default_factory=list)
+    # Words in a message that say someone vulnerable is affected (for text with no known resident,
+    # such as triage of an e-mail, and for what a resident says in the chat).
+    text_patterns: list[str] = Field(default_factory=list)
 
 
 class ComplaintStage(_Model):

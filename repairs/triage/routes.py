@@ -1,0 +1,55 @@
+"""POST /api/v1/triage: the contract other tools rely on (keep its shape exactly)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from repairs.auth.dependencies import ContextDep, PrincipalDep
+from repairs.database import utcnow
+from repairs.problems import Problem
+from repairs.schemas import LongText
+from repairs.triage.rasa_client import NluUnavailable
+from repairs.triage.service import triage
+
+router = APIRouter(prefix="/api/v1", tags=["triage"])
+
+
+class TriageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: LongText = Field(description="A resident's message, as written")
+
+
+class TriageOut(BaseModel):
+    intent: Literal[
+        "report_repair", "check_status", "cancel_repair", "complaint", "request_human", "greet", "goodbye",
+        "thank", "out_of_scope",
+    ]
+    category: str | None
+    priority: Literal["emergency", "urgent", "routine"] | None
+    emergency: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+    advice: str | None
+
+
+@router.post("/triage", response_model=TriageOut, summary="Understand a message: intent, category, priority")
+def triage_message(body: TriageBody, _principal: PrincipalDep, ctx: ContextDep) -> TriageOut:
+    try:
+        parse = ctx.nlu.parse(body.text)
+    except NluUnavailable:
+        raise Problem(
+            503, "nlu_unavailable", "Language understanding unavailable",
+            "The assistant's language model is not answering; try again shortly.",
+            headers={"Retry-After": "10"},
+        ) from None
+    result = triage(parse, body.text, ctx.policy, now=utcnow())
+    return TriageOut(
+        intent=result.intent,
+        category=result.category,
+        priority=result.priority,
+        emergency=result.emergency,
+        confidence=min(max(result.confidence, 0.0), 1.0),
+        advice=result.advice,
+    )

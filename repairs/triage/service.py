@@ -1,0 +1,83 @@
+"""Triage: what a message is, what it is about, and how urgent it is.
+
+The trained Rasa model says what the resident wants and, for repairs, which category; the
+policy engine (the same rules tickets get) says the priority, whether it is an emergency, and
+the safety advice. Officers use it for text that arrives by e-mail or social media.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from repairs.policy.engine import Policy
+from repairs.tickets.models import LocationType
+from repairs.triage.intents import category_from_intent, contract_intent
+from repairs.triage.rasa_client import Parse
+
+COMMUNAL_WORDS = ("stairwell", "stairs in the block", "communal", "landing", "lift", "corridor", "bin store",
+                  "entrance", "door entry", "chute", "car park", "estate")
+
+
+@dataclass(frozen=True)
+class Triage:
+    intent: str
+    category: str | None
+    priority: str | None
+    emergency: bool
+    confidence: float
+    advice: str | None
+
+
+def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
+    # Below the fallback threshold the assistant asks the resident what they meant; triage has no
+    # one to ask, so it takes the best real guess and reports its (low) confidence.
+    best = parse.intent
+    confidence = parse.confidence
+    if best == "nlu_fallback":
+        best, confidence = next(((n, c) for n, c in parse.ranking if n != "nlu_fallback"), ("out_of_scope", 0.0))
+    intent = contract_intent(best)
+    category = category_from_intent(best)
+    if intent == "report_repair" and category is None:
+        # A finer repair intent ("it's still not fixed"): take the likeliest category in the ranking.
+        category = next(
+            (c for c in (category_from_intent(name) for name, _ in parse.ranking) if c), "other"
+        )
+    vulnerable = policy.mentions_vulnerability(text)
+    lowered = text.lower()
+    location = LocationType.COMMUNAL if any(w in lowered for w in COMMUNAL_WORDS) else LocationType.IN_HOME
+    # Safety first: if the words describe an emergency (a gas smell above all), it is a repair
+    # report whatever the classifier thought the message was.
+    probe = policy.assess(category or "other", text, vulnerable=vulnerable, tenure=None, location_type=location,
+                          at=now)
+    if intent != "report_repair" and probe.emergency:
+        intent = "report_repair"
+        category = category or _category_for_advice(probe.advice_key) or "other"
+    if intent != "report_repair" or category is None:
+        return Triage(intent=intent, category=None, priority=None, emergency=False,
+                      confidence=round(confidence, 4), advice=None)
+    assessment = policy.assess(category, text, vulnerable=vulnerable, tenure=None, location_type=location, at=now)
+    return Triage(
+        intent=intent,
+        category=category,
+        priority=assessment.priority.value,
+        emergency=assessment.emergency,
+        confidence=round(confidence, 4),
+        advice=assessment.advice,
+    )
+
+
+def _category_for_advice(advice_key: str | None) -> str | None:
+    return {
+        "gas": "gas",
+        "carbon_monoxide": "gas",
+        "water": "plumbing",
+        "toilet": "plumbing",
+        "sewage": "plumbing",
+        "electrical": "electrical",
+        "power_loss": "electrical",
+        "security": "doors_windows",
+        "lift": "lifts",
+        "ceiling": "walls_floors",
+        "heating_vulnerable": "heating",
+    }.get(advice_key or "")
