@@ -48,6 +48,11 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Servic
     )
 
 
-def get_context(request: Request) -> ServiceContext:
+def context_of(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.context
     return ctx
+
+
+async def get_context(request: Request) -> ServiceContext:
+    # async: no I/O here, and a sync dependency would cost a thread-pool hand-off per request
+    return context_of(request)

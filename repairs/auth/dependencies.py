@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from repairs.auth.models import Role
 from repairs.auth.officers import officer_for_token
@@ -51,32 +52,40 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def get_principal(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)]) -> Principal:
+async def get_principal(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)]) -> Principal:
     token = _bearer(request)
     if token is None or len(token) > 512:
         raise Problem(401, "unauthorised", "Authentication needed", "Send a bearer token.", headers=_UNAUTHORISED)
     if ctx.api_token and same_secret(token, ctx.api_token):
         return Principal(kind="service")
-    with transaction(ctx.sessions) as session:
-        officer = officer_for_token(session, token)
-        if officer is not None:
-            return Principal(kind="officer", officer_id=officer.id, role=officer.role)
+    # Only an officer token needs the database; that lookup runs off the event loop.
+    found = await run_in_threadpool(_officer_principal, ctx, token)
+    if found is not None:
+        return found
     raise Problem(401, "unauthorised", "Authentication needed", "The token is not valid.", headers=_UNAUTHORISED)
 
 
-def require_service(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+def _officer_principal(ctx: ServiceContext, token: str) -> Principal | None:
+    with transaction(ctx.sessions) as session:
+        officer = officer_for_token(session, token)
+        if officer is None:
+            return None
+        return Principal(kind="officer", officer_id=officer.id, role=officer.role)
+
+
+async def require_service(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if principal.kind != "service":
         raise Problem(403, "forbidden", "Not allowed", "Only the assistant's service token may do this.")
     return principal
 
 
-def require_officer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def require_officer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if principal.kind != "officer":
         raise Problem(403, "forbidden", "Not allowed", "This needs an officer account.")
     return principal
 
 
-def require_supervisor(principal: Annotated[Principal, Depends(require_officer)]) -> Principal:
+async def require_supervisor(principal: Annotated[Principal, Depends(require_officer)]) -> Principal:
     if principal.role != Role.SUPERVISOR:
         raise Problem(403, "forbidden", "Not allowed", "This needs a supervisor account.")
     return principal

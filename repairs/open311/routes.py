@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from repairs.auth.dependencies import ContextDep
-from repairs.context import ServiceContext, get_context
+from repairs.context import ServiceContext, context_of
 from repairs.database import transaction, utcnow
 from repairs.idempotency.service import request_fingerprint, run_once, validate_key
 from repairs.open311 import listing, xml
@@ -246,7 +246,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     chosen = _format(fmt)
     if chosen is None:
         return _unsupported(request)
-    ctx = get_context(request)
+    ctx = context_of(request)
     try:
         fields = await _submitted_fields(request)
         if "api_key" not in fields and "api_key" in request.query_params:

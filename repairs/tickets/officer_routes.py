@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import literal, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from repairs.appointments.slots import SlotUnavailable, book, describe, free_slots
 from repairs.auth.dependencies import ContextDep, OfficerDep, Principal
 from repairs.auth.models import Officer
-from repairs.database import transaction, utcnow
+from repairs.database import UTCDateTime, transaction, utcnow
 from repairs.notifications.outbox import enqueue
 from repairs.problems import Problem
 from repairs.residents.models import Property
@@ -211,7 +211,8 @@ def queue(
         if decoded is None:
             raise Problem(400, "invalid_cursor", "Cursor not valid", "Use next_cursor from a previous page.")
         moment, ident = decoded
-        query = query.where(or_(Ticket.due_at > moment, and_(Ticket.due_at == moment, Ticket.id > ident)))
+        # A row comparison lets the planner seek straight to the cursor in the index.
+        query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(literal(moment, UTCDateTime()), ident))
     with transaction(ctx.sessions) as session:
         rows = session.execute(query).all()
     items = [

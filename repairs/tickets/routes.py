@@ -13,16 +13,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import literal, select, tuple_
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from repairs.auth.dependencies import ContextDep, ResidentActor, ResidentDep
 from repairs.context import ServiceContext
-from repairs.database import transaction, utcnow
+from repairs.database import UTCDateTime, transaction, utcnow
 from repairs.idempotency.service import request_fingerprint, run_once, validate_key
 from repairs.photos.processing import PhotoRejected, process_photo
 from repairs.problems import Problem
-from repairs.residents.models import Resident
+from repairs.residents.models import Resident, Tenancy
 from repairs.tickets import service
 from repairs.tickets.lifecycle import ACCEPTS_INFORMATION
 from repairs.tickets.models import OPEN_STATUSES, Photo, Status, Ticket
@@ -91,7 +92,11 @@ def create_ticket(
         ) from None
 
     def create(session: Session) -> tuple[int, dict[str, object]]:
-        resident = session.get(Resident, actor.resident_id)
+        resident = session.get(
+            Resident,
+            actor.resident_id,
+            options=[joinedload(Resident.tenancy).joinedload(Tenancy.property)],
+        )
         if resident is None:
             raise Problem(403, "not_verified", "Not verified", "This chat is no longer linked to a resident.")
         new = service.NewTicket(
@@ -131,7 +136,9 @@ def create_ticket(
                 reported_emergency=body.reported_emergency,
             )
             assessment_advice = assessment.advice
-        session.refresh(ticket, ["photos", "appointments"])
+        # A new ticket has no photos or appointments yet: say so instead of querying for them.
+        set_committed_value(ticket, "photos", [])
+        set_committed_value(ticket, "appointments", [])
         out = ticket_out(ticket, ctx.policy, utcnow(), advice=assessment_advice)
         return 201, out.model_dump(mode="json")
 
@@ -180,7 +187,8 @@ def list_tickets(
         if decoded is None:
             raise Problem(400, "invalid_cursor", "Cursor not valid", "Use next_cursor from a previous page.")
         moment, ident = decoded
-        query = query.where(or_(Ticket.created_at < moment, and_(Ticket.created_at == moment, Ticket.id < ident)))
+        # A row comparison lets the planner seek straight to the cursor in the index.
+        query = query.where(tuple_(Ticket.created_at, Ticket.id) < tuple_(literal(moment, UTCDateTime()), ident))
     now = utcnow()
     with transaction(ctx.sessions) as session:
         rows = list(session.scalars(query))
