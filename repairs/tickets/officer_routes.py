@@ -14,7 +14,6 @@ from repairs.appointments.slots import SlotUnavailable, book, describe, free_slo
 from repairs.auth.dependencies import ContextDep, OfficerDep, Principal
 from repairs.auth.models import Officer
 from repairs.database import UTCDateTime, transaction, utcnow
-from repairs.notifications.outbox import enqueue
 from repairs.problems import Problem
 from repairs.residents.models import Property
 from repairs.residents.postcodes import normalise_postcode
@@ -342,17 +341,14 @@ def message_resident(reference: str, body: MessageBody, officer: OfficerDep, ctx
         ticket = _load(session, reference, lock=True)
         if ticket.resident_id is None:
             raise Problem(409, "no_resident", "No resident to message", "This report came from outside the assistant.")
-        event = service.record_event(ticket, _actor(officer), "message_sent", data={"text": body.text})
-        session.add(event)
-        session.flush()
-        enqueue(
+        service.announce(
             session,
-            delivery_key=f"ticket:{ticket.id}:event:{event.id}",
-            resident_id=ticket.resident_id,
-            ticket_id=ticket.id,
+            ticket,
+            actor=_actor(officer),
+            event_kind="message_sent",
+            event_data={"text": body.text},
             kind="officer_message",
             text=f"About your repair {ticket.reference}: {body.text}",
-            data={"reference": ticket.reference},
         )
         session.refresh(ticket, ["events"])
         return _officer_view(ticket, ctx)
@@ -406,23 +402,16 @@ def book_appointment(reference: str, body: BookBody, officer: OfficerDep, ctx: C
         if ticket.status in ALLOWED_TRANSITIONS and Status.SCHEDULED in ALLOWED_TRANSITIONS[ticket.status]:
             service.change_status(session, ctx.policy, ticket, Status.SCHEDULED, actor=actor, notify=False)
         when = describe(appointment)
-        event = service.record_event(
-            ticket,
-            actor,
-            "appointment_moved" if moved else "appointment_booked",
-            data={"slot": body.slot_id, "when": when},
-        )
-        session.add(event)
-        session.flush()
         verb = "moved to" if moved else "booked for"
-        enqueue(
+        service.announce(
             session,
-            delivery_key=f"ticket:{ticket.id}:event:{event.id}",
-            resident_id=ticket.resident_id,
-            ticket_id=ticket.id,
+            ticket,
+            actor=actor,
+            event_kind="appointment_moved" if moved else "appointment_booked",
+            event_data={"slot": body.slot_id, "when": when},
             kind="appointment",
             text=f"Your repair {ticket.reference} is {verb} {when}. Reply if that time does not suit you.",
-            data={"reference": ticket.reference, "starts_at": appointment.starts_at.isoformat()},
+            data={"starts_at": appointment.starts_at.isoformat()},
         )
         session.refresh(ticket, ["events", "appointments"])
         return _officer_view(ticket, ctx)

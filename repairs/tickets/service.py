@@ -142,6 +142,34 @@ def _status_text(policy: Policy, ticket: Ticket) -> str | None:
     )
 
 
+def announce(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    event_kind: str,
+    event_data: dict[str, object],
+    kind: str,
+    text: str,
+    data: dict[str, object] | None = None,
+) -> TicketEvent:
+    """Record something that happened to the ticket and tell the resident, in one transaction.
+    The event's id makes the delivery key, so the message is sent once however often delivery retries."""
+    event = record_event(ticket, actor, event_kind, data=event_data)
+    session.add(event)
+    session.flush()
+    enqueue(
+        session,
+        delivery_key=f"ticket:{ticket.id}:event:{event.id}",
+        resident_id=ticket.resident_id,
+        ticket_id=ticket.id,
+        kind=kind,
+        text=text,
+        data={"reference": ticket.reference, **(data or {})},
+    )
+    return event
+
+
 def create_ticket(
     session: Session,
     policy: Policy,
