@@ -1,0 +1,216 @@
+"""The one client the actions use to reach the repairs service.
+
+Every call has a timeout. Reads are retried with back-off; creates are retried too, but only
+because each carries an Idempotency-Key, so a retry can never make a second ticket. Failures
+surface as `ServiceUnavailable` (the service is down or timing out: tell the resident nothing was
+lost) or `ApiError` (the service answered with a problem document).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import requests
+
+DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read
+RETRY_STATUSES = {502, 503, 504}
+
+
+class ServiceUnavailable(Exception):
+    """The repairs service could not be reached, or kept failing."""
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    code: str
+    detail: str
+    body: Dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    base_url: str
+    token: str
+    timeout: tuple = DEFAULT_TIMEOUT
+    retries: int = 2
+    backoff: float = 0.3
+
+    @classmethod
+    def from_env(cls) -> "ClientSettings":
+        token = os.environ.get("REPAIRS_API_TOKEN", "")
+        if not token:
+            token_file = os.environ.get("REPAIRS_API_TOKEN_FILE", "")
+            if token_file and os.path.exists(token_file):
+                with open(token_file, encoding="utf-8") as fh:
+                    token = fh.read().strip()
+        return cls(
+            base_url=os.environ.get("REPAIRS_API_URL", "http://127.0.0.1:8000").rstrip("/"),
+            token=token,
+        )
+
+
+class RepairsClient:
+    def __init__(self, settings: ClientSettings, session: Optional[requests.Session] = None) -> None:
+        self.settings = settings
+        self.http = session or requests.Session()
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        resident: Optional[str] = None,
+        json: Any = None,
+        params: Optional[Dict[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
+        files: Any = None,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.settings.token}", "Accept": "application/json"}
+        if resident:
+            headers["X-Resident-Channel"] = resident
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        safe_to_retry = method == "GET" or idempotency_key is not None
+        attempts = 1 + (self.settings.retries if safe_to_retry else 0)
+        last_error: Optional[Exception] = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.settings.backoff * (2 ** (attempt - 1)))
+            try:
+                response = self.http.request(
+                    method,
+                    self.settings.base_url + path,
+                    headers=headers,
+                    json=json,
+                    params=params,
+                    files=files,
+                    timeout=self.settings.timeout,
+                )
+            except requests.RequestException as exc:  # connection refused, timeouts, resets
+                last_error = exc
+                continue
+            if response.status_code in RETRY_STATUSES:
+                last_error = ServiceUnavailable(f"status {response.status_code}")
+                continue
+            if 200 <= response.status_code < 300:
+                if response.status_code == 204 or not response.content:
+                    return None
+                return response.json()
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise ApiError(
+                status=response.status_code,
+                code=str(body.get("code", "error")),
+                detail=str(body.get("detail") or body.get("title") or ""),
+                body=body if isinstance(body, dict) else {},
+            )
+        raise ServiceUnavailable(str(last_error))
+
+    # --- residents -------------------------------------------------------------------------------
+    def verify(self, *, channel: str, channel_user_id: str, tenancy_reference: str, postcode: str) -> Dict[str, Any]:
+        return self._request(
+            "POST",
+            "/api/v1/residents/verify",
+            json={
+                "tenancy_reference": tenancy_reference,
+                "postcode": postcode,
+                "channel": channel,
+                "channel_user_id": channel_user_id,
+            },
+        )
+
+    def me(self, resident: str) -> Optional[Dict[str, Any]]:
+        """The verified resident behind this chat, or None when the chat is not linked."""
+        try:
+            return self._request("GET", "/api/v1/residents/me", resident=resident)
+        except ApiError as exc:
+            if exc.status in (403, 400):
+                return None
+            raise
+
+    def responsibility(self, resident: str, *, category: str, location_type: str, text: str) -> Dict[str, Any]:
+        return self._request(
+            "POST",
+            "/api/v1/responsibility",
+            resident=resident,
+            json={"category": category, "location_type": location_type, "text": text[:4000]},
+        )
+
+    # --- tickets --------------------------------------------------------------------------------
+    def create_ticket(self, resident: str, body: Dict[str, Any], *, idempotency_key: str) -> Dict[str, Any]:
+        return self._request("POST", "/api/v1/tickets", resident=resident, json=body, idempotency_key=idempotency_key)
+
+    def list_tickets(self, resident: str, *, status: str = "open", limit: int = 10) -> List[Dict[str, Any]]:
+        page = self._request("GET", "/api/v1/tickets", resident=resident, params={"status": status, "limit": limit})
+        return list(page["items"])
+
+    def get_ticket(self, resident: str, reference: str) -> Dict[str, Any]:
+        return self._request("GET", f"/api/v1/tickets/{requests.utils.quote(reference)}", resident=resident)
+
+    def cancel(self, resident: str, reference: str, reason: str = "") -> Dict[str, Any]:
+        return self._request(
+            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/cancel", resident=resident,
+            json={"reason": reason or None},
+        )
+
+    def reopen(self, resident: str, reference: str, reason: str) -> Dict[str, Any]:
+        return self._request(
+            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/reopen", resident=resident,
+            json={"reason": reason[:4000] or "Not fixed"},
+        )
+
+    def add_information(self, resident: str, reference: str, text: str) -> Dict[str, Any]:
+        return self._request(
+            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/information", resident=resident,
+            json={"text": text[:4000]},
+        )
+
+    def rate(self, resident: str, reference: str, score: int, fixed: Optional[bool] = None) -> Dict[str, Any]:
+        return self._request(
+            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/rating", resident=resident,
+            json={"score": score, "fixed": fixed},
+        )
+
+    def complain(self, resident: str, text: str, *, reference: Optional[str], idempotency_key: str) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"text": text[:4000]}
+        if reference:
+            body["ticket_reference"] = reference
+        return self._request("POST", "/api/v1/complaints", resident=resident, json=body,
+                             idempotency_key=idempotency_key)
+
+    def request_callback(self, resident: str, reason: str, *, idempotency_key: str) -> Dict[str, Any]:
+        return self._request("POST", "/api/v1/callbacks", resident=resident, json={"reason": reason[:1000]},
+                             idempotency_key=idempotency_key)
+
+    def council(self) -> Dict[str, Any]:
+        return self._request("GET", "/api/v1/council")
+
+    def triage(self, text: str) -> Dict[str, Any]:
+        return self._request("POST", "/api/v1/triage", json={"text": text[:4000]})
+
+
+_client: Optional[RepairsClient] = None
+
+
+def get_client() -> RepairsClient:
+    """Built on first use (not at import), once per action-server process."""
+    global _client
+    if _client is None:
+        _client = RepairsClient(ClientSettings.from_env())
+    return _client
+
+
+def set_client(client: Optional[RepairsClient]) -> None:
+    """For tests: point the actions at another service."""
+    global _client
+    _client = client

@@ -1,0 +1,96 @@
+"""Complaints under the Housing Ombudsman code. "Not fixed" and "nobody came" are most often a repair
+that needs doing again: offer to reopen first, then record the complaint if that is what they want."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.identity import current_resident, resident_channel
+from actions.texts import yes_no
+from actions.tracking import mentioned_reference
+
+_NOT_FIXED = re.compile(
+    r"\b(not (been )?fixed|still (not|isnt|isn't|broken|leaking|not working)|nobody (came|turned up|showed)|"
+    r"no one (came|turned up|showed)|didn'?t (turn up|come|fix)|never (came|turned up|showed)|broken again|"
+    r"same problem|keeps happening)\b",
+    re.IGNORECASE,
+)
+
+
+def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    client = get_client()
+    text = tracker.latest_message.get("text") or ""
+    try:
+        resident = current_resident(client, tracker)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return []
+    if resident is None:
+        from actions.verification import start_verification
+
+        dispatcher.utter_message(text="I'm sorry things have gone wrong. I'll need to check who you are first.")
+        return [SlotSet("description", text[:4000])] + start_verification("complaint")
+    if tracker.get_slot("pending") is None and tracker.get_slot("description") is None:
+        pass
+    complaint_text = text if tracker.latest_message.get("intent", {}).get("name") == "complaint" else (
+        tracker.get_slot("description") or text
+    )
+    reference = mentioned_reference(tracker)
+    if _NOT_FIXED.search(complaint_text):
+        target = reference or _latest_repair(client, tracker)
+        if target:
+            dispatcher.utter_message(
+                text=f"I'm sorry. Would you like me to reopen {target} so we send someone back? "
+                "Or I can record a formal complaint.",
+                buttons=yes_no("Reopen the repair", "Make a complaint"),
+            )
+            return [SlotSet("awaiting", f"offer_reopen:{target}"), SlotSet("description", complaint_text[:4000])]
+    return record_complaint(dispatcher, tracker, complaint_text, reference)
+
+
+def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
+    try:
+        tickets = client.list_tickets(resident_channel(tracker), status="all", limit=5)
+    except (ServiceUnavailable, ApiError):
+        return None
+    for ticket in tickets:
+        if ticket.get("status") != "cancelled":
+            return str(ticket["reference"])
+    return None
+
+
+def record_complaint(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, reference: Optional[str]
+) -> List[EventType]:
+    key = f"complaint:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    try:
+        complaint = get_client().complain(resident_channel(tracker), text or "Complaint made in the chat",
+                                          reference=reference, idempotency_key=key)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return []
+    except ApiError:
+        dispatcher.utter_message(text="Sorry, I couldn't record that. Please call the repairs line.")
+        return []
+    dispatcher.utter_message(
+        text=(
+            f"I've recorded your complaint: {complaint['reference']}. This is stage 1 of our complaints process. "
+            f"We'll acknowledge it within 5 working days and send you a full answer {complaint['respond_by_text']}."
+        )
+    )
+    return [SlotSet("awaiting", None), SlotSet("description", None)]
+
+
+class ActionComplaint(Action):
+    def name(self) -> Text:
+        return "action_complaint"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return start_complaint(dispatcher, tracker)

@@ -1,0 +1,319 @@
+"""Reporting a repair: understand it, make it safe first if it is an emergency, ask what we need,
+confirm, and log it once (an Idempotency-Key per report, so a double-tapped "yes" is one ticket)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.identity import current_resident, resident_channel
+from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
+from actions.texts import CATEGORY_NAMES, COMMUNAL_CATEGORIES, category_buttons, yes_no
+
+CONFIDENT = 0.6
+REPAIR_PREFIX = "repair_"
+COMMUNAL_PLACES = (
+    "stair", "landing", "lift", "corridor", "communal", "hallway outside", "bin", "chute", "entrance", "lobby",
+    "car park", "door entry", "intercom", "estate", "block", "roof", "garden", "outside",
+)
+VULNERABILITY_MATTERS = {"damp_mould", "lifts"}
+COLD_MONTHS = {10, 11, 12, 1, 2, 3, 4}
+
+
+def _category_from_message(tracker: Tracker) -> tuple[Optional[str], float, List[str]]:
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name") or ""
+    confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+    ranking = [
+        r["name"][len(REPAIR_PREFIX):]
+        for r in message.get("intent_ranking") or []
+        if str(r.get("name", "")).startswith(REPAIR_PREFIX)
+    ]
+    if intent == "choose_category":
+        chosen = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == "category"), None)
+        return (str(chosen) if chosen in CATEGORY_NAMES else None), 1.0, ranking
+    if intent.startswith(REPAIR_PREFIX):
+        return intent[len(REPAIR_PREFIX):], confidence, ranking
+    return None, 0.0, ranking
+
+
+def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True) -> List[EventType]:
+    """Begin (or, after verification, resume) a report."""
+    client = get_client()
+    events: List[EventType] = []
+    text = tracker.get_slot("description") or ""
+    category = tracker.get_slot("category")
+    confidence = 1.0
+    ranking: List[str] = []
+    if fresh:
+        text = tracker.latest_message.get("text") or ""
+        found, confidence, ranking = _category_from_message(tracker)
+        if tracker.latest_message.get("intent", {}).get("name") == "choose_category" and tracker.get_slot("description"):
+            text = tracker.get_slot("description")  # a button press is not a description
+        category = found or "other"
+        places = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "place"]
+        events += [
+            SlotSet("report_id", str(uuid.uuid4())),
+            SlotSet("description", text[:4000]),
+            SlotSet("category", category),
+            SlotSet("category_confirmed", True if confidence >= 0.999 else None),
+            SlotSet("place", places[0] if places else None),
+            SlotSet("details", None),
+            SlotSet("access", None),
+            SlotSet("vulnerable_present", None),
+            SlotSet("report_confirmed", None),
+            SlotSet("location_type", "communal" if category in COMMUNAL_CATEGORIES else None),
+            SlotSet("awaiting", None),
+        ]
+
+    # Safety first: emergencies get their advice before anything else, even before verification.
+    if mentions_gas(text):
+        dispatcher.utter_message(response="utter_gas_safety")
+        category = "gas"
+    triage = None
+    try:
+        triage = client.triage(text) if text else None
+    except (ServiceUnavailable, ApiError):
+        triage = None
+    emergency = bool(triage and triage.get("emergency")) or category == "gas"
+    if triage and triage.get("emergency") and category != "gas":
+        advice = triage.get("advice") or ""
+        dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {advice}".strip())
+    if emergency and category != "gas":
+        council = _council(client)
+        dispatcher.utter_message(text=out_of_hours_text(council))
+
+    try:
+        resident = current_resident(client, tracker)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return events
+    if resident is None:
+        pending = "emergency" if emergency else "report"
+        dispatcher.utter_message(response="utter_not_verified_yet")
+        from actions.verification import start_verification
+
+        return events + [SlotSet("category", category)] + start_verification(pending)
+
+    if emergency:
+        key = f"report:{tracker.get_slot('report_id') or uuid.uuid4()}"
+        for e in events:
+            if e.get("name") == "report_id" and e.get("value"):
+                key = f"report:{e['value']}"
+        return events + create_emergency_ticket(
+            dispatcher, tracker, category=category or "other", description=text, key=key
+        ) + [SlotSet("awaiting", None)]
+
+    # Leaseholders: a repair inside their own flat is theirs; say so plainly, with advice.
+    if resident.get("tenure") == "leaseholder" and category not in COMMUNAL_CATEGORIES:
+        try:
+            duty = client.responsibility(
+                resident_channel(tracker), category=category or "other", location_type="in_home", text=text
+            )
+        except (ServiceUnavailable, ApiError):
+            duty = None
+        if duty and duty.get("responsible") == "resident":
+            dispatcher.utter_message(text=f"{duty['reason']} {duty.get('advice') or ''}".strip())
+            dispatcher.utter_message(
+                text="If the problem is in a shared part of the building or outside, tell me and I'll report it."
+            )
+            return events + [SlotSet("category", None), SlotSet("report_id", None)]
+
+    if confidence < CONFIDENT and fresh:
+        # Not sure what it is: offer the likeliest categories instead of guessing.
+        choices = [c for c in ranking if c in CATEGORY_NAMES][:3] or ["plumbing", "heating", "electrical"]
+        events.append(SlotSet("category", choices[0]))
+    return events + [FollowupAction("report_form")]
+
+
+def _council(client: Any) -> Dict[str, Any]:
+    try:
+        return client.council()
+    except (ServiceUnavailable, ApiError):
+        return {}
+
+
+class ActionStartReport(Action):
+    def name(self) -> Text:
+        return "action_start_report"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return start_report(dispatcher, tracker, fresh=True)
+
+
+class ValidateReportForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_report_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        category = tracker.get_slot("category") or "other"
+        slots = ["category_confirmed", "place"]
+        description = tracker.get_slot("description") or ""
+        if len(description.split()) < 6:
+            slots.append("details")
+        if category not in COMMUNAL_CATEGORIES and tracker.get_slot("location_type") != "communal":
+            slots.append("access")
+        month = date.today().month
+        if category in VULNERABILITY_MATTERS or (category == "heating" and month in COLD_MONTHS):
+            slots.append("vulnerable_present")
+        slots.append("report_confirmed")
+        return slots
+
+    def _gas_check(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        if mentions_gas(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_gas_safety")
+
+    def validate_category_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        self._gas_check(dispatcher, tracker)
+        if value is True:
+            chosen = tracker.get_slot("category")
+            if chosen in COMMUNAL_CATEGORIES:
+                return {"category_confirmed": True, "location_type": "communal"}
+            return {"category_confirmed": True}
+        # "No": show every category to choose from.
+        return {"category_confirmed": None, "awaiting": "choose_category"}
+
+    def validate_place(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        self._gas_check(dispatcher, tracker)
+        place = str(value or "").strip()[:200]
+        if not place:
+            return {"place": None}
+        lowered = place.lower()
+        communal = any(word in lowered for word in COMMUNAL_PLACES) or tracker.get_slot("category") in COMMUNAL_CATEGORIES
+        return {"place": place, "location_type": "communal" if communal else "in_home"}
+
+    def validate_details(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        self._gas_check(dispatcher, tracker)
+        return {"details": str(value or "").strip()[:2000] or None}
+
+    def validate_access(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        self._gas_check(dispatcher, tracker)
+        return {"access": str(value or "").strip()[:500] or None}
+
+    def validate_report_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"report_confirmed": bool(value)}
+
+
+class ActionAskCategoryConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_category_confirmed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        category = tracker.get_slot("category") or "other"
+        if tracker.get_slot("awaiting") == "choose_category" or category == "other":
+            dispatcher.utter_message(
+                text="Which of these is it closest to?", buttons=category_buttons(list(CATEGORY_NAMES))
+            )
+            return [SlotSet("awaiting", None)]
+        ranking = [
+            r["name"][len(REPAIR_PREFIX):]
+            for r in (tracker.latest_message.get("intent_ranking") or [])
+            if str(r.get("name", "")).startswith(REPAIR_PREFIX)
+        ]
+        alternatives = [c for c in ranking if c != category and c in CATEGORY_NAMES][:2]
+        buttons = [{"title": "Yes, that's right", "payload": "/affirm"}]
+        buttons += category_buttons(alternatives)
+        buttons.append({"title": "No, something else", "payload": "/deny"})
+        dispatcher.utter_message(text=f"It sounds like a problem with {CATEGORY_NAMES[category]}. Is that right?",
+                                 buttons=buttons)
+        return []
+
+
+class ActionAskReportConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_report_confirmed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        category = tracker.get_slot("category") or "other"
+        lines = [
+            "Here's what I'll send to the repairs team:",
+            f"• Problem: {CATEGORY_NAMES.get(category, category)}",
+            f"• Where: {tracker.get_slot('place') or 'not given'}",
+            f"• What you said: \"{_short(tracker.get_slot('description'))}\"",
+        ]
+        if tracker.get_slot("details"):
+            lines.append(f"• More detail: \"{_short(tracker.get_slot('details'))}\"")
+        if tracker.get_slot("access"):
+            lines.append(f"• Access: {_short(tracker.get_slot('access'))}")
+        if tracker.get_slot("vulnerable_present"):
+            lines.append("• Someone vulnerable is affected")
+        lines.append("Shall I log it?")
+        dispatcher.utter_message(text="\n".join(lines), buttons=yes_no("Yes, log it", "No, cancel"))
+        return []
+
+
+def _short(text: Optional[str], limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ActionSubmitReport(Action):
+    def name(self) -> Text:
+        return "action_submit_report"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        reset = [SlotSet(s, None) for s in ("category_confirmed", "place", "details", "access", "vulnerable_present",
+                                             "report_confirmed", "location_type")]
+        if not tracker.get_slot("report_confirmed"):
+            dispatcher.utter_message(response="utter_report_cancelled")
+            return reset + [SlotSet("report_id", None), SlotSet("description", None)]
+        description = tracker.get_slot("description") or ""
+        if tracker.get_slot("details"):
+            description = f"{description}\n{tracker.get_slot('details')}"
+        body = {
+            "category": tracker.get_slot("category") or "other",
+            "description": description.strip()[:4000] or "Reported in the chat",
+            "location_type": tracker.get_slot("location_type") or "in_home",
+            "location": (tracker.get_slot("place") or None) and str(tracker.get_slot("place"))[:200],
+            "access_notes": tracker.get_slot("access"),
+            "availability": (tracker.get_slot("access") or None) and str(tracker.get_slot("access"))[:500],
+            "vulnerable_present": bool(tracker.get_slot("vulnerable_present")),
+        }
+        key = f"report:{tracker.get_slot('report_id') or tracker.latest_message.get('message_id') or uuid.uuid4()}"
+        try:
+            ticket = get_client().create_ticket(resident_channel(tracker), body, idempotency_key=key)
+        except ServiceUnavailable:
+            dispatcher.utter_message(
+                text="Sorry, our repairs system isn't answering, so I couldn't log it yet. Nothing is lost: "
+                "say \"yes\" again in a few minutes and I'll try once more, or call the repairs line."
+            )
+            return [SlotSet("awaiting", "retry_report")]
+        except ApiError as exc:
+            if exc.code == "not_council_responsibility":
+                dispatcher.utter_message(text=f"{exc.detail} {exc.body.get('advice') or ''}".strip())
+            else:
+                dispatcher.utter_message(text="Sorry, I couldn't log that. Please call the repairs line.")
+            return reset + [SlotSet("report_id", None)]
+        message = (
+            f"Done. Your repair reference is {ticket['reference']}. It's {ticket['priority']} priority: "
+            f"we aim to fix it {ticket['due_text']}."
+        )
+        if ticket.get("awaab_investigate_by"):
+            message += " Because it's damp or mould, we'll also inspect it and write to you about what we found."
+        dispatcher.utter_message(text=message)
+        dispatcher.utter_message(text="If you have a photo of the problem, send it now and I'll add it.")
+        return reset + [SlotSet("last_ticket_ref", ticket["reference"]), SlotSet("report_id", None),
+                        SlotSet("description", None), SlotSet("awaiting", None)]

@@ -1,0 +1,100 @@
+"""Emergencies. A gas smell or a carbon monoxide alarm gets the safety instructions first, every time,
+even when the repairs service is down; then an emergency ticket once we know who the resident is."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.identity import current_resident, resident_channel
+
+# Kept here as well as in the repairs service's policy: the safety text must not depend on the
+# service being up. Deliberately generous; a false alarm costs a paragraph of advice.
+_GAS = re.compile(
+    r"\b(smell(s|ing|y)? (of )?gas|gas (smell|leak|leaking|escape)|smelt gas|smell gas|"
+    r"carbon monoxide|co (alarm|detector)|co2? alarm|monoxide)\b",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(r"\b(no|not|never|dont|don't|cant|can't|without)\s+(\w+\s+){0,2}(smell|gas)", re.IGNORECASE)
+
+
+def mentions_gas(text: str) -> bool:
+    if not text or not _GAS.search(text):
+        return False
+    return not _NEGATED.search(text)
+
+
+def out_of_hours_text(council: Dict[str, Any]) -> str:
+    return (
+        f"For other emergencies outside office hours, call {council.get('out_of_hours_phone', 'the repairs line')}. "
+        "If anyone is in danger, call 999."
+    )
+
+
+def create_emergency_ticket(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, category: str, description: str, key: str
+) -> List[EventType]:
+    """Log the emergency for a verified resident; say what happens next."""
+    client = get_client()
+    try:
+        ticket = client.create_ticket(
+            resident_channel(tracker),
+            {
+                "category": category,
+                "description": description[:4000] or "Emergency reported in the chat",
+                "reported_emergency": True,
+                "location_type": "in_home",
+            },
+            idempotency_key=key,
+        )
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return []
+    except ApiError as exc:
+        dispatcher.utter_message(text=f"I couldn't log it just now ({exc.detail or exc.code}). Please call the repairs line.")
+        return []
+    dispatcher.utter_message(
+        text=(
+            f"I've logged this as an emergency: {ticket['reference']}. We aim to make it safe "
+            f"{ticket['due_text']}. An officer will be in touch."
+        )
+    )
+    return [SlotSet("last_ticket_ref", ticket["reference"])]
+
+
+class ActionEmergency(Action):
+    """Gas or carbon monoxide: advice first, then the emergency ticket (after verification if needed)."""
+
+    def name(self) -> Text:
+        return "action_emergency"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_gas_safety")  # always the very first reply
+        text = tracker.latest_message.get("text") or ""
+        events: List[EventType] = [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("description", text[:4000]),
+            SlotSet("category", "gas"),
+        ]
+        client = get_client()
+        try:
+            resident = current_resident(client, tracker)
+        except ServiceUnavailable:
+            dispatcher.utter_message(
+                text="Our repairs system isn't answering right now, so please also call the repairs line once you are safe."
+            )
+            return events
+        key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+        if resident is None:
+            dispatcher.utter_message(
+                text="Once you're safe, I can log this as an emergency repair for you. I just need to check who you are."
+            )
+            return events + [SlotSet("pending", "emergency"), SlotSet("report_id", key), FollowupAction("verify_form")]
+        return events + create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key)

@@ -1,0 +1,73 @@
+"""Wording shared by several actions: plain English, short sentences, UK spelling."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+CATEGORY_NAMES = {
+    "plumbing": "plumbing or a leak",
+    "heating": "heating or hot water",
+    "electrical": "electrics",
+    "gas": "gas",
+    "damp_mould": "damp or mould",
+    "roofing": "the roof or gutters",
+    "doors_windows": "a door, lock or window",
+    "fittings": "kitchen or bathroom fittings",
+    "walls_floors": "walls, ceilings or floors",
+    "pests": "pests",
+    "lifts": "a lift",
+    "communal": "a shared area (stairs, lights, door entry, bins)",
+    "external": "outside (fences, gates, paths, drains)",
+    "fire_safety": "fire safety (alarms, fire doors)",
+    "other": "something else",
+}
+
+BUTTON_LABELS = {
+    "plumbing": "Plumbing / leak",
+    "heating": "Heating / hot water",
+    "electrical": "Electrics",
+    "gas": "Gas",
+    "damp_mould": "Damp / mould",
+    "roofing": "Roof / gutters",
+    "doors_windows": "Doors / windows",
+    "fittings": "Kitchen / bathroom fittings",
+    "walls_floors": "Walls / ceilings / floors",
+    "pests": "Pests",
+    "lifts": "Lift",
+    "communal": "Shared areas",
+    "external": "Outside",
+    "fire_safety": "Fire safety",
+    "other": "Something else",
+}
+
+COMMUNAL_CATEGORIES = {"lifts", "communal", "external", "roofing"}
+
+
+def category_buttons(codes: List[str]) -> List[Dict[str, Any]]:
+    return [
+        {"title": BUTTON_LABELS.get(code, code), "payload": f'/choose_category{{"category": "{code}"}}'}
+        for code in codes
+    ]
+
+
+def yes_no(yes: str = "Yes", no: str = "No") -> List[Dict[str, Any]]:
+    return [{"title": yes, "payload": "/affirm"}, {"title": no, "payload": "/deny"}]
+
+
+def ticket_buttons(tickets: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [
+        {
+            "title": f"{t['reference']}: {t['category_name']}"[:60],
+            "payload": f'/choose_ticket{{"ticket_ref": "{t["reference"]}"}}',
+        }
+        for t in tickets[:8]
+    ]
+
+
+def describe_ticket(t: Dict[str, Any]) -> str:
+    line = f"{t['reference']} ({t['category_name'].lower()}): {t['status_text']}"
+    if t.get("appointment"):
+        line += f" Appointment: {t['appointment']['text']}."
+    elif t.get("status") not in ("completed", "closed", "cancelled"):
+        line += f" We aim to finish it {t['due_text']}."
+    return line

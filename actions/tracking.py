@@ -1,0 +1,242 @@
+"""A resident's existing repairs: check, cancel, reopen ("not fixed"), rate, add information or a photo.
+
+Ownership is never decided here: every call carries the chat's identity and the repairs service
+answers only with that resident's own repairs (another resident's reference is simply not found).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.identity import current_resident, resident_channel
+from actions.texts import describe_ticket, ticket_buttons, yes_no
+
+_REF = re.compile(r"\bHR[-\s]?([2-9A-HJKMNP-Z]{6})\b", re.IGNORECASE)
+
+
+def mentioned_reference(tracker: Tracker) -> Optional[str]:
+    """A reference in the latest message (entity or plain text); the slot is only a fallback."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "ticket_ref" and entity.get("value"):
+            match = _REF.search(str(entity["value"]))
+            if match:
+                return f"HR-{match.group(1).upper()}"
+    match = _REF.search(tracker.latest_message.get("text") or "")
+    return f"HR-{match.group(1).upper()}" if match else None
+
+
+def _verified_or_ask(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str) -> Optional[List[EventType]]:
+    """None when the chat is verified; otherwise the events that start verification."""
+    try:
+        resident = current_resident(get_client(), tracker)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return []
+    if resident is not None:
+        return None
+    from actions.verification import start_verification
+
+    dispatcher.utter_message(response="utter_not_verified_yet")
+    return start_verification(pending)
+
+
+def _guarded(dispatcher: CollectingDispatcher, action: Callable[[], List[EventType]]) -> List[EventType]:
+    try:
+        return action()
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return []
+    except ApiError as exc:
+        if exc.status == 404:
+            dispatcher.utter_message(text="I can't find a repair with that reference on your account. "
+                                          "Check the reference (it looks like HR-7K3Q9M), or say \"my repairs\".")
+        elif exc.status == 409:
+            dispatcher.utter_message(text=exc.detail or "That isn't possible for this repair right now.")
+        else:
+            dispatcher.utter_message(text="Sorry, something went wrong on our side. Please try again shortly.")
+        return []
+
+
+def check_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = _verified_or_ask(dispatcher, tracker, "status")
+    if ask is not None:
+        return ask
+    client, me = get_client(), resident_channel(tracker)
+    reference = mentioned_reference(tracker)
+
+    def run() -> List[EventType]:
+        if reference:
+            dispatcher.utter_message(text=describe_ticket(client.get_ticket(me, reference)))
+            return []
+        tickets = client.list_tickets(me, status="open", limit=10)
+        if not tickets:
+            dispatcher.utter_message(text="You have no open repairs with us. Tell me if something needs fixing.")
+            return []
+        intro = "Here are your open repairs:" if len(tickets) > 1 else "Here's your open repair:"
+        dispatcher.utter_message(text="\n".join([intro] + [f"• {describe_ticket(t)}" for t in tickets[:5]]))
+        return []
+
+    return _guarded(dispatcher, run)
+
+
+def _pick(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str, *, status: str,
+          want: Callable[[Dict[str, Any]], bool], none_text: str, question: str,
+          act: Callable[[str], List[EventType]]) -> List[EventType]:
+    """Find the repair the resident means: the one they named, the only candidate, or ask."""
+    client, me = get_client(), resident_channel(tracker)
+    reference = mentioned_reference(tracker)
+
+    def run() -> List[EventType]:
+        if reference:
+            return act(reference)
+        candidates = [t for t in client.list_tickets(me, status=status, limit=20) if want(t)]
+        if not candidates:
+            dispatcher.utter_message(text=none_text)
+            return [SlotSet("awaiting", None)]
+        if len(candidates) == 1:
+            return act(candidates[0]["reference"])
+        dispatcher.utter_message(text=question, buttons=ticket_buttons(candidates))
+        return [SlotSet("awaiting", purpose)]
+
+    return _guarded(dispatcher, run)
+
+
+def cancel_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = _verified_or_ask(dispatcher, tracker, "cancel")
+    if ask is not None:
+        return ask
+
+    def confirm(reference: str) -> List[EventType]:
+        dispatcher.utter_message(text=f"Do you want to cancel repair {reference}?",
+                                 buttons=yes_no("Yes, cancel it", "No, keep it"))
+        return [SlotSet("awaiting", f"cancel:{reference}")]
+
+    return _pick(dispatcher, tracker, "cancel", status="open", want=lambda t: bool(t.get("can_cancel")),
+                 none_text="You have no repairs that can be cancelled here.",
+                 question="Which repair do you want to cancel?", act=confirm)
+
+
+def do_cancel(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str) -> List[EventType]:
+    def run() -> List[EventType]:
+        get_client().cancel(resident_channel(tracker), reference, "Cancelled by the resident in the chat")
+        dispatcher.utter_message(text=f"Repair {reference} is cancelled. Tell me if you need anything else fixed.")
+        return []
+
+    return [SlotSet("awaiting", None)] + _guarded(dispatcher, run)
+
+
+def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = _verified_or_ask(dispatcher, tracker, "reopen")
+    if ask is not None:
+        return ask
+    reason = tracker.latest_message.get("text") or "Not fixed"
+
+    def reopen(reference: str) -> List[EventType]:
+        return do_reopen(dispatcher, tracker, reference, reason)
+
+    return _pick(dispatcher, tracker, "reopen", status="all", want=lambda t: bool(t.get("can_reopen")),
+                 none_text="I can't see a finished repair to reopen. If it's a new problem, just describe it.",
+                 question="Which repair isn't fixed?", act=reopen)
+
+
+def do_reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
+    def run() -> List[EventType]:
+        ticket = get_client().reopen(resident_channel(tracker), reference, reason)
+        dispatcher.utter_message(
+            text=f"I'm sorry it isn't fixed. I've reopened {reference}; we aim to sort it {ticket['due_text']} "
+            "and will be in touch about the next visit."
+        )
+        return []
+
+    return [SlotSet("awaiting", None)] + _guarded(dispatcher, run)
+
+
+def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = _verified_or_ask(dispatcher, tracker, "rate")
+    if ask is not None:
+        return ask
+    return _pick(dispatcher, tracker, "rate", status="all", want=lambda t: bool(t.get("can_rate")),
+                 none_text="There's no finished repair to rate yet.", question="Which repair would you like to rate?",
+                 act=lambda ref: ask_rating(dispatcher, ref))
+
+
+def ask_rating(dispatcher: CollectingDispatcher, reference: str) -> List[EventType]:
+    buttons = [{"title": f"{n} {'★' * n}", "payload": f'/rate{{"score": {n}}}'} for n in range(5, 0, -1)]
+    dispatcher.utter_message(text=f"How did we do on {reference}? 5 is excellent, 1 is very poor.", buttons=buttons)
+    return [SlotSet("awaiting", f"rate:{reference}")]
+
+
+def add_information(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = _verified_or_ask(dispatcher, tracker, "information")
+    if ask is not None:
+        return ask
+
+    def collect(reference: str) -> List[EventType]:
+        return [SlotSet("ticket_ref", reference), SlotSet("information_text", None), FollowupAction("information_form")]
+
+    return _pick(dispatcher, tracker, "information", status="open", want=lambda t: True,
+                 none_text="You have no open repairs to add to. Tell me what's wrong and I'll report it.",
+                 question="Which repair is it about?", act=collect)
+
+
+def add_photo(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = _verified_or_ask(dispatcher, tracker, "photo")
+    if ask is not None:
+        return ask
+    dispatcher.utter_message(response="utter_photo_how")
+    return []
+
+
+class ActionSubmitInformation(Action):
+    def name(self) -> Text:
+        return "action_submit_information"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        reference = tracker.get_slot("ticket_ref")
+        text = tracker.get_slot("information_text") or ""
+
+        def run() -> List[EventType]:
+            get_client().add_information(resident_channel(tracker), reference, text)
+            dispatcher.utter_message(text=f"Thanks, I've added that to {reference}.")
+            return []
+
+        result = _guarded(dispatcher, run) if reference and text else []
+        return result + [SlotSet("information_text", None), SlotSet("awaiting", None)]
+
+
+def complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    from actions.complaints import start_complaint
+
+    return start_complaint(dispatcher, tracker)
+
+
+def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    from actions.handoff import request_human as handoff
+
+    return handoff(dispatcher, tracker)
+
+
+def _action(name: str, function: Callable[[CollectingDispatcher, Tracker], List[EventType]]) -> type:
+    class _Capability(Action):
+        def name(self) -> Text:
+            return name
+
+        def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+            return function(dispatcher, tracker)
+
+    _Capability.__name__ = "".join(part.title() for part in name.split("_"))
+    return _Capability
+
+
+ActionCheckStatus = _action("action_check_status", check_status)
+ActionCancelRepair = _action("action_cancel_repair", cancel_repair)
+ActionReopenRepair = _action("action_reopen_repair", reopen_repair)
+ActionRateRepair = _action("action_rate_repair", rate_repair)
+ActionAddInformation = _action("action_add_information", add_information)
+ActionAddPhoto = _action("action_add_photo", add_photo)

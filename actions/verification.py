@@ -1,0 +1,122 @@
+"""Verify once: tenancy reference and postcode, checked by the repairs service, which then links
+the chat to the resident and remembers it. After two failures, explain and offer a person."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.identity import resident_channel, split_channel
+from actions.safety import mentions_gas
+
+MAX_FAILURES = 2
+GAVE_UP = "-"  # fills both slots so the form ends; action_after_verification explains
+_TENANCY = re.compile(r"\bT[-\s]?(\d{6})\b", re.IGNORECASE)
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})\b", re.IGNORECASE)
+
+
+def find_tenancy_reference(text: str) -> str | None:
+    match = _TENANCY.search(text or "")
+    return f"T-{match.group(1)}" if match else None
+
+
+def find_postcode(text: str) -> str | None:
+    match = _POSTCODE.search(text or "")
+    return f"{match.group(1).upper()} {match.group(2).upper()}" if match else None
+
+
+class ValidateVerifyForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_verify_form"
+
+    def validate_tenancy_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if mentions_gas(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_gas_safety")
+        reference = find_tenancy_reference(str(value or ""))
+        if reference is None:
+            dispatcher.utter_message(
+                text="That doesn't look like a tenancy reference. It's a T followed by six numbers, like T-100234."
+            )
+            return {"tenancy_reference": None}
+        return {"tenancy_reference": reference}
+
+    def validate_postcode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if mentions_gas(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_gas_safety")
+        postcode = find_postcode(str(value or ""))
+        if postcode is None:
+            dispatcher.utter_message(text="That doesn't look like a postcode. Try it like NW1 7AB.")
+            return {"postcode": None}
+        reference = tracker.get_slot("tenancy_reference")
+        if not reference or reference == GAVE_UP:
+            return {"postcode": postcode}
+        channel, external = split_channel(resident_channel(tracker))
+        try:
+            resident = get_client().verify(
+                channel=channel, channel_user_id=external, tenancy_reference=reference, postcode=postcode
+            )
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_down")
+            return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP}
+        except ApiError as exc:
+            failures = float(tracker.get_slot("verify_failures") or 0) + 1
+            if exc.status == 429:
+                dispatcher.utter_message(text="There have been too many tries for now. Please wait a while, or call us.")
+                return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP, "verify_failures": float(MAX_FAILURES)}
+            if failures >= MAX_FAILURES:
+                return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP, "verify_failures": failures}
+            dispatcher.utter_message(
+                text="Sorry, those details don't match our records. Let's try once more: check your tenancy "
+                "agreement or rent statement for the reference."
+            )
+            return {"tenancy_reference": None, "postcode": None, "verify_failures": failures}
+        dispatcher.utter_message(text=f"Thanks {resident['first_name']}, you're verified. I'll remember this chat.")
+        return {"postcode": postcode, "verify_failures": 0.0}
+
+
+class ActionStartVerification(Action):
+    def name(self) -> Text:
+        return "action_start_verification"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return [SlotSet("tenancy_reference", None), SlotSet("postcode", None), FollowupAction("verify_form")]
+
+
+def start_verification(pending: str) -> List[EventType]:
+    """Ask who they are, then carry on with `pending` (see action_after_verification)."""
+    return [
+        SlotSet("pending", pending),
+        SlotSet("tenancy_reference", None),
+        SlotSet("postcode", None),
+        FollowupAction("verify_form"),
+    ]
+
+
+class ActionAfterVerification(Action):
+    """Carry on with what the resident wanted before we asked who they were."""
+
+    def name(self) -> Text:
+        return "action_after_verification"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.resume import resume_pending
+
+        cleared: List[EventType] = [SlotSet("tenancy_reference", None), SlotSet("postcode", None)]
+        if tracker.get_slot("postcode") == GAVE_UP:
+            if float(tracker.get_slot("verify_failures") or 0) >= MAX_FAILURES:
+                dispatcher.utter_message(response="utter_verify_failed_finally")
+                from actions.handoff import contact_line
+
+                dispatcher.utter_message(text=contact_line())
+            return cleared + [SlotSet("pending", None), SlotSet("verify_failures", 0.0)]
+        return cleared + resume_pending(dispatcher, tracker)

@@ -1,0 +1,139 @@
+"""Training a Rasa model and running a Rasa server from the application environment.
+
+Rasa lives in its own Python 3.10 environment (.venv-rasa), so it is driven as a subprocess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+TRAINING_INPUTS = ["config.yml", "domain.yml", "nlu", "data/dialogue", "rasa_components"]
+
+
+def rasa_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
+    env.update({
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "RASA_TELEMETRY_ENABLED": "false",
+    })
+    return env
+
+
+def training_fingerprint(config: Path | None = None) -> str:
+    """A hash of everything training reads: retrain only when it changes."""
+    digest = hashlib.sha256()
+    inputs = [ROOT / p for p in TRAINING_INPUTS]
+    if config is not None:
+        inputs[0] = config
+    for base in inputs:
+        files = sorted(base.rglob("*")) if base.is_dir() else [base]
+        for path in files:
+            if path.is_file() and path.suffix in {".yml", ".yaml", ".py"}:
+                digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    path: Path
+    seconds: float | None  # None when an up-to-date model was reused
+
+
+def train(out_dir: Path, *, config: Path | None = None, name: str = "assistant", force: bool = False,
+          nlu_only: bool = False) -> TrainedModel:
+    config = config or ROOT / "config.yml"
+    fingerprint = training_fingerprint(config)
+    model = out_dir / f"{name}-{fingerprint}.tar.gz"
+    if model.exists() and not force:
+        return TrainedModel(model, None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [str(RASA_BIN), "train"] + (["nlu"] if nlu_only else []) + [
+        "--config", str(config), "--domain", str(ROOT / "domain.yml"),
+        "--out", str(out_dir), "--fixed-model-name", f"{name}-{fingerprint}",
+    ]
+    command += ["--nlu", str(ROOT / "nlu")] if nlu_only else ["--data", str(ROOT / "nlu"), str(ROOT / "data/dialogue")]
+    started = time.monotonic()
+    log = out_dir / f"train-{name}.log"
+    with open(log, "w") as fh:
+        result = subprocess.run(command, cwd=ROOT, env=rasa_env(), stdout=fh, stderr=subprocess.STDOUT,  # noqa: S603
+                                check=False)
+    if result.returncode != 0 or not model.exists():
+        raise RuntimeError(f"rasa train failed (exit {result.returncode}); see {log}")
+    return TrainedModel(model, time.monotonic() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningRasa:
+    url: str
+    token: str
+    process: subprocess.Popen[bytes]
+    startup_seconds: float
+
+
+@contextmanager
+def rasa_server(model: Path, *, token: str = "eval-token", endpoints: Path | None = None, port: int | None = None,
+                log_file: Path | None = None, timeout: float = 180.0) -> Iterator[RunningRasa]:
+    port = port or free_port()
+    command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", "--auth-token", token,
+               "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml")]
+    if endpoints is not None:
+        command += ["--endpoints", str(endpoints)]
+    out = open(log_file, "w") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"Rasa exited with {process.returncode} while starting")
+            try:
+                status = httpx.get(f"{url}/status", params={"token": token}, timeout=2)
+                if status.status_code == 200 and status.json().get("model_file"):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - started > timeout:
+                raise RuntimeError("Rasa did not start in time")
+            time.sleep(0.5)
+        yield RunningRasa(url=url, token=token, process=process, startup_seconds=time.monotonic() - started)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        if log_file:
+            out.close()  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":  # `python -m evaluation.rasa_process` trains the default model
+    trained = train(ROOT / "models")
+    print(trained.path, f"{trained.seconds:.1f}s" if trained.seconds else "(up to date)")
+    sys.exit(0)
