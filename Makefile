@@ -52,7 +52,7 @@ test-fast: app-env
 	$(APP_PY) -m pytest -q -x --db sqlite
 
 lint: app-env
-	$(APP_VENV)/bin/ruff check repairs tests bench
+	$(APP_VENV)/bin/ruff check repairs tests bench evaluation
 	$(APP_VENV)/bin/mypy
 
 demo: app-env

@@ -20,7 +20,7 @@ from statistics import quantiles
 
 import yaml
 
-from evaluation.rasa_process import ROOT, RASA_BIN, rasa_env, rasa_server, train
+from evaluation.rasa_process import RASA_BIN, ROOT, rasa_env, rasa_server, train
 from repairs.policy.loader import load_policy
 from repairs.triage.rasa_client import RasaNluClient
 from repairs.triage.service import triage

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +97,10 @@ class RunningRasa:
 
 
 @contextmanager
-def rasa_server(model: Path, *, token: str = "eval-token", endpoints: Path | None = None, port: int | None = None,
+def rasa_server(model: Path, *, token: str | None = None, endpoints: Path | None = None, port: int | None = None,
                 log_file: Path | None = None, timeout: float = 180.0) -> Iterator[RunningRasa]:
     port = port or free_port()
+    token = token or secrets.token_urlsafe(16)  # a throwaway token for this local server
     command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", "--auth-token", token,
                "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml")]
     if endpoints is not None:
