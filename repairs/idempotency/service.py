@@ -72,6 +72,11 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Outcome:
     return Outcome(record.status_code, record.response_body, replayed=True)
 
 
+def _is_key_conflict(exc: IntegrityError) -> bool:
+    text = f"{exc.orig}".lower()
+    return "idempotency" in text
+
+
 def run_once(
     sessions: sessionmaker[Session],
     *,
@@ -79,24 +84,37 @@ def run_once(
     key: str,
     fingerprint: str,
     create: Callable[[Session], tuple[int, dict[str, Any]]],
+    attempts: int = 3,
 ) -> Outcome:
+    """Create, and store the result under the key, in one transaction. A concurrent duplicate's key
+    insert waits on the unique index (PostgreSQL) or the write lock (SQLite) until the first commits,
+    then fails, and its whole transaction, ticket included, rolls back; it answers with the first result.
+    Any other integrity error (a random reference drawn twice) retries the whole create."""
     with sessions() as session:
         with session.begin():
             record = _stored(session, principal, key)
             if record is not None:
                 return _replay(record, fingerprint)
-        try:
-            with session.begin():
-                record = IdempotencyRecord(principal=principal, key=key, request_hash=fingerprint)
-                session.add(record)
-                session.flush()  # takes the unique slot now, before the work
-                status_code, body = create(session)
-                record.status_code = status_code
-                record.response_body = body
-            return Outcome(status_code, body, replayed=False)
-        except IntegrityError as exc:
-            if "idempotency" not in str(exc.orig).lower() and "uq_idempotency" not in str(exc).lower():
-                raise
+        for attempt in range(attempts):
+            try:
+                with session.begin():
+                    status_code, body = create(session)
+                    session.add(
+                        IdempotencyRecord(
+                            principal=principal,
+                            key=key,
+                            request_hash=fingerprint,
+                            status_code=status_code,
+                            response_body=body,
+                        )
+                    )
+                    session.flush()
+                return Outcome(status_code, body, replayed=False)
+            except IntegrityError as exc:
+                if _is_key_conflict(exc):
+                    break
+                if attempt == attempts - 1:
+                    raise
         with session.begin():
             record = _stored(session, principal, key)
             if record is None:  # pragma: no cover - the winner rolled back; let the client retry

@@ -117,11 +117,12 @@ def service_definition(policy: Policy, code: str, now: datetime) -> dict[str, An
             _attribute(attr.code, "string", attr.description, order,
                        datatype_description=f"At most {attr.max_length} characters.")
         )
-    # A category that is an emergency by default (gas) carries its safety advice as an informational
-    # (non-variable) attribute, which clients such as FixMyStreet show before the report is sent.
+    # Gas carries its safety advice as an informational (non-variable) attribute, which clients such
+    # as FixMyStreet show before the report is sent: someone who smells gas must read it first.
     assessment = policy.assess(code, "", vulnerable=False, tenure=None, at=now)
-    if assessment.emergency and assessment.advice:
-        attributes.insert(0, _attribute("safety_advice", "text", assessment.advice, 0, variable=False))
+    advice = assessment.advice if assessment.emergency else (policy.advice("gas") if code == "gas" else None)
+    if advice:
+        attributes.insert(0, _attribute("safety_advice", "text", advice, 0, variable=False))
     return {"service_code": category.code, "attributes": attributes}
 
 

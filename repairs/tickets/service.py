@@ -230,18 +230,10 @@ def create_ticket(
         created_at=now,
         updated_at=now,
     )
-    # Random references can collide (1 in hundreds of millions); a savepoint lets us draw again.
-    for _attempt in range(5):
-        ticket.reference = new_reference(TICKET_PREFIX)
-        try:
-            with session.begin_nested():
-                session.add(ticket)
-                session.flush()
-            break
-        except IntegrityError:
-            continue  # the savepoint's rollback has already taken the ticket out of the session
-    else:  # pragma: no cover - would need five collisions in a row
-        raise RuntimeError("could not draw a unique ticket reference")
+    # A random reference can collide (1 in hundreds of millions): the unique index refuses it and the
+    # caller's run_once retries the whole create with a fresh draw.
+    ticket.reference = new_reference(TICKET_PREFIX)
+    session.add(ticket)
     session.add(
         record_event(
             ticket,
