@@ -91,13 +91,13 @@ def run_once(
     then fails, and its whole transaction, ticket included, rolls back; it answers with the first result.
     Any other integrity error (a random reference drawn twice) retries the whole create."""
     with sessions() as session:
-        with session.begin():
-            record = _stored(session, principal, key)
-            if record is not None:
-                return _replay(record, fingerprint)
         for attempt in range(attempts):
             try:
                 with session.begin():
+                    # A replay is answered from the stored result, in the same transaction (one round trip).
+                    record = _stored(session, principal, key)
+                    if record is not None:
+                        return _replay(record, fingerprint)
                     status_code, body = create(session)
                     session.add(
                         IdempotencyRecord(
