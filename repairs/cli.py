@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        workers=args.workers,
+        workers=args.workers or settings.workers,
         log_level="warning",
         access_log=False,  # access logs carry query strings (postcodes, search terms)
         proxy_headers=True,
@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="worker processes (default REPAIRS_WORKERS, 1)")
     serve.add_argument("--demo", action="store_true", help="demo mode: migrate, make a token if unset")
     serve.set_defaults(func=cmd_serve)
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # HTTP
     host: str = Field(default="127.0.0.1", alias="REPAIRS_HOST")
     port: int = Field(default=8000, alias="REPAIRS_PORT")
+    # Worker processes for `serve`. On 2 cores, 3 measured best (one runs while another waits on the database).
+    workers: int = Field(default=1, ge=1, le=64, alias="REPAIRS_WORKERS")
     public_base_url: str = Field(default="http://127.0.0.1:8000", alias="REPAIRS_PUBLIC_BASE_URL")
 
     # The service token the bot and the action server send as `Authorization: Bearer ...`.
