@@ -41,6 +41,10 @@ def _fuzz(operation, caller_headers: dict[str, str], failures: list[str], status
         headers.update(caller_headers)
         response = case.call(headers=headers)
         statuses[response.status_code // 100 * 100] += 1
+        # Triage answers 503 by design when the Rasa server is not running (as in this test): a clear
+        # "try again" problem, not a crash.
+        if response.status_code == 503 and response.json().get("code") == "nlu_unavailable":
+            return
         if response.status_code >= 500:
             failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}")
 
