@@ -233,7 +233,7 @@ class ActionAskCategoryConfirmed(Action):
             for r in (tracker.latest_message.get("intent_ranking") or [])
             if str(r.get("name", "")).startswith(REPAIR_PREFIX)
         ]
-        alternatives = [c for c in ranking if c != category and c in CATEGORY_NAMES][:2]
+        alternatives = [c for c in ranking if c not in (category, "other") and c in CATEGORY_NAMES][:2]
         buttons = [{"title": "Yes, that's right", "payload": "/affirm"}]
         buttons += category_buttons(alternatives)
         buttons.append({"title": "No, something else", "payload": "/deny"})

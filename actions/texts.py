@@ -69,5 +69,6 @@ def describe_ticket(t: Dict[str, Any]) -> str:
     if t.get("appointment"):
         line += f" Appointment: {t['appointment']['text']}."
     elif t.get("status") not in ("completed", "closed", "cancelled"):
-        line += f" We aim to finish it {t['due_text']}."
+        due = str(t["due_text"])
+        line += f" It is {due}; we're sorry it's late." if due.startswith("overdue") else f" We aim to finish it {due}."
     return line

@@ -31,6 +31,17 @@ def find_postcode(text: str) -> str | None:
     return f"{match.group(1).upper()} {match.group(2).upper()}" if match else None
 
 
+def _answering(tracker: Tracker) -> bool:
+    """Is the latest message an answer to our question? The form also runs on the message that led to
+    it (say "my tap is leaking"), which is no reference and deserves no "that doesn't look like" reply."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    return not intent.startswith("repair_") and intent not in QUESTIONS_NOT_ANSWERS
+
+
+QUESTIONS_NOT_ANSWERS = {"check_status", "cancel_repair", "reopen_repair", "complaint", "add_information",
+                         "add_photo", "rate_repair", "greet", "start_verification"}
+
+
 class ValidateVerifyForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_verify_form"
@@ -42,6 +53,8 @@ class ValidateVerifyForm(FormValidationAction):
             dispatcher.utter_message(response="utter_gas_safety")
         reference = find_tenancy_reference(str(value or ""))
         if reference is None:
+            if not _answering(tracker):
+                return {"tenancy_reference": None}
             dispatcher.utter_message(
                 text="That doesn't look like a tenancy reference. It's a T followed by six numbers, like T-100234."
             )
@@ -55,6 +68,8 @@ class ValidateVerifyForm(FormValidationAction):
             dispatcher.utter_message(response="utter_gas_safety")
         postcode = find_postcode(str(value or ""))
         if postcode is None:
+            if not _answering(tracker) or not tracker.get_slot("tenancy_reference"):
+                return {"postcode": None}
             dispatcher.utter_message(text="That doesn't look like a postcode. Try it like NW1 7AB.")
             return {"postcode": None}
         reference = tracker.get_slot("tenancy_reference")
