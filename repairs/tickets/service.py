@@ -117,8 +117,12 @@ def record_event(
     return event
 
 
-def _notify(session: Session, policy: Policy, ticket: Ticket, event: TicketEvent, kind: str, text: str) -> None:
-    session.flush()  # the event id makes the delivery key unique and stable
+def _tell_resident(
+    session: Session, ticket: Ticket, event: TicketEvent, kind: str, text: str, data: dict[str, object]
+) -> None:
+    """Queue the resident's message for `event`. The event's id makes the delivery key, so the message
+    is sent once however often delivery retries."""
+    session.flush()
     enqueue(
         session,
         delivery_key=f"ticket:{ticket.id}:event:{event.id}",
@@ -126,7 +130,7 @@ def _notify(session: Session, policy: Policy, ticket: Ticket, event: TicketEvent
         ticket_id=ticket.id,
         kind=kind,
         text=text,
-        data={"reference": ticket.reference, "status": ticket.status.value},
+        data={"reference": ticket.reference, **data},
     )
 
 
@@ -153,20 +157,10 @@ def announce(
     text: str,
     data: dict[str, object] | None = None,
 ) -> TicketEvent:
-    """Record something that happened to the ticket and tell the resident, in one transaction.
-    The event's id makes the delivery key, so the message is sent once however often delivery retries."""
+    """Record something that happened to the ticket and tell the resident, in one transaction."""
     event = record_event(ticket, actor, event_kind, data=event_data)
     session.add(event)
-    session.flush()
-    enqueue(
-        session,
-        delivery_key=f"ticket:{ticket.id}:event:{event.id}",
-        resident_id=ticket.resident_id,
-        ticket_id=ticket.id,
-        kind=kind,
-        text=text,
-        data={"reference": ticket.reference, **(data or {})},
-    )
+    _tell_resident(session, ticket, event, kind, text, data or {})
     return event
 
 
@@ -286,7 +280,7 @@ def change_status(
     if notify and ticket.resident_id is not None and actor.type != "resident":
         text = _status_text(policy, ticket)
         if text:
-            _notify(session, policy, ticket, event, f"status_{target.value}", text)
+            _tell_resident(session, ticket, event, f"status_{target.value}", text, {"status": ticket.status.value})
     session.flush()
     return event
 
