@@ -30,6 +30,10 @@ class ServiceContext:
 
 
 def build_context(settings: Settings, *, engine: Engine | None = None) -> ServiceContext:
+    # Every mapped class must be known before the first query, whatever the caller imported (a bare
+    # `python -m repairs seed-demo` imports no officer model, yet tickets point at officers).
+    import repairs.tables  # noqa: F401
+
     engine = engine or make_engine(settings.database_url, pool_size=settings.database_pool_size)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     return ServiceContext(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -348,3 +349,28 @@ def test_unknown_command_is_a_usage_error(cli, capsys):
     with pytest.raises(SystemExit) as exc:
         cli("make-coffee")
     assert exc.value.code == 2
+
+
+def test_commands_work_in_a_fresh_process(tmp_path):
+    """Each command run as `python -m repairs ...` on its own, importing nothing else first (a bare
+    seed-demo once failed because no officer model had been imported)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
+    env["REPAIRS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
+    root = Path(__file__).resolve().parent.parent
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "repairs", *args], cwd=root, env=env, input=stdin,
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("db", "upgrade").returncode == 0
+    seeded = run("seed-demo")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "T-100001" in seeded.stdout
+    officer = run("create-officer", "--email", "x@council.invalid", "--name", "X", stdin="long enough password\n")
+    assert officer.returncode == 0, officer.stderr
+    assert run("close-completed").returncode == 0
+    assert len(run("create-api-key", "--name", "fms").stdout.strip()) >= 20
