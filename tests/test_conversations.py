@@ -1,0 +1,100 @@
+"""Conversations with the whole assistant: Rasa, the action server and the repairs service, all real."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from tests.assistant_stack import Stack, assistant_stack
+
+TENANT = ("T-100001", "NW1 8YL")  # seed-demo's first home (a tenant)
+LEASEHOLDER = ("T-100005", "NW1 8YL")
+_chats = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with assistant_stack(tmp_path_factory.mktemp("assistant")) as running:
+        yield running
+
+
+def texts(replies: list[dict[str, object]]) -> list[str]:
+    return [str(r.get("text", "")) for r in replies]
+
+
+def new_chat() -> str:
+    return f"telegram:{700000 + next(_chats)}"
+
+
+def verify(stack: Stack, chat: str, who: tuple[str, str] = TENANT) -> None:
+    stack.say(chat, "/start_verification")
+    stack.say(chat, who[0])
+    assert any("verified" in t for t in texts(stack.say(chat, who[1])))
+
+
+def tickets_for_chat(stack: Stack, chat: str) -> int:
+    engine = sa.create_engine(stack.database_url)
+    channel, external = chat.split(":", 1)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(
+            "SELECT count(*) FROM tickets t JOIN channel_identities c ON c.resident_id = t.resident_id "
+            "WHERE c.channel = :c AND c.external_id = :e AND t.created_at > datetime('now', '-1 hour')"
+        ), {"c": channel, "e": external}).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_gas_smell_gets_safety_first_even_before_verification(stack):
+    replies = texts(stack.say(new_chat(), "i can smell gas in my kitchen"))
+    assert "0800 111 999" in replies[0]
+
+
+def test_gas_interrupts_verification(stack):
+    chat = new_chat()
+    stack.say(chat, "my kitchen tap is leaking")
+    replies = texts(stack.say(chat, "wait theres a strong smell of gas now"))
+    assert "0800 111 999" in replies[0]
+
+
+def test_verified_resident_reports_a_leak_and_gets_a_reference(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    stack.say(chat, "the tap in my kitchen is dripping all the time and theres water under the sink")
+    stack.say(chat, "/affirm")  # yes, it is plumbing
+    summary = " ".join(texts(stack.say(chat, "weekday mornings")))  # access; the place came with the report
+    assert "Shall I log it?" in summary and "kitchen" in summary
+    done = " ".join(texts(stack.say(chat, "/affirm")))
+    assert "HR-" in done, done
+    # A double tap on "yes" makes no second ticket.
+    stack.say(chat, "/affirm")
+    assert tickets_for_chat(stack, chat) == 1
+
+
+def test_status_lists_only_the_residents_own_repairs(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    replies = " ".join(texts(stack.say(chat, "any update on my repairs?")))
+    assert "HR-" in replies or "no open repairs" in replies
+    other = " ".join(texts(stack.say(chat, '/check_status{"ticket_ref": "HR-2222ZZ"}')))
+    assert "can't find" in other
+
+
+def test_leaseholder_inside_repair_is_explained_not_ticketed(stack):
+    chat = new_chat()
+    verify(stack, chat, LEASEHOLDER)
+    replies = " ".join(texts(stack.say(chat, "the kitchen cupboard door has come off its hinges")))
+    assert "leaseholder" in replies.lower() or "your responsibility" in replies.lower() or "yours" in replies.lower()
+    assert tickets_for_chat(stack, chat) == 0
+
+
+def test_bot_challenge_is_answered_honestly(stack):
+    replies = " ".join(texts(stack.say(new_chat(), "am i talking to a real person?")))
+    assert "not a person" in replies or "automated" in replies
+
+
+def test_out_of_scope_gets_a_pointer(stack):
+    replies = " ".join(texts(stack.say(new_chat(), "how do i pay my council tax")))
+    assert "council tax" in replies.lower()
