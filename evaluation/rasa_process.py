@@ -100,8 +100,10 @@ class RunningRasa:
 def rasa_server(model: Path, *, token: str | None = None, endpoints: Path | None = None, port: int | None = None,
                 log_file: Path | None = None, timeout: float = 180.0) -> Iterator[RunningRasa]:
     port = port or free_port()
-    token = token or secrets.token_urlsafe(16)  # a throwaway token for this local server
-    command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", "--auth-token", token,
+    # A throwaway token for this local server; hex, because a token_urlsafe value can start with "-"
+    # and Rasa's argument parser then takes it for an option.
+    token = token or secrets.token_hex(16)
+    command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
                "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml")]
     if endpoints is not None:
         command += ["--endpoints", str(endpoints)]
