@@ -195,6 +195,9 @@ class RepairsClient:
     def council(self) -> Dict[str, Any]:
         return self._request("GET", "/api/v1/council")
 
+    def assess(self, category: str, text: str) -> Dict[str, Any]:
+        return self._request("POST", "/api/v1/assess", json={"category": category, "text": text[:4000]})
+
     def triage(self, text: str) -> Dict[str, Any]:
         return self._request("POST", "/api/v1/triage", json={"text": text[:4000]})
 

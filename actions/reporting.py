@@ -79,7 +79,8 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         category = "gas"
     triage = None
     try:
-        triage = client.triage(text) if text else None
+        # The policy's verdict on these words; the category is already known from understanding them.
+        triage = client.assess(category or "other", text) if text else None
     except (ServiceUnavailable, ApiError):
         triage = None
     emergency = bool(triage and triage.get("emergency")) or category == "gas"

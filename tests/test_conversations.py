@@ -98,3 +98,46 @@ def test_bot_challenge_is_answered_honestly(stack):
 def test_out_of_scope_gets_a_pointer(stack):
     replies = " ".join(texts(stack.say(new_chat(), "how do i pay my council tax")))
     assert "council tax" in replies.lower()
+
+
+def report_leak(stack: Stack, chat: str) -> str:
+    stack.say(chat, "the tap in my kitchen is dripping all the time and theres water under the sink")
+    stack.say(chat, "/affirm")
+    stack.say(chat, "weekday mornings")
+    done = " ".join(texts(stack.say(chat, "/affirm")))
+    return done.split("reference is ")[1].split(".")[0]
+
+
+def test_cancel_asks_first_then_cancels(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    reference = report_leak(stack, chat)
+    question = " ".join(texts(stack.say(chat, f"please cancel {reference}, its sorted now")))
+    assert reference in question and "cancel" in question.lower()
+    assert "is cancelled" in " ".join(texts(stack.say(chat, "/affirm")))
+
+
+def test_nobody_came_offers_to_reopen_or_complain(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    report_leak(stack, chat)
+    offer = stack.say(chat, "i want to make a complaint, nobody came to fix it")
+    buttons = [b["title"] for r in offer for b in r.get("buttons", [])]  # type: ignore[union-attr]
+    assert "Reopen the repair" in buttons and "Make a complaint" in buttons
+    recorded = " ".join(texts(stack.say(chat, "/deny")))
+    assert "CP-" in recorded and "stage 1" in recorded
+
+
+def test_asking_for_a_person_gives_the_number_and_books_a_callback(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    replies = " ".join(texts(stack.say(chat, "can i speak to a real person please")))
+    assert "call you back" in replies and "020" in replies
+
+
+def test_flooding_gets_advice_and_an_emergency_ticket_at_once(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    replies = texts(stack.say(chat, "water is pouring through my bathroom ceiling from the flat above"))
+    assert "emergency" in replies[0].lower()
+    assert any("logged this as an emergency" in t for t in replies)

@@ -78,3 +78,15 @@ def test_triage_api_needs_a_token_and_says_when_rasa_is_down(client, factory):
     r = client.post("/api/v1/triage", headers=officer.headers, json={"text": "my tap is leaking"})
     assert r.status_code == 503 and r.json()["code"] == "nlu_unavailable"
     assert client.post("/api/v1/triage", headers=officer.headers, json={"text": ""}).status_code == 422
+
+
+def test_assess_gives_the_policy_verdict_without_verification(client, service_headers):
+    flood = client.post("/api/v1/assess", headers=service_headers,
+                        json={"category": "plumbing", "text": "water pouring through my ceiling"})
+    assert flood.status_code == 200 and flood.json()["emergency"] is True and flood.json()["advice"]
+    drip = client.post("/api/v1/assess", headers=service_headers,
+                       json={"category": "plumbing", "text": "the tap drips a bit"}).json()
+    assert drip == {"priority": "routine", "emergency": False, "advice": None}
+    assert client.post("/api/v1/assess", headers=service_headers,
+                       json={"category": "nope", "text": "x"}).status_code == 422
+    assert client.post("/api/v1/assess", json={"category": "gas", "text": "x"}).status_code == 401

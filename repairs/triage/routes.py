@@ -11,6 +11,7 @@ from repairs.auth.dependencies import ContextDep, PrincipalDep
 from repairs.database import utcnow
 from repairs.problems import Problem
 from repairs.schemas import LongText
+from repairs.tickets.models import LocationType
 from repairs.triage.rasa_client import NluUnavailable
 from repairs.triage.service import triage
 
@@ -53,3 +54,32 @@ def triage_message(body: TriageBody, _principal: PrincipalDep, ctx: ContextDep) 
         confidence=min(max(result.confidence, 0.0), 1.0),
         advice=result.advice,
     )
+
+
+class AssessBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(max_length=30)
+    text: LongText
+    location_type: Literal["in_home", "communal", "external"] = "in_home"
+
+
+class AssessOut(BaseModel):
+    priority: Literal["emergency", "urgent", "routine"]
+    emergency: bool
+    advice: str | None
+
+
+@router.post("/assess", response_model=AssessOut, summary="How urgent a described repair is (policy only)")
+def assess(body: AssessBody, _principal: PrincipalDep, ctx: ContextDep) -> AssessOut:
+    """For the assistant, which already knows the category: the policy's priority, emergency and safety
+    advice for the words the resident used. Safety advice must not wait for verification, so no
+    resident is needed; words that mention someone vulnerable count."""
+    try:
+        ctx.policy.category(body.category)
+    except KeyError:
+        raise Problem(422, "unknown_category", "Unknown category") from None
+    result = ctx.policy.assess(
+        body.category, body.text, vulnerable=ctx.policy.mentions_vulnerability(body.text), tenure=None,
+        location_type=LocationType(body.location_type), at=utcnow(),
+    )
+    return AssessOut(priority=result.priority.value, emergency=result.emergency, advice=result.advice)
