@@ -37,8 +37,6 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
 
         dispatcher.utter_message(text="I'm sorry things have gone wrong. I'll need to check who you are first.")
         return [SlotSet("description", text[:4000])] + start_verification("complaint")
-    if tracker.get_slot("pending") is None and tracker.get_slot("description") is None:
-        pass
     complaint_text = text if tracker.latest_message.get("intent", {}).get("name") == "complaint" else (
         tracker.get_slot("description") or text
     )

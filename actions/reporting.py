@@ -52,7 +52,9 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     category = tracker.get_slot("category")
     confidence = 1.0
     ranking: List[str] = []
+    report_id = tracker.get_slot("report_id") or str(uuid.uuid4())
     if fresh:
+        report_id = str(uuid.uuid4())
         text = tracker.latest_message.get("text") or ""
         found, confidence, ranking = _category_from_message(tracker)
         if tracker.latest_message.get("intent", {}).get("name") == "choose_category" and tracker.get_slot("description"):
@@ -60,7 +62,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         category = found or "other"
         places = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "place"]
         events += [
-            SlotSet("report_id", str(uuid.uuid4())),
+            SlotSet("report_id", report_id),
             SlotSet("description", text[:4000]),
             SlotSet("category", category),
             SlotSet("category_confirmed", True if confidence >= 0.999 else None),
@@ -104,10 +106,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         return events + [SlotSet("category", category)] + start_verification(pending)
 
     if emergency:
-        key = f"report:{tracker.get_slot('report_id') or uuid.uuid4()}"
-        for e in events:
-            if e.get("name") == "report_id" and e.get("value"):
-                key = f"report:{e['value']}"
+        key = f"report:{report_id}"
         return events + create_emergency_ticket(
             dispatcher, tracker, category=category or "other", description=text, key=key
         ) + [SlotSet("awaiting", None)]

@@ -13,8 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +97,40 @@ class RunningRasa:
 
 
 @contextmanager
+def managed_process(command: list[str], env: dict[str, str], log_file: Path | None = None
+                    ) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process in its own session, stopped (SIGTERM, then SIGKILL) with everything it started."""
+    with ExitStack() as stack:
+        out = stack.enter_context(open(log_file, "w")) if log_file else subprocess.DEVNULL
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
+                                   start_new_session=True)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool], name: str, timeout: float) -> None:
+    started = time.monotonic()
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode} while starting")
+        try:
+            if ready():
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"{name} did not start in {timeout:.0f}s")
+        time.sleep(0.3)
+
+
+@contextmanager
 def rasa_server(model: Path, *, token: str | None = None, endpoints: Path | None = None, port: int | None = None,
                 log_file: Path | None = None, timeout: float = 180.0) -> Iterator[RunningRasa]:
     port = port or free_port()
@@ -107,34 +141,16 @@ def rasa_server(model: Path, *, token: str | None = None, endpoints: Path | None
                "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml")]
     if endpoints is not None:
         command += ["--endpoints", str(endpoints)]
-    out = open(log_file, "w") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"Rasa exited with {process.returncode} while starting")
-            try:
-                status = httpx.get(f"{url}/status", params={"token": token}, timeout=2)
-                if status.status_code == 200 and status.json().get("model_file"):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - started > timeout:
-                raise RuntimeError("Rasa did not start in time")
-            time.sleep(0.5)
+
+    def ready() -> bool:
+        status = httpx.get(f"{url}/status", params={"token": token}, timeout=2)
+        return status.status_code == 200 and bool(status.json().get("model_file"))
+
+    started = time.monotonic()
+    with managed_process(command, rasa_env(), log_file) as process:
+        wait_until_ready(process, ready, "Rasa", timeout)
         yield RunningRasa(url=url, token=token, process=process, startup_seconds=time.monotonic() - started)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        if log_file:
-            out.close()  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":  # `python -m evaluation.rasa_process` trains the default model

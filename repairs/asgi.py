@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from repairs.app import create_app
+from repairs.auth.secrets import read_or_create_secret
 from repairs.context import build_context
 from repairs.logs import configure_logging
 from repairs.settings import Settings
@@ -22,15 +21,7 @@ def demo_token(settings: Settings) -> SecretStr:
     """Demo mode without REPAIRS_API_TOKEN: make one, and keep it where the other local processes
     (bot, action server) can read it, so a restart does not break them."""
     path = Path(settings.photo_dir).parent / "repairs-api-token"
-    if path.exists():
-        return SecretStr(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token)
-    log.info("demo mode: made a service token", extra={"path": str(path)})
-    return SecretStr(token)
+    return SecretStr(read_or_create_secret(path))
 
 
 def prepare(settings: Settings) -> Settings:

@@ -4,18 +4,25 @@ the action server and the Rasa server with the trained model, each a real proces
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from evaluation.rasa_process import RASA_BIN, ROOT, free_port, rasa_env, rasa_server, train
+from evaluation.rasa_process import (
+    RASA_BIN,
+    ROOT,
+    free_port,
+    managed_process,
+    rasa_env,
+    rasa_server,
+    train,
+    wait_until_ready,
+)
 
 
 @dataclass
@@ -32,34 +39,8 @@ class Stack:
         return list(r.json())
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], name: str, timeout: float = 120) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{name} did not start in {timeout:.0f}s")
-
-
-@contextmanager
-def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+def _answers(url: str) -> Callable[[], bool]:
+    return lambda: httpx.get(url, timeout=2).status_code < 500
 
 
 @contextmanager
@@ -80,13 +61,13 @@ def assistant_stack(workdir: Path) -> Iterator[Stack]:
     actions_env = rasa_env()
     actions_env.update({"REPAIRS_API_URL": f"http://127.0.0.1:{repairs_port}", "REPAIRS_API_TOKEN": token})
     with ExitStack() as stack:
-        repairs = stack.enter_context(_process([sys.executable, "-m", "repairs", "serve"], app_env,
-                                               workdir / "repairs.log"))
-        actions = stack.enter_context(_process(
+        repairs = stack.enter_context(managed_process([sys.executable, "-m", "repairs", "serve"], app_env,
+                                                      workdir / "repairs.log"))
+        actions = stack.enter_context(managed_process(
             [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
             actions_env, workdir / "actions.log"))
-        _wait(f"http://127.0.0.1:{repairs_port}/healthz", repairs, "repairs service")
-        _wait(f"http://127.0.0.1:{actions_port}/health", actions, "action server")
+        wait_until_ready(repairs, _answers(f"http://127.0.0.1:{repairs_port}/healthz"), "repairs service", 120)
+        wait_until_ready(actions, _answers(f"http://127.0.0.1:{actions_port}/health"), "action server", 120)
         rasa = stack.enter_context(rasa_server(model, endpoints=endpoints, log_file=workdir / "rasa.log"))
         yield Stack(rasa_url=rasa.url, repairs_url=f"http://127.0.0.1:{repairs_port}", repairs_token=token,
                     database_url=database_url)

@@ -49,7 +49,7 @@ def make_ticket(ctx, *, resident_id: int | None = None, category: str = "plumbin
             resident=resident,
             prop=resident.tenancy.property if resident else None,
             now=now,
-        )
+        ).ticket
         return ticket.reference
 
 

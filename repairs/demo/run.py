@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from pathlib import Path
 
+from repairs.auth.secrets import read_or_create_secret
 from repairs.settings import PROJECT_ROOT, Settings
 
 VAR = Path(os.environ.get("DEMO_VAR_DIR") or PROJECT_ROOT / "var")
 
 
 def _secret_file(name: str) -> str:
-    """A demo secret kept in var/ (git-ignored, mode 600) so restarts keep working."""
-    path = VAR / name
-    if path.exists():
-        return path.read_text().strip()
-    VAR.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-    return value
+    return read_or_create_secret(VAR / name, 24)
 
 
 def prepare_database(settings: Settings) -> None:

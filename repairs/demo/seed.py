@@ -192,7 +192,7 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
             resident=resident,
             prop=resident.tenancy.property,
             now=reported,
-        )
+        ).ticket
         target = statuses[i % len(statuses)]
         officer = Actor("system", "seed-demo")
         for step in PATHS[target]:

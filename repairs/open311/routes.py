@@ -150,19 +150,14 @@ class _Submitted:
     replayed: bool
 
 
-def _service_notice(ctx: ServiceContext, ticket: Ticket) -> str:
+def _service_notice(ctx: ServiceContext, ticket: Ticket, advice: str | None) -> str:
     due = ctx.policy.describe_deadline(ticket.due_at, utcnow())
     notice = (
         f"Thank you: we have logged this as {ticket.reference}, a {ticket.priority.value} repair. "
         f"We aim to finish it {due}."
     )
-    if ticket.emergency:
-        assessment = ctx.policy.assess(
-            ticket.category, ticket.description, vulnerable=ticket.vulnerable, tenure=None,
-            location_type=ticket.location_type, at=ticket.reported_at,
-        )
-        if assessment.advice:
-            notice += "\n\n" + assessment.advice
+    if advice:
+        notice += "\n\n" + advice
     return notice
 
 
@@ -191,9 +186,10 @@ def _create(session: Session, ctx: ServiceContext, client: ApiClient, report: Re
         reporter_phone=report.phone,
     )
     try:
-        ticket = service.create_ticket(session, ctx.policy, new, actor=actor, resident=None, prop=prop)
+        created = service.create_ticket(session, ctx.policy, new, actor=actor, resident=None, prop=prop)
     except service.NotCouncilResponsibility as exc:  # pragma: no cover - only for known leaseholders
         raise bad_request("not_council_responsibility", exc.reason) from None
+    ticket = created.ticket
 
     details: dict[str, Any] = {
         "client": client.name,
@@ -219,7 +215,7 @@ def _create(session: Session, ctx: ServiceContext, client: ApiClient, report: Re
             "media_url": report.media_url,
         }))
     session.flush()
-    return {"service_request_id": ticket.reference, "service_notice": _service_notice(ctx, ticket),
+    return {"service_request_id": ticket.reference, "service_notice": _service_notice(ctx, ticket, created.advice),
             "account_id": None}
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from repairs.auth.dependencies import CHANNELS, ContextDep, ResidentDep, ServiceDep, parse_channel_identity
+from repairs.auth.dependencies import ContextDep, ResidentDep, ServiceDep, parse_channel_identity
 from repairs.database import transaction
 from repairs.problems import Problem
 from repairs.residents.models import Resident, Tenure
@@ -143,5 +143,3 @@ def responsibility(body: ResponsibilityBody, actor: ResidentDep, ctx: ContextDep
     duty = ctx.policy.responsibility(tenure, body.category, body.location_type, body.text)
     return ResponsibilityOut(responsible=duty.responsible, reason=duty.reason, advice=duty.advice)
 
-
-__all__ = ["CHANNELS", "router"]

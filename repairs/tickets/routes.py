@@ -113,7 +113,7 @@ def create_ticket(
             channel=body.channel if body.channel != "api" else actor.channel,
         )
         try:
-            ticket = service.create_ticket(
+            created = service.create_ticket(
                 session, ctx.policy, new, actor=_actor(actor), resident=resident, prop=resident.tenancy.property
             )
         except service.NotCouncilResponsibility as exc:
@@ -124,22 +124,11 @@ def create_ticket(
                 exc.reason,
                 advice=exc.advice,
             ) from None
-        assessment_advice = None
-        if ticket.emergency:
-            assessment = ctx.policy.assess(
-                ticket.category,
-                ticket.description,
-                vulnerable=ticket.vulnerable,
-                tenure=resident.tenure,
-                location_type=ticket.location_type,
-                at=ticket.reported_at,
-                reported_emergency=body.reported_emergency,
-            )
-            assessment_advice = assessment.advice
+        ticket = created.ticket
         # A new ticket has no photos or appointments yet: say so instead of querying for them.
         set_committed_value(ticket, "photos", [])
         set_committed_value(ticket, "appointments", [])
-        out = ticket_out(ticket, ctx.policy, utcnow(), advice=assessment_advice)
+        out = ticket_out(ticket, ctx.policy, utcnow(), advice=created.advice)
         return 201, out.model_dump(mode="json")
 
     outcome = run_once(

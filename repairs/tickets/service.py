@@ -27,7 +27,6 @@ from repairs.tickets.models import (
     AppointmentStatus,
     Complaint,
     LocationType,
-    Priority,
     Rating,
     Status,
     Ticket,
@@ -56,6 +55,12 @@ class NotCouncilResponsibility(Exception):
 class Actor:
     type: str  # resident, officer, service, system, open311
     id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedTicket:
+    ticket: Ticket
+    advice: str | None  # the safety advice the policy gave, for emergencies
 
 
 @dataclass
@@ -173,7 +178,7 @@ def create_ticket(
     resident: Resident | None,
     prop: Property | None,
     now: datetime | None = None,
-) -> Ticket:
+) -> CreatedTicket:
     now = now or utcnow()
     policy.category(new.category)  # KeyError for an unknown code: validated by callers first
     tenure = resident.tenure if resident is not None else None
@@ -243,7 +248,7 @@ def create_ticket(
         )
     )
     session.flush()
-    return ticket
+    return CreatedTicket(ticket, assessment.advice)
 
 
 def change_status(
@@ -439,24 +444,3 @@ def create_complaint(
     return complaint
 
 
-def resident_visible(ticket: Ticket, resident_id: int) -> bool:
-    return ticket.resident_id == resident_id
-
-
-__all__ = [
-    "Actor",
-    "NewTicket",
-    "NotCouncilResponsibility",
-    "Priority",
-    "TicketActionRefused",
-    "add_information",
-    "add_note",
-    "assign",
-    "change_status",
-    "create_complaint",
-    "create_ticket",
-    "rate",
-    "record_investigation",
-    "resident_cancel",
-    "resident_reopen",
-]

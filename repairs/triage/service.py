@@ -48,15 +48,19 @@ def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
     location = LocationType.COMMUNAL if any(w in lowered for w in COMMUNAL_WORDS) else LocationType.IN_HOME
     # Safety first: if the words describe an emergency (a gas smell above all), it is a repair
     # report whatever the classifier thought the message was.
-    probe = policy.assess(category or "other", text, vulnerable=vulnerable, tenure=None, location_type=location,
-                          at=now)
-    if intent != "report_repair" and probe.emergency:
+    assessment = policy.assess(category or "other", text, vulnerable=vulnerable, tenure=None,
+                               location_type=location, at=now)
+    if intent != "report_repair" and assessment.emergency:
         intent = "report_repair"
-        category = category or _category_for_advice(probe.advice_key) or "other"
+        guessed = _category_for_advice(assessment.advice_key) or "other"
+        if guessed != "other":  # the emergency's own category: assess once more under it
+            category = guessed
+            assessment = policy.assess(category, text, vulnerable=vulnerable, tenure=None,
+                                       location_type=location, at=now)
+        category = category or "other"
     if intent != "report_repair" or category is None:
         return Triage(intent=intent, category=None, priority=None, emergency=False,
                       confidence=round(confidence, 4), advice=None)
-    assessment = policy.assess(category, text, vulnerable=vulnerable, tenure=None, location_type=location, at=now)
     return Triage(
         intent=intent,
         category=category,
