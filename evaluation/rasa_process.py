@@ -5,6 +5,7 @@ Rasa lives in its own Python 3.10 environment (.venv-rasa), so it is driven as a
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -67,19 +69,30 @@ def train(out_dir: Path, *, config: Path | None = None, name: str = "assistant",
     if model.exists() and not force:
         return TrainedModel(model, None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(RASA_BIN), "train"] + (["nlu"] if nlu_only else []) + [
-        "--config", str(config), "--domain", str(ROOT / "domain.yml"),
-        "--out", str(out_dir), "--fixed-model-name", f"{name}-{fingerprint}",
-    ]
-    command += ["--nlu", str(ROOT / "nlu")] if nlu_only else ["--data", str(ROOT / "nlu"), str(ROOT / "data/dialogue")]
-    started = time.monotonic()
-    log = out_dir / f"train-{name}.log"
-    with open(log, "w") as fh:
-        result = subprocess.run(command, cwd=ROOT, env=rasa_env(), stdout=fh, stderr=subprocess.STDOUT,  # noqa: S603
-                                check=False)
-    if result.returncode != 0 or not model.exists():
-        raise RuntimeError(f"rasa train failed (exit {result.returncode}); see {log}")
-    return TrainedModel(model, time.monotonic() - started)
+    # Several processes (test workers, the demo, a benchmark) may ask for the same model at once: one
+    # trains while the others wait on the lock and then reuse it. Training goes to a scratch directory
+    # and is renamed into place, so nobody ever loads a half-written archive.
+    with open(out_dir / f".train-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if model.exists() and not force:
+            return TrainedModel(model, None)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".training-") as scratch:
+            command = [str(RASA_BIN), "train"] + (["nlu"] if nlu_only else []) + [
+                "--config", str(config), "--domain", str(ROOT / "domain.yml"),
+                "--out", scratch, "--fixed-model-name", f"{name}-{fingerprint}",
+            ]
+            command += (["--nlu", str(ROOT / "nlu")] if nlu_only
+                        else ["--data", str(ROOT / "nlu"), str(ROOT / "data/dialogue")])
+            started = time.monotonic()
+            log = out_dir / f"train-{name}.log"
+            with open(log, "w") as fh:
+                result = subprocess.run(command, cwd=ROOT, env=rasa_env(), stdout=fh,  # noqa: S603
+                                        stderr=subprocess.STDOUT, check=False)
+            built = Path(scratch) / model.name
+            if result.returncode != 0 or not built.exists():
+                raise RuntimeError(f"rasa train failed (exit {result.returncode}); see {log}")
+            os.replace(built, model)
+            return TrainedModel(model, time.monotonic() - started)
 
 
 def free_port() -> int:
