@@ -14,10 +14,11 @@ PYTHON311 ?= $(shell for p in python3.11 python3; do \
 PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v python3.10; \
 	  elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -1; fi)
 
-.PHONY: help demo test test-fast lint typecheck bench-api bench eval clean app-env rasa-env
+.PHONY: help demo chat test test-fast lint typecheck bench-api bench eval clean app-env rasa-env
 
 help:
 	@echo "make demo       run the whole product on this machine (SQLite, demo data)"
+	@echo "make chat       talk to the running demo from this terminal"
 	@echo "make test       install what is missing and run the whole test suite"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench-api  repairs service benchmark (SQLite and PostgreSQL)"
@@ -55,8 +56,11 @@ lint: app-env
 	$(APP_VENV)/bin/ruff check repairs tests bench evaluation
 	$(APP_VENV)/bin/mypy
 
-demo: app-env
+demo: app-env rasa-env
 	$(APP_PY) -m repairs.demo.run
+
+chat: app-env
+	$(APP_PY) -m repairs.demo.chat
 
 bench-api: app-env
 	$(APP_PY) -m bench.api_bench

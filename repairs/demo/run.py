@@ -1,22 +1,22 @@
-"""`make demo`: the whole product on one machine with embedded defaults (SQLite, demo data)."""
+"""`make demo`: the whole product on one machine with embedded defaults (SQLite, demo data).
+
+Three processes: the repairs service (8000), the action server (5055) and the Rasa server (5005), each on
+127.0.0.1 unless configured otherwise. The Rasa model is retrained first when the training data changed.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from repairs.auth.secrets import read_or_create_secret
+from repairs.demo.config import DemoSettings
 from repairs.settings import PROJECT_ROOT, Settings
 
-VAR = Path(os.environ.get("DEMO_VAR_DIR") or PROJECT_ROOT / "var")
 
-
-def _secret_file(name: str) -> str:
-    return read_or_create_secret(VAR / name, 24)
-
-
-def prepare_database(settings: Settings) -> None:
+def prepare_database(settings: Settings, var: Path) -> None:
     from sqlalchemy import func, select
 
     from repairs.auth.models import Officer, Role
@@ -37,48 +37,127 @@ def prepare_database(settings: Settings) -> None:
                 session,
                 email="supervisor@demo.invalid",
                 name="Demo Supervisor",
-                password=_secret_file("demo-officer-password"),
+                password=read_or_create_secret(var / "demo-officer-password", 24),
                 role=Role.SUPERVISOR,
             )
     ctx.engine.dispose()
 
 
+def train_model(models_dir: Path) -> Path:
+    """The trained model for the current training data, training it first when that data changed."""
+    from evaluation.rasa_process import RASA_BIN, train, training_fingerprint
+
+    if not RASA_BIN.exists():
+        raise RuntimeError(f"Rasa is not installed at {RASA_BIN}: run `make rasa-env` (or `make demo`)")
+    # train() names models by this fingerprint; checking first lets us say why the start is slow.
+    if (models_dir / f"assistant-{training_fingerprint()}.tar.gz").exists():
+        print("Assistant model is up to date.", flush=True)
+    else:
+        print("Training the assistant's model (the training data changed; about a minute)...", flush=True)
+    started = time.monotonic()
+    trained = train(models_dir)
+    if trained.seconds is not None:
+        print(f"  trained in {trained.seconds:.0f}s", flush=True)
+    elif time.monotonic() - started > 1:
+        print("  another process trained it meanwhile", flush=True)
+    return trained.path
+
+
+def write_endpoints(demo: DemoSettings) -> Path:
+    """Rasa's endpoints file for this run: the repository's endpoints.yml, pointed at this run's action
+    server and with the conversation store in this run's var/ directory."""
+    import yaml
+
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    endpoints["action_endpoint"] = {"url": f"{demo.action_server_url}/webhook"}
+    tracker = endpoints.get("tracker_store") or {}
+    if tracker.get("dialect") == "sqlite":
+        tracker["db"] = str(demo.var_dir / "rasa-tracker.db")
+    path = demo.var_dir / "endpoints.yml"
+    path.write_text("# Written by `make demo` at each start from endpoints.yml; edits here are lost.\n"
+                    + yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def main() -> int:
-    from repairs.demo.supervisor import Part, Supervisor
+    from evaluation.rasa_process import RASA_BIN, rasa_env
+    from repairs.demo.supervisor import Interrupted, Part, Supervisor, answers
 
-    VAR.mkdir(parents=True, exist_ok=True)
-    (VAR / "log").mkdir(exist_ok=True)
-    env = {
-        "REPAIRS_DATABASE_URL": os.environ.get("REPAIRS_DATABASE_URL", f"sqlite:///{VAR / 'repairs.db'}"),
-        "REPAIRS_API_TOKEN": os.environ.get("REPAIRS_API_TOKEN") or _secret_file("repairs-api-token"),
-        "REPAIRS_SECRET_KEY": os.environ.get("REPAIRS_SECRET_KEY") or _secret_file("secret-key"),
-        "REPAIRS_PHOTO_DIR": str(VAR / "photos"),
-    }
-    os.environ.update(env)
+    demo = DemoSettings()
+    var = demo.var_dir
+    (var / "log").mkdir(parents=True, exist_ok=True)
+    rasa_token = os.environ.get("RASA_TOKEN") or read_or_create_secret(var / "rasa-token", 24)
+    repairs_token = os.environ.get("REPAIRS_API_TOKEN") or read_or_create_secret(var / "repairs-api-token", 24)
+    os.environ.update({
+        "REPAIRS_DATABASE_URL": os.environ.get("REPAIRS_DATABASE_URL", f"sqlite:///{var / 'repairs.db'}"),
+        "REPAIRS_API_TOKEN": repairs_token,
+        "REPAIRS_SECRET_KEY": os.environ.get("REPAIRS_SECRET_KEY") or read_or_create_secret(var / "secret-key", 24),
+        "REPAIRS_PHOTO_DIR": os.environ.get("REPAIRS_PHOTO_DIR", str(var / "photos")),
+        # The triage endpoint asks this Rasa server, with its token.
+        "REPAIRS_RASA_URL": demo.rasa_url,
+        "RASA_TOKEN": rasa_token,
+    })
     settings = Settings()
-    print("Preparing the demo database...", flush=True)
-    prepare_database(settings)
+    repairs_url = f"http://{settings.host}:{settings.port}"
 
-    python = sys.executable
-    base = f"http://{settings.host}:{settings.port}"
     supervisor = Supervisor()
     supervisor.install_signal_handlers()
-    print("Starting the housing repairs assistant (Ctrl-C stops everything):", flush=True)
     try:
-        supervisor.start(
+        with supervisor.interruptible():
+            print("Preparing the demo database...", flush=True)
+            prepare_database(settings, var)
+            model = train_model(demo.models_dir)
+        endpoints = write_endpoints(demo)
+
+        # Rasa and the action server get only what they need: no REPAIRS_* secrets for Rasa.
+        actions_env = {**rasa_env(), "SANIC_HOST": demo.action_server_host,
+                       "REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token}
+        parts = [
             Part(
                 name="repairs service",
-                command=[python, "-m", "repairs", "serve"],
-                ready_url=f"{base}/healthz",
-                show_url=f"{base}/docs  (API docs; Open311 at {base}/open311/v2/services.json)",
-                log_file=VAR / "log" / "repairs.log",
-            )
-        )
-        print(f"\nOfficer sign-in: supervisor@demo.invalid, password in {VAR / 'demo-officer-password'}")
-        print(f"Service token for the API: in {VAR / 'repairs-api-token'}\n", flush=True)
-        if os.environ.get("DEMO_EXIT_WHEN_READY") == "1":  # used by the tests: start, check, stop
+                command=[sys.executable, "-m", "repairs", "serve"],
+                ready=answers(f"{repairs_url}/healthz"),
+                show_url=f"{repairs_url}/docs  (API docs; officers at {repairs_url}/officer/login)",
+                log_file=var / "log" / "repairs.log",
+            ),
+            Part(
+                name="action server",
+                command=[str(RASA_BIN), "run", "actions", "--actions", "actions",
+                         "--port", str(demo.action_server_port)],
+                ready=answers(f"{demo.action_server_url}/health"),
+                show_url=f"{demo.action_server_url}/health",
+                env=actions_env,
+                cwd=PROJECT_ROOT,
+                log_file=var / "log" / "actions.log",
+            ),
+            Part(
+                name="Rasa server",
+                # --auth-token=...: a token may start with "-", which Rasa's parser would read as an option.
+                command=[str(RASA_BIN), "run", "--model", str(model), "--enable-api", f"--auth-token={rasa_token}",
+                         "--interface", demo.rasa_host, "--port", str(demo.rasa_port),
+                         "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
+                ready=answers(f"{demo.rasa_url}/status", params={"token": rasa_token},
+                              accept=lambda r: bool(r.json().get("model_file"))),
+                show_url=f"{demo.rasa_url}/webhooks/rest/webhook  (REST channel; HTTP API needs the token)",
+                env=rasa_env(),
+                cwd=PROJECT_ROOT,
+                ready_timeout=demo.rasa_ready_timeout_seconds,
+                log_file=var / "log" / "rasa.log",
+            ),
+        ]
+        print("Starting the housing repairs assistant (Ctrl-C stops everything; logs in "
+              f"{var / 'log'}):", flush=True)
+        supervisor.start(*parts)
+        print("\nChat with the assistant:   make chat  (try the demo tenancy T-100001, postcode NW1 8YL)")
+        print(f"Officer sign-in:           supervisor@demo.invalid, password in {var / 'demo-officer-password'}")
+        print(f"Service token for the API: in {var / 'repairs-api-token'}")
+        print(f"Rasa HTTP API token:       in {var / 'rasa-token'}")
+        print("Ready. Ctrl-C stops everything.", flush=True)
+        if demo.exit_when_ready:
             return 0
         return supervisor.wait()
+    except Interrupted:
+        return 0
     except RuntimeError as exc:
         print(f"Demo failed to start: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,47 @@
+"""Where the demo's parts listen and keep their files, read once from the environment (and `.env`).
+
+The repairs service's own settings (REPAIRS_HOST, REPAIRS_PORT, ...) stay in `repairs.settings`; these are
+the parts the demo adds around it: the Rasa server, the action server and the local `var/` directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from repairs.settings import PROJECT_ROOT
+
+
+class DemoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Secrets, databases, logs and the Rasa endpoints file the demo writes (git-ignored).
+    var_dir: Path = Field(default=PROJECT_ROOT / "var", alias="DEMO_VAR_DIR")
+    # Trained Rasa models, cached by a fingerprint of the training data (shared with tests and `make eval`).
+    models_dir: Path = Field(default=PROJECT_ROOT / "models", alias="DEMO_MODELS_DIR")
+    # Rasa's HTTP API (token required) and REST channel, and the action server. Loopback only by default:
+    # neither is meant to be reached from another machine without a proxy in front.
+    rasa_host: str = Field(default="127.0.0.1", alias="RASA_HOST")
+    rasa_port: int = Field(default=5005, ge=1, le=65535, alias="RASA_PORT")
+    action_server_host: str = Field(default="127.0.0.1", alias="ACTION_SERVER_HOST")
+    action_server_port: int = Field(default=5055, ge=1, le=65535, alias="ACTION_SERVER_PORT")
+    # Rasa loads the model and the MiniLM encoder before it answers; on a busy 2-core machine that can
+    # take a while, so the wait is generous.
+    rasa_ready_timeout_seconds: float = Field(default=240.0, alias="DEMO_RASA_READY_TIMEOUT_SECONDS")
+    # Start every part, print where it is, then stop them all (used by tests/test_demo.py).
+    exit_when_ready: bool = Field(default=False, alias="DEMO_EXIT_WHEN_READY")
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{_connectable(self.rasa_host)}:{self.rasa_port}"
+
+    @property
+    def action_server_url(self) -> str:
+        return f"http://{_connectable(self.action_server_host)}:{self.action_server_port}"
+
+
+def _connectable(host: str) -> str:
+    """The address a local client uses for a server bound to `host` (0.0.0.0 is not somewhere to connect)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - comparing, not binding
