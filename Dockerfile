@@ -3,9 +3,9 @@
 #   docker build -t housing-repairs/repairs .
 #   docker compose up --build        # with the database, see docker-compose.yml
 #
-# The Rasa server, the action server and the messaging bot get images of their own
-# when they join (see the comments in docker-compose.yml); this one holds only the
-# repairs service.
+# This image holds only the repairs service. The Rasa server and the action server run
+# from Dockerfile.rasa; the messaging bot gets an image of its own when it joins (see
+# docker-compose.yml).
 
 FROM python:3.11-slim
 

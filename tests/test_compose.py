@@ -1,12 +1,15 @@
-"""Checks of the container set-up: docker-compose.yml, the Dockerfile and .dockerignore.
+"""Checks of the container set-up: docker-compose.yml, the Dockerfiles (repairs service and
+assistant), their entrypoints and .dockerignore.
 
 There is no Docker engine here, so the compose file is checked the way `docker compose
 config` would check it, offline: it is validated against the Compose Specification JSON
 schema that the pinned `check-jsonschema` package ships (vendor/compose-spec.json), both
 as written and after compose-style `${VAR}` interpolation. On top of the schema, the
 project's own rules: every service has a healthcheck, the repairs service waits for a
-healthy database, no secret is written as a literal, published ports bind to 127.0.0.1
-and state lives on declared named volumes.
+healthy database and the assistant starts in order behind healthy dependencies, no secret is
+written as a literal and each service gets only its own, published ports bind to 127.0.0.1
+(and the unauthenticated action server is not published), every variable Rasa's
+endpoints.production.yml reads is set, and state lives on declared named volumes.
 
 Needs `pip install -r requirements/dev-extra.txt` (check-jsonschema and its
 dependencies: jsonschema, ruamel.yaml).
@@ -30,14 +33,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+RASA_DOCKERFILE = ROOT / "Dockerfile.rasa"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
+RASA_ENTRYPOINT = ROOT / "docker" / "rasa-entrypoint.sh"
+TRACKER_INIT = ROOT / "docker" / "postgres" / "10-rasa-tracker.sh"
+PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
 
 # The values a `.env` would give; made up for the test, never real secrets.
 FAKE_ENV = {
     "POSTGRES_PASSWORD": "test-db-password-0123",
     "REPAIRS_API_TOKEN": "test-api-token-4567",
     "REPAIRS_SECRET_KEY": "test-secret-key-89ab",
+    "RASA_TOKEN": "test-rasa-token-cdef",
+    "RASA_TRACKER_DB_PASSWORD": "test-tracker-password-0123",
+    "REDIS_PASSWORD": "test-redis-password-4567",
 }
 REQUIRED_SECRETS = sorted(FAKE_ENV)
 
@@ -224,6 +234,14 @@ def test_compose_refuses_to_start_without_each_secret(compose: dict[str, Any], m
         _interpolate(compose, {**env, missing: ""})
 
 
+def test_every_required_variable_is_listed_in_env_example(compose: dict[str, Any]) -> None:
+    values = " ".join(str(value) for _path, _key, value in _scalar_entries(compose))
+    required = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?", values))
+    assert required >= set(FAKE_ENV)
+    listed = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
+    assert required <= listed, f"add to .env.example: {sorted(required - listed)}"
+
+
 def _scalar_entries(node: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
     """Every (path, key, value) of the document whose value is a scalar, with list-form
     `KEY=VALUE` entries (environment, build args) split into key and value."""
@@ -272,6 +290,81 @@ def test_secrets_reach_the_services_that_need_them(resolved: dict[str, Any]) -> 
     assert url.database == db_env["POSTGRES_DB"]
 
 
+def test_the_assistant_gets_its_secrets_and_addresses(resolved: dict[str, Any]) -> None:
+    services = _services(resolved)
+    rasa_env = _environment(services["rasa"])
+    actions_env = _environment(services["action-server"])
+    repairs_env = _environment(services["repairs"])
+    assert rasa_env["RASA_TOKEN"] == repairs_env["RASA_TOKEN"] == FAKE_ENV["RASA_TOKEN"]
+    assert repairs_env["REPAIRS_RASA_URL"] == "http://rasa:5005"  # triage asks Rasa
+    assert actions_env["REPAIRS_API_URL"] == "http://repairs:8000"
+    assert actions_env["REPAIRS_API_TOKEN"] == FAKE_ENV["REPAIRS_API_TOKEN"]
+    assert rasa_env["ACTION_ENDPOINT_URL"] == "http://action-server:5055/webhook"
+    assert (rasa_env["TRACKER_DB_HOST"], rasa_env["REDIS_HOST"]) == ("db", "redis")
+    assert rasa_env["TRACKER_DB_PASSWORD"] == _environment(services["db"])["RASA_TRACKER_DB_PASSWORD"]
+    assert rasa_env["REDIS_PASSWORD"] == _environment(services["redis"])["REDIS_PASSWORD"] == FAKE_ENV["REDIS_PASSWORD"]
+
+
+# Which service may hold which secret. The repairs service also reads the shared .env (its
+# env_file), so only the services below are held to this by their `environment:` and must not
+# read .env.
+SECRETS_ALLOWED = {
+    "db": {"POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD"},  # the second only to make Rasa's role
+    "redis": {"REDIS_PASSWORD"},
+    "action-server": {"REPAIRS_API_TOKEN"},
+    "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD"},
+}
+
+
+def test_each_assistant_service_gets_only_its_own_secrets(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    for name, allowed in SECRETS_ALLOWED.items():
+        assert "env_file" not in services[name], f"service {name} must not read the shared .env"
+        referenced = set()
+        for _path, _key, value in _scalar_entries({"environment": services[name].get("environment", {})}):
+            referenced |= {m.group(1) for m in re.finditer(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", str(value))}
+        secrets_given = {variable for variable in referenced if variable in FAKE_ENV}
+        assert secrets_given <= allowed, f"service {name} gets {sorted(secrets_given - allowed)}"
+
+
+# --- Rasa's production endpoints and the tracker database ----------------------------------
+
+
+def _endpoint_variables() -> set[str]:
+    return set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", PRODUCTION_ENDPOINTS.read_text(encoding="utf-8")))
+
+
+def test_every_variable_of_the_production_endpoints_is_set_for_rasa(resolved: dict[str, Any]) -> None:
+    variables = _endpoint_variables()
+    assert {"ACTION_ENDPOINT_URL", "TRACKER_DB_PASSWORD", "REDIS_PASSWORD"} <= variables
+    rasa_env = _environment(_services(resolved)["rasa"])
+    # Rasa refuses to start when one is unset, so a missing one would only show at `docker compose up`.
+    assert variables <= set(rasa_env), f"not set for rasa: {sorted(variables - set(rasa_env))}"
+
+
+def test_production_endpoint_variables_are_plain_scalars() -> None:
+    """Rasa expands ${...} only in plain YAML scalars: quoted, it would read the literal text."""
+    for number, line in enumerate(PRODUCTION_ENDPOINTS.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        assert not re.search(r"[\"']\$\{", line), f"endpoints.production.yml:{number} quotes a variable: {line}"
+
+
+def test_the_tracker_database_is_made_by_the_init_script(compose: dict[str, Any], resolved: dict[str, Any]) -> None:
+    db = _services(compose)["db"]
+    (config,) = db["configs"]
+    assert config["target"].startswith("/docker-entrypoint-initdb.d/") and config["target"].endswith(".sh")
+    source = compose["configs"][config["source"]]["file"]
+    assert (ROOT / source).resolve() == TRACKER_INIT
+    script = TRACKER_INIT.read_text(encoding="utf-8")
+    assert script.startswith("#!/bin/sh\n") and "\r" not in script
+    # The names Rasa logs in with are the ones the script makes by default.
+    rasa_env = _environment(_services(resolved)["rasa"])
+    assert f"${{RASA_TRACKER_DB:-{rasa_env['TRACKER_DB']}}}" in script
+    assert f"${{RASA_TRACKER_DB_USER:-{rasa_env['TRACKER_DB_USER']}}}" in script
+    assert "${RASA_TRACKER_DB_PASSWORD:?" in script
+
+
 # --- Health, start order, ports and volumes -------------------------------------------
 
 
@@ -293,19 +386,58 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
     repairs_probe = " ".join(services["repairs"]["healthcheck"]["test"])
     assert "urllib" in repairs_probe and "http://127.0.0.1:8000/healthz" in repairs_probe
+    assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:5055/health" in " ".join(services["action-server"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:5005/" in " ".join(services["rasa"]["healthcheck"]["test"])
+    for name in ("repairs", "action-server", "rasa"):
+        test = services[name]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"], name
+        compile(test[3], f"<{name} healthcheck>", "exec")
 
 
-def test_repairs_waits_for_a_healthy_database(compose: dict[str, Any]) -> None:
-    depends_on = _services(compose)["repairs"].get("depends_on")
+# The assistant starts in order: each service waits until what it calls answers its healthcheck.
+START_ORDER = {
+    "repairs": {"db"},
+    "action-server": {"repairs"},
+    "rasa": {"db", "redis", "action-server"},
+}
+
+
+@pytest.mark.parametrize(("service", "needs"), sorted(START_ORDER.items()))
+def test_services_wait_for_healthy_dependencies(compose: dict[str, Any], service: str, needs: set[str]) -> None:
+    services = _services(compose)
+    depends_on = services[service].get("depends_on")
     assert isinstance(depends_on, dict), "use the long depends_on form with a condition"
-    assert depends_on["db"]["condition"] == "service_healthy"
+    assert set(depends_on) == needs
+    for dependency, rule in depends_on.items():
+        assert rule["condition"] == "service_healthy", f"{service} -> {dependency}"
+        assert services[dependency].get("healthcheck"), f"{dependency} has no healthcheck to wait for"
+
+
+def _build_file(service: Mapping[str, Any]) -> Path:
+    build = service["build"]
+    context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+    dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+    return (context / dockerfile).resolve()
 
 
 def test_repairs_is_built_from_the_dockerfile(compose: dict[str, Any]) -> None:
-    build = _services(compose)["repairs"]["build"]
-    context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
-    dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
-    assert (context / dockerfile).resolve() == DOCKERFILE
+    assert _build_file(_services(compose)["repairs"]) == DOCKERFILE
+
+
+def test_every_build_names_files_that_exist(compose: dict[str, Any]) -> None:
+    built = {name: service for name, service in _services(compose).items() if "build" in service}
+    assert set(built) == {"repairs", "action-server", "rasa"}
+    for name, service in built.items():
+        assert _build_file(service).is_file(), f"service {name} builds from a missing file"
+
+
+def test_rasa_and_the_action_server_share_one_image(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    rasa, actions = services["rasa"], services["action-server"]
+    assert _build_file(rasa) == _build_file(actions) == RASA_DOCKERFILE
+    assert rasa["image"] == actions["image"]
+    assert (rasa["command"], actions["command"]) == (["serve"], ["actions"])
 
 
 def test_services_restart_unless_stopped(compose: dict[str, Any]) -> None:
@@ -327,7 +459,12 @@ def _published_host_ips(port: Any) -> str | None:
 def test_published_ports_bind_to_loopback_only(resolved: dict[str, Any]) -> None:
     published = {name: service.get("ports", []) for name, service in _services(resolved).items()}
     assert published["repairs"] == ["127.0.0.1:8000:8000"]
+    assert published["rasa"] == ["127.0.0.1:5005:5005"]
     assert not published["db"], "the database must not be published on the host"
+    assert not published["redis"], "Redis must not be published on the host"
+    # It runs any action for any conversation id it is sent: only Rasa may reach it.
+    assert not published["action-server"], "the action server has no authentication: keep it unpublished"
+    assert not any("expose" in service for service in _services(resolved).values())
     for name, ports in published.items():
         for port in ports:
             assert _published_host_ips(port) == "127.0.0.1", (
@@ -370,17 +507,18 @@ def test_database_and_photos_are_on_volumes(compose: dict[str, Any]) -> None:
     photo_dir = _environment(services["repairs"])["REPAIRS_PHOTO_DIR"]
     assert photo_dir in {target for _, _, target in _volume_mounts(services["repairs"])}
     assert _dockerfile_env()["REPAIRS_PHOTO_DIR"] == photo_dir
+    assert ("volume", "redis-data", "/data") in _volume_mounts(services["redis"])
 
 
 # --- Dockerfile, entrypoint and .dockerignore -------------------------------------------
 
 
-def _dockerfile_instructions() -> list[tuple[str, str]]:
+def _dockerfile_instructions(dockerfile: Path = DOCKERFILE) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) of each Dockerfile instruction, continuation lines joined."""
-    assert DOCKERFILE.is_file(), "Dockerfile is missing"
+    assert dockerfile.is_file(), f"{dockerfile.name} is missing"
     instructions: list[tuple[str, str]] = []
     pending = ""
-    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+    for line in dockerfile.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
         if not pending and (not stripped or stripped.startswith("#")):
             continue
@@ -397,8 +535,8 @@ def _dockerfile_instructions() -> list[tuple[str, str]]:
     return instructions
 
 
-def _arguments(name: str) -> list[str]:
-    return [arguments for keyword, arguments in _dockerfile_instructions() if keyword == name]
+def _arguments(name: str, dockerfile: Path = DOCKERFILE) -> list[str]:
+    return [arguments for keyword, arguments in _dockerfile_instructions(dockerfile) if keyword == name]
 
 
 def _dockerfile_env() -> dict[str, str]:
@@ -505,6 +643,115 @@ def test_entrypoint_can_skip_migrations(tmp_path: Path) -> None:
     assert (returncode, stdout, python_calls) == (0, "server started\n", [])
 
 
+# --- The assistant's image (Dockerfile.rasa) and its entrypoint ---------------------------
+
+
+def test_rasa_image_uses_python_310_slim() -> None:
+    # Rasa 3.6 runs on Python 3.8-3.10 only, and `make rasa-env` uses 3.10.
+    assert _arguments("FROM", RASA_DOCKERFILE) == ["python:3.10-slim"]
+
+
+def test_rasa_image_installs_the_pinned_requirements_like_make_rasa_env() -> None:
+    commands = [part.strip() for run in _arguments("RUN", RASA_DOCKERFILE) for part in run.split("&&")]
+    installs = [command for command in commands if command.startswith("pip install")]
+    assert installs == [
+        "pip install --no-cache-dir -r requirements/rasa.txt",
+        "pip install --no-cache-dir --no-deps -r requirements/rasa-nodeps.txt",
+    ]
+    # The same two files the Makefile installs into .venv-rasa, in the same order and manner.
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert makefile.index("-r requirements/rasa.txt") < makefile.index("--no-deps -r requirements/rasa-nodeps.txt")
+    for requirements in ("requirements/rasa.txt", "requirements/rasa-nodeps.txt"):
+        lines = [line for line in (ROOT / requirements).read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+        assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=\s]+", line) for line in lines), requirements
+        assert any(requirements in copy for copy in _arguments("COPY", RASA_DOCKERFILE))
+
+
+def test_rasa_image_trains_the_model_it_serves_at_build_time() -> None:
+    runs = _arguments("RUN", RASA_DOCKERFILE)
+    (training,) = [run for run in runs if "rasa train" in run]
+    assert "--fixed-model-name assistant" in training and "--out models" in training
+    script = RASA_ENTRYPOINT.read_text(encoding="utf-8")
+    assert "--model /app/models/assistant.tar.gz" in script
+    assert _arguments("WORKDIR", RASA_DOCKERFILE) == ["/app"]
+    # Training must come after everything it reads is copied in.
+    instructions = _dockerfile_instructions(RASA_DOCKERFILE)
+    train_at = next(i for i, (keyword, args) in enumerate(instructions) if keyword == "RUN" and "rasa train" in args)
+    copied_after = [args for keyword, args in instructions[train_at:] if keyword == "COPY"]
+    assert copied_after == []
+    copied = " ".join(_copy_sources(RASA_DOCKERFILE))
+    for needed in ("config.yml", "domain.yml", "nlu/", "data/dialogue/", "rasa_components/", "actions/",
+                   "endpoints.production.yml", "credentials.yml"):
+        assert needed in copied, needed
+
+
+def test_rasa_image_runs_as_a_non_root_user() -> None:
+    users = _arguments("USER", RASA_DOCKERFILE)
+    assert users and users[-1].split(":", 1)[0] not in ("root", "0")
+    instructions = _dockerfile_instructions(RASA_DOCKERFILE)
+    last_user = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "USER")
+    assert not {keyword for keyword, _ in instructions[last_user + 1:]} & {"RUN", "COPY", "ADD"}
+
+
+def test_rasa_image_entrypoint_and_healthcheck() -> None:
+    (entrypoint,) = _arguments("ENTRYPOINT", RASA_DOCKERFILE)
+    (image_path,) = _exec_form(entrypoint)
+    copied = {args.split()[-1]: args.split()[0] for args in _arguments("COPY", RASA_DOCKERFILE)}
+    assert copied.get(image_path) == "docker/rasa-entrypoint.sh"
+    assert any("chmod" in run and image_path in run for run in _arguments("RUN", RASA_DOCKERFILE))
+    (cmd,) = _arguments("CMD", RASA_DOCKERFILE)
+    assert _exec_form(cmd) == ["serve"]
+    (healthcheck,) = _arguments("HEALTHCHECK", RASA_DOCKERFILE)
+    probe = _exec_form(healthcheck.partition("CMD ")[2])
+    assert probe[:2] == ["python", "-c"] and "http://127.0.0.1:5005/" in probe[2]
+    compile(probe[2], "<healthcheck>", "exec")
+    assert set(_arguments("EXPOSE", RASA_DOCKERFILE)[0].split()) == {"5005", "5055"}
+
+
+def _run_rasa_entrypoint(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    """Run docker/rasa-entrypoint.sh with a stand-in `rasa` that prints its arguments and SANIC_HOST."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    stub = bin_dir / "rasa"
+    stub.write_text('#!/bin/sh\necho "rasa $* SANIC_HOST=${SANIC_HOST:-}"\n', encoding="utf-8")
+    stub.chmod(0o755)
+    result = subprocess.run(["/bin/sh", str(RASA_ENTRYPOINT), *args], env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
+                            capture_output=True, text=True, timeout=30, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_rasa_entrypoint_serves_with_the_token_and_the_production_endpoints(tmp_path: Path) -> None:
+    returncode, stdout, _ = _run_rasa_entrypoint(tmp_path, RASA_TOKEN="-starts-with-a-dash")
+    assert returncode == 0
+    words = stdout.split()
+    assert words[:2] == ["rasa", "run"] and "--enable-api" in words
+    assert "--auth-token=-starts-with-a-dash" in words  # one word, so a leading "-" is not an option
+    assert words[words.index("--endpoints") + 1] == "/app/endpoints.production.yml"
+    assert words[words.index("--port") + 1] == "5005"
+
+
+def test_rasa_entrypoint_refuses_to_serve_without_a_token(tmp_path: Path) -> None:
+    for env in ({}, {"RASA_TOKEN": ""}):
+        returncode, stdout, stderr = _run_rasa_entrypoint(tmp_path, "serve", **env)
+        assert returncode != 0 and stdout == "" and "RASA_TOKEN" in stderr
+
+
+def test_rasa_entrypoint_runs_the_action_server(tmp_path: Path) -> None:
+    returncode, stdout, _ = _run_rasa_entrypoint(tmp_path, "actions", REPAIRS_API_URL="http://repairs:8000",
+                                                 REPAIRS_API_TOKEN="t")
+    assert returncode == 0
+    assert stdout.split() == ["rasa", "run", "actions", "--actions", "actions", "--port", "5055",
+                              "SANIC_HOST=0.0.0.0"]
+    returncode, stdout, stderr = _run_rasa_entrypoint(tmp_path, "actions", REPAIRS_API_URL="http://repairs:8000")
+    assert returncode != 0 and stdout == "" and "REPAIRS_API_TOKEN" in stderr
+
+
+def test_rasa_entrypoint_runs_other_commands_as_given(tmp_path: Path) -> None:
+    returncode, stdout, _ = _run_rasa_entrypoint(tmp_path, "echo", "validated")
+    assert (returncode, stdout) == (0, "validated\n")
+
+
 def _dockerignore_regexes() -> list[tuple[bool, re.Pattern[str]]]:
     rules = []
     for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
@@ -540,9 +787,9 @@ def _is_dockerignored(path: str) -> bool:
     return ignored
 
 
-def _copy_sources() -> list[str]:
+def _copy_sources(dockerfile: Path = DOCKERFILE) -> list[str]:
     sources = []
-    for arguments in _arguments("COPY"):
+    for arguments in _arguments("COPY", dockerfile):
         words = [word for word in arguments.split() if not word.startswith("--")]
         sources.extend(words[:-1])
     return sources
@@ -562,7 +809,11 @@ def test_dockerignore_keeps_secrets_and_environments_out() -> None:
         assert _is_dockerignored(path), f"{path} would be sent to the Docker build"
 
 
-@pytest.mark.parametrize("source", _copy_sources() if DOCKERFILE.is_file() else [])
+@pytest.mark.parametrize("source", [
+    pytest.param(source, id=f"{dockerfile.name}:{source}")
+    for dockerfile in (DOCKERFILE, RASA_DOCKERFILE) if dockerfile.is_file()
+    for source in _copy_sources(dockerfile)
+])
 def test_dockerfile_copy_sources_are_in_the_build_context(source: str) -> None:
     assert not _is_dockerignored(source), f"{source} is copied by the Dockerfile but ignored by .dockerignore"
     path = ROOT / source
