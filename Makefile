@@ -21,6 +21,8 @@ help:
 	@echo "make chat       talk to the running demo from this terminal"
 	@echo "make test       install what is missing and run the whole test suite"
 	@echo "make lint       ruff and mypy"
+	@echo "make bench      both benchmarks below (reports in bench/results/)"
+	@echo "make bench-assistant  assistant benchmark: training, start-up, parse, conversation turns, memory"
 	@echo "make bench-api  repairs service benchmark (SQLite and PostgreSQL)"
 
 $(APP_VENV)/.installed: requirements/app.txt
@@ -65,7 +67,10 @@ chat: app-env
 bench-api: app-env
 	$(APP_PY) -m bench.api_bench
 
-bench: bench-api
+bench-assistant: app-env rasa-env
+	$(APP_PY) -m bench.assistant_bench
+
+bench: bench-assistant bench-api
 
 clean:
 	rm -rf var/repairs.db* var/photos test-artifacts

@@ -1,0 +1,153 @@
+"""The assistant benchmark's Markdown report (bench/results/assistant.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bench.conversations import SCRIPT
+from bench.loadgen import percentile
+
+if TYPE_CHECKING:
+    from bench.assistant_bench import StoresRun, Training
+
+
+def _ms(value: float | None) -> str:
+    if value is None or value != value:  # None or NaN
+        return "-"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**NO**"
+
+
+def _think(think: tuple[float, float] | list[float]) -> str:
+    low, high = think
+    return "none" if high == 0 else f"{low:g}-{high:g} s"
+
+
+def render(env: dict[str, Any], config: dict[str, Any], training: Training, runs: list[StoresRun],
+           targets: dict[str, float]) -> str:
+    out: list[str] = ["# Assistant benchmark", ""]
+    dirty = " (uncommitted changes)" if env.get("git_dirty") else ""
+    out += [
+        f"Run {env['run_at']} at commit `{env['git_commit']}`{dirty}, {env.get('wall_s', 0):.0f} s wall"
+        + (" (**quick smoke run: small numbers**)" if config.get("quick") else "") + ".",
+        "",
+        f"- Machine: **{env['nproc']} cores** ({env['cpu_model']}), {env['memory_gb']} GB RAM, shared with other "
+        "work: each measurement waits (up to a limit) for the CPUs to be idle, and the CPU tables show how much "
+        "of the machine other processes took while it ran.",
+        "- Load generator: asyncio + httpx in the benchmark process, on the same cores as everything it measures.",
+        "- Conversations: verified tenants of the demo estate (`python -m repairs seed-demo`), each a distinct "
+        "Telegram chat verified once before timing. Every conversation plays the same "
+        f"{len(SCRIPT)}-turn script (phrasings vary): "
+        + "; ".join(s.kind for s in SCRIPT) + ". Button taps are sent as their payloads, as the bot does. "
+        "A turn is one `POST /webhooks/rest/webhook` until Rasa answers, custom actions and their calls to the "
+        "repairs service included.",
+        f"- Between two messages a resident pauses {_think(config['think'])} (reading, typing): quicker than people "
+        "type, so the load is on the heavy side. The stress run has no pause at all: its latency is queueing, its "
+        "rate is the machine's capacity.",
+        "",
+    ]
+    out += _targets(training, runs, targets, config)
+    out += _training(training)
+    for run in runs:
+        out += _stores(run, config)
+    return "\n".join(out) + "\n"
+
+
+def _targets(training: Training, runs: list[StoresRun], targets: dict[str, float], config: dict[str, Any]) -> list[str]:
+    rows = ["## Targets", "", "| measure | stores | figure | target | met |", "|---|---|---|---|---|"]
+    if training.seconds is not None:
+        rows.append(f"| training from scratch | - | {training.seconds:.1f} s | < {targets['training_s']:g} s | "
+                    f"{_met(training.seconds < targets['training_s'])} |")
+    else:
+        rows.append(f"| training from scratch | - | not measured (--model) | < {targets['training_s']:g} s | - |")
+    for run in runs:
+        busy = [s for s in run.scenarios if s.result.concurrency == config["concurrency"] and s.result.think_s[1] > 0]
+        for s in busy:
+            p95 = s.result.pct(95)
+            ok = p95 < targets["turn_p95_ms_at_20"] and not s.result.errors
+            rows.append(f"| turn p95, {s.result.concurrency} conversations | {run.stores} | {_ms(p95)} ms"
+                        f"{' (errors)' if s.result.errors else ''} | < {targets['turn_p95_ms_at_20']:g} ms | "
+                        f"{_met(ok)} |")
+        if run.memory_after:
+            rss = sum(m.rss_mb for m in run.memory_after.values())
+            pss = sum(m.pss_mb for m in run.memory_after.values())
+            rows.append(f"| memory after load, all three processes (RSS; PSS {pss:.0f} MB) | {run.stores} | "
+                        f"{rss:.0f} MB | < {targets['memory_mb']:g} MB | {_met(rss < targets['memory_mb'])} |")
+    return [*rows, ""]
+
+
+def _training(training: Training) -> list[str]:
+    if training.seconds is None:
+        return ["## Training", "", f"Skipped: the run used `{training.model}`.", ""]
+    return ["## Training", "",
+            f"`rasa train` from scratch (forced, into a temporary directory): **{training.seconds:.1f} s** wall, "
+            f"{training.cpu_s:.0f} CPU s (the training process and its children); other processes kept "
+            f"{training.others_busy_pct:.0f}% of the machine busy meanwhile.", ""]
+
+
+def _stores(run: StoresRun, config: dict[str, Any]) -> list[str]:
+    out = [f"## Stores: {run.stores}", "",
+           f"- Rasa tracker store: {run.tracker}; lock store: {run.lock_store}.",
+           "- Workers: " + ", ".join(f"{k} {v}" for k, v in run.workers.items()) + ".",
+           "- Start-up (process start to ready: `/status` names the loaded model for Rasa, `/health` and "
+           "`/healthz` for the others): " + ", ".join(f"{k} {v:.1f} s" for k, v in run.startup_s.items()) + ".",
+           f"- `/model/parse`, {len(run.parse_ms)} held-out resident messages (tests/heldout/messages.yml) one at a "
+           f"time: p50 **{_ms(percentile(run.parse_ms, 50))} ms**, p95 **{_ms(percentile(run.parse_ms, 95))} ms**.",
+           ]
+    if run.busy_before_pct is not None:
+        out.append(f"- The machine was {run.busy_before_pct:.0f}% busy with other work just before measuring.")
+    out += [f"- {note}" for note in run.notes]
+    out += ["", "### Conversation turns", "",
+            "| scenario | conversations at once | pause | conversations | turns | errors | turns/s | p50 ms | "
+            "p95 ms | p99 ms | max ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in run.scenarios:
+        r = s.result
+        errors = ", ".join(f"{k} x{v}" for k, v in r.errors.items()) or "0"
+        out.append(f"| {r.name} | {r.concurrency} | {_think(r.think_s)} | {r.conversations} | {len(r.turns)} | "
+                   f"{errors} | {r.turns_per_s:.1f} | {_ms(r.pct(50))} | {_ms(r.pct(95))} | {_ms(r.pct(99))} | "
+                   f"{_ms(max(r.latencies) if r.latencies else None)} |")
+    out += ["", "By turn (p50 / p95 ms):", "",
+            "| turn | custom-action work | " + " | ".join(s.result.name for s in run.scenarios) + " |",
+            "|---|---|" + "---|" * len(run.scenarios)]
+    for step in SCRIPT:
+        cells = [f"{_ms(s.result.pct(50, step.kind))} / {_ms(s.result.pct(95, step.kind))}" for s in run.scenarios]
+        out.append(f"| {step.kind} | {step.actions or '- (Rasa alone)'} | " + " | ".join(cells) + " |")
+    names = sorted({k for s in run.scenarios for k in s.cpu_ms_per_turn}, key=_cpu_order)
+    out += ["", "### CPU per turn", "",
+            "CPU milliseconds per conversation turn, by process tree, from /proc. *Others* is the share of the "
+            "machine other processes used while the scenario ran."
+            + (" PostgreSQL counts the benchmark databases' backends and the server's background processes; "
+               "Redis is the machine's shared server." if run.stores == "production" else ""), "",
+            "| scenario | " + " | ".join(names) + " | total | machine busy | others |",
+            "|---|" + "---|" * (len(names) + 3)]
+    for s in run.scenarios:
+        total = sum(s.cpu_ms_per_turn.values())
+        out.append(f"| {s.result.name} | " + " | ".join(f"{s.cpu_ms_per_turn.get(n, 0):.1f}" for n in names)
+                   + f" | {total:.1f} | {s.machine_busy_pct:.0f}% | {s.others_busy_pct:.0f}% |")
+    out += ["", "### Memory", "",
+            "Each process tree (a server and its worker processes). RSS counts pages shared between a parent and "
+            "its forked workers once per process; PSS shares them out, so PSS totals are what the processes "
+            "occupy together. Peak is each process's high-water RSS, summed.", "",
+            "| process | processes | RSS at start MB | RSS after load MB | PSS after load MB | peak RSS MB |",
+            "|---|---|---|---|---|---|"]
+    for name, after in run.memory_after.items():
+        idle = run.memory_idle.get(name)
+        out.append(f"| {name} | {after.processes} | {idle.rss_mb if idle else 0:.0f} | {after.rss_mb:.0f} | "
+                   f"{after.pss_mb:.0f} | {after.peak_rss_mb:.0f} |")
+    if run.memory_after:
+        values = list(run.memory_after.values())
+        out.append(f"| **total** | {sum(m.processes for m in values)} | "
+                   f"{sum(m.rss_mb for m in run.memory_idle.values()):.0f} | **{sum(m.rss_mb for m in values):.0f}** | "
+                   f"{sum(m.pss_mb for m in values):.0f} | {sum(m.peak_rss_mb for m in values):.0f} |")
+    for name, mem in run.shared_servers_memory.items():
+        out.append(f"| {name} (not in the total) | {mem.processes} | - | {mem.rss_mb:.0f} | {mem.pss_mb:.0f} | "
+                   f"{mem.peak_rss_mb:.0f} |")
+    return [*out, ""]
+
+
+def _cpu_order(name: str) -> int:
+    order = ["Rasa", "action server", "repairs service", "PostgreSQL", "Redis", "load generator"]
+    return order.index(name) if name in order else len(order)

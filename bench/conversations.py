@@ -1,0 +1,235 @@
+"""Verified residents talking to the assistant through Rasa's REST channel, timed turn by turn.
+
+A conversation is one distinct sender (a Telegram chat id) that verified before timing starts and then
+plays SCRIPT: a greeting, the list of their repairs, a repair reported end to end (category confirmed,
+access given, summary confirmed, ticket created), that ticket asked after by reference, thanks and
+goodbye. Button taps are sent as their payloads ("/affirm"), as the bot does. Each step names what its
+answer must contain, so a turn that went off script counts as an error instead of being timed as
+something else; a step the assistant may rightly skip (it does not ask to confirm a category it is
+sure of) is sent only when the previous answer asked for it. Nothing here logs message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench.loadgen import percentile, run_async
+
+_REFERENCE = re.compile(r"\bHR-[0-9A-Z]{6}\b")
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # what the report calls this turn
+    texts: tuple[str, ...]  # phrasings to pick from; "{ref}" is the ticket this conversation made
+    expect: tuple[str, ...]  # the answer must contain one of these (case-insensitive)
+    actions: str  # the custom-action work behind the turn, in words ("" when Rasa answers alone)
+    when: tuple[str, ...] = ()  # sent only if the previous answer asked for it (contains one of these)
+
+
+_ASKS_CATEGORY = ("is that right",)
+_ASKS_ACCESS = ("when can we get in",)
+
+SCRIPT: tuple[Step, ...] = (
+    Step("greeting", ("hiya", "hello", "hi there", "morning"), ("repairs assistant",), ""),
+    Step("list my repairs", ("any update on my repairs?", "whats happening with my repairs",
+                             "can u check my repairs pls", "any news on my repairs"),
+         ("open repair", "no open repairs"), "who is this chat + list open tickets"),
+    Step("report a repair", ("the tap in my kitchen is dripping all the time and theres water under the sink",
+                             "my kitchen tap is leaking and theres water all under the sink",
+                             "hot tap in the kitchen wont turn off properly, drips constantly"),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "who is this chat + start the report form"),
+    # When the model is sure of the category it goes straight to access, so these two are conditional.
+    Step("confirm the category (button)", ("/affirm",), _ASKS_ACCESS, "form validation", when=_ASKS_CATEGORY),
+    Step("give access times", ("weekday mornings", "any time after 10", "afternoons are best for me"),
+         ("shall i log it",), "form validation + summary", when=_ASKS_ACCESS),
+    Step("confirm the report (button)", ("/affirm",), ("your repair reference is",),
+         "create the ticket (Idempotency-Key)", when=("shall i log it",)),
+    Step("ask after the new repair", ("whens someone coming for {ref}", "any news on {ref}",
+                                      "what's the status of {ref}"),
+         ("{ref}",), "who is this chat + that ticket"),
+    Step("thanks", ("thanks", "cheers", "thank you"), ("welcome",), ""),
+    Step("goodbye", ("bye", "cheers bye", "thats all thanks bye"), ("bye",), ""),
+)
+
+
+@dataclass
+class Conversation:
+    sender: str
+    tenancy_reference: str
+    postcode: str
+    reference: str | None = None  # the ticket this conversation made
+
+
+@dataclass(frozen=True)
+class Turn:
+    kind: str
+    ms: float
+    ok: bool
+
+
+@dataclass
+class LoadResult:
+    name: str
+    concurrency: int
+    think_s: tuple[float, float]
+    conversations: int
+    wall_s: float
+    turns: list[Turn] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, str] = field(default_factory=dict)  # the first unexpected answer of each kind of error
+
+    @property
+    def latencies(self) -> list[float]:
+        return [t.ms for t in self.turns]
+
+    def pct(self, p: float, kind: str | None = None) -> float:
+        return percentile([t.ms for t in self.turns if kind is None or t.kind == kind], p)
+
+    @property
+    def turns_per_s(self) -> float:
+        return len(self.turns) / self.wall_s if self.wall_s else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        by_kind = {}
+        for step in SCRIPT:
+            values = [t.ms for t in self.turns if t.kind == step.kind]
+            if values:
+                by_kind[step.kind] = {"n": len(values), "p50_ms": round(percentile(values, 50), 1),
+                                      "p95_ms": round(percentile(values, 95), 1)}
+        lat = self.latencies
+        return {
+            "name": self.name, "concurrency": self.concurrency, "think_s": list(self.think_s),
+            "conversations": self.conversations, "turns": len(lat), "errors": dict(self.errors),
+            "wall_s": round(self.wall_s, 2), "turns_per_s": round(self.turns_per_s, 2),
+            "p50_ms": round(self.pct(50), 1), "p95_ms": round(self.pct(95), 1), "p99_ms": round(self.pct(99), 1),
+            "max_ms": round(max(lat), 1) if lat else None, "by_kind": by_kind, "off_script_samples": self.samples,
+        }
+
+
+class OffScript(Exception):
+    pass
+
+
+async def _say(client: httpx.AsyncClient, sender: str, text: str) -> list[dict[str, Any]]:
+    response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    response.raise_for_status()
+    return list(response.json())
+
+
+def _text(replies: list[dict[str, Any]]) -> str:
+    return " ".join(str(r.get("text") or "") for r in replies)
+
+
+async def _verify(client: httpx.AsyncClient, conversation: Conversation) -> None:
+    await _say(client, conversation.sender, "/start_verification")
+    await _say(client, conversation.sender, conversation.tenancy_reference)
+    answer = _text(await _say(client, conversation.sender, conversation.postcode))
+    if "verified" not in answer:
+        raise OffScript("verification did not succeed")
+
+
+def make_conversations(count: int, tenants: Sequence[tuple[str, str]], rng: random.Random) -> list[Conversation]:
+    """`count` conversations, each a distinct Telegram chat, spread over the tenants."""
+    ids = rng.sample(range(100_000_000, 999_999_999), count)
+    return [Conversation(f"telegram:{chat}", *tenants[i % len(tenants)]) for i, chat in enumerate(ids)]
+
+
+def verify_all(rasa_url: str, conversations: list[Conversation], *, concurrency: int = 4,
+               timeout: float = 60.0) -> None:
+    """Link every conversation's chat to its tenant (untimed), a few at a time."""
+
+    async def main() -> None:
+        queue = list(conversations)
+        async with httpx.AsyncClient(base_url=rasa_url, timeout=timeout, trust_env=False) as client:
+            async def worker() -> None:
+                while queue:
+                    await _verify(client, queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    run_async(main)
+
+
+async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: random.Random,
+                think: tuple[float, float], result: LoadResult) -> None:
+    answer = ""
+    for step in SCRIPT:
+        if step.when and not any(w in answer.lower() for w in step.when):
+            continue
+        if step.kind != SCRIPT[0].kind and think[1] > 0:
+            await asyncio.sleep(rng.uniform(*think))  # the resident reads the answer and types
+        if "{ref}" in " ".join(step.texts) and conversation.reference is None:
+            result.errors[f"skipped: {step.kind} (no ticket was made)"] += 1
+            continue
+        text = rng.choice(step.texts).format(ref=conversation.reference)
+        started = time.perf_counter()
+        try:
+            replies = await _say(client, conversation.sender, text)
+        except httpx.TimeoutException:
+            result.errors[f"timeout: {step.kind}"] += 1
+            continue
+        except httpx.HTTPError as exc:
+            result.errors[f"{type(exc).__name__}: {step.kind}"] += 1
+            continue
+        ms = (time.perf_counter() - started) * 1000
+        answer = _text(replies)
+        wanted = [e.format(ref=conversation.reference).lower() for e in step.expect]
+        ok = any(w in answer.lower() for w in wanted)
+        if not ok:
+            result.errors[f"off script: {step.kind}"] += 1
+            result.samples.setdefault(step.kind, answer[:300])  # the bot's words to a made-up resident
+        result.turns.append(Turn(step.kind, ms, ok))
+        if step.kind == "confirm the report (button)":
+            found = _REFERENCE.search(answer)
+            conversation.reference = found.group(0) if found else None
+
+
+def run_conversations(rasa_url: str, name: str, conversations: list[Conversation], *, concurrency: int,
+                      think: tuple[float, float], seed: int, timeout: float = 60.0) -> LoadResult:
+    """Play SCRIPT in every conversation, `concurrency` conversations at a time. Between turns each
+    resident pauses for a random time in `think` (seconds); (0, 0) is a stress test with no pause."""
+    result = LoadResult(name, concurrency, think, len(conversations), 0.0)
+
+    async def main() -> None:
+        queue = list(reversed(conversations))
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=rasa_url, timeout=timeout, limits=limits, trust_env=False) as client:
+            async def worker(n: int) -> None:
+                rng = random.Random(seed * 1000 + n)
+                if think[1] > 0:  # residents do not all start typing in the same instant
+                    await asyncio.sleep(rng.uniform(0, think[1]))
+                while queue:
+                    await _play(client, queue.pop(), rng, think, result)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(n) for n in range(concurrency)))
+            result.wall_s = time.perf_counter() - started
+
+    run_async(main)
+    return result
+
+
+def parse_latencies(rasa_url: str, token: str, texts: Sequence[str], *, warmup: int = 20,
+                    timeout: float = 30.0) -> list[float]:
+    """`/model/parse` latency (ms) of each text, one request at a time."""
+    out: list[float] = []
+    warm = list(texts[:warmup])  # the first requests pay for lazy set-up; not counted
+    with httpx.Client(base_url=rasa_url, params={"token": token}, timeout=timeout, trust_env=False) as client:
+        for i, text in enumerate([*warm, *texts]):
+            started = time.perf_counter()
+            response = client.post("/model/parse", json={"text": text})
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if i >= len(warm):
+                out.append(elapsed)
+    return out
