@@ -48,3 +48,26 @@ def test_json_formatter_keeps_extra_fields():
     record.reference = "HR-2345AB"
     line = JsonFormatter().format(record)
     assert '"reference": "HR-2345AB"' in line and '"level": "info"' in line
+
+
+def test_outgoing_request_urls_with_tokens_are_not_logged(capsys):
+    # Rasa's API token travels as ?token=...; httpx logs request URLs at INFO.
+    import httpx
+
+    from repairs.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("httpx").level)
+    try:
+        configure_logging("INFO")
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+        with httpx.Client(transport=transport) as http:
+            http.post("http://rasa.invalid/model/parse", params={"token": "tok-zq-secret"}, json={"text": "hi"})
+        logging.getLogger("repairs.test").info("still logging")
+        err = capsys.readouterr().err
+        assert "still logging" in err
+        assert "tok-zq-secret" not in err
+    finally:
+        root.handlers[:], level, httpx_level = saved
+        root.setLevel(level)
+        logging.getLogger("httpx").setLevel(httpx_level)
