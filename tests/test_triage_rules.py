@@ -90,3 +90,32 @@ def test_assess_gives_the_policy_verdict_without_verification(client, service_he
     assert client.post("/api/v1/assess", headers=service_headers,
                        json={"category": "nope", "text": "x"}).status_code == 422
     assert client.post("/api/v1/assess", json={"category": "gas", "text": "x"}).status_code == 401
+
+
+def test_learned_emergency_signal_raises_a_report_the_phrases_miss(policy):
+    words = "somebody forced the front door and the frame is split"
+    assert not triage(parse("repair_doors_windows"), words, policy, now=WINTER).emergency
+    signalled = Parse(intent="repair_doors_windows", confidence=0.9, ranking=[("repair_doors_windows", 0.9)],
+                      entities=[], emergency="security")
+    result = triage(signalled, words, policy, now=WINTER)
+    assert result.emergency and result.priority == "emergency"
+    assert "secure" in (result.advice or "")  # the advice for its kind, not the generic text
+
+
+def test_learned_signal_never_lowers_and_unknown_kinds_are_ignored(policy):
+    flood = Parse(intent="repair_plumbing", confidence=0.9, ranking=[("repair_plumbing", 0.9)], entities=[],
+                  emergency=None)
+    assert triage(flood, "water pouring through my ceiling", policy, now=WINTER).emergency
+    odd = Parse(intent="repair_plumbing", confidence=0.9, ranking=[("repair_plumbing", 0.9)], entities=[],
+                emergency="made_up_kind")
+    assert not triage(odd, "the kitchen tap drips", policy, now=WINTER).emergency
+
+
+def test_assess_takes_the_assistants_emergency_signal(client, service_headers):
+    body = {"category": "electrical", "text": "the power's gone in the whole flat"}
+    assert client.post("/api/v1/assess", headers=service_headers, json=body).json()["emergency"] is False
+    signalled = client.post("/api/v1/assess", headers=service_headers,
+                            json={**body, "emergency_signal": "power_loss"}).json()
+    assert signalled["emergency"] is True and "105" in signalled["advice"]
+    too_long = client.post("/api/v1/assess", headers=service_headers, json={**body, "emergency_signal": "x" * 41})
+    assert too_long.status_code == 422

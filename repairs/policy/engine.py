@@ -105,7 +105,16 @@ class Policy:
         location_type: LocationType = LocationType.IN_HOME,
         at: datetime,
         reported_emergency: bool = False,
+        learned_emergency: str | None = None,
     ) -> Assessment:
+        """The priority, safety advice and Awaab's Law status of a report.
+
+        `learned_emergency` is the assistant's language model's judgement that the words describe an
+        emergency, named by its kind of safety advice ("water", "security", ...). Like
+        `reported_emergency` it can raise the priority to an emergency, never lower it; the phrase rules
+        still choose the advice when they fire too. Both exist because neither alone catches every way
+        a resident describes a flood or a break-in.
+        """
         cat = self.category(category)
         at_utc = require_aware(at, "at")
         location_type = LocationType(location_type)
@@ -129,6 +138,11 @@ class Policy:
         if vulnerable and priority is Priority.ROUTINE and cat.code in self.config.vulnerability.raise_to_urgent:
             priority = Priority.URGENT
             reasons.append("vulnerable_raise")
+
+        if learned_emergency and priority is not Priority.EMERGENCY and learned_emergency in self.config.advice:
+            priority = Priority.EMERGENCY
+            reasons.append(f"model:{learned_emergency}")
+            advice_key = advice_key or learned_emergency
 
         if reported_emergency and priority is not Priority.EMERGENCY:
             priority = Priority.EMERGENCY

@@ -18,6 +18,9 @@ class Parse:
     confidence: float
     ranking: list[tuple[str, float]]
     entities: list[dict[str, Any]]
+    # The assistant's learned emergency signal (rasa_components.emergency_classifier): the kind of
+    # emergency, named by its safety advice, or None.
+    emergency: str | None = None
 
 
 class RasaNluClient:
@@ -43,4 +46,11 @@ class RasaNluClient:
             confidence=float(intent.get("confidence") or 0.0),
             ranking=ranking,
             entities=list(body.get("entities") or []),
+            emergency=_emergency_kind(body.get("emergency")),
         )
+
+
+def _emergency_kind(signal: Any) -> str | None:
+    if isinstance(signal, dict) and isinstance(signal.get("kind"), str) and signal["kind"] != "none":
+        return str(signal["kind"])
+    return None

@@ -61,6 +61,11 @@ class AssessBody(BaseModel):
     category: str = Field(max_length=30)
     text: LongText
     location_type: Literal["in_home", "communal", "external"] = "in_home"
+    emergency_signal: str | None = Field(
+        default=None, max_length=40,
+        description="The assistant model's emergency kind for these words (an advice key such as 'water'); "
+        "can raise the priority to an emergency, never lower it",
+    )
 
 
 class AssessOut(BaseModel):
@@ -80,6 +85,6 @@ def assess(body: AssessBody, _principal: PrincipalDep, ctx: ContextDep) -> Asses
         raise Problem(422, "unknown_category", "Unknown category") from None
     result = ctx.policy.assess(
         body.category, body.text, vulnerable=ctx.policy.mentions_vulnerability(body.text), tenure=None,
-        location_type=LocationType(body.location_type), at=utcnow(),
+        location_type=LocationType(body.location_type), at=utcnow(), learned_emergency=body.emergency_signal,
     )
     return AssessOut(priority=result.priority.value, emergency=result.emergency, advice=result.advice)

@@ -49,14 +49,14 @@ def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
     # Safety first: if the words describe an emergency (a gas smell above all), it is a repair
     # report whatever the classifier thought the message was.
     assessment = policy.assess(category or "other", text, vulnerable=vulnerable, tenure=None,
-                               location_type=location, at=now)
+                               location_type=location, at=now, learned_emergency=parse.emergency)
     if intent != "report_repair" and assessment.emergency:
         intent = "report_repair"
         guessed = _category_for_advice(assessment.advice_key) or "other"
         if guessed != "other":  # the emergency's own category: assess once more under it
             category = guessed
             assessment = policy.assess(category, text, vulnerable=vulnerable, tenure=None,
-                                       location_type=location, at=now)
+                                       location_type=location, at=now, learned_emergency=parse.emergency)
         category = category or "other"
     if intent != "report_repair" or category is None:
         return Triage(intent=intent, category=None, priority=None, emergency=False,
