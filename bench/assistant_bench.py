@@ -105,6 +105,7 @@ class StoresRun:
     memory_after: dict[str, Memory] = field(default_factory=dict)
     shared_servers_memory: dict[str, Memory] = field(default_factory=dict)
     busy_before_pct: float | None = None
+    at_rest_cpu_ms_per_s: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -117,7 +118,8 @@ class StoresRun:
             "memory_idle": {k: m.as_dict() for k, m in self.memory_idle.items()},
             "memory_after_load": {k: m.as_dict() for k, m in self.memory_after.items()},
             "shared_servers_memory": {k: m.as_dict() for k, m in self.shared_servers_memory.items()},
-            "busy_before_pct": self.busy_before_pct, "notes": self.notes,
+            "busy_before_pct": self.busy_before_pct, "at_rest_cpu_ms_per_s": self.at_rest_cpu_ms_per_s,
+            "notes": self.notes,
         }
 
 
@@ -202,6 +204,14 @@ class Meter:
         return ({name: cpu_snapshot(pids) for name, pids in self.groups().items()}, time.process_time(),
                 machine_ticks())
 
+    def at_rest(self, seconds: float) -> dict[str, float]:
+        """CPU milliseconds per second each process tree uses with no traffic at all (timers, polling)."""
+        before = self.snapshot()
+        time.sleep(seconds)
+        after = self.snapshot()
+        return {name: round(cpu_delta(before[0].get(name, {}), snap) * 1000 / seconds, 2)
+                for name, snap in after[0].items()}
+
     def scenario(self, run: talk.LoadResult, before: Any) -> Scenario:
         after = self.snapshot()
         turns = max(1, len(run.turns))
@@ -230,52 +240,10 @@ def run_stores(cfg: Config, stores: str, model: Path) -> StoresRun:
                             repairs_workers=repairs_workers, action_workers=cfg.action_workers,
                             rasa_workers=cfg.rasa_workers, rasa_env=tuple(cfg.rasa_env),
                             actions_env=tuple(cfg.actions_env))
-    rng = random.Random(cfg.seed)
     log(f"{stores}: starting the repairs service, the action server and Rasa")
     try:
         with assistant_stack(stack_cfg, model) as stack:
-            run.tracker, run.lock_store = stack.tracker, stack.lock_store
-            run.startup_s = {name: part.startup_seconds for name, part in stack.parts.items()}
-            log(f"{stores}: ready; start-up " + ", ".join(f"{k} {v:.1f}s" for k, v in run.startup_s.items()))
-            run.memory_idle = {name: tree_memory(part.process.pid) for name, part in stack.parts.items()}
-            people = tenants(stack.database_url)
-            meter = Meter(stack, cfg.pg_admin_url)
-            run.busy_before_pct = wait_for_quiet(cfg.quiet_wait, stores)
-
-            messages = [m["text"] for m in yaml.safe_load(HELDOUT.read_text())][: cfg.parse_messages]
-            run.parse_ms = talk.parse_latencies(stack.rasa_url, stack.rasa_token, messages)
-            log(f"{stores}: /model/parse x{len(run.parse_ms)}: p50 {percentile(run.parse_ms, 50):.1f} ms, "
-                f"p95 {percentile(run.parse_ms, 95):.1f} ms")
-
-            needed = 2 + cfg.conversations_1 + cfg.conversations_n + cfg.stress_conversations
-            pool = talk.make_conversations(needed, people, rng)
-            log(f"{stores}: verifying {needed} chats (untimed)")
-            talk.verify_all(stack.rasa_url, pool)
-            warm, pool = pool[:2], pool[2:]
-            talk.run_conversations(stack.rasa_url, "warm-up", warm, concurrency=1, think=(0, 0), seed=cfg.seed)
-
-            plan = [("one conversation at a time", 1, cfg.conversations_1, cfg.think),
-                    (f"{cfg.concurrency} conversations at once", cfg.concurrency, cfg.conversations_n, cfg.think)]
-            if cfg.stress_conversations:
-                plan.append((f"stress: {cfg.concurrency} at once, no pause", cfg.concurrency,
-                             cfg.stress_conversations, (0.0, 0.0)))
-            for name, concurrency, count, think in plan:
-                chats, pool = pool[:count], pool[count:]
-                before = meter.snapshot()
-                result = talk.run_conversations(stack.rasa_url, name, chats, concurrency=concurrency, think=think,
-                                                seed=cfg.seed + concurrency)
-                scenario = meter.scenario(result, before)
-                run.scenarios.append(scenario)
-                s = result.summary()
-                log(f"{stores}: {name}: {s['turns']} turns, {s['turns_per_s']}/s, p50 {s['p50_ms']} ms, "
-                    f"p95 {s['p95_ms']} ms, errors {s['errors']}; CPU ms/turn {scenario.cpu_ms_per_turn}")
-            run.memory_after = {name: tree_memory(part.process.pid) for name, part in stack.parts.items()}
-            if stores == "production":
-                run.shared_servers_memory = {
-                    "PostgreSQL (the benchmark databases' backends)": memory(meter.postgres_pids(shared=False)),
-                    "Redis (shared with other users)": memory(pids_named("redis-server"))}
-            log(f"{stores}: memory after load (RSS MB) "
-                + ", ".join(f"{k} {m.rss_mb:.0f}" for k, m in run.memory_after.items()))
+            measure(cfg, run, stack)
     except Exception as exc:  # report what was measured, and why the rest was not
         import traceback
 
@@ -283,6 +251,56 @@ def run_stores(cfg: Config, stores: str, model: Path) -> StoresRun:
         run.notes.append(f"**The run failed** ({type(exc).__name__}: {str(exc)[:300]}); what is above is partial. "
                          f"Logs: {stack_cfg.workdir.relative_to(ROOT)}/.")
     return run
+
+
+def measure(cfg: Config, run: StoresRun, stack: RunningStack) -> None:
+    """Everything measured on one running stack, in order: parse, conversations, memory."""
+    stores = run.stores
+    rng = random.Random(cfg.seed)
+    run.tracker, run.lock_store = stack.tracker, stack.lock_store
+    run.startup_s = {name: part.startup_seconds for name, part in stack.parts.items()}
+    log(f"{stores}: ready; start-up " + ", ".join(f"{k} {v:.1f}s" for k, v in run.startup_s.items()))
+    run.memory_idle = {name: tree_memory(part.process.pid) for name, part in stack.parts.items()}
+    people = tenants(stack.database_url)
+    meter = Meter(stack, cfg.pg_admin_url)
+    run.busy_before_pct = wait_for_quiet(cfg.quiet_wait, stores)
+
+    messages = [m["text"] for m in yaml.safe_load(HELDOUT.read_text())][: cfg.parse_messages]
+    run.parse_ms = talk.parse_latencies(stack.rasa_url, stack.rasa_token, messages)
+    log(f"{stores}: /model/parse x{len(run.parse_ms)}: p50 {percentile(run.parse_ms, 50):.1f} ms, "
+        f"p95 {percentile(run.parse_ms, 95):.1f} ms")
+
+    needed = 2 + cfg.conversations_1 + cfg.conversations_n + cfg.stress_conversations
+    pool = talk.make_conversations(needed, people, rng)
+    log(f"{stores}: verifying {needed} chats (untimed)")
+    talk.verify_all(stack.rasa_url, pool)
+    warm, pool = pool[:2], pool[2:]
+    talk.run_conversations(stack.rasa_url, "warm-up", warm, concurrency=1, think=(0, 0), seed=cfg.seed)
+    run.at_rest_cpu_ms_per_s = meter.at_rest(5.0 if cfg.quick else 15.0)
+    log(f"{stores}: CPU at rest (ms/s) {run.at_rest_cpu_ms_per_s}")
+
+    plan = [("one conversation at a time", 1, cfg.conversations_1, cfg.think),
+            (f"{cfg.concurrency} conversations at once", cfg.concurrency, cfg.conversations_n, cfg.think)]
+    if cfg.stress_conversations:
+        plan.append((f"stress: {cfg.concurrency} at once, no pause", cfg.concurrency,
+                     cfg.stress_conversations, (0.0, 0.0)))
+    for name, concurrency, count, think in plan:
+        chats, pool = pool[:count], pool[count:]
+        before = meter.snapshot()
+        result = talk.run_conversations(stack.rasa_url, name, chats, concurrency=concurrency, think=think,
+                                        seed=cfg.seed + concurrency)
+        scenario = meter.scenario(result, before)
+        run.scenarios.append(scenario)
+        s = result.summary()
+        log(f"{stores}: {name}: {s['turns']} turns, {s['turns_per_s']}/s, p50 {s['p50_ms']} ms, "
+            f"p95 {s['p95_ms']} ms, errors {s['errors']}; CPU ms/turn {scenario.cpu_ms_per_turn}")
+    run.memory_after = {name: tree_memory(part.process.pid) for name, part in stack.parts.items()}
+    if stores == "production":
+        run.shared_servers_memory = {
+            "PostgreSQL (the benchmark databases' backends)": memory(meter.postgres_pids(shared=False)),
+            "Redis (shared with other users)": memory(pids_named("redis-server"))}
+    log(f"{stores}: memory after load (RSS MB) "
+        + ", ".join(f"{k} {m.rss_mb:.0f}" for k, m in run.memory_after.items()))
 
 
 # -- main ----------------------------------------------------------------------------------------

@@ -127,6 +127,10 @@ def _stores(run: StoresRun, config: dict[str, Any]) -> list[str]:
         total = sum(s.cpu_ms_per_turn.values())
         out.append(f"| {s.result.name} | " + " | ".join(f"{s.cpu_ms_per_turn.get(n, 0):.1f}" for n in names)
                    + f" | {total:.1f} | {s.machine_busy_pct:.0f}% | {s.others_busy_pct:.0f}% |")
+    if run.at_rest_cpu_ms_per_s:
+        out += ["", "With no traffic at all the processes still use CPU (timers, polling), in milliseconds per second: "
+                + ", ".join(f"{k} {v:.1f}" for k, v in run.at_rest_cpu_ms_per_s.items())
+                + ". The per-turn figures above include that share, which weighs most when turns are few."]
     out += ["", "### Memory", "",
             "Each process tree (a server and its worker processes). RSS counts pages shared between a parent and "
             "its forked workers once per process; PSS shares them out, so PSS totals are what the processes "
