@@ -318,7 +318,13 @@ def environment() -> dict[str, Any]:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10,
                               check=False).stdout.strip()
 
-    return {"run_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+    # Versions in Rasa's environment that move these figures (jsonschema: see the report's notes).
+    versions = subprocess.run(
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c",
+         "import importlib.metadata as m; print(' '.join(p + '=' + m.version(p) for p in "
+         "('rasa', 'rasa-sdk', 'jsonschema', 'numpy')))"],
+        capture_output=True, text=True, timeout=60, check=False).stdout.strip()
+    return {"run_at": datetime.now().astimezone().isoformat(timespec="seconds"), "rasa_env": versions,
             "git_commit": git("rev-parse", "--short", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
             "nproc": os.cpu_count(), "cpu_model": cpu_model,
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)}

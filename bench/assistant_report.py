@@ -37,6 +37,7 @@ def render(env: dict[str, Any], config: dict[str, Any], training: Training, runs
         f"- Machine: **{env['nproc']} cores** ({env['cpu_model']}), {env['memory_gb']} GB RAM, shared with other "
         "work: each measurement waits (up to a limit) for the CPUs to be idle, and the CPU tables show how much "
         "of the machine other processes took while it ran.",
+        f"- Rasa's environment: {env.get('rasa_env') or 'unknown'}.",
         "- Load generator: asyncio + httpx in the benchmark process, on the same cores as everything it measures.",
         "- Conversations: verified tenants of the demo estate (`python -m repairs seed-demo`), each a distinct "
         "Telegram chat verified once before timing. Every conversation plays the same "
