@@ -110,6 +110,11 @@ def _stores(run: StoresRun, config: dict[str, Any]) -> list[str]:
         out.append(f"| {r.name} | {r.concurrency} | {_think(r.think_s)} | {r.conversations} | {len(r.turns)} | "
                    f"{errors} | {r.turns_per_s:.1f} | {_ms(r.pct(50))} | {_ms(r.pct(95))} | {_ms(r.pct(99))} | "
                    f"{_ms(max(r.latencies) if r.latencies else None)} |")
+    samples = {k: v for sc in run.scenarios for k, v in sc.result.samples.items()}
+    if samples:
+        out += ["", "Off-script answers (the first of each kind; an off-script turn is timed but counted as an error, "
+                "and a conversation whose report made no ticket skips asking after it):", ""]
+        out += [f"- {kind}: \"{' '.join(text.split())[:160]}\"" for kind, text in sorted(samples.items())]
     out += ["", "By turn (p50 / p95 ms):", "",
             "| turn | custom-action work | " + " | ".join(s.result.name for s in run.scenarios) + " |",
             "|---|---|" + "---|" * len(run.scenarios)]

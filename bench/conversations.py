@@ -171,7 +171,8 @@ async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: rand
         if "{ref}" in " ".join(step.texts) and conversation.reference is None:
             result.errors[f"skipped: {step.kind} (no ticket was made)"] += 1
             continue
-        text = rng.choice(step.texts).format(ref=conversation.reference)
+        phrasing = rng.randrange(len(step.texts))
+        text = step.texts[phrasing].format(ref=conversation.reference)
         started = time.perf_counter()
         try:
             replies = await _say(client, conversation.sender, text)
@@ -187,7 +188,8 @@ async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: rand
         ok = any(w in answer.lower() for w in wanted)
         if not ok:
             result.errors[f"off script: {step.kind}"] += 1
-            result.samples.setdefault(step.kind, answer[:300])  # the bot's words to a made-up resident
+            # The bot's words to a made-up resident, and which of the step's phrasings it was answering.
+            result.samples.setdefault(f"{step.kind}, phrasing {phrasing + 1}", answer[:300])
         result.turns.append(Turn(step.kind, ms, ok))
         if step.kind == "confirm the report (button)":
             found = _REFERENCE.search(answer)
