@@ -21,6 +21,7 @@ help:
 	@echo "make chat       talk to the running demo from this terminal"
 	@echo "make test       install what is missing and run the whole test suite"
 	@echo "make lint       ruff and mypy"
+	@echo "make eval       the assistant on held-out messages, against Rasa's default pipeline (report)"
 	@echo "make bench      both benchmarks below (reports in bench/results/)"
 	@echo "make bench-assistant  assistant benchmark: training, start-up, parse, conversation turns, memory"
 	@echo "make bench-api  repairs service benchmark (SQLite and PostgreSQL)"
@@ -74,3 +75,8 @@ bench: bench-assistant bench-api
 
 clean:
 	rm -rf var/repairs.db* var/photos test-artifacts
+
+# The assistant's understanding, measured on tests/heldout/ (never trained on) against Rasa's default
+# pipeline, with Rasa's cross-validation on the training data; report in evaluation/results/heldout.md.
+eval: app-env rasa-env
+	$(APP_PY) -m evaluation.heldout

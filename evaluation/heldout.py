@@ -13,7 +13,7 @@ import json
 import subprocess
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import quantiles
@@ -41,6 +41,8 @@ class Scores:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    rules_tp: int = 0  # the same, with the phrase rules alone (the learned signal switched off)
+    rules_fp: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     mistakes: list[dict[str, object]] = field(default_factory=list)
     train_seconds: float | None = None
@@ -51,6 +53,9 @@ class Scores:
             "category": self.category_ok / self.repairs if self.repairs else 0.0,
             "emergency_recall": self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0,
             "emergency_precision": self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0,
+            "rules_only_recall": self.rules_tp / (self.tp + self.fn) if self.tp + self.fn else 1.0,
+            "rules_only_precision": (self.rules_tp / (self.rules_tp + self.rules_fp)
+                                     if self.rules_tp + self.rules_fp else 1.0),
         }
 
 
@@ -63,8 +68,10 @@ def evaluate(name: str, model: Path, messages: list[dict[str, object]]) -> Score
         for item in messages:
             text = str(item["text"])
             started = time.perf_counter()
-            result = triage(client.parse(text), text, policy, now=now)
+            parsed = client.parse(text)
+            result = triage(parsed, text, policy, now=now)
             scores.latencies_ms.append((time.perf_counter() - started) * 1000)
+            rules_only = triage(replace(parsed, emergency=None), text, policy, now=now).emergency
             scores.n += 1
             want_intent, want_category, want_emergency = item["intent"], item.get("category"), bool(item["emergency"])
             ok_intent = result.intent == want_intent
@@ -72,6 +79,8 @@ def evaluate(name: str, model: Path, messages: list[dict[str, object]]) -> Score
             if want_intent == "report_repair":
                 scores.repairs += 1
                 scores.category_ok += result.category == want_category
+            scores.rules_tp += want_emergency and rules_only
+            scores.rules_fp += (not want_emergency) and rules_only
             if want_emergency and result.emergency:
                 scores.tp += 1
             elif want_emergency:
@@ -84,6 +93,7 @@ def evaluate(name: str, model: Path, messages: list[dict[str, object]]) -> Score
                 scores.mistakes.append({
                     "text": text, "want": [want_intent, want_category, want_emergency],
                     "got": [result.intent, result.category, result.emergency], "confidence": result.confidence,
+                    "learned": parsed.emergency, "rules": rules_only,
                 })
     return scores
 
@@ -120,6 +130,11 @@ def render(results: list[Scores], cv: dict[str, float] | None, n_messages: int) 
             f"{sorted(s.latencies_ms)[len(s.latencies_ms) // 2]:.1f} / {p[18]:.1f} ms |"
         )
     lines += ["", "Targets: " + ", ".join(f"{k} ≥ {v:.2f}" for k, v in TARGETS.items()), ""]
+    for s in results:
+        f = s.figures()
+        lines.append(f"- {s.name}: emergencies by the policy's phrase rules alone (learned signal off): recall "
+                     f"{f['rules_only_recall']:.3f}, precision {f['rules_only_precision']:.3f}.")
+    lines.append("")
     if cv:
         lines += [f"Rasa NLU cross-validation of the chosen pipeline on the training data: intent accuracy "
                   f"{cv['accuracy']:.3f}, macro F1 {cv['macro_f1']:.3f}, weighted F1 {cv['weighted_f1']:.3f}.", ""]
@@ -127,7 +142,8 @@ def render(results: list[Scores], cv: dict[str, float] | None, n_messages: int) 
     counts = Counter(tuple(m["want"][:2]) for m in chosen.mistakes)  # type: ignore[index]
     lines += [f"## Mistakes of the chosen pipeline ({len(chosen.mistakes)})", ""]
     for m in chosen.mistakes[:80]:
-        lines.append(f"- \"{m['text']}\": wanted {m['want']}, got {m['got']} ({m['confidence']:.2f})")
+        lines.append(f"- \"{m['text']}\": wanted {m['want']}, got {m['got']} (intent confidence "
+                     f"{m['confidence']:.2f}; learned emergency {m['learned']}, phrase rules {m['rules']})")
     lines.append("")
     lines.append("Most confused: " + ", ".join(f"{k}: {v}" for k, v in counts.most_common(8)))
     return "\n".join(lines) + "\n"
@@ -146,7 +162,7 @@ def main() -> int:
     scores.train_seconds = ours.seconds
     results.append(scores)
     if not args.no_default:
-        default = train(RESULTS / "models", config=DEFAULT_CONFIG, name="rasa-default")
+        default = train(RESULTS / "models", config=DEFAULT_CONFIG, name="rasa-default", nlu_only=True)
         scores = evaluate("Rasa default (rasa init)", default.path, messages)
         scores.train_seconds = default.seconds
         results.append(scores)

@@ -119,3 +119,11 @@ def test_assess_takes_the_assistants_emergency_signal(client, service_headers):
     assert signalled["emergency"] is True and "105" in signalled["advice"]
     too_long = client.post("/api/v1/assess", headers=service_headers, json={**body, "emergency_signal": "x" * 41})
     assert too_long.status_code == 422
+
+
+def test_learned_signal_is_ignored_when_the_words_say_it_is_over(policy):
+    over = Parse(intent="repair_lifts", confidence=0.9, ranking=[("repair_lifts", 0.9)], entities=[],
+                 emergency="lift")
+    text = "got stuck in the lift last night, the caretaker got me out, it still jerks between floors"
+    assert not triage(over, text, policy, now=WINTER).emergency
+    assert triage(over, "lift stopped between floors with my dad inside", policy, now=WINTER).emergency

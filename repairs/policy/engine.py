@@ -139,7 +139,8 @@ class Policy:
             priority = Priority.URGENT
             reasons.append("vulnerable_raise")
 
-        if learned_emergency and priority is not Priority.EMERGENCY and learned_emergency in self.config.advice:
+        if (learned_emergency and priority is not Priority.EMERGENCY and learned_emergency in self.config.advice
+                and not self._rules.guard.says_resolved(normalised)):
             priority = Priority.EMERGENCY
             reasons.append(f"model:{learned_emergency}")
             advice_key = advice_key or learned_emergency

@@ -49,6 +49,10 @@ class NegationGuard:
         # "cant stop the water" and "it wont stop sparking" are not negations.
         return any(word in self.words and nxt != "stop" for word, nxt in zip(before, following, strict=True))
 
+    def says_resolved(self, text: str) -> bool:
+        """Whether anything in the text says the problem has stopped ("fire brigade got me out")."""
+        return any(p.search(text) for p in self.resolved)
+
     def resolved_after(self, text: str, match: re.Match[str]) -> bool:
         end = _SENTENCE_BREAK.search(text, match.end())
         rest = text[match.end() : end.start() if end else len(text)]
