@@ -1,8 +1,9 @@
-"""Yes, no, and button presses outside forms answer the last question the assistant asked."""
+"""Yes, no, and short answers (typed or tapped) outside forms answer the last question the assistant asked."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import re
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -10,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
-from actions.texts import yes_no
+from actions.texts import ANYTHING_ELSE, ASK_REPHRASE, REPORT_CANCELLED, SERVICE_DOWN, yes_no
 
 
 def _awaiting(tracker: Tracker) -> tuple:
@@ -30,7 +31,7 @@ class ActionHandleAffirm(Action):
         if kind == "cancel" and reference:
             return tracking.do_cancel(dispatcher, tracker, reference)
         if kind == "offer_reopen" and reference:
-            return tracking.do_reopen(dispatcher, tracker, reference, tracker.get_slot("description") or "Not fixed")
+            return tracking.send_back(dispatcher, tracker, reference, tracker.get_slot("description") or "Not fixed")
         if kind == "offer_human":
             return [SlotSet("awaiting", None)] + handoff.request_human(dispatcher, tracker)
         if kind == "retry_report":
@@ -58,60 +59,75 @@ class ActionHandleDeny(Action):
         elif kind == "offer_human":
             dispatcher.utter_message(text="OK. Try telling me in a few words, like \"leaking tap\" or \"check my repair\".")
         elif kind == "retry_report":
-            dispatcher.utter_message(response="utter_report_cancelled")
+            dispatcher.utter_message(text=REPORT_CANCELLED)
         else:
-            dispatcher.utter_message(response="utter_anything_else")
+            dispatcher.utter_message(text=ANYTHING_ELSE)
         return [SlotSet("awaiting", None)]
 
 
-class ActionHandleChooseTicket(Action):
+_TYPED_SCORE = re.compile(r"^\s*([1-5])\s*(stars?|/\s*5|out of 5)?\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def _score(tracker: Tracker) -> Optional[int]:
+    """A rating from the star buttons (`/inform{"score": 4}`) or typed as "4", "4 stars" or "4/5"."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "score":
+            try:
+                score = int(entity.get("value"))
+            except (TypeError, ValueError):
+                return None
+            return score if 1 <= score <= 5 else None
+    match = _TYPED_SCORE.match(tracker.latest_message.get("text") or "")
+    return int(match.group(1)) if match else None
+
+
+class ActionHandleAnswer(Action):
+    """A short answer outside a form (`inform`): a repair reference, a star rating or a category.
+
+    It answers the last question asked ("Which repair?", "How did we do?"). With no question
+    pending, a reference means "how is this one doing?" and a category starts a report."""
+
     def name(self) -> Text:
-        return "action_handle_choose_ticket"
+        return "action_handle_answer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         from actions import tracking
+        from actions.reporting import chosen_category, start_report
 
-        kind, _ = _awaiting(tracker)
-        reference = tracking.mentioned_reference(tracker) or tracker.get_slot("ticket_ref")
-        if not reference:
-            dispatcher.utter_message(text="Which repair do you mean? Its reference looks like HR-7K3Q9M.")
-            return []
-        if kind == "cancel":
-            dispatcher.utter_message(text=f"Do you want to cancel repair {reference}?",
-                                     buttons=yes_no("Yes, cancel it", "No, keep it"))
-            return [SlotSet("awaiting", f"cancel:{reference}")]
-        if kind == "reopen":
-            return tracking.do_reopen(dispatcher, tracker, reference, "Not fixed (said in the chat)")
+        kind, asked_about = _awaiting(tracker)
+        score = _score(tracker)
+        if kind == "rate" and asked_about and score:
+            return _rate(dispatcher, tracker, asked_about, score)
+        reference = tracking.mentioned_reference(tracker)
+        if reference:
+            if kind == "cancel":
+                dispatcher.utter_message(text=f"Do you want to cancel repair {reference}?",
+                                         buttons=yes_no("Yes, cancel it", "No, keep it"))
+                return [SlotSet("awaiting", f"cancel:{reference}")]
+            if kind == "reopen":
+                return tracking.do_reopen(dispatcher, tracker, reference, "Not fixed (said in the chat)")
+            if kind == "rate":
+                return tracking.ask_rating(dispatcher, reference)
+            if kind == "information":
+                return [SlotSet("awaiting", None)] + tracking.collect_information(reference)
+            return [SlotSet("awaiting", None)] + tracking.check_status(dispatcher, tracker)
+        if chosen_category(tracker):
+            return start_report(dispatcher, tracker, fresh=True)
         if kind == "rate":
-            return tracking.ask_rating(dispatcher, reference)
-        if kind == "information":
-            return [SlotSet("ticket_ref", reference), SlotSet("information_text", None),
-                    FollowupAction("information_form")]
-        return tracking.check_status(dispatcher, tracker)
-
-
-class ActionHandleRating(Action):
-    def name(self) -> Text:
-        return "action_handle_rating"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        kind, reference = _awaiting(tracker)
-        score = next((e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "score"),
-                     None)
-        try:
-            score_value = int(score)
-        except (TypeError, ValueError):
-            score_value = 0
-        if kind != "rate" or not reference or not 1 <= score_value <= 5:
-            dispatcher.utter_message(text="Which repair would you like to rate? Say \"rate my repair\".")
-            return [SlotSet("awaiting", None)]
-        try:
-            get_client().rate(resident_channel(tracker), reference, score_value)
-        except ServiceUnavailable:
-            dispatcher.utter_message(response="utter_service_down")
+            dispatcher.utter_message(text="Please give a score from 1 to 5, where 5 is excellent.")
             return []
-        except ApiError as exc:
-            dispatcher.utter_message(text=exc.detail or "I couldn't record that rating.")
-            return [SlotSet("awaiting", None)]
-        dispatcher.utter_message(text="Thank you for rating the repair. It helps us improve.")
+        dispatcher.utter_message(text=ASK_REPHRASE)
+        return []
+
+
+def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, score: int) -> List[EventType]:
+    try:
+        get_client().rate(resident_channel(tracker), reference, score)
+    except ServiceUnavailable:
+        dispatcher.utter_message(text=SERVICE_DOWN)
+        return []
+    except ApiError as exc:
+        dispatcher.utter_message(text=exc.detail or "I couldn't record that rating.")
         return [SlotSet("awaiting", None)]
+    dispatcher.utter_message(text="Thank you for rating the repair. It helps us improve.")
+    return [SlotSet("awaiting", None)]

@@ -13,8 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
-from actions.texts import yes_no
-from actions.tracking import mentioned_reference
+from actions.texts import SERVICE_DOWN, yes_no
+from actions.tracking import STILL_OPEN, mentioned_reference
 
 _NOT_FIXED = re.compile(
     r"\b(not (been )?fixed|still (not|isnt|isn't|broken|leaking|not working)|nobody (came|turned up|showed)|"
@@ -30,7 +30,7 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
     try:
         resident = current_resident(client, tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=SERVICE_DOWN)
         return []
     if resident is None:
         from actions.verification import start_verification
@@ -45,7 +45,7 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
         target = reference or _latest_repair(client, tracker)
         if target:
             dispatcher.utter_message(
-                text=f"I'm sorry. Would you like me to reopen {target} so we send someone back? "
+                text=f"I'm sorry. Would you like me to send someone back for {target}? "
                 "Or I can record a formal complaint.",
                 buttons=yes_no("Reopen the repair", "Make a complaint"),
             )
@@ -54,14 +54,14 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
 
 
 def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
+    """The repair a "not fixed" complaint is most likely about: the latest finished one (it can be
+    reopened), else the latest still open ("nobody came"; tracking.send_back passes the words on)."""
     try:
-        tickets = client.list_tickets(resident_channel(tracker), status="all", limit=5)
+        tickets = client.list_tickets(resident_channel(tracker), status="all", limit=10)
     except (ServiceUnavailable, ApiError):
         return None
-    for ticket in tickets:
-        if ticket.get("status") != "cancelled":
-            return str(ticket["reference"])
-    return None
+    candidates = [t for t in tickets if t.get("can_reopen")] or [t for t in tickets if t.get("status") in STILL_OPEN]
+    return str(candidates[0]["reference"]) if candidates else None
 
 
 def record_complaint(
@@ -72,7 +72,7 @@ def record_complaint(
         complaint = get_client().complain(resident_channel(tracker), text or "Complaint made in the chat",
                                           reference=reference, idempotency_key=key)
     except ServiceUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=SERVICE_DOWN)
         return []
     except ApiError:
         dispatcher.utter_message(text="Sorry, I couldn't record that. Please call the repairs line.")

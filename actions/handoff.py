@@ -6,12 +6,12 @@ import uuid
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
-from actions.texts import CATEGORY_NAMES, yes_no
+from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, yes_no
 
 FALLBACK_PHONE = "the council's repairs line"
 
@@ -28,6 +28,12 @@ def contact_line() -> str:
 
 
 def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    # Asking for a person ends whatever form was running (the rules say `active_loop: null`); without
+    # this the form stays active after the hand-off and the next turn falls back.
+    return [ActiveLoop(None), SlotSet("requested_slot", None)] + _hand_off(dispatcher, tracker)
+
+
+def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     client = get_client()
     try:
         resident = current_resident(client, tracker)
@@ -68,17 +74,21 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        ranking = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
-        guess = ranking[0]["name"] if ranking else "request_human"
-        meaning = _meaning(guess)
+        # Only a request is worth checking ("Did you mean: something else?" helps nobody), and only one
+        # of the few likeliest; otherwise ask them to say it another way.
+        ranking = [str(r.get("name")) for r in (tracker.latest_message.get("intent_ranking") or [])[:4]]
+        guess = next((name for name in ranking if _meaning(name)), None)
+        if guess is None:
+            dispatcher.utter_message(text=ASK_REPHRASE)
+            return []
         dispatcher.utter_message(
-            text=f"Sorry, I'm not sure I understood. Did you mean: {meaning}?",
+            text=f"Sorry, I'm not sure I understood. Did you mean: {_meaning(guess)}?",
             buttons=[{"title": "Yes", "payload": f"/{guess}"}, {"title": "No", "payload": "/out_of_scope"}],
         )
         return []
 
 
-def _meaning(intent: str) -> str:
+def _meaning(intent: str) -> str | None:
     if intent.startswith("repair_"):
         return f"you want to report a problem with {CATEGORY_NAMES.get(intent[7:], 'something')}"
     return {
@@ -90,11 +100,23 @@ def _meaning(intent: str) -> str:
         "add_information": "you want to add information to a repair",
         "add_photo": "you want to send a photo",
         "rate_repair": "you want to rate a repair",
-    }.get(intent, "something else")
+    }.get(intent)
+
+
+class ActionDefaultAskRephrase(Action):
+    """Second stage of the fallback: ask them to say it another way, with examples."""
+
+    def name(self) -> Text:
+        return "action_default_ask_rephrase"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(text=ASK_REPHRASE)
+        return []
 
 
 class ActionDefaultFallback(Action):
-    """After two misunderstandings: say so honestly and offer a person."""
+    """After two misunderstandings (the two-stage fallback gives up), or when no rule knows what to do
+    next: say so honestly and offer a person. A "yes" then answers the offer (action_handle_affirm)."""
 
     def name(self) -> Text:
         return "action_default_fallback"
@@ -104,4 +126,11 @@ class ActionDefaultFallback(Action):
             text="Sorry, I'm still not understanding. Would you like a person from the repairs team to help?",
             buttons=yes_no("Yes, a person please", "No, I'll try again"),
         )
-        return [SlotSet("awaiting", "offer_human"), UserUtteranceReverted()]
+        offer: List[EventType] = [SlotSet("awaiting", "offer_human")]
+        if tracker.active_loop_name == "action_two_stage_fallback":
+            # The fallback loop gave up and ends itself; a rule then waits for the answer. Reverting the
+            # turn here would also undo the loop's end.
+            return offer
+        # No rule had a next step for this turn: forget it, as if unsaid. The revert comes first: it
+        # replays the conversation without the turn, and would drop a slot set before it.
+        return [UserUtteranceReverted(), *offer]

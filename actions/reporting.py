@@ -8,14 +8,22 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
-from actions.texts import CATEGORY_NAMES, COMMUNAL_CATEGORIES, category_buttons, yes_no
+from actions.texts import (
+    CATEGORY_NAMES,
+    COMMUNAL_CATEGORIES,
+    NOT_VERIFIED_YET,
+    REPORT_CANCELLED,
+    SERVICE_DOWN,
+    category_buttons,
+    yes_no,
+)
 
 CONFIDENT = 0.6
 REPAIR_PREFIX = "repair_"
@@ -27,6 +35,19 @@ VULNERABILITY_MATTERS = {"damp_mould", "lifts"}
 COLD_MONTHS = {10, 11, 12, 1, 2, 3, 4}
 
 
+def chosen_category(tracker: Tracker) -> Optional[str]:
+    """A category the resident picked from the buttons (`/inform{"category": "plumbing"}`)."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "category" and entity.get("value") in CATEGORY_NAMES:
+            return str(entity["value"])
+    return None
+
+
+def communal_place(place: str, category: Optional[str]) -> bool:
+    lowered = place.lower()
+    return any(word in lowered for word in COMMUNAL_PLACES) or category in COMMUNAL_CATEGORIES
+
+
 def _category_from_message(tracker: Tracker) -> tuple[Optional[str], float, List[str]]:
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name") or ""
@@ -36,9 +57,9 @@ def _category_from_message(tracker: Tracker) -> tuple[Optional[str], float, List
         for r in message.get("intent_ranking") or []
         if str(r.get("name", "")).startswith(REPAIR_PREFIX)
     ]
-    if intent == "choose_category":
-        chosen = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == "category"), None)
-        return (str(chosen) if chosen in CATEGORY_NAMES else None), 1.0, ranking
+    chosen = chosen_category(tracker)
+    if chosen:
+        return chosen, 1.0, ranking
     if intent.startswith(REPAIR_PREFIX):
         return intent[len(REPAIR_PREFIX):], confidence, ranking
     return None, 0.0, ranking
@@ -53,14 +74,18 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     confidence = 1.0
     ranking: List[str] = []
     report_id = tracker.get_slot("report_id") or str(uuid.uuid4())
+    communal = tracker.get_slot("location_type") == "communal"
     if fresh:
         report_id = str(uuid.uuid4())
         text = tracker.latest_message.get("text") or ""
         found, confidence, ranking = _category_from_message(tracker)
-        if tracker.latest_message.get("intent", {}).get("name") == "choose_category" and tracker.get_slot("description"):
-            text = tracker.get_slot("description")  # a button press is not a description
+        if chosen_category(tracker):
+            text = tracker.get_slot("description") or ""  # a button press is not a description
         category = found or "other"
         places = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "place"]
+        # The form validates only what the resident answers it, so a place named in the first message
+        # says here whether the repair is in the home or in a shared area.
+        communal = category in COMMUNAL_CATEGORIES or bool(places and communal_place(str(places[0]), category))
         events += [
             SlotSet("report_id", report_id),
             SlotSet("description", text[:4000]),
@@ -71,7 +96,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
             SlotSet("access", None),
             SlotSet("vulnerable_present", None),
             SlotSet("report_confirmed", None),
-            SlotSet("location_type", "communal" if category in COMMUNAL_CATEGORIES else None),
+            SlotSet("location_type", "communal" if communal else ("in_home" if places else None)),
             SlotSet("awaiting", None),
         ]
 
@@ -96,11 +121,11 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     try:
         resident = current_resident(client, tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=SERVICE_DOWN)
         return events
     if resident is None:
         pending = "emergency" if emergency else "report"
-        dispatcher.utter_message(response="utter_not_verified_yet")
+        dispatcher.utter_message(text=NOT_VERIFIED_YET)
         from actions.verification import start_verification
 
         return events + [SlotSet("category", category)] + start_verification(pending)
@@ -112,7 +137,8 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         ) + [SlotSet("awaiting", None)]
 
     # Leaseholders: a repair inside their own flat is theirs; say so plainly, with advice.
-    if resident.get("tenure") == "leaseholder" and category not in COMMUNAL_CATEGORIES:
+    # (A repair in a shared area, by its category or the place named, is the council's as for tenants.)
+    if resident.get("tenure") == "leaseholder" and category not in COMMUNAL_CATEGORIES and not communal:
         try:
             duty = client.responsibility(
                 resident_channel(tracker), category=category or "other", location_type="in_home", text=text
@@ -130,7 +156,9 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         # Not sure what it is: offer the likeliest categories instead of guessing.
         choices = [c for c in ranking if c in CATEGORY_NAMES][:3] or ["plumbing", "heating", "electrical"]
         events.append(SlotSet("category", choices[0]))
-    return events + [FollowupAction("report_form")]
+    # Activating the form here (rather than forcing it with a FollowupAction) lets the dialogue policy
+    # see it: Rasa runs the active form next, and `rasa test` stories can say so.
+    return events + [ActiveLoop("report_form")]
 
 
 def _council(client: Any) -> Dict[str, Any]:
@@ -180,11 +208,13 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         self._gas_check(dispatcher, tracker)
-        if value is True:
-            chosen = tracker.get_slot("category")
+        picked = value if isinstance(value, str) and value in CATEGORY_NAMES else None  # a category button
+        if value is True or picked:
+            chosen = picked or tracker.get_slot("category")
+            confirmed: Dict[Text, Any] = {"category_confirmed": True, "category": chosen}
             if chosen in COMMUNAL_CATEGORIES:
-                return {"category_confirmed": True, "location_type": "communal"}
-            return {"category_confirmed": True}
+                confirmed["location_type"] = "communal"
+            return confirmed
         # "No": show every category to choose from.
         return {"category_confirmed": None, "awaiting": "choose_category"}
 
@@ -195,8 +225,7 @@ class ValidateReportForm(FormValidationAction):
         place = str(value or "").strip()[:200]
         if not place:
             return {"place": None}
-        lowered = place.lower()
-        communal = any(word in lowered for word in COMMUNAL_PLACES) or tracker.get_slot("category") in COMMUNAL_CATEGORIES
+        communal = communal_place(place, tracker.get_slot("category"))
         return {"place": place, "location_type": "communal" if communal else "in_home"}
 
     def validate_details(
@@ -278,7 +307,7 @@ class ActionSubmitReport(Action):
         reset = [SlotSet(s, None) for s in ("category_confirmed", "place", "details", "access", "vulnerable_present",
                                              "report_confirmed", "location_type")]
         if not tracker.get_slot("report_confirmed"):
-            dispatcher.utter_message(response="utter_report_cancelled")
+            dispatcher.utter_message(text=REPORT_CANCELLED)
             return reset + [SlotSet("report_id", None), SlotSet("description", None)]
         description = tracker.get_slot("description") or ""
         if tracker.get_slot("details"):

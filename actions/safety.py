@@ -8,11 +8,12 @@ import uuid
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
+from actions.texts import SERVICE_DOWN
 
 # Kept here as well as in the repairs service's policy: the safety text must not depend on the
 # service being up. Deliberately generous; a false alarm costs a paragraph of advice.
@@ -54,7 +55,7 @@ def create_emergency_ticket(
             idempotency_key=key,
         )
     except ServiceUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=SERVICE_DOWN)
         return []
     except ApiError as exc:
         dispatcher.utter_message(text=f"I couldn't log it just now ({exc.detail or exc.code}). Please call the repairs line.")
@@ -69,13 +70,15 @@ def create_emergency_ticket(
 
 
 class ActionEmergency(Action):
-    """Gas or carbon monoxide: advice first, then the emergency ticket (after verification if needed)."""
+    """Gas or carbon monoxide: the emergency ticket (after verification if needed).
+
+    The safety advice comes before this action, from the rules (`utter_gas_safety`): Rasa says it
+    itself, so it is the first reply even when this action server is down."""
 
     def name(self) -> Text:
         return "action_emergency"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_gas_safety")  # always the very first reply
         text = tracker.latest_message.get("text") or ""
         events: List[EventType] = [
             ActiveLoop(None),
@@ -96,5 +99,7 @@ class ActionEmergency(Action):
             dispatcher.utter_message(
                 text="Once you're safe, I can log this as an emergency repair for you. I just need to check who you are."
             )
-            return events + [SlotSet("pending", "emergency"), SlotSet("report_id", key), FollowupAction("verify_form")]
+            from actions.verification import start_verification
+
+            return events + [SlotSet("report_id", key)] + start_verification("emergency")
         return events + create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key)

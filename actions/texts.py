@@ -42,10 +42,33 @@ BUTTON_LABELS = {
 
 COMMUNAL_CATEGORIES = {"lifts", "communal", "external", "roofing"}
 
+# What the actions say in their own words. (The domain keeps only what rules say, so that
+# `rasa data validate` can check every response is used.)
+SERVICE_DOWN = (
+    "Sorry, our repairs system isn't answering just now. Nothing you've told me is lost: please try again in a "
+    "few minutes. If it's an emergency, call the repairs line straight away."
+)
+VERIFY_FAILED_FINALLY = (
+    "I still can't match those details, so I can't look at your repairs here. Please call the repairs team and "
+    "they'll sort it out with you."
+)
+NOT_VERIFIED_YET = "I'll need to check who you are before I can do that."
+REPORT_CANCELLED = "OK, I haven't logged anything. If you want to start again, just tell me what's wrong."
+ANYTHING_ELSE = "Is there anything else I can help with?"
+PHOTO_HOW = (
+    "You can send a photo here in the chat (use the paperclip or camera button) and I'll add it to your repair."
+)
+ASK_REPHRASE = (
+    "Sorry, I didn't quite get that. Could you say it another way? For example: \"my kitchen tap is leaking\" or "
+    "\"check my repair\"."
+)
 
+
+# Buttons answer with `inform` and an entity: the same intent a typed answer gets, so a resident can
+# tap or type ("HR-7K3Q9M") and the dialogue is the same.
 def category_buttons(codes: List[str]) -> List[Dict[str, Any]]:
     return [
-        {"title": BUTTON_LABELS.get(code, code), "payload": f'/choose_category{{"category": "{code}"}}'}
+        {"title": BUTTON_LABELS.get(code, code), "payload": f'/inform{{"category": "{code}"}}'}
         for code in codes
     ]
 
@@ -58,7 +81,7 @@ def ticket_buttons(tickets: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [
         {
             "title": f"{t['reference']}: {t['category_name']}"[:60],
-            "payload": f'/choose_ticket{{"ticket_ref": "{t["reference"]}"}}',
+            "payload": f'/inform{{"ticket_ref": "{t["reference"]}"}}',
         }
         for t in tickets[:8]
     ]

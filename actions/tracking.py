@@ -10,12 +10,12 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
-from actions.texts import describe_ticket, ticket_buttons, yes_no
+from actions.texts import NOT_VERIFIED_YET, PHOTO_HOW, SERVICE_DOWN, describe_ticket, ticket_buttons, yes_no
 
 _REF = re.compile(r"\bHR[-\s]?([2-9A-HJKMNP-Z]{6})\b", re.IGNORECASE)
 
@@ -31,18 +31,29 @@ def mentioned_reference(tracker: Tracker) -> Optional[str]:
     return f"HR-{match.group(1).upper()}" if match else None
 
 
+def _offered(tracker: Tracker, kind: str) -> Optional[str]:
+    """The repair the last question was about, when it asked `kind` (awaiting "cancel:HR-…") and the
+    resident names no other: "yes cancel it" answers "Do you want to cancel HR-…?" and is a yes,
+    although it reads as a new request to cancel."""
+    asked, _, reference = (tracker.get_slot("awaiting") or "").partition(":")
+    named = mentioned_reference(tracker)
+    if asked == kind and reference and named in (None, reference):
+        return reference
+    return None
+
+
 def _verified_or_ask(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str) -> Optional[List[EventType]]:
     """None when the chat is verified; otherwise the events that start verification."""
     try:
         resident = current_resident(get_client(), tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=SERVICE_DOWN)
         return []
     if resident is not None:
         return None
     from actions.verification import start_verification
 
-    dispatcher.utter_message(response="utter_not_verified_yet")
+    dispatcher.utter_message(text=NOT_VERIFIED_YET)
     return start_verification(pending)
 
 
@@ -50,7 +61,7 @@ def _guarded(dispatcher: CollectingDispatcher, action: Callable[[], List[EventTy
     try:
         return action()
     except ServiceUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=SERVICE_DOWN)
         return []
     except ApiError as exc:
         if exc.status == 404:
@@ -111,6 +122,9 @@ def cancel_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Ev
     ask = _verified_or_ask(dispatcher, tracker, "cancel")
     if ask is not None:
         return ask
+    confirmed = _offered(tracker, "cancel")
+    if confirmed:
+        return do_cancel(dispatcher, tracker, confirmed)
 
     def confirm(reference: str) -> List[EventType]:
         dispatcher.utter_message(text=f"Do you want to cancel repair {reference}?",
@@ -136,6 +150,9 @@ def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Ev
     if ask is not None:
         return ask
     reason = tracker.latest_message.get("text") or "Not fixed"
+    offered = _offered(tracker, "offer_reopen")  # "yes reopen it" after a "not fixed" complaint
+    if offered:
+        return send_back(dispatcher, tracker, offered, tracker.get_slot("description") or reason)
 
     def reopen(reference: str) -> List[EventType]:
         return do_reopen(dispatcher, tracker, reference, reason)
@@ -146,12 +163,39 @@ def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Ev
 
 
 def do_reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
+    return [SlotSet("awaiting", None)] + _guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))
+
+
+def _reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
+    ticket = get_client().reopen(resident_channel(tracker), reference, reason)
+    dispatcher.utter_message(
+        text=f"I'm sorry it isn't fixed. I've reopened {reference}; we aim to sort it {ticket['due_text']} "
+        "and will be in touch about the next visit."
+    )
+    return []
+
+
+STILL_OPEN = {"reported", "triaged", "scheduled", "in_progress", "reopened"}
+
+
+def send_back(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
+    """"Not fixed" or "nobody came" about one repair: reopen it if it was finished. One still open has
+    nothing to reopen (the service refuses), so the resident's words go on it for the team instead."""
+
     def run() -> List[EventType]:
-        ticket = get_client().reopen(resident_channel(tracker), reference, reason)
-        dispatcher.utter_message(
-            text=f"I'm sorry it isn't fixed. I've reopened {reference}; we aim to sort it {ticket['due_text']} "
-            "and will be in touch about the next visit."
-        )
+        client, me = get_client(), resident_channel(tracker)
+        ticket = client.get_ticket(me, reference)
+        if ticket.get("can_reopen"):
+            return _reopen(dispatcher, tracker, reference, reason)
+        if ticket.get("status") in STILL_OPEN:
+            client.add_information(me, reference, f"The resident says it still needs doing: {reason}")
+            dispatcher.utter_message(
+                text=f"I'm sorry. {reference} is still open, so I've passed your message to the team on it: "
+                "they'll be in touch to arrange the visit."
+            )
+            return []
+        dispatcher.utter_message(text=f"{reference} can't be reopened. If something still needs fixing, tell me "
+                                      "what's wrong and I'll report it.")
         return []
 
     return [SlotSet("awaiting", None)] + _guarded(dispatcher, run)
@@ -167,7 +211,8 @@ def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Even
 
 
 def ask_rating(dispatcher: CollectingDispatcher, reference: str) -> List[EventType]:
-    buttons = [{"title": f"{n} {'★' * n}", "payload": f'/rate{{"score": {n}}}'} for n in range(5, 0, -1)]
+    # The score as a string: Rasa compares entity values as strings (rasa test, e2e stories).
+    buttons = [{"title": f"{n} {'★' * n}", "payload": f'/inform{{"score": "{n}"}}'} for n in range(5, 0, -1)]
     dispatcher.utter_message(text=f"How did we do on {reference}? 5 is excellent, 1 is very poor.", buttons=buttons)
     return [SlotSet("awaiting", f"rate:{reference}")]
 
@@ -178,18 +223,23 @@ def add_information(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
         return ask
 
     def collect(reference: str) -> List[EventType]:
-        return [SlotSet("ticket_ref", reference), SlotSet("information_text", None), FollowupAction("information_form")]
+        return collect_information(reference)
 
     return _pick(dispatcher, tracker, "information", status="open", want=lambda t: True,
                  none_text="You have no open repairs to add to. Tell me what's wrong and I'll report it.",
                  question="Which repair is it about?", act=collect)
 
 
+def collect_information(reference: str) -> List[EventType]:
+    """Ask for the text to add to `reference` (the information form, activated for Rasa to run next)."""
+    return [SlotSet("ticket_ref", reference), SlotSet("information_text", None), ActiveLoop("information_form")]
+
+
 def add_photo(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     ask = _verified_or_ask(dispatcher, tracker, "photo")
     if ask is not None:
         return ask
-    dispatcher.utter_message(response="utter_photo_how")
+    dispatcher.utter_message(text=PHOTO_HOW)
     return []
 
 

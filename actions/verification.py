@@ -7,13 +7,14 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel, split_channel
 from actions.safety import mentions_gas
+from actions.texts import SERVICE_DOWN, VERIFY_FAILED_FINALLY
 
 MAX_FAILURES = 2
 GAVE_UP = "-"  # fills both slots so the form ends; action_after_verification explains
@@ -81,7 +82,7 @@ class ValidateVerifyForm(FormValidationAction):
                 channel=channel, channel_user_id=external, tenancy_reference=reference, postcode=postcode
             )
         except ServiceUnavailable:
-            dispatcher.utter_message(response="utter_service_down")
+            dispatcher.utter_message(text=SERVICE_DOWN)
             return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP}
         except ApiError as exc:
             failures = float(tracker.get_slot("verify_failures") or 0) + 1
@@ -104,16 +105,19 @@ class ActionStartVerification(Action):
         return "action_start_verification"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return [SlotSet("tenancy_reference", None), SlotSet("postcode", None), FollowupAction("verify_form")]
+        return [SlotSet("tenancy_reference", None), SlotSet("postcode", None), ActiveLoop("verify_form")]
 
 
 def start_verification(pending: str) -> List[EventType]:
-    """Ask who they are, then carry on with `pending` (see action_after_verification)."""
+    """Ask who they are, then carry on with `pending` (see action_after_verification).
+
+    The form is activated by the event, not forced with a FollowupAction: Rasa runs an active form
+    next by its own rules, so the dialogue stays visible to the policy and to `rasa test` stories."""
     return [
         SlotSet("pending", pending),
         SlotSet("tenancy_reference", None),
         SlotSet("postcode", None),
-        FollowupAction("verify_form"),
+        ActiveLoop("verify_form"),
     ]
 
 
@@ -129,7 +133,7 @@ class ActionAfterVerification(Action):
         cleared: List[EventType] = [SlotSet("tenancy_reference", None), SlotSet("postcode", None)]
         if tracker.get_slot("postcode") == GAVE_UP:
             if float(tracker.get_slot("verify_failures") or 0) >= MAX_FAILURES:
-                dispatcher.utter_message(response="utter_verify_failed_finally")
+                dispatcher.utter_message(text=VERIFY_FAILED_FINALLY)
                 from actions.handoff import contact_line
 
                 dispatcher.utter_message(text=contact_line())
