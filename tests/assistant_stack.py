@@ -31,6 +31,7 @@ class Stack:
     repairs_url: str
     repairs_token: str
     database_url: str
+    rasa_token: str = ""  # Rasa's HTTP API token (the REST channel needs none)
 
     def say(self, sender: str, text: str) -> list[dict[str, object]]:
         r = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
@@ -70,4 +71,4 @@ def assistant_stack(workdir: Path) -> Iterator[Stack]:
         wait_until_ready(actions, _answers(f"http://127.0.0.1:{actions_port}/health"), "action server", 120)
         rasa = stack.enter_context(rasa_server(model, endpoints=endpoints, log_file=workdir / "rasa.log"))
         yield Stack(rasa_url=rasa.url, repairs_url=f"http://127.0.0.1:{repairs_port}", repairs_token=token,
-                    database_url=database_url)
+                    database_url=database_url, rasa_token=rasa.token)
