@@ -56,7 +56,7 @@ test-fast: app-env
 	$(APP_PY) -m pytest -q -x --db sqlite
 
 lint: app-env
-	$(APP_VENV)/bin/ruff check repairs tests bench evaluation
+	$(APP_VENV)/bin/ruff check repairs bot tests bench evaluation
 	$(APP_VENV)/bin/mypy
 
 demo: app-env rasa-env

@@ -1,0 +1,102 @@
+"""The one client the bot uses to reach the assistant: Rasa's REST channel, and its API to erase a chat.
+
+Every call has a timeout. A message is never retried: Rasa may have acted on it (logged a repair)
+before the answer was lost, so a retry could do it twice; the resident is told to try again instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+
+class AssistantUnavailable(Exception):
+    """Rasa could not be reached, timed out, or answered with an error."""
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One bot message from Rasa: text and buttons, or an image (URL), or both."""
+
+    text: str = ""
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_replies(body: object) -> list[Reply]:
+    """Rasa's REST answer (a list of {"text", "buttons", "image", "custom"}) as typed replies; anything
+    malformed is dropped rather than shown to the resident."""
+    replies: list[Reply] = []
+    for item in body if isinstance(body, list) else []:
+        if not isinstance(item, dict):
+            continue
+        buttons = tuple(
+            Button(title=str(b.get("title") or b.get("payload")), payload=str(b.get("payload")))
+            for b in item.get("buttons") or []
+            if isinstance(b, dict) and b.get("payload")
+        )
+        image = item.get("image") if isinstance(item.get("image"), str) else None
+        custom = item["custom"] if isinstance(item.get("custom"), dict) else {}
+        text = str(item.get("text") or "")
+        if text or buttons or image or custom:
+            replies.append(Reply(text=text, buttons=buttons, image=image, custom=custom))
+    return replies
+
+
+class RasaGateway:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 30.0,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        # Connecting should be quick; an answer may wait on actions and the repairs service.
+        self._http = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0),
+                                                 limits=httpx.Limits(max_connections=100))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
+        """Pass one resident message to the assistant; its replies in order."""
+        try:
+            response = await self._http.post(
+                f"{self.base_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata},
+            )
+        except httpx.HTTPError as exc:
+            raise AssistantUnavailable(type(exc).__name__) from None
+        if response.status_code != 200:
+            raise AssistantUnavailable(f"status {response.status_code}")
+        try:
+            return parse_replies(response.json())
+        except ValueError:
+            raise AssistantUnavailable("not JSON") from None
+
+    async def erase(self, sender: str) -> None:
+        """Replace the conversation with an empty one, then check it is gone. Rasa's in-memory tracker store
+        is erased by this; SQL tracker stores only ever append, so there it is refused as not erased rather
+        than reported done."""
+        if not self._token:
+            raise AssistantUnavailable("no Rasa API token")
+        url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
+        try:
+            replaced = await self._http.put(f"{url}/events", params={"token": self._token}, json=[])
+            if replaced.status_code != 200:
+                raise AssistantUnavailable(f"status {replaced.status_code}")
+            left = await self._http.get(url, params={"token": self._token, "include_events": "ALL"})
+        except httpx.HTTPError as exc:
+            raise AssistantUnavailable(type(exc).__name__) from None
+        if left.status_code != 200:
+            raise AssistantUnavailable(f"status {left.status_code}")
+        events = left.json().get("events") or []
+        if any(isinstance(e, dict) and e.get("event") in ("user", "bot") for e in events):
+            raise AssistantUnavailable("the tracker store kept the conversation")

@@ -1,0 +1,121 @@
+"""The bot's client for the repairs service: update de-duplication, a resident's repairs, photos, unlinking.
+
+All calls carry the service token and have timeouts. The resident is named by the chat identity
+(`X-Resident-Channel: telegram:<chat id>`); the service decides what that chat may see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class RepairsUnavailable(Exception):
+    """The repairs service could not be reached, or kept failing."""
+
+
+@dataclass
+class RepairsError(Exception):
+    """The service answered with a problem document."""
+
+    status: int
+    code: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}"
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    reference: str
+    summary: str
+    status_text: str
+    reported_at: str
+
+
+class RepairsClient:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 2,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._retries = retries
+        self._http = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, *, resident: str | None = None, json: Any = None,
+                       params: dict[str, Any] | None = None, files: Any = None, retry: bool = False) -> Any:
+        headers = dict(self._headers)
+        if resident:
+            headers["X-Resident-Channel"] = resident
+        last = "no attempt"
+        for attempt in range(1 + (self._retries if retry else 0)):
+            if attempt:
+                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
+            try:
+                response = await self._http.request(method, self.base_url + path, headers=headers, json=json,
+                                                    params=params, files=files)
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+                continue
+            if response.status_code in RETRY_STATUSES:
+                last = f"status {response.status_code}"
+                continue
+            if response.is_success:
+                return response.json() if response.content else None
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            body = body if isinstance(body, dict) else {}
+            raise RepairsError(response.status_code, str(body.get("code") or "error"),
+                               str(body.get("detail") or body.get("title") or ""))
+        raise RepairsUnavailable(last)
+
+    async def first_delivery(self, channel: str, update_id: str) -> bool:
+        """True the first time this update is seen, across restarts and replicas; False for a repeat.
+        Safe to retry: the service keeps one row per (channel, update id)."""
+        body = await self._request("POST", "/api/v1/channel-updates",
+                                   json={"channel": channel, "update_id": update_id}, retry=True)
+        return bool(body and body.get("first"))
+
+    async def is_verified(self, resident: str) -> bool:
+        try:
+            await self._request("GET", "/api/v1/residents/me", resident=resident, retry=True)
+        except RepairsError as exc:
+            if exc.status in (400, 403):
+                return False
+            raise
+        return True
+
+    async def open_tickets(self, resident: str, limit: int = 10) -> list[TicketSummary]:
+        """The resident's open repairs, newest first."""
+        page = await self._request("GET", "/api/v1/tickets", resident=resident,
+                                   params={"status": "open", "limit": limit}, retry=True)
+        return [TicketSummary(reference=str(t["reference"]), summary=str(t.get("summary") or ""),
+                              status_text=str(t.get("status_text") or ""), reported_at=str(t.get("reported_at")))
+                for t in (page or {}).get("items", [])]
+
+    async def add_photo(self, resident: str, reference: str, data: bytes, *, filename: str,
+                        content_type: str) -> dict[str, Any]:
+        """Attach a photo to one of the resident's repairs; the service checks it and strips its metadata."""
+        result = await self._request("POST", f"/api/v1/tickets/{quote(reference, safe='')}/photos",
+                                     resident=resident, files={"file": (filename, data, content_type)})
+        return dict(result or {})
+
+    async def add_information(self, resident: str, reference: str, text: str) -> None:
+        """Add the resident's words to one of their repairs (a photo's caption, for instance)."""
+        await self._request("POST", f"/api/v1/tickets/{quote(reference, safe='')}/information",
+                            resident=resident, json={"text": text[:4000]})
+
+    async def unlink(self, resident: str) -> None:
+        """Forget this chat: the service drops the link between it and the resident (idempotent)."""
+        await self._request("DELETE", "/api/v1/residents/me/identity", resident=resident, retry=True)

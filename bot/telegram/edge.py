@@ -1,0 +1,76 @@
+"""The Telegram edge's life cycle: start in polling or webhook mode, accept webhook updates, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.rasa_gateway import RasaGateway
+from bot.repairs_client import RepairsClient
+from bot.settings import BotSettings
+from bot.telegram.application import ALLOWED_UPDATES, build_application
+from bot.telegram.conversation import EdgeServices
+from bot.telegram.texts import COMMANDS
+
+log = logging.getLogger(__name__)
+
+
+class TelegramEdge:
+    def __init__(self, settings: BotSettings, edge: EdgeServices) -> None:
+        self.settings = settings
+        self.services = edge
+        self.application: Application = build_application(settings, edge)
+
+    @classmethod
+    def from_settings(cls, settings: BotSettings) -> TelegramEdge:
+        rasa_token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+        edge = EdgeServices(
+            settings=settings,
+            rasa=RasaGateway(settings.rasa_url, token=rasa_token, timeout=settings.rasa_timeout_seconds),
+            repairs=RepairsClient(settings.repairs_url, settings.repairs_token(),
+                                  timeout=settings.repairs_timeout_seconds),
+        )
+        return cls(settings, edge)
+
+    @property
+    def webhook(self) -> bool:
+        return self.settings.telegram_mode == "webhook"
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        with contextlib.suppress(TelegramError):  # the command menu is a nicety, never a reason not to start
+            await app.bot.set_my_commands(list(COMMANDS))
+        if self.webhook:
+            assert self.settings.telegram_webhook_url and self.settings.telegram_webhook_secret
+            await app.start()
+            # Pending updates are kept: they are what residents sent while the bot was restarting.
+            await app.bot.set_webhook(self.settings.telegram_webhook_url,
+                                      secret_token=self.settings.telegram_webhook_secret.get_secret_value(),
+                                      allowed_updates=ALLOWED_UPDATES, max_connections=40)
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(timeout=self.settings.telegram_poll_timeout,
+                                            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await app.start()
+        log.info("telegram edge started", extra={"mode": self.settings.telegram_mode})
+
+    async def stop(self) -> None:
+        app = self.application
+        # The webhook stays registered, so Telegram holds updates until the bot is back.
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await self.services.aclose()
+        log.info("telegram edge stopped")
+
+    async def accept(self, data: dict[str, Any]) -> None:
+        """One update from the webhook, queued for the same processing as polled ones."""
+        await self.application.update_queue.put(Update.de_json(data, self.application.bot))

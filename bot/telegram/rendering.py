@@ -1,0 +1,129 @@
+"""The assistant's replies as native Telegram messages: text split at Telegram's limit, buttons as inline
+keyboards, images as photos. Also the callback data those keyboards carry.
+
+Callback data (at most 64 bytes) says who owns a button:
+- `r|<payload>`: an assistant button; the payload goes back to Rasa as if typed by the edge.
+- `h|<digest>`: an assistant button whose payload is too long to carry; the payload is kept here,
+  in memory, by its digest (a restart forgets it, and the resident is asked to type instead).
+- `e|<action>`: the edge's own buttons (forget me, which repair a photo is for, an answered choice).
+The delivery worker may build keyboards with `keyboard()` too, so taps on its buttons come back the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.rasa_gateway import Button, Reply
+from bot.settings import TELEGRAM_MAX_TEXT
+
+MAX_CALLBACK_BYTES = 64
+MAX_CAPTION = 1024
+ASSISTANT, HASHED, EDGE = "r", "h", "e"
+CHOSEN = f"{EDGE}|chosen"
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units (an emoji can count as two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TELEGRAM_MAX_TEXT) -> list[str]:
+    """`text` in parts of at most `limit` UTF-16 units, broken at a paragraph, line, sentence or word
+    where one is near enough, so nothing is cut mid-word unless a single word is longer than a message."""
+    text = text.strip()
+    parts: list[str] = []
+    while utf16_len(text) > limit:
+        cut = _fit(text, limit)
+        window = text[:cut]
+        for separator in ("\n\n", "\n", ". ", " "):
+            at = window.rfind(separator)
+            if at >= cut // 2:
+                cut = at + len(separator)
+                break
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts
+
+
+def _fit(text: str, limit: int) -> int:
+    """The longest prefix length (in characters) within `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+class PayloadStore:
+    """Long assistant payloads by digest, newest kept (bounded, so memory stays flat)."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+
+    def put(self, payload: str) -> str:
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        self._items[digest] = payload
+        self._items.move_to_end(digest)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+        return digest
+
+    def get(self, digest: str) -> str | None:
+        return self._items.get(digest)
+
+
+def callback_data(payload: str, store: PayloadStore | None) -> str:
+    data = f"{ASSISTANT}|{payload}"
+    if len(data.encode()) <= MAX_CALLBACK_BYTES:
+        return data
+    if store is None:
+        raise ValueError("payload too long for callback data and no store to keep it in")
+    return f"{HASHED}|{store.put(payload)}"
+
+
+def keyboard(buttons: Sequence[Button], store: PayloadStore | None = None) -> InlineKeyboardMarkup | None:
+    """An inline keyboard: one button a row so long titles stay readable; very short ones (ratings,
+    yes/no) share rows of up to five."""
+    if not buttons:
+        return None
+    keys = [InlineKeyboardButton(b.title[:64], callback_data=callback_data(b.payload, store)) for b in buttons]
+    per_row = 5 if all(len(b.title) <= 3 for b in buttons) else 3 if all(len(b.title) <= 8 for b in buttons) else 1
+    return InlineKeyboardMarkup([keys[i:i + per_row] for i in range(0, len(keys), per_row)])
+
+
+def edge_keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """The edge's own buttons: (title, action) pairs."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=f"{EDGE}|{action}")
+                                  for title, action in row] for row in rows])
+
+
+def chosen_keyboard(title: str) -> InlineKeyboardMarkup:
+    """What a keyboard becomes once tapped: the choice, ticked, and nothing else to tap."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {title}"[:64], callback_data=CHOSEN)]])
+
+
+async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: PayloadStore | None) -> None:
+    """Send the assistant's replies in order; each reply's buttons go on its last message."""
+    for reply in replies:
+        markup = keyboard(reply.buttons, store)
+        if reply.image:
+            caption = reply.text if reply.text and utf16_len(reply.text) <= MAX_CAPTION else None
+            if reply.text and caption is None:
+                for part in split_text(reply.text):
+                    await bot.send_message(chat_id, part)
+            await bot.send_photo(chat_id, photo=reply.image, caption=caption, reply_markup=markup)
+            continue
+        parts = split_text(reply.text) if reply.text else []
+        if not parts and markup is not None:
+            parts = ["Please choose:"]
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            await bot.send_message(chat_id, part, reply_markup=markup if last else None)

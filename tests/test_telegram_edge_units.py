@@ -1,0 +1,143 @@
+"""The Telegram edge's own rules, without the assistant: text made safe, replies split and keyed, updates
+ordered per chat and de-duplicated, settings checked."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from pydantic import ValidationError
+from telegram import Chat, Message, Update, User
+
+from bot.rasa_gateway import Button, parse_replies
+from bot.repairs_client import TicketSummary
+from bot.settings import BotSettings
+from bot.telegram.inbound import as_plain_text
+from bot.telegram.ordering import ChatOrderedProcessor
+from bot.telegram.photos import current_ticket
+from bot.telegram.rendering import MAX_CALLBACK_BYTES, PayloadStore, keyboard, split_text, utf16_len
+
+
+@pytest.mark.parametrize(("typed", "sent"), [
+    ("/affirm", "affirm"),
+    ('/inform{"report_confirmed": true}', 'inform{"report_confirmed": true}'),
+    ("  / /greet", "greet"),
+    ("\u3000/greet", "greet"),  # ideographic space: Python's strip (and so Rasa's) removes it
+    ("//", ""),
+    ("my tap is leaking / dripping", "my tap is leaking / dripping"),
+])
+def test_typed_text_never_reaches_rasa_as_an_intent(typed: str, sent: str) -> None:
+    cleaned = as_plain_text(typed)
+    assert cleaned == sent
+    assert not cleaned.strip().startswith("/"), "Rasa reads a leading '/' (after strip) as an intent"
+
+
+def test_long_replies_split_at_telegrams_limit_on_word_boundaries() -> None:
+    words = " ".join(f"word{i}" for i in range(2000))
+    parts = split_text(words)
+    assert len(parts) >= 3 and all(utf16_len(p) <= 4096 for p in parts)
+    assert " ".join(parts) == words, "nothing lost, nothing cut mid-word"
+    emoji = "🔧" * 3000  # two UTF-16 units each
+    assert [utf16_len(p) for p in split_text(emoji)] == [4096, 1904]
+    paragraphs = "a" * 3000 + "\n\n" + "b" * 3000
+    assert split_text(paragraphs) == ["a" * 3000, "b" * 3000]
+    assert split_text("short") == ["short"]
+
+
+def test_buttons_fit_telegrams_callback_limit_and_long_payloads_are_kept_by_digest() -> None:
+    store = PayloadStore()
+    long_payload = '/rate_repair{"score": 5, "reference": "HR-7K3Q9M", "comment": "' + "x" * 40 + '"}'
+    markup = keyboard([Button("Yes", "/affirm"), Button("Rate it", long_payload)], store)
+    assert markup is not None
+    data = [b.callback_data for row in markup.inline_keyboard for b in row]
+    assert data[0] == "r|/affirm"
+    assert all(len(str(d).encode()) <= MAX_CALLBACK_BYTES for d in data)
+    kind, _, digest = str(data[1]).partition("|")
+    assert kind == "h" and store.get(digest) == long_payload
+    ratings = keyboard([Button(str(n), f"/rate_repair{{\"score\": {n}}}") for n in range(1, 6)], store)
+    assert ratings is not None and len(ratings.inline_keyboard) == 1, "short choices share a row"
+
+
+def test_rasa_replies_parse_defensively() -> None:
+    replies = parse_replies([{"recipient_id": "x", "text": "Hi", "buttons": [{"title": "Yes", "payload": "/affirm"},
+                                                                          {"title": "broken"}]},
+                             {"image": "https://example.org/a.png"}, "junk", {"text": ""}])
+    assert [(r.text, [b.payload for b in r.buttons], r.image) for r in replies] == [
+        ("Hi", ["/affirm"], None), ("", [], "https://example.org/a.png")]
+    assert parse_replies({"not": "a list"}) == []
+
+
+def test_the_current_repair_is_the_only_one_or_one_just_reported() -> None:
+    old = TicketSummary("HR-AAAAAA", "tap", "Open", "2020-01-01T10:00:00+00:00")
+    assert current_ticket([old]) == old
+    assert current_ticket([]) is None
+    older = TicketSummary("HR-BBBBBB", "door", "Open", "2019-01-01T10:00:00Z")
+    assert current_ticket([old, older]) is None, "two old repairs: the resident chooses"
+    from datetime import UTC, datetime
+
+    fresh = TicketSummary("HR-CCCCCC", "leak", "Open", datetime.now(UTC).isoformat())
+    assert current_ticket([fresh, old]) == fresh
+
+
+def _update(update_id: int, chat_id: int) -> Update:
+    chat = Chat(chat_id, "private")
+    message = Message(update_id, date=None, chat=chat, from_user=User(chat_id, "R", False), text="x")  # type: ignore[arg-type]
+    return Update(update_id, message=message)
+
+
+def test_one_chats_updates_run_in_order_while_chats_run_concurrently() -> None:
+    seen: list[tuple[int, int]] = []
+    concurrent = 0
+    most = 0
+
+    async def first(update: Update) -> bool:
+        await asyncio.sleep(random.random() / 200)  # the repairs round trip, of varying length
+        return update.update_id != 13  # 13 is a repeat
+
+    async def handle(update: Update) -> None:
+        nonlocal concurrent, most
+        concurrent += 1
+        most = max(most, concurrent)
+        await asyncio.sleep(random.random() / 100)
+        assert update.effective_chat is not None
+        seen.append((update.effective_chat.id, update.update_id))
+        concurrent -= 1
+
+    async def run() -> ChatOrderedProcessor:
+        processor = ChatOrderedProcessor(64, first)
+        updates = [_update(i, chat_id=i % 4) for i in range(1, 81)]
+        # The way python-telegram-bot starts them: one task each, in arrival order.
+        await asyncio.gather(*(processor.process_update(u, handle(u)) for u in updates))
+        return processor
+
+    processor = asyncio.run(run())
+    for chat in range(4):
+        ids = [u for c, u in seen if c == chat]
+        assert ids == sorted(ids) and len(ids) == 20 - (chat == 1)
+    assert 13 not in [u for _, u in seen], "a repeated update is not handled"
+    assert 1 < most <= 4, "different chats overlap; a chat never overlaps itself"
+    assert processor._locks == {} and processor._waiting == {}, "no per-chat state left behind"
+
+
+def test_webhook_mode_needs_a_url_and_a_strong_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith(("TELEGRAM_", "BOT_", "RASA_", "REPAIRS_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir("/")  # no .env file
+    base = {"TELEGRAM_BOT_TOKEN": "1:abc", "TELEGRAM_MODE": "webhook",
+            "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/webhook"}
+    for key, value in base.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError, match="TELEGRAM_WEBHOOK_SECRET"):
+        BotSettings()
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "short")
+    with pytest.raises(ValidationError):
+        BotSettings()
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "a" * 32)
+    settings = BotSettings()
+    assert settings.webhook_path == "/telegram/webhook"
+    assert settings.file_base_url == "https://api.telegram.org/file/bot"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8081)
+    monkeypatch.setenv("REPAIRS_URL", "http://repairs:8000")
+    assert BotSettings().repairs_url == "http://repairs:8000"
