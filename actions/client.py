@@ -195,8 +195,11 @@ class RepairsClient:
     def council(self) -> Dict[str, Any]:
         return self._request("GET", "/api/v1/council")
 
-    def assess(self, category: str, text: str) -> Dict[str, Any]:
-        return self._request("POST", "/api/v1/assess", json={"category": category, "text": text[:4000]})
+    def assess(self, category: str, text: str, *, emergency_signal: Optional[str] = None) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"category": category, "text": text[:4000]}
+        if emergency_signal:
+            body["emergency_signal"] = emergency_signal
+        return self._request("POST", "/api/v1/assess", json=body)
 
     def triage(self, text: str) -> Dict[str, Any]:
         return self._request("POST", "/api/v1/triage", json={"text": text[:4000]})

@@ -65,6 +65,15 @@ def _category_from_message(tracker: Tracker) -> tuple[Optional[str], float, List
     return None, 0.0, ranking
 
 
+GAS_SIGNALS = {"gas", "carbon_monoxide"}
+
+
+def learned_emergency(tracker: Tracker) -> Optional[str]:
+    signal = (tracker.latest_message or {}).get("emergency") or {}
+    kind = signal.get("kind") if isinstance(signal, dict) else None
+    return str(kind) if kind and kind != "none" else None
+
+
 def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True) -> List[EventType]:
     """Begin (or, after verification, resume) a report."""
     client = get_client()
@@ -100,14 +109,17 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
             SlotSet("awaiting", None),
         ]
 
+    # The language model's emergency signal for the words just typed (rasa_components.emergency_classifier);
+    # it can only make a report more urgent. A resumed report has already been judged.
+    signal = learned_emergency(tracker) if fresh else None
     # Safety first: emergencies get their advice before anything else, even before verification.
-    if mentions_gas(text):
+    if mentions_gas(text) or signal in GAS_SIGNALS:
         dispatcher.utter_message(response="utter_gas_safety")
         category = "gas"
     triage = None
     try:
         # The policy's verdict on these words; the category is already known from understanding them.
-        triage = client.assess(category or "other", text) if text else None
+        triage = client.assess(category or "other", text, emergency_signal=signal) if text else None
     except (ServiceUnavailable, ApiError):
         triage = None
     emergency = bool(triage and triage.get("emergency")) or category == "gas"

@@ -18,7 +18,8 @@ from actions.texts import SERVICE_DOWN
 # Kept here as well as in the repairs service's policy: the safety text must not depend on the
 # service being up. Deliberately generous; a false alarm costs a paragraph of advice.
 _GAS = re.compile(
-    r"\b(smell(s|ing|y)? (of )?gas|gas (smell|leak|leaking|escape)|smelt gas|smell gas|"
+    r"\b(smell(s|ing|y)? (of )?gas|gas(sy)? (smell|leak|leaking|escape|odou?r|stink)|smelt gas|smell gas|"
+    r"(stink|pong|reek|reeks|whiff|odou?r) of gas|hiss\w* (of |from )?(the )?gas|gas (meter|pipe) (is )?hiss\w*|"
     r"carbon monoxide|co (alarm|detector)|co2? alarm|monoxide)\b",
     re.IGNORECASE,
 )

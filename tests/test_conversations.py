@@ -141,3 +141,13 @@ def test_flooding_gets_advice_and_an_emergency_ticket_at_once(stack):
     replies = texts(stack.say(chat, "water is pouring through my bathroom ceiling from the flat above"))
     assert "emergency" in replies[0].lower()
     assert any("logged this as an emergency" in t for t in replies)
+
+
+def test_an_emergency_the_phrase_rules_miss_is_caught_by_the_learned_signal(stack):
+    # No phrase rule in data/policy.yml matches "the power's gone" (tests/test_triage_rules.py checks
+    # that); the assistant's emergency classifier does.
+    chat = new_chat()
+    verify(stack, chat)
+    replies = texts(stack.say(chat, "the power's gone in the whole flat"))
+    assert "emergency" in replies[0].lower() and "105" in replies[0]
+    assert any("logged this as an emergency" in t for t in replies)
