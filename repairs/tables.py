@@ -1,6 +1,7 @@
 """Imports every model module so `Base.metadata` knows all tables (for Alembic and tests)."""
 
 from repairs.auth import models as auth_models
+from repairs.channels import models as channel_models
 from repairs.database import Base
 from repairs.idempotency import models as idempotency_models
 from repairs.notifications import models as notification_models
@@ -11,6 +12,7 @@ metadata = Base.metadata
 
 __all__ = [
     "auth_models",
+    "channel_models",
     "idempotency_models",
     "metadata",
     "notification_models",

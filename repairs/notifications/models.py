@@ -1,7 +1,8 @@
 """The notifications outbox: rows written in the same transaction as the change they announce.
 
 Delivery (Telegram, web chat) claims rows with `FOR UPDATE SKIP LOCKED`, so several bot replicas
-can share the work, and sends each once, keyed by `delivery_key`.
+can share the work, and sends each once, keyed by `delivery_key`. A claim is a lease: it pushes
+`next_attempt_at` forward by the lease, so a row whose worker died becomes due again by itself.
 """
 
 from __future__ import annotations
@@ -39,5 +40,9 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The channel the last claim chose (the ticket's own channel, else the newest linked identity),
+    # kept so officers can see where a failed message was meant to go. Never the chat id itself.
+    channel: Mapped[str | None] = mapped_column(String(20))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
