@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from repairs.auth.routes import router as auth_router
+from repairs.channels.routes import router as channels_router
 from repairs.contact.routes import router as contact_router
 from repairs.context import ServiceContext
 from repairs.limits import BodySizeLimit
@@ -37,6 +38,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(open311_router)
     app.include_router(triage_router)
     app.include_router(contact_router)
+    app.include_router(channels_router)
     app.add_middleware(
         BodySizeLimit,
         default_limit=context.settings.max_json_body_bytes,
