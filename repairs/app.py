@@ -10,6 +10,8 @@ from repairs.contact.routes import router as contact_router
 from repairs.context import ServiceContext
 from repairs.limits import BodySizeLimit
 from repairs.meta_routes import router as meta_router
+from repairs.notifications.officer_routes import router as deliveries_router
+from repairs.notifications.routes import router as outbox_router
 from repairs.open311.routes import router as open311_router
 from repairs.problems import install_problem_handlers
 from repairs.residents.routes import router as residents_router
@@ -39,6 +41,8 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(triage_router)
     app.include_router(contact_router)
     app.include_router(channels_router)
+    app.include_router(outbox_router)
+    app.include_router(deliveries_router)
     app.add_middleware(
         BodySizeLimit,
         default_limit=context.settings.max_json_body_bytes,

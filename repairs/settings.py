@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = Field(default=None, alias="RASA_TOKEN")
     rasa_timeout_seconds: float = Field(default=5.0, alias="REPAIRS_RASA_TIMEOUT_SECONDS")
 
+    # Outbox delivery: the wait before each retry of a message that failed for a passing reason
+    # (a JSON list in the environment). One attempt plus one per delay, then it is failed for officers.
+    outbox_retry_delays_seconds: tuple[float, ...] = Field(
+        default=(5, 30, 120, 600, 3600), min_length=0, max_length=20, alias="REPAIRS_OUTBOX_RETRY_DELAYS"
+    )
+
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 
     @property

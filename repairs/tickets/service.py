@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repairs.database import utcnow
+from repairs.notifications.buttons import is_it_fixed
 from repairs.notifications.outbox import enqueue
 from repairs.policy.engine import Policy
 from repairs.residents.models import Property, Resident, Tenure
@@ -85,10 +86,8 @@ class NewTicket:
 STATUS_MESSAGES = {
     Status.TRIAGED: "We have looked at your repair {ref} ({category}). It is {priority} and we aim to finish it {due}.",
     Status.IN_PROGRESS: "Work on your repair {ref} has started: an operative is on the way or with you now.",
-    Status.COMPLETED: (
-        "Our operative has finished the work on {ref}. Is it fixed? Reply 'yes' or 'not fixed', "
-        "and tell us how we did from 1 to 5."
-    ),
+    # Sent with the is_it_fixed buttons: "yes" leads on to the 1-5 rating, "not fixed" reopens.
+    Status.COMPLETED: "Our operative has finished the work on {ref}. Is it fixed?",
     Status.CANCELLED: "Your repair {ref} has been cancelled.",
     Status.CLOSED: "Your repair {ref} is now closed. Thank you.",
     Status.REOPENED: "We have reopened your repair {ref} and will be in touch about the next visit.",
@@ -285,7 +284,10 @@ def change_status(
     if notify and ticket.resident_id is not None and actor.type != "resident":
         text = _status_text(policy, ticket)
         if text:
-            _tell_resident(session, ticket, event, f"status_{target.value}", text, {"status": ticket.status.value})
+            data: dict[str, object] = {"status": ticket.status.value}
+            if target == Status.COMPLETED:
+                data["buttons"] = is_it_fixed(ticket.reference)
+            _tell_resident(session, ticket, event, f"status_{target.value}", text, data)
     session.flush()
     return event
 

@@ -1,0 +1,223 @@
+"""Handing outbox rows to channel workers: claims as leases, acknowledgements, retries with back-off.
+
+A claim leases rows by pushing `next_attempt_at` forward, so a worker that dies mid-batch only delays
+its rows by the lease. Each ticket's messages go out in order: a row is not claimable while an older
+row for the same ticket is still pending (leased or backing off), so "on the way" never overtakes
+"we've looked at it", and two workers never hold messages for one ticket at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from repairs.database import utcnow
+from repairs.notifications.models import Notification, OutboxStatus
+from repairs.residents.models import ChannelIdentity
+from repairs.tickets.models import Ticket
+
+log = logging.getLogger(__name__)
+
+NO_CHANNEL = "no_channel"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    note: Notification
+    channel: str
+    external_id: str
+
+
+class AlreadySent(Exception):
+    """An officer asked to retry a message the resident already has."""
+
+
+def _target_channel() -> ColumnElement[str | None]:
+    """The channel a row goes to: the one the resident reported the ticket on when they still have an
+    identity there, otherwise the identity they linked most recently. Correlates with Notification and
+    the outer-joined Ticket of the claim query."""
+    on_ticket_channel = (
+        select(ChannelIdentity.channel)
+        .where(ChannelIdentity.resident_id == Notification.resident_id, ChannelIdentity.channel == Ticket.channel)
+        .limit(1)
+        .scalar_subquery()
+    )
+    newest = (
+        select(ChannelIdentity.channel)
+        .where(ChannelIdentity.resident_id == Notification.resident_id)
+        .order_by(ChannelIdentity.linked_at.desc(), ChannelIdentity.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(on_ticket_channel, newest)
+
+
+def _no_older_pending() -> ColumnElement[bool]:
+    older = aliased(Notification)
+    return ~exists().where(
+        older.ticket_id == Notification.ticket_id,
+        older.status == OutboxStatus.PENDING,
+        older.id < Notification.id,
+    )
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(Notification.status == OutboxStatus.PENDING, Notification.next_attempt_at <= now)
+
+
+def fail_unreachable(session: Session, now: datetime, *, batch: int = 200) -> int:
+    """Rows for residents with no channel identity left (never linked, or erased with /forget_me) can
+    never be delivered: fail them so officers see them, instead of leaving them pending for ever."""
+    has_identity = exists().where(ChannelIdentity.resident_id == Notification.resident_id)
+    ids = session.scalars(
+        select(Notification.id)
+        .where(_due(now), ~has_identity)
+        .order_by(Notification.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if ids:
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids))
+            .values(status=OutboxStatus.FAILED, last_error=NO_CHANNEL),
+            execution_options={"synchronize_session": False},
+        )
+        log.warning("outbox rows failed: no channel", extra={"count": len(ids)})
+    return len(ids)
+
+
+def claim(
+    session: Session, *, channels: Sequence[str], limit: int, lease: timedelta, now: datetime | None = None
+) -> list[Claimed]:
+    """Lease up to `limit` due rows whose resident is reachable on one of `channels`. Rows meant for
+    another channel stay pending for that channel's worker (web chat delivers when the page opens)."""
+    now = now or utcnow()
+    fail_unreachable(session, now)
+    target_channel = _target_channel()
+    rows = session.execute(
+        select(Notification, target_channel)
+        .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+        .where(
+            _due(now),
+            target_channel.in_(list(channels)),
+            or_(Notification.ticket_id.is_(None), _no_older_pending()),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        # OF the outbox only: PostgreSQL refuses to lock the nullable side of an outer join, and the
+        # ticket is only read. SKIP LOCKED lets concurrent claimers take different rows without waiting.
+        .with_for_update(of=Notification, skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    resident_ids = {note.resident_id for note, _ in rows}
+    # Newest identity first: a resident with two chats on one channel hears on the one they used last.
+    identities = session.execute(
+        select(ChannelIdentity.resident_id, ChannelIdentity.channel, ChannelIdentity.external_id)
+        .where(ChannelIdentity.resident_id.in_(resident_ids), ChannelIdentity.channel.in_(list(channels)))
+        .order_by(ChannelIdentity.linked_at.desc(), ChannelIdentity.id.desc())
+    ).all()
+    chat: dict[tuple[int, str], str] = {}
+    for resident_id, channel, external_id in identities:
+        chat.setdefault((resident_id, channel), external_id)
+    lease_until = now + lease
+    claimed = []
+    for note, target in rows:
+        chat_id = chat.get((note.resident_id, target)) if note.resident_id is not None and target else None
+        if target is None or chat_id is None:  # unlinked between the two queries: leave it for the next claim
+            continue
+        note.attempts += 1
+        note.next_attempt_at = lease_until
+        note.claimed_at = now
+        note.channel = target
+        claimed.append(Claimed(note, target, chat_id))
+    session.flush()
+    return claimed
+
+
+def _locked(session: Session, note_id: int) -> Notification | None:
+    return session.scalar(select(Notification).where(Notification.id == note_id).with_for_update())
+
+
+def mark_sent(session: Session, note_id: int, *, now: datetime | None = None) -> bool:
+    """Record that the channel accepted the message. Repeating it changes nothing. A row already
+    failed is marked sent too: the resident has the message, whatever the worker said before."""
+    note = _locked(session, note_id)
+    if note is None:
+        return False
+    if note.status != OutboxStatus.SENT:
+        note.status = OutboxStatus.SENT
+        note.sent_at = now or utcnow()
+    return True
+
+
+def mark_failed(
+    session: Session,
+    note_id: int,
+    *,
+    error: str,
+    retryable: bool,
+    attempt: int | None,
+    delays: Sequence[float],
+    now: datetime | None = None,
+) -> bool:
+    """Back off and retry a passing failure; give up on a permanent one or when the budget is spent
+    (one attempt plus one per delay). A report from an older claim than the current one is ignored:
+    that claim's lease ran out and another worker holds the row now."""
+    note = _locked(session, note_id)
+    if note is None:
+        return False
+    if note.status != OutboxStatus.PENDING or (attempt is not None and attempt != note.attempts):
+        log.info("stale delivery failure ignored", extra={"notification_id": note_id})
+        return True
+    now = now or utcnow()
+    note.last_error = error
+    retry_index = note.attempts - 1  # the first failure waits delays[0]
+    if retryable and 0 <= retry_index < len(delays):
+        note.next_attempt_at = now + timedelta(seconds=delays[retry_index])
+    else:
+        note.status = OutboxStatus.FAILED
+        log.warning(
+            "delivery failed for good",
+            extra={"notification_id": note_id, "error": error, "attempts": note.attempts},
+        )
+    return True
+
+
+def retry(session: Session, note_id: int, *, now: datetime | None = None) -> tuple[Notification, bool] | None:
+    """An officer puts a failed message back in the queue with a fresh retry budget; says whether it
+    did. A pending row is left alone: it may be in a worker's hands right now, and making it due
+    would send it twice."""
+    note = _locked(session, note_id)
+    if note is None:
+        return None
+    if note.status == OutboxStatus.SENT:
+        raise AlreadySent(note_id)
+    if note.status != OutboxStatus.FAILED:
+        return note, False
+    note.status = OutboxStatus.PENDING
+    note.attempts = 0
+    note.next_attempt_at = now or utcnow()
+    return note, True
+
+
+def list_deliveries(
+    session: Session, *, status: OutboxStatus, limit: int, before_id: int | None
+) -> list[tuple[Notification, str | None]]:
+    """Deliveries in one state with their ticket's reference, newest first."""
+    query = (
+        select(Notification, Ticket.reference)
+        .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+        .where(Notification.status == status)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    return [(note, reference) for note, reference in session.execute(query).all()]

@@ -1,0 +1,112 @@
+"""The outbox as the bot's delivery workers see it: claim a batch, then say sent or failed for each row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from repairs.auth.dependencies import ContextDep, ServiceDep
+from repairs.database import transaction
+from repairs.notifications import delivery
+from repairs.problems import Problem
+
+router = APIRouter(prefix="/api/v1/outbox", tags=["delivery"])
+
+Channel = Literal["telegram", "web", "whatsapp", "sms"]
+# A short code such as "telegram_forbidden" or "timeout": never a resident's words or a chat's details.
+ErrorCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,63}$")]
+NoteId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class ClaimBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=200)
+    lease_seconds: int = Field(default=60, ge=1, le=3600)
+    channels: list[Channel] = Field(min_length=1, max_length=4)
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class ClaimedItem(BaseModel):
+    id: int
+    delivery_key: str
+    kind: str
+    text: str
+    data: dict[str, Any]
+    attempts: int
+    channel: str
+    external_id: str
+    buttons: list[Button]
+
+
+class ClaimOut(BaseModel):
+    items: list[ClaimedItem]
+
+
+class FailedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorCode
+    retryable: bool = True
+    # The `attempts` the claim returned. When given, a report from a claim whose lease has since run out
+    # (and which another worker may hold now) is ignored instead of disturbing the newer claim.
+    attempt: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+def _item(claimed: delivery.Claimed) -> ClaimedItem:
+    payload = dict(claimed.note.payload or {})
+    text = str(payload.pop("text", ""))
+    buttons = payload.pop("buttons", None) or []
+    return ClaimedItem(
+        id=claimed.note.id,
+        delivery_key=claimed.note.delivery_key,
+        kind=claimed.note.kind,
+        text=text,
+        data=payload,
+        attempts=claimed.note.attempts,
+        channel=claimed.channel,
+        external_id=claimed.external_id,
+        buttons=[Button(**b) for b in buttons],
+    )
+
+
+def _not_found() -> Problem:
+    return Problem(404, "not_found", "Notification not found")
+
+
+@router.post("/claim", response_model=ClaimOut, summary="Lease due messages for some channels")
+def claim(body: ClaimBody, _service: ServiceDep, ctx: ContextDep) -> ClaimOut:
+    with transaction(ctx.sessions) as session:
+        claimed = delivery.claim(
+            session, channels=body.channels, limit=body.limit, lease=timedelta(seconds=body.lease_seconds)
+        )
+        return ClaimOut(items=[_item(c) for c in claimed])
+
+
+@router.post("/{note_id}/sent", status_code=204, summary="The channel accepted the message")
+def sent(note_id: NoteId, _service: ServiceDep, ctx: ContextDep) -> Response:
+    with transaction(ctx.sessions) as session:
+        if not delivery.mark_sent(session, note_id):
+            raise _not_found()
+    return Response(status_code=204)
+
+
+@router.post("/{note_id}/failed", status_code=204, summary="The channel did not take the message")
+def failed(note_id: NoteId, body: FailedBody, _service: ServiceDep, ctx: ContextDep) -> Response:
+    with transaction(ctx.sessions) as session:
+        found = delivery.mark_failed(
+            session,
+            note_id,
+            error=body.error,
+            retryable=body.retryable,
+            attempt=body.attempt,
+            delays=ctx.settings.outbox_retry_delays_seconds,
+        )
+        if not found:
+            raise _not_found()
+    return Response(status_code=204)
