@@ -93,13 +93,33 @@ def fail_unreachable(session: Session, now: datetime, *, batch: int = 200) -> in
 
 
 def claim(
-    session: Session, *, channels: Sequence[str], limit: int, lease: timedelta, now: datetime | None = None
+    session: Session,
+    *,
+    channels: Sequence[str],
+    limit: int,
+    lease: timedelta,
+    now: datetime | None = None,
+    external_id: str | None = None,
 ) -> list[Claimed]:
     """Lease up to `limit` due rows whose resident is reachable on one of `channels`. Rows meant for
-    another channel stay pending for that channel's worker (web chat delivers when the page opens)."""
+    another channel stay pending for that channel's worker (web chat delivers when the page opens).
+
+    With `external_id` (and one channel), only the rows of the resident linked to that chat, all handed
+    to that chat: web chat pulls them when the resident's page asks, whichever of their browsers it is."""
     now = now or utcnow()
     fail_unreachable(session, now)
     target_channel = _target_channel()
+    only_resident: list[ColumnElement[bool]] = []
+    if external_id is not None:
+        (channel,) = channels
+        resident_id = session.scalar(
+            select(ChannelIdentity.resident_id).where(
+                ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+            )
+        )
+        if resident_id is None:
+            return []
+        only_resident.append(Notification.resident_id == resident_id)
     rows = session.execute(
         select(Notification, target_channel)
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
@@ -107,6 +127,7 @@ def claim(
             _due(now),
             target_channel.in_(list(channels)),
             or_(Notification.ticket_id.is_(None), _no_older_pending()),
+            *only_resident,
         )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
@@ -124,8 +145,10 @@ def claim(
         .order_by(ChannelIdentity.linked_at.desc(), ChannelIdentity.id.desc())
     ).all()
     chat: dict[tuple[int, str], str] = {}
-    for resident_id, channel, external_id in identities:
-        chat.setdefault((resident_id, channel), external_id)
+    for resident_id, channel, chat_id in identities:
+        chat.setdefault((resident_id, channel), chat_id)
+    if external_id is not None:  # every row is this resident's, handed to the chat that asked
+        chat = {key: external_id for key in chat}
     lease_until = now + lease
     claimed = []
     for note, target in rows:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from repairs.auth.dependencies import ContextDep, ServiceDep
 from repairs.database import transaction
@@ -26,6 +26,16 @@ class ClaimBody(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
     lease_seconds: int = Field(default=60, ge=1, le=3600)
     channels: list[Channel] = Field(min_length=1, max_length=4)
+    # One chat's messages only (web chat pulls a resident's updates when their page asks): the rows of the
+    # resident linked to this id on the one channel given, returned with this id whichever of their
+    # chats on that channel is newest.
+    external_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _one_channel_for_one_chat(self) -> ClaimBody:
+        if self.external_id is not None and len(self.channels) != 1:
+            raise ValueError("external_id needs exactly one channel")
+        return self
 
 
 class Button(BaseModel):
@@ -83,7 +93,11 @@ def _not_found() -> Problem:
 def claim(body: ClaimBody, _service: ServiceDep, ctx: ContextDep) -> ClaimOut:
     with transaction(ctx.sessions) as session:
         claimed = delivery.claim(
-            session, channels=body.channels, limit=body.limit, lease=timedelta(seconds=body.lease_seconds)
+            session,
+            channels=body.channels,
+            limit=body.limit,
+            lease=timedelta(seconds=body.lease_seconds),
+            external_id=body.external_id,
         )
         return ClaimOut(items=[_item(c) for c in claimed])
 
