@@ -145,8 +145,8 @@ def claim(
         .order_by(ChannelIdentity.linked_at.desc(), ChannelIdentity.id.desc())
     ).all()
     chat: dict[tuple[int, str], str] = {}
-    for resident_id, channel, chat_id in identities:
-        chat.setdefault((resident_id, channel), chat_id)
+    for resident_id, channel, linked_id in identities:
+        chat.setdefault((resident_id, channel), linked_id)
     if external_id is not None:  # every row is this resident's, handed to the chat that asked
         chat = {key: external_id for key in chat}
     lease_until = now + lease
