@@ -226,7 +226,8 @@ class Meter:
 
 
 def run_stores(cfg: Config, stores: str, model: Path) -> StoresRun:
-    repairs_workers = cfg.repairs_workers or (2 if stores == "production" else 1)
+    # As docker-compose.yml runs it (REPAIRS_WORKERS defaults to 3); SQLite serialises writers, so 1.
+    repairs_workers = cfg.repairs_workers or (3 if stores == "production" else 1)
     run = StoresRun(stores, workers={"repairs service": repairs_workers, "action server": cfg.action_workers,
                                      "Rasa": cfg.rasa_workers})
     for who, extra in (("Rasa", cfg.rasa_env), ("the action server", cfg.actions_env)):
@@ -351,8 +352,8 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--think", default="1,3", help="a resident's pause between messages: min,max seconds")
     parser.add_argument("--stress-conversations", type=int,
                         help="conversations in the no-pause stress run (default 40; 0 skips it)")
-    parser.add_argument("--repairs-workers", type=int, help="repairs service workers (default 2 on PostgreSQL, "
-                        "1 on SQLite)")
+    parser.add_argument("--repairs-workers", type=int, help="repairs service workers (default 3 on PostgreSQL, "
+                        "as docker-compose.yml; 1 on SQLite)")
     parser.add_argument("--action-workers", type=int, default=1, help="action server Sanic workers")
     parser.add_argument("--rasa-workers", type=int, default=1,
                         help="Rasa Sanic workers (more than 1 only with the Redis lock store)")
