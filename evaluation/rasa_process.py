@@ -36,6 +36,9 @@ def rasa_env() -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "RASA_TELEMETRY_ENABLED": "false",
+        # One BLAS thread: with two, NumPy's OpenBLAS busy-waits on a 2-core machine and doubles the
+        # CPU each message costs (measured by `make bench-assistant`).
+        "OPENBLAS_NUM_THREADS": "1",
     })
     return env
 

@@ -78,6 +78,11 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             text = message.get(TEXT)
             if not text:
                 continue
+            if text.startswith("/"):
+                # A button payload ("/affirm"): Rasa takes its intent from the payload itself, so encoding it
+                # would spend ~25 ms for nothing. The classifiers still need a vector of the right size.
+                self._add(message, np.zeros(encoder.dim, dtype=np.float32))
+                continue
             self._add(message, encoder.encode([text])[0])
         return messages
 
