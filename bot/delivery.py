@@ -451,3 +451,23 @@ class DeliveryWorker:
     @property
     def unacknowledged(self) -> int:
         return len(self._unacked)
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Stop, then close the client to the repairs service."""
+        await self.stop(timeout)
+        await self.outbox.aclose()
+
+
+def build_worker(settings: BotSettings, delivery: DeliverySettings, *, telegram_bot: Bot,
+                 payloads: PayloadStore | None = None) -> DeliveryWorker:
+    """The worker for the bot process. Pass the Telegram edge's `application.bot` and its payload store,
+    so replies and proactive messages share one rate limiter and taps on long payloads resolve:
+
+        worker = build_worker(settings, DeliverySettings(), telegram_bot=edge.application.bot,
+                              payloads=edge.services.payloads)
+        worker.start()        # once the edge has started (the bot must be initialised)
+        ...
+        await worker.aclose() # before the edge stops
+    """
+    outbox = OutboxClient(settings.repairs_url, settings.repairs_token(), timeout=delivery.call_timeout_seconds)
+    return DeliveryWorker(outbox, {"telegram": TelegramSender(telegram_bot, payloads=payloads)}, delivery)

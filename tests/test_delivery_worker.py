@@ -25,6 +25,7 @@ from bot.delivery import (
     PermanentDeliveryError,
     RetryableDeliveryError,
     TelegramSender,
+    build_worker,
 )
 from bot.delivery_settings import DeliverySettings
 from bot.outbox_client import OutboxClient, OutboxUnavailable
@@ -523,15 +524,19 @@ def test_an_officers_change_reaches_the_telegram_chat_once(live_server, factory,
     set_status(live_server.url, officer, ref, "triaged")
     set_status(live_server.url, officer, ref, "completed")
 
+    settings = BotSettings(TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,  # type: ignore[call-arg]
+                           REPAIRS_API_URL=live_server.url, REPAIRS_API_TOKEN=SERVICE_TOKEN, _env_file=None)
+
     async def scenario() -> None:
-        sender = telegram_sender(telegram)
+        sender = TelegramSender.from_settings(settings)  # in the bot process: the edge's application.bot
         await sender.start()
+        worker = build_worker(settings, delivery_settings(BOT_DELIVERY_LEASE_SECONDS=30, BOT_DELIVERY_SEND_TIMEOUT=10),
+                              telegram_bot=sender.bot)
         try:
-            worker = DeliveryWorker(OutboxClient(live_server.url, SERVICE_TOKEN, timeout=5), {"telegram": sender},
-                                    delivery_settings(BOT_DELIVERY_LEASE_SECONDS=30, BOT_DELIVERY_SEND_TIMEOUT=10))
             await run_worker(worker, lambda: all_settled(ctx))
             await asyncio.sleep(0.5)  # anything sent twice would have arrived by now
         finally:
+            await worker.aclose()
             await sender.aclose()
 
     asyncio.run(scenario())
