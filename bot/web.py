@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.settings import BotSettings
 from bot.telegram.edge import TelegramEdge
+from bot.webchat import WebChat
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def build_web_app(settings: BotSettings, telegram: TelegramEdge | None = None,
         all_routes.append(Route(settings.webhook_path,
                                 _webhook(telegram, settings.telegram_webhook_secret.get_secret_value()),
                                 methods=["POST"]))
-    all_routes.extend(routes)
+    webchat = WebChat.from_settings(settings)  # the page at "/" and its API (bot/webchat/)
+    all_routes.extend([*webchat.routes(), *routes])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,6 +49,7 @@ def build_web_app(settings: BotSettings, telegram: TelegramEdge | None = None,
         finally:
             if telegram is not None:
                 await telegram.stop()
+            await webchat.aclose()
 
     return Starlette(routes=all_routes, lifespan=lifespan)
 
