@@ -299,7 +299,8 @@
         state = { entries: [], shown: [], acks: [] };
         try { window.sessionStorage.removeItem(STORE); } catch (e) { /* nothing kept */ }
         renderAll();
-        addReplies(data.messages);
+        // Shown, not kept: nothing of this conversation stays in the browser.
+        (data.messages || []).forEach(function (m) { render({ who: "bot", text: String(m.text || "") }, -1); });
         ended = true;
         showAlert("To start a new chat, reload the page.");
       });
