@@ -17,7 +17,7 @@ PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v py
 .PHONY: help demo chat test test-fast lint typecheck bench-api bench eval clean app-env rasa-env
 
 help:
-	@echo "make demo       run the whole product on this machine (SQLite, demo data)"
+	@echo "make demo       run the whole product on this machine (SQLite, demo data; web chat on :8081)"
 	@echo "make chat       talk to the running demo from this terminal"
 	@echo "make test       install what is missing and run the whole test suite"
 	@echo "make lint       ruff and mypy"

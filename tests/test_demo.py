@@ -1,4 +1,4 @@
-"""`make demo` runs non-interactively, serves all three parts, and Ctrl-C (or SIGTERM) stops every process
+"""`make demo` runs non-interactively, serves all four parts, and Ctrl-C (or SIGTERM) stops every process
 it started."""
 
 from __future__ import annotations
@@ -59,16 +59,18 @@ def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str
     return "".join(lines)
 
 
-def test_demo_starts_all_three_parts_and_stops_them_on_ctrl_c(tmp_path):
-    repairs_port, rasa_port, actions_port = free_port(), free_port(), free_port()
+def test_demo_starts_all_four_parts_and_stops_them_on_ctrl_c(tmp_path):
+    repairs_port, rasa_port, actions_port, bot_port = free_port(), free_port(), free_port(), free_port()
     var = tmp_path / "var"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPAIRS_", "RASA_", "ACTION_SERVER_", "DEMO_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REPAIRS_", "RASA_", "ACTION_SERVER_", "DEMO_", "BOT_", "TELEGRAM_", "WEBCHAT_"))}
     env.update({
         "CI": "true",
         "DEMO_VAR_DIR": str(var),
         "REPAIRS_PORT": str(repairs_port),
         "RASA_PORT": str(rasa_port),
         "ACTION_SERVER_PORT": str(actions_port),
+        "BOT_PORT": str(bot_port),
         "REPAIRS_DATABASE_URL": f"sqlite:///{var / 'demo.db'}",
     })
     proc = subprocess.Popen([sys.executable, "-m", "repairs.demo.run"], cwd=ROOT, env=env,
@@ -78,7 +80,7 @@ def test_demo_starts_all_three_parts_and_stops_them_on_ctrl_c(tmp_path):
         output = _read_until(proc, "Ready. Ctrl-C stops everything.", timeout=420)
         assert "Ready." in output, output
         for part, port in (("repairs service", repairs_port), ("action server", actions_port),
-                           ("Rasa server", rasa_port)):
+                           ("Rasa server", rasa_port), ("bot", bot_port)):
             assert any(part in line and f":{port}/" in line and "ready in" in line
                        for line in output.splitlines()), output
         assert "T-1000" in output  # the demo residents to try
@@ -95,6 +97,12 @@ def test_demo_starts_all_three_parts_and_stops_them_on_ctrl_c(tmp_path):
         categories = httpx.get(f"{repairs}/api/v1/categories", headers={"Authorization": f"Bearer {repairs_token}"},
                                timeout=5)
         assert categories.status_code == 200 and len(categories.json()) == 15
+
+        # The web chat, its URL printed.
+        assert f"Web chat:                  http://127.0.0.1:{bot_port}/" in output, output
+        page = httpx.get(f"http://127.0.0.1:{bot_port}/", timeout=5)
+        assert page.status_code == 200 and "Housing repairs chat" in page.text
+        assert (var / "webchat-secret").stat().st_mode & 0o077 == 0
 
         # The action server.
         assert httpx.get(f"http://127.0.0.1:{actions_port}/health", timeout=5).status_code == 200
@@ -133,14 +141,14 @@ def test_demo_starts_all_three_parts_and_stops_them_on_ctrl_c(tmp_path):
         assert "you're verified" in chat.stdout, chat.stdout
 
         # Rasa and the action server listen on loopback only.
-        for port in (rasa_port, actions_port, repairs_port):
+        for port in (rasa_port, actions_port, repairs_port, bot_port):
             addresses = _listening_addresses(port)
             assert addresses and addresses <= LOOPBACK, f"port {port} listens on {addresses}"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     assert proc.returncode == 0
-    for port in (repairs_port, rasa_port, actions_port):
+    for port in (repairs_port, rasa_port, actions_port, bot_port):
         assert not _is_listening(port), f"something still listens on {port} after Ctrl-C"
 
 

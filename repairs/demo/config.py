@@ -27,6 +27,10 @@ class DemoSettings(BaseSettings):
     rasa_port: int = Field(default=5005, ge=1, le=65535, alias="RASA_PORT")
     action_server_host: str = Field(default="127.0.0.1", alias="ACTION_SERVER_HOST")
     action_server_port: int = Field(default=5055, ge=1, le=65535, alias="ACTION_SERVER_PORT")
+    # The bot's HTTP server: the web chat (and Telegram's webhook, when Telegram is on). Same variables
+    # as the bot's own settings (bot/settings.py).
+    bot_host: str = Field(default="127.0.0.1", alias="BOT_HOST")
+    bot_port: int = Field(default=8081, ge=1, le=65535, alias="BOT_PORT")
     # Rasa loads the model and the MiniLM encoder before it answers; on a busy 2-core machine that can
     # take a while, so the wait is generous.
     rasa_ready_timeout_seconds: float = Field(default=240.0, alias="DEMO_RASA_READY_TIMEOUT_SECONDS")
@@ -36,6 +40,10 @@ class DemoSettings(BaseSettings):
     @property
     def rasa_url(self) -> str:
         return f"http://{_connectable(self.rasa_host)}:{self.rasa_port}"
+
+    @property
+    def web_chat_url(self) -> str:
+        return f"http://{_connectable(self.bot_host)}:{self.bot_port}"
 
     @property
     def action_server_url(self) -> str:

@@ -1,7 +1,8 @@
 """`make demo`: the whole product on one machine with embedded defaults (SQLite, demo data).
 
-Three processes: the repairs service (8000), the action server (5055) and the Rasa server (5005), each on
-127.0.0.1 unless configured otherwise. The Rasa model is retrained first when the training data changed.
+Four processes: the repairs service (8000), the action server (5055), the Rasa server (5005) and the bot
+(8081: the web chat, and Telegram when TELEGRAM_BOT_TOKEN is set), each on 127.0.0.1 unless configured
+otherwise. The Rasa model is retrained first when the training data changed.
 """
 
 from __future__ import annotations
@@ -79,6 +80,16 @@ def write_endpoints(demo: DemoSettings) -> Path:
     return path
 
 
+def telegram_configured() -> bool:
+    """Whether the bot will start Telegram: a token in the environment or in .env, as the bot reads it."""
+    from bot.settings import BotSettings
+
+    try:
+        return BotSettings().telegram_enabled
+    except ValueError:  # settings the bot will refuse too; its log says why
+        return True
+
+
 def main() -> int:
     from evaluation.rasa_process import RASA_BIN, rasa_env
     from repairs.demo.supervisor import Interrupted, Part, Supervisor, answers
@@ -112,6 +123,14 @@ def main() -> int:
         # Rasa and the action server get only what they need: no REPAIRS_* secrets for Rasa.
         actions_env = {**rasa_env(), "SANIC_HOST": demo.action_server_host,
                        "REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token}
+        # The bot: Telegram's settings come from the environment (or .env); of the service's secrets,
+        # only its API token.
+        bot_env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
+        bot_env.update({"REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token,
+                        "RASA_URL": demo.rasa_url, "RASA_TOKEN": rasa_token,
+                        "BOT_HOST": demo.bot_host, "BOT_PORT": str(demo.bot_port),
+                        "WEBCHAT_SECRET_FILE": os.environ.get("WEBCHAT_SECRET_FILE", str(var / "webchat-secret"))})
+        telegram = "Telegram on" if telegram_configured() else "Telegram off: no TELEGRAM_BOT_TOKEN"
         parts = [
             Part(
                 name="repairs service",
@@ -144,11 +163,21 @@ def main() -> int:
                 ready_timeout=demo.rasa_ready_timeout_seconds,
                 log_file=var / "log" / "rasa.log",
             ),
+            Part(
+                name="bot",
+                command=[sys.executable, "-m", "bot"],
+                ready=answers(f"{demo.web_chat_url}/healthz"),
+                show_url=f"{demo.web_chat_url}/  (web chat; {telegram})",
+                env=bot_env,
+                cwd=PROJECT_ROOT,
+                log_file=var / "log" / "bot.log",
+            ),
         ]
         print("Starting the housing repairs assistant (Ctrl-C stops everything; logs in "
               f"{var / 'log'}):", flush=True)
         supervisor.start(*parts)
-        print("\nChat with the assistant:   make chat  (try the demo tenancy T-100001, postcode NW1 8YL)")
+        print(f"\nWeb chat:                  {demo.web_chat_url}/  (try the demo tenancy T-100001, postcode NW1 8YL)")
+        print("Chat in this terminal:     make chat")
         print(f"Officer sign-in:           supervisor@demo.invalid, password in {var / 'demo-officer-password'}")
         print(f"Service token for the API: in {var / 'repairs-api-token'}")
         print(f"Rasa HTTP API token:       in {var / 'rasa-token'}")
