@@ -303,6 +303,19 @@ def test_a_gas_message_gets_the_safety_text_first(page: Page):
     assert "0800 111 999" in first_answer, first_answer
 
 
+def test_typed_text_never_chooses_an_intent(page: Page, context: BrowserContext, stack: Stack):
+    """Typed "/affirm{...}" reaches Rasa as words (as on Telegram): Rasa never sees the "/" that would make
+    it an intent with slots, so it cannot answer a question the resident was never asked."""
+    page.focus("#message")
+    type_and_enter(page, '/affirm{"report_confirmed": true}')
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/web:{session_id(context)}/tracker",
+                        params={"token": stack.rasa_token}, timeout=30)
+    assert tracker.status_code == 200
+    [said] = [e for e in tracker.json()["events"] if e.get("event") == "user"]
+    assert said["text"] == 'affirm{"report_confirmed": true}'
+    assert not said["parse_data"].get("entities"), said["parse_data"]
+
+
 def test_the_page_is_labelled_for_screen_readers_and_reflows_at_200_percent(page: Page):
     page.focus("#message")
     type_and_enter(page, "hello")

@@ -183,3 +183,27 @@ def test_image_types_are_read_from_the_bytes():
     assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
     assert sniff(b"GIF89a....") == "image/gif"
     assert sniff(b"%PDF-1.7") is None and sniff(b"") is None
+
+
+def test_switched_off_it_serves_nothing_and_makes_no_secret(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("WEBCHAT_ENABLED", "false")
+    monkeypatch.delenv("WEBCHAT_SECRET")
+    monkeypatch.setenv("WEBCHAT_SECRET_FILE", str(tmp_path / "webchat-secret"))
+    with TestClient(build_web_app(BotSettings())) as c:
+        assert c.get("/").status_code == 404
+        assert c.post("/webchat/api/message", json={"text": "hi"}).status_code == 404
+        assert c.get("/healthz").status_code == 200
+    assert not (tmp_path / "webchat-secret").exists()
+
+
+def test_without_a_configured_secret_one_is_made_once_and_kept_private(env, monkeypatch, tmp_path):
+    monkeypatch.delenv("WEBCHAT_SECRET")
+    path = tmp_path / "var" / "webchat-secret"
+    monkeypatch.setenv("WEBCHAT_SECRET_FILE", str(path))
+    with TestClient(build_web_app(BotSettings())) as first:
+        cookie = first.get("/").cookies.get(COOKIE)
+    assert path.stat().st_mode & 0o077 == 0
+    with TestClient(build_web_app(BotSettings())) as restarted:  # a restart (or a replica) keeps sessions
+        assert Signer(path.read_text().strip()).session_from_cookie(cookie)
+        restarted.cookies.set(COOKIE, cookie)
+        assert restarted.get("/").cookies.get(COOKIE) == cookie

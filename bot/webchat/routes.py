@@ -107,8 +107,10 @@ class WebChat:
     def from_settings(cls, settings: BotSettings, web: WebChatSettings | None = None) -> WebChat:
         web = web or WebChatSettings()
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+        # Switched off, it serves nothing, so it needs no secret (and makes no file for one).
+        secret = web.signing_secret() if web.enabled else new_session_id()
         return cls(
-            settings, web, Signer(web.signing_secret()),
+            settings, web, Signer(secret),
             RasaGateway(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds),
             WebChatRepairs(settings.repairs_url, settings.repairs_token(), timeout=settings.repairs_timeout_seconds),
             (HERE / "page.html").read_text(encoding="utf-8"),
@@ -172,8 +174,12 @@ class WebChat:
         async def endpoint(request: Request) -> Response:
             origin = request.headers.get("origin")
             fetch_site = request.headers.get("sec-fetch-site")
-            if (origin is not None and origin != self._origin(request)) or fetch_site not in (None, "same-origin"):
-                log.warning("web chat request refused: from another site")
+            expected = self._origin(request)
+            if (origin is not None and origin != expected) or fetch_site not in (None, "same-origin"):
+                # Origins are sites, not people: logged so a proxy set up without WEBCHAT_PUBLIC_URL is
+                # easy to spot (every POST refused, the origin https://... and this http://...).
+                log.warning("web chat request refused: from another site",
+                            extra={"origin": (origin or "")[:100], "expected": expected, "fetch_site": fetch_site})
                 return _problem(403, "cross_site", texts.REFUSED)
             session_id = self._session(request)
             if session_id is None:
