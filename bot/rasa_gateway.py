@@ -87,7 +87,8 @@ class RasaGateway:
         than reported done."""
         if not self._token:
             raise AssistantUnavailable("no Rasa API token")
-        url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
+        # Rasa takes the id as it is in the path ("telegram:123"); an escaped colon would name another conversation.
+        url = f"{self.base_url}/conversations/{quote(sender, safe=':')}/tracker"
         try:
             replaced = await self._http.put(f"{url}/events", params={"token": self._token}, json=[])
             if replaced.status_code != 200:

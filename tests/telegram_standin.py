@@ -18,9 +18,11 @@ Used by the bot's tests and benchmarks; it never touches the internet.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import math
+import random
 import re
 import threading
 import time
@@ -131,14 +133,17 @@ class TelegramStandIn:
     """One bot's view of the Bot API on 127.0.0.1. Use as a context manager, or call start()/stop()."""
 
     def __init__(self, token: str = "123456789:TEST-standin-token_abcdefghijklmno", *, port: int = 0,
-                 flood_limit: int | None = None, strict_chats: bool = True) -> None:
+                 flood_limit: int | None = None, strict_chats: bool = True,
+                 first_update_id: int | None = None) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.flood_limit = flood_limit  # messages per second across all chats (Telegram: about 30)
         self.strict_chats = strict_chats  # "chat not found" for chats that never wrote to the bot
         self._port = port
         self._cond = threading.Condition()
-        self._next_update_id = 1000
+        # Random by default, as Telegram's are to a client: two stand-ins never reuse each other's update ids
+        # against the same de-duplication store.
+        self._next_update_id = first_update_id or random.randint(10**6, 10**9)
         self._next_message_id = 1
         self._next_file = 1
         self._pending: list[dict[str, Any]] = []  # updates not yet confirmed (polling) or delivered (webhook)
@@ -371,7 +376,8 @@ class TelegramStandIn:
     def duplicate(self, update_id: int) -> None:
         """Telegram sends an update again (a webhook retry, or a restart before the offset was confirmed)."""
         with self._cond:
-            self._pending.append(self._updates[update_id])
+            # Telegram hands updates out in update_id order, whatever order they were queued in.
+            bisect.insort(self._pending, self._updates[update_id], key=lambda u: u["update_id"])
         self._notify()
 
     def fail_next(self, method: str, code: int, description: str, *, retry_after: int | None = None,
@@ -422,19 +428,20 @@ class TelegramStandIn:
     def wait_for_text(self, chat_id: int, fragment: str, *, timeout: float = 30, after: int = 0) -> SentMessage:
         return self.wait_for(chat_id, lambda m: fragment.lower() in m.body.lower(), timeout=timeout, after=after)
 
-    def wait_quiet(self, chat_id: int, *, quiet: float = 1.5, timeout: float = 60) -> list[SentMessage]:
-        """Everything sent to the chat once it has been quiet for `quiet` seconds (the bot finished a turn)."""
+    def wait_quiet(self, chat_id: int, *, after: int = 0, quiet: float = 1.5, timeout: float = 60) -> list[SentMessage]:
+        """The messages sent to the chat from index `after` once at least one has come and the chat has then
+        been quiet for `quiet` seconds (the bot finished its turn)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                messages = self._sent.get(chat_id, [])
+                messages = self._sent.get(chat_id, [])[after:]
                 last = max((m.sent_at for m in messages), default=0.0)
                 now = time.monotonic()
                 if messages and now - last >= quiet:
                     return list(messages)
                 if now > deadline:
-                    raise TimeoutError(f"chat {chat_id} did not go quiet")
-                self._cond.wait(min(quiet, max(0.05, quiet - (now - last))))
+                    raise TimeoutError(f"chat {chat_id} got nothing new, or did not go quiet, in {timeout}s")
+                self._cond.wait(quiet if not messages else max(0.05, quiet - (now - last)))
 
     # --- the Bot API ----------------------------------------------------------------------------------
     def _bot_user(self) -> dict[str, Any]:

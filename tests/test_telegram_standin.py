@@ -96,7 +96,7 @@ def test_get_updates_long_polls_and_confirms_by_offset(tg: TelegramStandIn) -> N
     assert [u["message"]["text"] for u in after["result"]] == ["second"]
     tg.duplicate(again[0]["update_id"])
     replay = httpx.post(f"{api}/getUpdates", json={"timeout": 0}, timeout=5).json()["result"]
-    assert [u["update_id"] for u in replay] == [again[1]["update_id"], again[0]["update_id"]]
+    assert [u["update_id"] for u in replay] == [again[0]["update_id"], again[1]["update_id"]], "in update_id order"
 
 
 def test_error_envelopes_reach_ptb_as_its_exceptions(tg: TelegramStandIn) -> None:

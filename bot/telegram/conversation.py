@@ -69,6 +69,9 @@ class EdgeServices:
     pending_photos: Bounded = field(default_factory=lambda: Bounded(10_000))
     # Keyboards already answered, by (chat, message): a second tap on the same question is ignored.
     answered: Bounded = field(default_factory=lambda: Bounded(50_000))
+    # The assistant's latest keyboard in each chat, taken away once the conversation moves on, so a stale
+    # button cannot answer a later question.
+    open_keyboards: Bounded = field(default_factory=lambda: Bounded(50_000))
 
     async def aclose(self) -> None:
         await self.rasa.aclose()
@@ -76,6 +79,7 @@ class EdgeServices:
 
     def forget_chat(self, chat_id: int) -> None:
         self.pending_photos.pop(chat_id, None)
+        self.open_keyboards.pop(chat_id, None)
         for key in [k for k in self.answered if k[0] == chat_id]:
             del self.answered[key]
 
@@ -105,16 +109,27 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
             await task
 
 
+async def close_keyboard(bot: Bot, edge: EdgeServices, chat_id: int) -> None:
+    """Take the buttons off the assistant's last question in this chat (it has been answered, or passed by)."""
+    message_id = edge.open_keyboards.pop(chat_id, None)
+    if message_id is not None:
+        with contextlib.suppress(TelegramError):
+            await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
 async def relay(bot: Bot, edge: EdgeServices, chat_id: int, message: str, **metadata: Any) -> None:
     """Pass `message` to the assistant as this chat and send back what it says. The caller decides whether
     `message` may carry an intent (commands, buttons) or must be plain words (see inbound.as_plain_text)."""
     started = time.monotonic()
+    await close_keyboard(bot, edge, chat_id)
     async with typing(bot, chat_id):
         try:
             replies = await edge.rasa.send(sender_for(chat_id), message, {"channel": CHANNEL, **metadata})
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             replies = [Reply(text=texts.ASSISTANT_DOWN)]
-    await send_replies(bot, chat_id, replies, edge.payloads)
+    with_buttons = await send_replies(bot, chat_id, replies, edge.payloads)
+    if with_buttons is not None:
+        edge.open_keyboards[chat_id] = with_buttons
     log.info("telegram turn answered", extra={"replies": len(replies),
                                                "ms": round((time.monotonic() - started) * 1000)})

@@ -174,6 +174,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     edge.answered[(chat_id, message.message_id)] = True
+    if edge.open_keyboards.get(chat_id) == message.message_id:
+        del edge.open_keyboards[chat_id]  # marked as chosen below, not taken away
     await query.answer()
     with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(chosen_keyboard(title))

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.repairs_client import RepairsError, RepairsUnavailable, TicketSummary
 from bot.telegram import texts
-from bot.telegram.conversation import EdgeServices, PendingPhoto, relay, sender_for, typing
+from bot.telegram.conversation import EdgeServices, PendingPhoto, close_keyboard, relay, sender_for, typing
 from bot.telegram.inbound import as_plain_text
 from bot.telegram.rendering import edge_keyboard
 
@@ -54,6 +54,7 @@ def current_ticket(tickets: list[TicketSummary], now: datetime | None = None) ->
 
 async def receive(bot: Bot, edge: EdgeServices, chat_id: int, photo: PendingPhoto) -> None:
     """A photo arrived: attach it to the current repair, or ask which one."""
+    await close_keyboard(bot, edge, chat_id)
     limit = edge.settings.max_photo_bytes
     if photo.file_size > limit:
         await bot.send_message(chat_id, texts.PHOTO_TOO_BIG.format(limit=limit // (1024 * 1024)))

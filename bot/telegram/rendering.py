@@ -110,8 +110,10 @@ def chosen_keyboard(title: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {title}"[:64], callback_data=CHOSEN)]])
 
 
-async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: PayloadStore | None) -> None:
-    """Send the assistant's replies in order; each reply's buttons go on its last message."""
+async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: PayloadStore | None) -> int | None:
+    """Send the assistant's replies in order; each reply's buttons go on its last message. Returns the id of
+    the last message that carries buttons, if any."""
+    with_buttons: int | None = None
     for reply in replies:
         markup = keyboard(reply.buttons, store)
         if reply.image:
@@ -119,11 +121,14 @@ async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: 
             if reply.text and caption is None:
                 for part in split_text(reply.text):
                     await bot.send_message(chat_id, part)
-            await bot.send_photo(chat_id, photo=reply.image, caption=caption, reply_markup=markup)
+            sent = await bot.send_photo(chat_id, photo=reply.image, caption=caption, reply_markup=markup)
+            with_buttons = sent.message_id if markup is not None else with_buttons
             continue
         parts = split_text(reply.text) if reply.text else []
         if not parts and markup is not None:
             parts = ["Please choose:"]
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            await bot.send_message(chat_id, part, reply_markup=markup if last else None)
+            sent = await bot.send_message(chat_id, part, reply_markup=markup if last else None)
+            with_buttons = sent.message_id if last and markup is not None else with_buttons
+    return with_buttons
