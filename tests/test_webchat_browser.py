@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -147,13 +148,13 @@ def press_button(page: Page, title: str) -> str:
     return last_answers(page, before)
 
 
-def verify(page: Page) -> None:
+def verify(page: Page, who: tuple[str, str] = TENANT) -> None:
     page.focus("#message")
     type_and_enter(page, "hello")
     assert "tenancy reference" in press_button(page, "Check my repairs")
     page.focus("#message")
-    type_and_enter(page, TENANT[0])
-    assert "verified" in type_and_enter(page, TENANT[1])
+    type_and_enter(page, who[0])
+    assert "verified" in type_and_enter(page, who[1])
 
 
 def session_id(context: BrowserContext) -> str:
@@ -291,6 +292,40 @@ def test_keyboard_alone_verify_report_a_leak_get_a_reference_and_add_a_photo(pag
     page.reload()
     page.wait_for_selector("#log .msg")
     assert reference in page.inner_text("#log")
+
+
+def test_a_photo_for_one_of_several_repairs_asks_which_and_goes_to_the_one_chosen(page: Page, stack: Stack,
+                                                                                   tmp_path: Path):
+    # A seeded tenant with two or more open repairs, none reported in the last two hours (so no "current" one).
+    cutoff = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S")
+    candidates = db(stack, """
+        SELECT te.reference, p.postcode FROM tickets t JOIN residents r ON r.id = t.resident_id
+        JOIN tenancies te ON te.id = r.tenancy_id JOIN properties p ON p.id = te.property_id
+        WHERE t.status IN ('reported', 'triaged', 'scheduled', 'in_progress', 'reopened')
+          AND te.reference != :busy
+        GROUP BY te.reference, p.postcode HAVING count(*) >= 2 AND max(t.reported_at) < :cutoff
+        ORDER BY te.reference""", busy=TENANT[0], cutoff=cutoff)
+    assert candidates, "the demo data has no tenant with several older open repairs"
+    verify(page, candidates[0])
+    photo = tmp_path / "damp.png"
+    photo.write_bytes(png((80, 60)))
+    before = messages(page)
+    with page.expect_file_chooser() as chooser:
+        page.focus("#photo-button")
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(photo))
+    wait_for_reply(page, before)
+    assert "Which repair is this photo for?" in last_answers(page, before)
+    choice = page.locator("#log .choices button:enabled").first
+    reference = REFERENCE.search(choice.inner_text())
+    assert reference, choice.inner_text()
+    before = messages(page)
+    choice.focus()
+    page.keyboard.press("Enter")
+    wait_for_reply(page, before)
+    assert f"added the photo to {reference.group(0)}" in last_answers(page, before)
+    assert db(stack, "SELECT count(*) FROM photos p JOIN tickets t ON t.id = p.ticket_id WHERE t.reference = :r",
+              r=reference.group(0)) == [(1,)]
 
 
 def test_a_gas_message_gets_the_safety_text_first(page: Page):

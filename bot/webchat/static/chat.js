@@ -206,7 +206,7 @@
     if (!entry || entry.closed || busy) { return; }
     if (choice.reference) { // which repair a photo is for: the page sends the photo again
       if (!pendingPhoto) { showAlert("Sorry, I no longer have that photo. Please add it again."); return; }
-      uploadPhoto(pendingPhoto, choice.reference, function () { entry.chosen = choice.title; });
+      uploadPhoto(pendingPhoto, choice.reference, function () { entry.chosen = choice.title; }, choice.title);
       return;
     }
     send({ button: { payload: choice.payload, sig: choice.sig } }, choice.title).then(function (ok) {
@@ -219,7 +219,7 @@
     });
   }
 
-  function uploadPhoto(file, reference, onDone) {
+  function uploadPhoto(file, reference, onDone, shownAs) {
     if (busy || ended) { return; }
     clearAlert();
     if (file.size > maxPhotoBytes) {
@@ -233,7 +233,7 @@
         if (!response.ok) { refused(response, data); return; }
         closeButtons();
         if (onDone) { onDone(); }
-        add({ who: "you", text: "Sent a photo: " + file.name });
+        add({ who: "you", text: shownAs || "Sent a photo: " + file.name });
         var asksWhich = (data.messages || []).some(function (m) {
           return (m.buttons || []).some(function (b) { return b.reference; });
         });
@@ -332,7 +332,7 @@
   photoInput.addEventListener("change", function () {
     var file = photoInput.files && photoInput.files[0];
     photoInput.value = "";
-    if (file) { uploadPhoto(file, null, null); }
+    if (file) { uploadPhoto(file, null, null, null); }
     photoButton.focus();
   });
 
