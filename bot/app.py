@@ -7,6 +7,7 @@ import logging
 import uvicorn
 from starlette.applications import Starlette
 
+from bot.delivery_settings import DeliverySettings
 from bot.settings import BotSettings
 from bot.telegram.edge import TelegramEdge
 from bot.web import build_web_app
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: BotSettings) -> Starlette:
-    telegram = TelegramEdge.from_settings(settings) if settings.telegram_enabled else None
+    telegram = TelegramEdge.from_settings(settings, DeliverySettings()) if settings.telegram_enabled else None
     return build_web_app(settings, telegram)
 
 

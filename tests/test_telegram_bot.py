@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from evaluation.rasa_process import ROOT
 from tests.assistant_stack import Stack, assistant_stack
 from tests.bot_process import RunningBot, running_bot
 from tests.telegram_standin import SentMessage, TelegramStandIn
@@ -48,6 +52,20 @@ def bot(tg: TelegramStandIn, stack: Stack, tmp_path_factory: pytest.TempPathFact
     log = tmp_path_factory.mktemp("telegram-bot") / "bot.log"
     with running_bot(tg, stack, log, mode="webhook") as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def officer(stack: Stack) -> dict[str, str]:
+    """An officer's API headers, for the account made with the CLI as a council would."""
+    password = "correct horse battery staple"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
+    env.update({"REPAIRS_DATABASE_URL": stack.database_url, "REPAIRS_OFFICER_PASSWORD": password})
+    subprocess.run([sys.executable, "-m", "repairs", "create-officer", "--email", "officer@example.org",
+                    "--name", "Olu Officer"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+    r = httpx.post(f"{stack.repairs_url}/api/v1/auth/token", json={"email": "officer@example.org",
+                                                                    "password": password}, timeout=10)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 # --- the resident's side ---------------------------------------------------------------------------------
@@ -202,6 +220,26 @@ def test_a_repeated_update_is_handled_once(tg: TelegramStandIn, bot: RunningBot,
     time.sleep(2)
     assert tg.sent(chat)[before:] == [], "repeats are answered by nothing"
     assert tickets_of(stack, chat) == tickets, f"no second ticket besides {reference}"
+
+
+def test_an_officers_change_reaches_the_chat_once_and_not_fixed_reopens(
+        tg: TelegramStandIn, bot: RunningBot, stack: Stack, officer: dict[str, str]) -> None:
+    chat = next(_chats)
+    verify(tg, chat)
+    reference, _ = report_leak(tg, chat)
+    before = len(tg.sent(chat))
+    for status in ("triaged", "completed"):
+        r = httpx.post(f"{stack.repairs_url}/api/v1/officer/tickets/{reference}/status", headers=officer,
+                       json={"status": status}, timeout=30)
+        assert r.status_code == 200, r.text
+    asked = tg.wait_for(chat, lambda m: "Is it fixed?" in m.body, after=before, timeout=60)
+    assert reference in asked.body and asked.button_titles == ["Yes, it's fixed", "No, it's not fixed"]
+    time.sleep(2)  # a second copy of either update would have arrived by now
+    updates = [m.body for m in tg.sent(chat)[before:]]
+    assert len(updates) == 2 and sum("Is it fixed?" in u for u in updates) == 1, updates
+    # The proactive message's button works like any other: "not fixed" reopens the repair.
+    assert f"reopened {reference}" in joined(tap(tg, chat, "No, it's not fixed"))
+    assert resident_get(stack, chat, f"/api/v1/tickets/{reference}").json()["status"] == "reopened"
 
 
 def test_buttons_are_an_inline_keyboard_and_a_tap_marks_the_choice(tg: TelegramStandIn, bot: RunningBot) -> None:

@@ -10,6 +10,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.delivery import DeliveryWorker, build_worker
+from bot.delivery_settings import DeliverySettings
 from bot.rasa_gateway import RasaGateway
 from bot.repairs_client import RepairsClient
 from bot.settings import BotSettings
@@ -21,13 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class TelegramEdge:
-    def __init__(self, settings: BotSettings, edge: EdgeServices) -> None:
+    def __init__(self, settings: BotSettings, edge: EdgeServices, delivery: DeliverySettings | None = None) -> None:
         self.settings = settings
         self.services = edge
         self.application: Application = build_application(settings, edge)
+        self.delivery = delivery
+        self.worker: DeliveryWorker | None = None
 
     @classmethod
-    def from_settings(cls, settings: BotSettings) -> TelegramEdge:
+    def from_settings(cls, settings: BotSettings, delivery: DeliverySettings | None = None) -> TelegramEdge:
         rasa_token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         edge = EdgeServices(
             settings=settings,
@@ -35,7 +39,7 @@ class TelegramEdge:
             repairs=RepairsClient(settings.repairs_url, settings.repairs_token(),
                                   timeout=settings.repairs_timeout_seconds),
         )
-        return cls(settings, edge)
+        return cls(settings, edge, delivery)
 
     @property
     def webhook(self) -> bool:
@@ -58,10 +62,20 @@ class TelegramEdge:
             await app.updater.start_polling(timeout=self.settings.telegram_poll_timeout,
                                             allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
             await app.start()
-        log.info("telegram edge started", extra={"mode": self.settings.telegram_mode})
+        if self.delivery is not None and self.delivery.enabled:
+            # Proactive updates go out on the edge's own client: one rate limiter for replies and updates,
+            # and one payload store, so taps on their buttons resolve here.
+            self.worker = build_worker(self.settings, self.delivery, telegram_bot=app.bot,
+                                       payloads=self.services.payloads)
+            self.worker.start()
+        log.info("telegram edge started", extra={"mode": self.settings.telegram_mode,
+                                                 "delivery": self.worker is not None})
 
     async def stop(self) -> None:
         app = self.application
+        if self.worker is not None:
+            await self.worker.aclose()  # finishes the batch in hand while the client can still send
+            self.worker = None
         # The webhook stays registered, so Telegram holds updates until the bot is back.
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
