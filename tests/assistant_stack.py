@@ -45,7 +45,9 @@ def _answers(url: str) -> Callable[[], bool]:
 
 
 @contextmanager
-def assistant_stack(workdir: Path) -> Iterator[Stack]:
+def assistant_stack(workdir: Path, *, endpoints_extra: str = "") -> Iterator[Stack]:
+    """`endpoints_extra`: more of Rasa's endpoints.yml (e.g. a tracker_store); conversations are kept in
+    memory otherwise."""
     token = "stack-token-" + "z" * 24
     database_url = f"sqlite:///{workdir / 'repairs.db'}"
     repairs_port, actions_port = free_port(), free_port()
@@ -58,7 +60,7 @@ def assistant_stack(workdir: Path) -> Iterator[Stack]:
                    capture_output=True)
     model = train(ROOT / "models").path
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n' + endpoints_extra)
     actions_env = rasa_env()
     actions_env.update({"REPAIRS_API_URL": f"http://127.0.0.1:{repairs_port}", "REPAIRS_API_TOKEN": token})
     with ExitStack() as stack:

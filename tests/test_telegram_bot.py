@@ -37,7 +37,12 @@ _chats = itertools.count(810001)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with assistant_stack(tmp_path_factory.mktemp("telegram-stack")) as running:
+    workdir = tmp_path_factory.mktemp("telegram-stack")
+    # Conversations in SQL, as in the demo and production, so /forget_me is tested against a store that
+    # keeps them.
+    tracker_store = (f"tracker_store:\n  type: rasa_tracker.erasable.ErasableSQLTrackerStore\n"
+                     f"  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n")
+    with assistant_stack(workdir, endpoints_extra=tracker_store) as running:
         yield running
 
 
@@ -137,6 +142,16 @@ def user_events(stack: Stack, chat: int | str) -> list[dict[str, Any]]:
                   params={"token": stack.rasa_token, "include_events": "ALL"}, timeout=10)
     r.raise_for_status()
     return [e for e in r.json().get("events", []) if e.get("event") == "user"]
+
+
+def tracker_rows(stack: Stack, sender: str) -> int:
+    engine = sa.create_engine(stack.database_url.replace("repairs.db", "tracker.db"))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :s"),
+                                    {"s": sender}).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def resident_get(stack: Stack, chat: int, path: str) -> httpx.Response:
@@ -277,7 +292,8 @@ def test_typed_slash_text_is_words_not_an_intent(tg: TelegramStandIn, bot: Runni
 
 
 def test_forget_me_unlinks_and_erases_after_confirmation(tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:
-    chat = next(_chats)
+    chat, other = next(_chats), next(_chats)
+    say(tg, other, "hello")
     verify(tg, chat)
     assert resident_get(stack, chat, "/api/v1/residents/me").status_code == 200
     question = say(tg, chat, "/forget_me")[-1]
@@ -289,6 +305,8 @@ def test_forget_me_unlinks_and_erases_after_confirmation(tg: TelegramStandIn, bo
     assert "unlinked this chat and erased our conversation" in done
     assert resident_get(stack, chat, "/api/v1/residents/me").status_code == 403
     assert user_events(stack, chat) == [], "the conversation (with the tenancy reference and postcode) is gone"
+    assert tracker_rows(stack, f"telegram:{chat}") == 0, "erased from the tracker store, not just hidden"
+    assert tracker_rows(stack, f"telegram:{other}") > 0, "other conversations are kept"
 
 
 def test_media_the_assistant_cannot_take_gets_a_clear_answer(tg: TelegramStandIn, bot: RunningBot,

@@ -1,0 +1,36 @@
+"""Rasa's SQL tracker store, plus erasing a conversation: what "forget me" needs.
+
+Rasa 3.6 has no API to delete a conversation. `PUT /conversations/<id>/tracker/events` replaces a
+tracker's events, but the SQL store only ever appends, so replacing them with none changes nothing.
+Here, saving a tracker with no events at all deletes that conversation's rows. Rasa itself never saves
+an empty tracker (a conversation starts with its session events), so only that PUT reaches the delete.
+
+    tracker_store:
+      type: rasa_tracker.erasable.ErasableSQLTrackerStore
+      dialect: "sqlite"   # every other key as for `type: SQL`
+      db: "var/rasa-tracker.db"
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+
+class ErasableSQLTrackerStore(SQLTrackerStore):
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if len(tracker.events) == 0:
+            with self.session_scope() as session:
+                deleted = (
+                    session.query(self.SQLEvent)
+                    .filter(self.SQLEvent.sender_id == tracker.sender_id)
+                    .delete(synchronize_session=False)
+                )
+                session.commit()
+            logger.info("Erased a conversation (%d events).", deleted)
+            return
+        await super().save(tracker)
