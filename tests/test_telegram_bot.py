@@ -100,12 +100,12 @@ def joined(messages: list[SentMessage]) -> str:
     return "\n".join(m.body for m in messages)
 
 
-def verify(tg: TelegramStandIn, chat: int) -> None:
+def verify(tg: TelegramStandIn, chat: int, who: tuple[str, str] = TENANT) -> None:
     asked = say(tg, chat, "/start")
     assert "Report a repair" in asked[-1].button_titles
     assert "tenancy reference" in joined(tap(tg, chat, "Check my repairs"))
-    assert "postcode" in joined(say(tg, chat, TENANT[0]))
-    assert "verified" in joined(say(tg, chat, TENANT[1]))
+    assert "postcode" in joined(say(tg, chat, who[0]))
+    assert "verified" in joined(say(tg, chat, who[1]))
 
 
 def report_leak(tg: TelegramStandIn, chat: int) -> tuple[str, int]:
@@ -219,6 +219,30 @@ def test_resident_verifies_reports_a_leak_with_a_photo_and_gets_a_reference(
     assert len(ticket["photos"]) == 1 and ticket["photos"][0]["width"] == 96
 
 
+def test_a_photo_goes_on_the_repair_the_resident_picks_when_none_is_current(
+        tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:
+    engine = sa.create_engine(stack.database_url)
+    try:
+        with engine.connect() as conn:  # a demo tenant with two or more open repairs, none of them new
+            tenancy, postcode = conn.execute(sa.text(
+                "SELECT tn.reference, p.postcode FROM tickets t JOIN residents r ON r.id = t.resident_id "
+                "JOIN tenancies tn ON tn.id = r.tenancy_id JOIN properties p ON p.id = tn.property_id "
+                "WHERE upper(tn.tenure) = 'TENANT' AND t.status IN ('reported','triaged','scheduled','in_progress',"
+                "'reopened') GROUP BY r.id HAVING count(*) >= 2 AND max(t.created_at) < datetime('now', '-3 hours') "
+                "ORDER BY tn.reference LIMIT 1")).one()
+    finally:
+        engine.dispose()
+    chat = next(_chats)
+    verify(tg, chat, (tenancy, postcode))
+    question = turn(tg, chat, lambda: tg.user_photo(chat, jpeg()))[-1]
+    assert question.body == "Which repair is this photo for?" and len(question.buttons) >= 2
+    choice = question.button_titles[1]
+    reference = choice.split(":")[0]
+    assert f"added the photo to {reference}" in joined(tap(tg, chat, choice))
+    assert len(resident_get(stack, chat, f"/api/v1/tickets/{reference}").json()["photos"]) == 1
+    assert next(m for m in tg.sent(chat) if m.message_id == question.message_id).button_titles == [f"✓ {choice}"]
+
+
 def test_a_repeated_update_is_handled_once(tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:
     chat = next(_chats)
     verify(tg, chat)
@@ -319,6 +343,9 @@ def test_media_the_assistant_cannot_take_gets_a_clear_answer(tg: TelegramStandIn
                                                   mime_type="application/pdf"))
     assert "only take photos" in joined(pdf)
     assert "too long" in joined(say(tg, chat, "my boiler " * 200))
+    group = -(next(_chats))
+    turn(tg, group, lambda: tg.user_text(group, "/start", from_id=chat, chat_type="group"))
+    assert "only chat privately" in joined(tg.sent(group))
     assert user_events(stack, chat) == [], "none of it reached the assistant"
     downloads, lookups = tg.calls["download"], tg.calls["getfile"]
     big = turn(tg, chat, lambda: tg.user_document(chat, jpeg(), file_name="IMG_0001.jpg", mime_type="image/jpeg",
@@ -327,7 +354,7 @@ def test_media_the_assistant_cannot_take_gets_a_clear_answer(tg: TelegramStandIn
     assert tg.calls["download"] == downloads and tg.calls["getfile"] == lookups, "refused before downloading"
 
 
-def test_a_shared_location_reaches_the_assistant_as_words_and_metadata(tg: TelegramStandIn, bot: RunningBot,
+def test_a_shared_location_or_contact_reaches_the_assistant_as_words_and_metadata(tg: TelegramStandIn, bot: RunningBot,
                                                                        stack: Stack) -> None:
     chat = next(_chats)
     turn(tg, chat, lambda: tg.user_location(chat, 51.5362, -0.1425))
@@ -335,6 +362,10 @@ def test_a_shared_location_reaches_the_assistant_as_words_and_metadata(tg: Teleg
     assert seen["text"] == "My location is 51.53620, -0.14250"
     assert seen["metadata"]["channel"] == "telegram"
     assert seen["metadata"]["location"] == {"latitude": 51.5362, "longitude": -0.1425}
+    turn(tg, chat, lambda: tg.user_contact(chat, "+447700900123"))
+    seen = user_events(stack, chat)[-1]
+    assert seen["text"] == "My phone number is +447700900123"
+    assert seen["metadata"]["contact"] == {"phone_number": "+447700900123", "own": True}
 
 
 def test_polling_after_a_restart_handles_a_repeated_update_once(tg: TelegramStandIn, stack: Stack,

@@ -141,3 +141,33 @@ def test_webhook_mode_needs_a_url_and_a_strong_secret(monkeypatch: pytest.Monkey
     assert (settings.host, settings.port) == ("127.0.0.1", 8081)
     monkeypatch.setenv("REPAIRS_URL", "http://repairs:8000")
     assert BotSettings().repairs_url == "http://repairs:8000"
+
+
+def test_replies_render_as_native_telegram_messages() -> None:
+    """Through python-telegram-bot to the stand-in: split text, a keyboard on the last part, an image."""
+    from telegram import Bot
+
+    from bot.rasa_gateway import Reply
+    from bot.telegram.rendering import send_replies
+    from tests.telegram_standin import TelegramStandIn
+
+    long_text = "\n\n".join(f"Paragraph {i}. " + "word " * 150 for i in range(8))
+    replies = [Reply(text=long_text, buttons=(Button("Yes", "/affirm"), Button("No", "/deny"))),
+               Reply(image="https://example.org/stop-tap.png", text="Your stop tap"),
+               Reply(buttons=(Button("Talk to a person", "/request_human"),))]
+    with TelegramStandIn() as tg:
+        tg.open_chat(77)
+
+        async def run() -> int | None:
+            async with Bot(tg.token, base_url=tg.base_url) as bot:
+                return await send_replies(bot, 77, replies, PayloadStore())
+
+        last_keyboard = asyncio.run(run())
+        sent = tg.sent(77)
+    texts = [m for m in sent if m.kind == "text"]
+    assert len(texts) >= 3 and all(utf16_len(m.body) <= 4096 for m in texts)
+    assert " ".join(m.body for m in texts[:-1]).split() == long_text.split(), "nothing lost"
+    assert [m.button_titles for m in texts[:-1]][-1] == ["Yes", "No"] and not any(m.buttons for m in texts[:-2])
+    photo = next(m for m in sent if m.kind == "photo")
+    assert (photo.photo, photo.caption) == ("https://example.org/stop-tap.png", "Your stop tap")
+    assert texts[-1].body == "Please choose:" and last_keyboard == texts[-1].message_id
