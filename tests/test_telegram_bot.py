@@ -368,6 +368,14 @@ def test_a_shared_location_or_contact_reaches_the_assistant_as_words_and_metadat
     assert seen["metadata"]["contact"] == {"phone_number": "+447700900123", "own": True}
 
 
+def test_the_bots_log_holds_no_message_text_personal_data_or_secrets(tg: TelegramStandIn, bot: RunningBot) -> None:
+    log = bot.log()
+    assert "telegram turn answered" in log, "the log is the bot's, and has been written"
+    for private in ("kitchen", "smell", TENANT[0], TENANT[1], "+447700900123", "51.53", "Priya", tg.token,
+                    bot.webhook_secret):
+        assert private.lower() not in log.lower(), private
+
+
 def test_polling_after_a_restart_handles_a_repeated_update_once(tg: TelegramStandIn, stack: Stack,
                                                                  tmp_path: Path) -> None:
     """Polling mode, and Telegram sending an update again after a restart: it is answered once."""
