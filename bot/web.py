@@ -81,7 +81,12 @@ def _webhook(telegram: TelegramEdge, secret: str) -> Endpoint:
             return Response(status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)
-        await telegram.accept(data)
+        try:
+            await telegram.accept(data)
+        except Exception as exc:  # whatever python-telegram-bot raises on a malformed update
+            # Answered 200 all the same: Telegram resends anything else, and an update that cannot be read
+            # would come back for ever, holding up the chats behind it.
+            log.warning("telegram update not readable; dropped: %s", type(exc).__name__)
         return Response(status_code=200)
 
     return telegram_webhook

@@ -197,6 +197,10 @@ def test_forged_webhook_calls_are_refused_and_never_processed(tg: TelegramStandI
                    timeout=10)
     assert r.status_code == 200
     assert "0800 111 999" in tg.wait_for(chat, lambda m: True, timeout=60).body
+    # An update that cannot be read is acknowledged and dropped, not refused: Telegram would resend it for ever.
+    r = httpx.post(bot.webhook_url, json={"update_id": 1, "message": "not a message"}, timeout=10,
+                   headers={"X-Telegram-Bot-Api-Secret-Token": bot.webhook_secret})
+    assert r.status_code == 200
 
 
 def test_gas_gets_the_safety_text_first_with_typing_shown(tg: TelegramStandIn, bot: RunningBot) -> None:
