@@ -171,3 +171,58 @@ def test_replies_render_as_native_telegram_messages() -> None:
     photo = next(m for m in sent if m.kind == "photo")
     assert (photo.photo, photo.caption) == ("https://example.org/stop-tap.png", "Your stop tap")
     assert texts[-1].body == "Please choose:" and last_keyboard == texts[-1].message_id
+
+
+def _edge_against_nothing() -> tuple[object, int]:
+    """Edge services whose Rasa and repairs service refuse connections (a port nobody listens on)."""
+    from bot.rasa_gateway import RasaGateway
+    from bot.repairs_client import RepairsClient
+    from bot.telegram.conversation import EdgeServices
+    from evaluation.rasa_process import free_port
+
+    port = free_port()
+    settings = BotSettings(_env_file=None)  # type: ignore[call-arg]
+    edge = EdgeServices(settings=settings, rasa=RasaGateway(f"http://127.0.0.1:{port}", timeout=2),
+                        repairs=RepairsClient(f"http://127.0.0.1:{port}", "token", timeout=2, retries=1))
+    return edge, port
+
+
+def test_with_the_assistant_down_the_resident_still_gets_the_gas_number() -> None:
+    from telegram import Bot
+
+    from bot.telegram.conversation import EdgeServices, relay
+    from tests.telegram_standin import TelegramStandIn
+
+    edge, _ = _edge_against_nothing()
+    assert isinstance(edge, EdgeServices)
+    with TelegramStandIn() as tg:
+        tg.open_chat(5)
+
+        async def run() -> None:
+            async with Bot(tg.token, base_url=tg.base_url) as bot:
+                await relay(bot, edge, 5, "i can smell gas")
+            await edge.aclose()
+
+        asyncio.run(run())
+        assert "try again" in tg.texts(5)[0] and "0800 111 999" in tg.texts(5)[0]
+
+
+def test_with_the_repairs_service_down_updates_are_still_handled() -> None:
+    """De-duplication fails open: a missed check costs a repeated answer, a dropped message could be a gas leak."""
+    from telegram import Bot
+
+    from bot.telegram.application import _first_delivery
+    from bot.telegram.conversation import EdgeServices
+
+    edge, _ = _edge_against_nothing()
+    assert isinstance(edge, EdgeServices)
+    update = _update(1, 5)
+    update.set_bot(Bot("42:abc"))
+
+    async def run() -> bool:
+        try:
+            return await _first_delivery(edge)(update)
+        finally:
+            await edge.aclose()
+
+    assert asyncio.run(run()) is True

@@ -80,7 +80,8 @@ def _first_delivery(edge: EdgeServices) -> FirstDelivery:
         """Ask the repairs service whether this update is new. If it cannot say, handle the update anyway:
         a missed de-duplication costs at most a repeated answer, while a dropped message could be a
         resident reporting a gas leak."""
-        update_id = f"{update.get_bot().id}:{update.update_id}"
+        # Update ids are per bot: the bot's id (the token's first part) keeps two bots' ids apart.
+        update_id = f"{update.get_bot().token.split(':', 1)[0]}:{update.update_id}"
         try:
             return await edge.repairs.first_delivery(CHANNEL, update_id)
         except (RepairsUnavailable, RepairsError) as exc:
