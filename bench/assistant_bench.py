@@ -158,7 +158,17 @@ def measure_training(cfg: Config, scratch: Path) -> tuple[Training, Path]:
     log("training the model from scratch (rasa train, force) into a temporary directory")
     busy0, total0 = machine_ticks()
     cpu0 = children_cpu()
-    trained = train(scratch / "models", force=True)
+    # Rasa caches trained graph components in ~/.rasa/cache and reuses them across runs; an empty cache
+    # directory of our own makes this a real training from scratch.
+    saved = os.environ.get("RASA_CACHE_DIRECTORY")
+    os.environ["RASA_CACHE_DIRECTORY"] = str(scratch / "rasa-cache")
+    try:
+        trained = train(scratch / "models", force=True)
+    finally:
+        if saved is None:
+            os.environ.pop("RASA_CACHE_DIRECTORY", None)
+        else:
+            os.environ["RASA_CACHE_DIRECTORY"] = saved
     cpu = children_cpu() - cpu0
     busy1, total1 = machine_ticks()
     cores = os.cpu_count() or 1
