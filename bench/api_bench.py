@@ -38,7 +38,7 @@ from pydantic import SecretStr
 from bench import dataset, loadgen
 from bench.explain import HandlerProfile, call_route, explain, profile_handler
 from bench.report import render
-from bench.server import CpuUse, Server, cpu_between, install_cleanup, snapshot
+from bench.server import CpuUse, Server, cpu_between, install_cleanup, snapshot, wait_for_quiet
 from repairs.settings import PROJECT_ROOT
 
 DEFAULT_PG_ADMIN = os.environ.get(
@@ -330,7 +330,7 @@ class Bench:
 
     def http(self) -> str | None:
         cfg = self.cfg
-        self.run.background_busy_pct = wait_for_quiet(cfg.quiet_wait, self.backend)
+        self.run.background_busy_pct = wait_for_quiet(cfg.quiet_wait, self.backend, log)
         # Warm-up (not reported): first requests pay for imports, connection pools and cold caches.
         for make in (self.list_call, self.queue_call({"limit": 50})):
             assert self.server is not None
@@ -467,23 +467,6 @@ def run_backend(cfg: Config, backend: str) -> BackendRun:
 
 
 # -- environment and main ---------------------------------------------------------------------
-
-
-def wait_for_quiet(max_wait: float, backend: str, threshold: float = 20.0) -> float:
-    """Wait (up to max_wait seconds) until the machine is mostly idle; returns the last busy share seen.
-    Other people's builds and tests on a shared machine would otherwise be measured as our latency."""
-    from bench.server import machine_ticks
-
-    deadline = time.monotonic() + max_wait
-    while True:
-        busy0, total0 = machine_ticks()
-        time.sleep(2.0)
-        busy1, total1 = machine_ticks()
-        pct = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
-        if pct < threshold or time.monotonic() >= deadline:
-            log(f"{backend}: machine {pct:.0f}% busy before measuring"
-                + ("" if pct < threshold else f" (still above {threshold:.0f}% after waiting {max_wait:.0f}s)"))
-            return pct
 
 
 def environment(cfg: Config) -> dict[str, Any]:

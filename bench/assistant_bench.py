@@ -40,7 +40,7 @@ from bench.assistant_report import render
 from bench.assistant_stack import REPAIRS_DB, STORES, TRACKER_DB, RunningStack, StackConfig, assistant_stack, tenants
 from bench.loadgen import percentile
 from bench.proc_usage import Memory, cpu_delta, cpu_snapshot, memory, pids_named, tree_memory
-from bench.server import machine_ticks, process_tree
+from bench.server import machine_ticks, process_tree, wait_for_quiet
 from evaluation.rasa_process import ROOT, train
 
 DEFAULT_PG_ADMIN = os.environ.get(
@@ -127,21 +127,6 @@ def log(message: str) -> None:
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def wait_for_quiet(max_wait: float, what: str, threshold: float = 20.0) -> float:
-    """Wait (up to max_wait s) for the machine to be mostly idle; returns the busy share last seen.
-    Other people's builds and tests on a shared machine would otherwise be measured as our latency."""
-    deadline = time.monotonic() + max_wait
-    while True:
-        busy0, total0 = machine_ticks()
-        time.sleep(2.0)
-        busy1, total1 = machine_ticks()
-        pct = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
-        if pct < threshold or time.monotonic() >= deadline:
-            log(f"{what}: machine {pct:.0f}% busy before measuring"
-                + ("" if pct < threshold else f" (still above {threshold:.0f}% after {max_wait:.0f}s)"))
-            return pct
-
-
 # -- training -----------------------------------------------------------------------------------
 
 
@@ -154,7 +139,7 @@ def measure_training(cfg: Config, scratch: Path) -> tuple[Training, Path]:
     if cfg.model is not None:
         log(f"training skipped: using {cfg.model}")
         return Training(None, cfg.model.name), cfg.model
-    wait_for_quiet(cfg.quiet_wait, "training")
+    wait_for_quiet(cfg.quiet_wait, "training", log)
     log("training the model from scratch (rasa train, force) into a temporary directory")
     busy0, total0 = machine_ticks()
     cpu0 = children_cpu()
@@ -274,7 +259,7 @@ def measure(cfg: Config, run: StoresRun, stack: RunningStack) -> None:
     run.memory_idle = {name: tree_memory(part.process.pid) for name, part in stack.parts.items()}
     people = tenants(stack.database_url)
     meter = Meter(stack, cfg.pg_admin_url)
-    run.busy_before_pct = wait_for_quiet(cfg.quiet_wait, stores)
+    run.busy_before_pct = wait_for_quiet(cfg.quiet_wait, stores, log)
 
     messages = [m["text"] for m in yaml.safe_load(HELDOUT.read_text())][: cfg.parse_messages]
     run.parse_ms = talk.parse_latencies(stack.rasa_url, stack.rasa_token, messages)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -236,3 +237,18 @@ def cpu_between(a: CpuSnapshot, b: CpuSnapshot) -> CpuUse:
         machine_busy_pct=100.0 * (b.machine_busy - a.machine_busy) / total if total else 0.0,
         wall_s=b.at - a.at,
     )
+
+
+def wait_for_quiet(max_wait: float, what: str, log: Callable[[str], None], threshold: float = 20.0) -> float:
+    """Wait (up to max_wait seconds) until the machine is mostly idle; returns the last busy share seen.
+    Other people's builds and tests on a shared machine would otherwise be measured as our latency."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy0, total0 = machine_ticks()
+        time.sleep(2.0)
+        busy1, total1 = machine_ticks()
+        pct = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
+        if pct < threshold or time.monotonic() >= deadline:
+            log(f"{what}: machine {pct:.0f}% busy before measuring"
+                + ("" if pct < threshold else f" (still above {threshold:.0f}% after waiting {max_wait:.0f}s)"))
+            return pct
