@@ -180,6 +180,13 @@ def _council(client: Any) -> Dict[str, Any]:
         return {}
 
 
+def _typed(value: Any) -> str:
+    """What the resident typed for a free-text question; a button payload ("/affirm", "/inform{...}") tapped
+    on an older message is not an answer to it, so the question is asked again."""
+    text = str(value or "").strip()
+    return "" if text.startswith("/") else text
+
+
 class ActionStartReport(Action):
     def name(self) -> Text:
         return "action_start_report"
@@ -234,7 +241,7 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         self._gas_check(dispatcher, tracker)
-        place = str(value or "").strip()[:200]
+        place = _typed(value)[:200]
         if not place:
             return {"place": None}
         communal = communal_place(place, tracker.get_slot("category"))
@@ -244,13 +251,13 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         self._gas_check(dispatcher, tracker)
-        return {"details": str(value or "").strip()[:2000] or None}
+        return {"details": _typed(value)[:2000] or None}
 
     def validate_access(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         self._gas_check(dispatcher, tracker)
-        return {"access": str(value or "").strip()[:500] or None}
+        return {"access": _typed(value)[:500] or None}
 
     def validate_report_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

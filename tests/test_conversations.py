@@ -151,3 +151,14 @@ def test_an_emergency_the_phrase_rules_miss_is_caught_by_the_learned_signal(stac
     replies = texts(stack.say(chat, "the power's gone in the whole flat"))
     assert "emergency" in replies[0].lower() and "105" in replies[0]
     assert any("logged this as an emergency" in t for t in replies)
+
+
+def test_a_stale_button_tap_is_not_taken_as_a_typed_answer(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    stack.say(chat, "the tap in my kitchen is dripping all the time and theres water under the sink")
+    stack.say(chat, "/affirm")  # yes, it is plumbing; now the access question
+    again = " ".join(texts(stack.say(chat, "/affirm"))).lower()  # a second tap on the old button
+    assert "shall i log it?" not in again and "/affirm" not in again
+    summary = " ".join(texts(stack.say(chat, "weekday mornings")))
+    assert "Shall I log it?" in summary and "weekday mornings" in summary
