@@ -371,30 +371,20 @@ def test_completion_asks_is_it_fixed_with_buttons_the_assistant_understands(clie
     assert item["buttons"][1]["payload"].startswith("/reopen_repair")
 
 
-def test_not_fixed_reopens_and_the_rating_is_kept(client, factory, ctx):
+@pytest.mark.parametrize(("fixed", "score", "status"), [(False, 2, Status.REOPENED), (True, 5, Status.CLOSED)],
+                         ids=["not fixed reopens", "fixed closes"])
+def test_the_answer_to_is_it_fixed_moves_the_ticket_and_the_rating_is_kept(client, factory, ctx, fixed, score,
+                                                                          status):
     officer, res = factory.officer(), factory.resident()
     ref = report(client, res)
-    for status in ("triaged", "completed"):
-        set_status(client, officer, ref, status)
-    r = client.post(f"/api/v1/tickets/{ref}/rating", headers=res.headers, json={"score": 2, "fixed": False})
+    for step in ("triaged", "completed"):
+        set_status(client, officer, ref, step)
+    r = client.post(f"/api/v1/tickets/{ref}/rating", headers=res.headers, json={"score": score, "fixed": fixed})
     assert r.status_code == 200, r.text
     with transaction(ctx.sessions) as s:
         ticket = s.scalar(select(Ticket).where(Ticket.reference == ref))
-        assert ticket.status == Status.REOPENED
-        assert s.scalar(select(Rating.score).where(Rating.ticket_id == ticket.id)) == 2
-
-
-def test_fixed_closes_and_the_rating_is_kept(client, factory, ctx):
-    officer, res = factory.officer(), factory.resident()
-    ref = report(client, res)
-    for status in ("triaged", "completed"):
-        set_status(client, officer, ref, status)
-    r = client.post(f"/api/v1/tickets/{ref}/rating", headers=res.headers, json={"score": 5, "fixed": True})
-    assert r.status_code == 200, r.text
-    with transaction(ctx.sessions) as s:
-        ticket = s.scalar(select(Ticket).where(Ticket.reference == ref))
-        assert ticket.status == Status.CLOSED
-        assert s.scalar(select(Rating.score).where(Rating.ticket_id == ticket.id)) == 5
+        assert ticket.status == status
+        assert s.scalar(select(Rating.score).where(Rating.ticket_id == ticket.id)) == score
 
 
 # -- who may call ----------------------------------------------------------------------------------------
