@@ -64,7 +64,8 @@ class BotSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> BotSettings:
-        if self.telegram_bot_token is not None and self.telegram_mode == "webhook":
+        # An empty token (compose passes `${TELEGRAM_BOT_TOKEN:-}`) means Telegram is off, as unset does.
+        if self.telegram_enabled and self.telegram_mode == "webhook":
             if not self.telegram_webhook_url:
                 raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
             secret = self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
