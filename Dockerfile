@@ -1,11 +1,12 @@
-# Image for the repairs service (the FastAPI app in repairs/).
+# Image for the repairs service (the FastAPI app in repairs/) and the messaging bot (bot/).
 #
 #   docker build -t housing-repairs/repairs .
 #   docker compose up --build        # with the database, see docker-compose.yml
 #
-# This image holds only the repairs service. The Rasa server and the action server run
-# from Dockerfile.rasa; the messaging bot gets an image of its own when it joins (see
-# docker-compose.yml).
+# By default it runs the repairs service (migrations first, see docker/entrypoint.sh). The
+# bot shares it, because it runs on the same pinned requirements and uses a little of
+# repairs/ (logging, settings paths): compose starts it as `python -m bot`, bypassing the
+# migrating entrypoint. The Rasa server and the action server run from Dockerfile.rasa.
 
 FROM python:3.11-slim
 
@@ -28,6 +29,7 @@ COPY requirements/app.txt requirements/app.txt
 RUN pip install --no-cache-dir -r requirements/app.txt
 
 COPY repairs/ repairs/
+COPY bot/ bot/
 COPY migrations/ migrations/
 COPY alembic.ini alembic.ini
 COPY data/ data/

@@ -6,10 +6,11 @@ config` would check it, offline: it is validated against the Compose Specificati
 schema that the pinned `check-jsonschema` package ships (vendor/compose-spec.json), both
 as written and after compose-style `${VAR}` interpolation. On top of the schema, the
 project's own rules: every service has a healthcheck, the repairs service waits for a
-healthy database and the assistant starts in order behind healthy dependencies, no secret is
-written as a literal and each service gets only its own, published ports bind to 127.0.0.1
-(and the unauthenticated action server is not published), every variable Rasa's
-endpoints.production.yml reads is set, and state lives on declared named volumes.
+healthy database and the assistant and the bot start in order behind healthy dependencies, no
+secret is written as a literal and each service gets only its own, published ports bind to
+127.0.0.1 (and the unauthenticated action server is not published), every variable Rasa's
+endpoints.production.yml reads is set, state lives on declared named volumes, and the bot gets
+settings it reads and starts from the image's files with Telegram off when no token is given.
 
 Needs `pip install -r requirements/dev-extra.txt` (check-jsonschema and its
 dependencies: jsonschema, ruamel.yaml).
@@ -20,9 +21,14 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import os
 import re
 import shlex
+import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -48,12 +54,21 @@ FAKE_ENV = {
     "RASA_TOKEN": "test-rasa-token-cdef",
     "RASA_TRACKER_DB_PASSWORD": "test-tracker-password-0123",
     "REDIS_PASSWORD": "test-redis-password-4567",
+    "WEBCHAT_SECRET": "test-webchat-secret-89abcdef",
 }
 REQUIRED_SECRETS = sorted(FAKE_ENV)
+# What a `.env` may add for the bot: Telegram and the public address. Compose starts without them.
+OPTIONAL_ENV = {
+    "TELEGRAM_BOT_TOKEN": "123456:test-telegram-token",
+    "TELEGRAM_WEBHOOK_URL": "https://repairs.example.org/telegram/webhook",
+    "TELEGRAM_WEBHOOK_SECRET": "test-webhook-secret-0123456789",
+    "WEBCHAT_PUBLIC_URL": "https://repairs.example.org",
+}
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
-# A secret's value must be one reference with no default: ${VAR}, ${VAR?msg} or ${VAR:?msg}.
-SECRET_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*)?\}")
+# A secret's value must be one reference with no default: ${VAR}, ${VAR?msg} or ${VAR:?msg}, or,
+# for an optional one, an empty default: ${VAR:-} (never a literal one).
+SECRET_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*|:?-)?\}")
 URL_PASSWORD = re.compile(r"://[^/:@\s]+:(?P<password>\$\{[^}]*\}|[^@\s/]*)@")
 
 
@@ -192,6 +207,14 @@ def test_interpolated_compose_file_is_valid_against_the_compose_spec(
     resolved: dict[str, Any], compose_validator: Any
 ) -> None:
     assert _schema_errors(compose_validator, resolved) == []
+    # And with the bot's optional variables given too.
+    assert _schema_errors(compose_validator, _interpolate(resolved_source(), {**FAKE_ENV, **OPTIONAL_ENV})) == []
+
+
+def resolved_source() -> dict[str, Any]:
+    document = _load_yaml(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
 
 
 @pytest.mark.parametrize(
@@ -313,18 +336,165 @@ SECRETS_ALLOWED = {
     "redis": {"REDIS_PASSWORD"},
     "action-server": {"REPAIRS_API_TOKEN"},
     "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD"},
+    "bot": {"RASA_TOKEN", "REPAIRS_API_TOKEN", "WEBCHAT_SECRET", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"},
 }
+ALL_SECRETS = {name for name in {*FAKE_ENV, *OPTIONAL_ENV} if SECRET_NAME.search(name)}
 
 
-def test_each_assistant_service_gets_only_its_own_secrets(compose: dict[str, Any]) -> None:
+def _referenced(service: Mapping[str, Any]) -> set[str]:
+    """The variables a service's `environment:` reads from `.env` or the shell."""
+    referenced = set()
+    for _path, _key, value in _scalar_entries({"environment": service.get("environment", {})}):
+        referenced |= {m.group(1) for m in re.finditer(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", str(value))}
+    return referenced
+
+
+def test_each_service_but_repairs_gets_only_its_own_secrets(compose: dict[str, Any]) -> None:
     services = _services(compose)
+    assert set(SECRETS_ALLOWED) == set(services) - {"repairs"}, "say which secrets a new service may hold"
     for name, allowed in SECRETS_ALLOWED.items():
         assert "env_file" not in services[name], f"service {name} must not read the shared .env"
-        referenced = set()
-        for _path, _key, value in _scalar_entries({"environment": services[name].get("environment", {})}):
-            referenced |= {m.group(1) for m in re.finditer(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", str(value))}
-        secrets_given = {variable for variable in referenced if variable in FAKE_ENV}
+        secrets_given = _referenced(services[name]) & ALL_SECRETS
         assert secrets_given <= allowed, f"service {name} gets {sorted(secrets_given - allowed)}"
+
+
+# --- The bot ----------------------------------------------------------------------------------
+
+
+def _bot_env(env: Mapping[str, str]) -> dict[str, str]:
+    bot = _services(_interpolate(resolved_source(), env))["bot"]
+    return {key: str(value) for key, value in _environment(bot).items()}
+
+
+def test_the_bot_gets_its_secrets_and_addresses(resolved: dict[str, Any]) -> None:
+    bot_env = _environment(_services(resolved)["bot"])
+    assert bot_env["RASA_URL"] == "http://rasa:5005"
+    assert bot_env["REPAIRS_API_URL"] == "http://repairs:8000"
+    assert bot_env["RASA_TOKEN"] == FAKE_ENV["RASA_TOKEN"]
+    assert bot_env["REPAIRS_API_TOKEN"] == FAKE_ENV["REPAIRS_API_TOKEN"]
+    assert bot_env["WEBCHAT_SECRET"] == FAKE_ENV["WEBCHAT_SECRET"]
+    assert (bot_env["BOT_HOST"], bot_env["BOT_PORT"]) == ("0.0.0.0", "8081")  # inside its container
+    # Telegram is optional: without a token compose still starts, and the bot serves the web chat alone.
+    assert bot_env["TELEGRAM_BOT_TOKEN"] == "" and bot_env["WEBCHAT_PUBLIC_URL"] == ""
+    assert bot_env["TELEGRAM_MODE"] == "webhook"  # production: Telegram posts to us, no long polling
+    given = _bot_env({**FAKE_ENV, **OPTIONAL_ENV})
+    assert {name: given[name] for name in OPTIONAL_ENV} == OPTIONAL_ENV
+
+
+def test_the_bot_is_not_given_the_database_or_redis_passwords(compose: dict[str, Any]) -> None:
+    bot = _services(compose)["bot"]
+    referenced = _referenced(bot)
+    for withheld in ("POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "REPAIRS_SECRET_KEY"):
+        assert withheld not in referenced, f"the bot is given {withheld}"
+    # Nor by value, however it might be spelt (a URL with the password in it, say).
+    values = " ".join(_bot_env(FAKE_ENV).values())
+    for withheld in ("POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "REPAIRS_SECRET_KEY"):
+        assert FAKE_ENV[withheld] not in values
+    assert "env_file" not in bot and not bot.get("volumes")
+
+
+@pytest.mark.parametrize("name", ["TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_BOT_TOKEN"])
+def test_the_bots_telegram_secrets_are_references_to_their_own_variables(compose: dict[str, Any], name: str) -> None:
+    value = str(_environment(_services(compose)["bot"])[name])
+    # Its own variable, read from `.env` or the shell; empty (Telegram off) when unset, never a default.
+    assert re.fullmatch(rf"\$\{{{name}(:-)?\}}", value), value
+
+
+def test_the_bot_reads_every_variable_it_is_given(resolved: dict[str, Any]) -> None:
+    """A misspelt name would be ignored without a word (the settings ignore unknown variables)."""
+    from bot.delivery_settings import DeliverySettings
+    from bot.settings import BotSettings
+    from bot.webchat.settings import WebChatSettings
+
+    known = {"FORWARDED_ALLOW_IPS"}  # uvicorn's own: which proxies' X-Forwarded-For it trusts
+    for model in (BotSettings, WebChatSettings, DeliverySettings):
+        for field in model.model_fields.values():
+            if field.alias:
+                known.add(field.alias)
+            choices = getattr(field.validation_alias, "choices", ())
+            known |= {choice for choice in choices if isinstance(choice, str)}
+    given = set(_environment(_services(resolved)["bot"]))
+    assert given <= known, f"the bot reads no such setting: {sorted(given - known)}"
+
+
+@pytest.fixture
+def bot_settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Sets the environment to what compose gives the bot, alone, and reads the bot's settings from it."""
+    from bot.settings import BotSettings
+    from bot.webchat.settings import WebChatSettings
+
+    def read(env: Mapping[str, str]) -> tuple[BotSettings, WebChatSettings]:
+        for name in list(os.environ):
+            if name.startswith(("TELEGRAM_", "BOT_", "RASA_", "REPAIRS_", "WEBCHAT_")):
+                monkeypatch.delenv(name)
+        for name, value in _bot_env(env).items():
+            monkeypatch.setenv(name, value)
+        return BotSettings(_env_file=None), WebChatSettings(_env_file=None)  # type: ignore[call-arg]
+
+    yield read
+
+
+def test_the_bots_settings_read_what_compose_gives(bot_settings_env: Any) -> None:
+    pydantic = _require("pydantic")
+    settings, web = bot_settings_env(FAKE_ENV)
+    assert not settings.telegram_enabled
+    assert web.signing_secret() == FAKE_ENV["WEBCHAT_SECRET"] and not web.public_url
+    settings, web = bot_settings_env({**FAKE_ENV, **OPTIONAL_ENV})
+    assert settings.telegram_enabled and settings.telegram_mode == "webhook"
+    assert settings.webhook_path == "/telegram/webhook"
+    assert web.public_url == OPTIONAL_ENV["WEBCHAT_PUBLIC_URL"]
+    # A token in webhook mode without its secret: the bot refuses to start rather than take forged updates.
+    with pytest.raises(pydantic.ValidationError, match="TELEGRAM_WEBHOOK_SECRET"):
+        bot_settings_env({**FAKE_ENV, **OPTIONAL_ENV, "TELEGRAM_WEBHOOK_SECRET": ""})
+
+
+def test_the_bot_runs_python_m_bot_from_the_repairs_image(compose: dict[str, Any]) -> None:
+    bot, repairs = _services(compose)["bot"], _services(compose)["repairs"]
+    assert _build_file(bot) == DOCKERFILE and bot["image"] == repairs["image"]
+    # Not through the migrating entrypoint: the bot has no database to migrate.
+    assert bot["entrypoint"] == ["python", "-m", "bot"] and "command" not in bot
+    assert "bot/" in _copy_sources(DOCKERFILE)
+    assert bot.get("read_only") is True
+
+
+def test_the_bot_starts_from_the_images_files_with_the_web_chat_alone(tmp_path: Path) -> None:
+    """`python -m bot` with only what the Dockerfile copies, and compose's environment without Telegram."""
+    httpx = _require("httpx")
+    from evaluation.rasa_process import free_port
+
+    app_dir = tmp_path / "app"
+    for source in _copy_sources(DOCKERFILE):
+        origin = ROOT / source
+        if origin.is_dir():
+            shutil.copytree(origin, app_dir / source, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (app_dir / source).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(origin, app_dir / source)
+    port = free_port()
+    env = {**_bot_env(FAKE_ENV), "BOT_HOST": "127.0.0.1", "BOT_PORT": str(port),
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=app_dir, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health is not None, f"the bot did not start: {process.communicate(timeout=5)[0][-2000:]!r}"
+        assert health.json() == {"status": "ok", "telegram": "off"}
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert page.status_code == 200 and "csrf-token" in page.text
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        # It wrote nothing beside its code: compose runs it on a read-only file system.
+        written = {path.relative_to(app_dir).parts[0] for path in app_dir.rglob("*") if path.is_file()}
+        assert written <= {source.strip("/").split("/")[0] for source in _copy_sources(DOCKERFILE)}
 
 
 # --- Rasa's production endpoints and the tracker database ----------------------------------
@@ -389,7 +559,8 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
     assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5055/health" in " ".join(services["action-server"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5005/" in " ".join(services["rasa"]["healthcheck"]["test"])
-    for name in ("repairs", "action-server", "rasa"):
+    assert "http://127.0.0.1:8081/healthz" in " ".join(services["bot"]["healthcheck"]["test"])
+    for name in ("repairs", "action-server", "rasa", "bot"):
         test = services[name]["healthcheck"]["test"]
         assert test[:3] == ["CMD", "python", "-c"], name
         compile(test[3], f"<{name} healthcheck>", "exec")
@@ -400,6 +571,7 @@ START_ORDER = {
     "repairs": {"db"},
     "action-server": {"repairs"},
     "rasa": {"db", "redis", "action-server"},
+    "bot": {"rasa", "repairs"},
 }
 
 
@@ -427,7 +599,7 @@ def test_repairs_is_built_from_the_dockerfile(compose: dict[str, Any]) -> None:
 
 def test_every_build_names_files_that_exist(compose: dict[str, Any]) -> None:
     built = {name: service for name, service in _services(compose).items() if "build" in service}
-    assert set(built) == {"repairs", "action-server", "rasa"}
+    assert set(built) == {"repairs", "action-server", "rasa", "bot"}
     for name, service in built.items():
         assert _build_file(service).is_file(), f"service {name} builds from a missing file"
 
@@ -438,6 +610,15 @@ def test_rasa_and_the_action_server_share_one_image(compose: dict[str, Any]) -> 
     assert _build_file(rasa) == _build_file(actions) == RASA_DOCKERFILE
     assert rasa["image"] == actions["image"]
     assert (rasa["command"], actions["command"]) == (["serve"], ["actions"])
+
+
+def test_services_run_without_privileges(compose: dict[str, Any]) -> None:
+    # PostgreSQL's image starts as root to prepare its data directory, then drops to its own user.
+    for name, service in _services(compose).items():
+        if name == "db":
+            continue
+        assert "no-new-privileges:true" in service.get("security_opt", []), f"service {name}"
+        assert service.get("cap_drop") == ["ALL"], f"service {name}"
 
 
 def test_services_restart_unless_stopped(compose: dict[str, Any]) -> None:
@@ -460,6 +641,7 @@ def test_published_ports_bind_to_loopback_only(resolved: dict[str, Any]) -> None
     published = {name: service.get("ports", []) for name, service in _services(resolved).items()}
     assert published["repairs"] == ["127.0.0.1:8000:8000"]
     assert published["rasa"] == ["127.0.0.1:5005:5005"]
+    assert published["bot"] == ["127.0.0.1:8081:8081"]
     assert not published["db"], "the database must not be published on the host"
     assert not published["redis"], "Redis must not be published on the host"
     # It runs any action for any conversation id it is sent: only Rasa may reach it.
