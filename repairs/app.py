@@ -12,6 +12,7 @@ from repairs.limits import BodySizeLimit
 from repairs.meta_routes import router as meta_router
 from repairs.notifications.officer_routes import router as deliveries_router
 from repairs.notifications.routes import router as outbox_router
+from repairs.notifications.sweeper import outbox_sweeper
 from repairs.open311.routes import router as open311_router
 from repairs.problems import install_problem_handlers
 from repairs.residents.routes import router as residents_router
@@ -29,6 +30,7 @@ def create_app(context: ServiceContext) -> FastAPI:
             "legal timescales. Resident endpoints are called by the assistant with the service token and "
             "an X-Resident-Channel header; officer endpoints need an officer token."
         ),
+        lifespan=outbox_sweeper,
     )
     app.state.context = context
     install_problem_handlers(app)

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     outbox_retry_delays_seconds: tuple[float, ...] = Field(
         default=(5, 30, 120, 600, 3600), min_length=0, max_length=20, alias="REPAIRS_OUTBOX_RETRY_DELAYS"
     )
+    # A message nobody collected within this time is failed for officers to see ("expired_unread"): in
+    # practice a web chat update whose resident has not opened the page since (Telegram's retries end
+    # within about 75 minutes). Checked every `outbox_sweep_seconds` by each replica (0: never).
+    outbox_expire_hours: float = Field(default=168, gt=0, alias="REPAIRS_OUTBOX_EXPIRE_HOURS")
+    outbox_sweep_seconds: float = Field(default=300, ge=0, alias="REPAIRS_OUTBOX_SWEEP_SECONDS")
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 

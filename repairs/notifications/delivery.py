@@ -24,6 +24,7 @@ from repairs.tickets.models import Ticket
 log = logging.getLogger(__name__)
 
 NO_CHANNEL = "no_channel"
+EXPIRED = "expired_unread"
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,26 @@ def retry(session: Session, note_id: int, *, now: datetime | None = None) -> tup
     note.attempts = 0
     note.next_attempt_at = now or utcnow()
     return note, True
+
+
+def expire_unread(session: Session, *, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> int:
+    """Fail messages still waiting `older_than` after they were written, so officers see the resident has
+    not had them (and can phone). Rows in a worker's lease or back-off are left to it; rows another
+    sweeper holds are skipped. Returns how many were failed (at most `limit`; the next sweep takes more)."""
+    now = now or utcnow()
+    ids = session.scalars(
+        select(Notification.id)
+        .where(_due(now), Notification.created_at < now - older_than)
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for note in session.scalars(select(Notification).where(Notification.id.in_(ids))):
+        note.status = OutboxStatus.FAILED
+        note.last_error = EXPIRED
+    if ids:
+        log.warning("outbox rows failed: not collected in time", extra={"count": len(ids)})
+    return len(ids)
 
 
 def list_deliveries(
