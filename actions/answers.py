@@ -17,7 +17,12 @@ from actions.texts import ANYTHING_ELSE, ASK_REPHRASE, REPORT_CANCELLED, SERVICE
 def _awaiting(tracker: Tracker) -> tuple:
     value = tracker.get_slot("awaiting") or ""
     kind, _, reference = value.partition(":")
-    return kind, reference
+    return ("rate" if kind == "rate_fixed" else kind), reference
+
+
+def _said_fixed(tracker: Tracker) -> Optional[bool]:
+    """True when the rating being asked for follows "Yes, it's fixed" (see tracking.ask_rating)."""
+    return True if (tracker.get_slot("awaiting") or "").startswith("rate_fixed:") else None
 
 
 class ActionHandleAffirm(Action):
@@ -122,7 +127,7 @@ class ActionHandleAnswer(Action):
 
 def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, score: int) -> List[EventType]:
     try:
-        get_client().rate(resident_channel(tracker), reference, score)
+        get_client().rate(resident_channel(tracker), reference, score, fixed=_said_fixed(tracker))
     except ServiceUnavailable:
         dispatcher.utter_message(text=SERVICE_DOWN)
         return []

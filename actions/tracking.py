@@ -207,14 +207,16 @@ def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Even
         return ask
     return _pick(dispatcher, tracker, "rate", status="all", want=lambda t: bool(t.get("can_rate")),
                  none_text="There's no finished repair to rate yet.", question="Which repair would you like to rate?",
-                 act=lambda ref: ask_rating(dispatcher, ref))
+                 act=lambda ref: ask_rating(dispatcher, ref, fixed="yes" in tracker.get_latest_entity_values("fixed")))
 
 
-def ask_rating(dispatcher: CollectingDispatcher, reference: str) -> List[EventType]:
+def ask_rating(dispatcher: CollectingDispatcher, reference: str, fixed: bool = False) -> List[EventType]:
+    """Ask for a 1-5 score. `fixed`: the resident has just said the work fixed it (the "Yes, it's fixed"
+    button of a completion message), recorded with the score."""
     # The score as a string: Rasa compares entity values as strings (rasa test, e2e stories).
     buttons = [{"title": f"{n} {'★' * n}", "payload": f'/inform{{"score": "{n}"}}'} for n in range(5, 0, -1)]
     dispatcher.utter_message(text=f"How did we do on {reference}? 5 is excellent, 1 is very poor.", buttons=buttons)
-    return [SlotSet("awaiting", f"rate:{reference}")]
+    return [SlotSet("awaiting", f"{'rate_fixed' if fixed else 'rate'}:{reference}")]
 
 
 def add_information(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

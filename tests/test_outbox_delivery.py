@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from repairs.database import transaction, utcnow
 from repairs.notifications.models import Notification, OutboxStatus
 from repairs.notifications.outbox import enqueue
+from repairs.notifications.sweeper import sweep_once
 from repairs.residents.models import ChannelIdentity
 from repairs.tickets.models import Rating, Status, Ticket, TicketEvent
 from tests.conftest import ROOT, SERVICE_HEADERS
@@ -332,6 +333,48 @@ def test_a_resident_with_no_channel_left_gets_a_visible_failure(client, factory,
     assert (listed["reference"], listed["last_error"], listed["status"]) == (ref, "no_channel", "failed")
 
 
+def test_an_update_nobody_collects_is_failed_for_officers_after_the_expiry(client, factory, ctx):
+    """A web chat update waits for the page to be opened; after REPAIRS_OUTBOX_EXPIRE_HOURS officers see
+    that the resident has not had it. Rows in a worker's hands, and recent ones, are left alone."""
+    officer, res = factory.officer(), factory.resident()
+    link(ctx, res.id, "web", "session-gone")
+    ref = report(client, res, channel="web")
+    set_status(client, officer, ref, "triaged")
+    [old, leased, recent] = queue_messages(ctx, res.id, 3)
+    with transaction(ctx.sessions) as s:
+        s.execute(update(Notification).where(Notification.id.in_([old, leased])).values(
+            created_at=utcnow() - timedelta(hours=200)))
+        s.execute(update(Notification).where(Notification.id == leased).values(
+            next_attempt_at=utcnow() + timedelta(minutes=5)))
+        s.execute(update(Notification).where(Notification.ticket_id.is_not(None)).values(
+            created_at=utcnow() - timedelta(hours=169)))
+    assert sweep_once(ctx) == 2, "the old update and the ticket's message"
+    assert (row(ctx, old).status, row(ctx, old).last_error) == (OutboxStatus.FAILED, "expired_unread")
+    assert row(ctx, leased).status == row(ctx, recent).status == OutboxStatus.PENDING
+    listed = client.get(DELIVERIES, headers=officer.headers).json()["items"]
+    assert {i["last_error"] for i in listed} == {"expired_unread"} and ref in {i["reference"] for i in listed}
+    assert sweep_once(ctx) == 0, "nothing twice"
+    assert [i["id"] for i in claim(client, channels=["web"])] == [recent]
+
+
+def test_the_service_sweeps_by_itself(settings, engine, factory, ctx):
+    from fastapi.testclient import TestClient
+
+    from repairs.app import create_app
+    from repairs.context import build_context
+
+    res = factory.resident()
+    [note] = queue_messages(ctx, res.id, 1)
+    with transaction(ctx.sessions) as s:
+        s.execute(update(Notification).values(created_at=utcnow() - timedelta(days=30)))
+    quick = build_context(settings.model_copy(update={"outbox_sweep_seconds": 0.1}), engine=engine)
+    with TestClient(create_app(quick)):
+        deadline = time.monotonic() + 10
+        while row(ctx, note).status == OutboxStatus.PENDING and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert row(ctx, note).status == OutboxStatus.FAILED
+
+
 def test_messages_for_other_channels_do_not_starve_a_claim(client, factory, ctx):
     web_only = factory.resident(linked=False)
     link(ctx, web_only.id, "web", "session-1")
@@ -366,8 +409,9 @@ def test_completion_asks_is_it_fixed_with_buttons_the_assistant_understands(clie
         assert len(payload.encode()) <= 60  # Telegram's callback_data limit, less the bot's owner tag
         intent, _, entities = payload[1:].partition("{")
         assert intent in domain["intents"], intent
-        assert json.loads("{" + entities) == {"ticket_ref": ref}
-        assert "ticket_ref" in domain["entities"]
+        assert json.loads("{" + entities).pop("ticket_ref") == ref
+        assert set(json.loads("{" + entities)) <= set(domain["entities"])
+    assert json.loads("{" + item["buttons"][0]["payload"].partition("{")[2]) == {"ticket_ref": ref, "fixed": "yes"}
     assert item["buttons"][1]["payload"].startswith("/reopen_repair")
 
 

@@ -24,6 +24,6 @@ def intent_payload(intent: str, **entities: str) -> str:
 def is_it_fixed(reference: str) -> list[dict[str, str]]:
     """Asked when the work is done: "yes" goes on to the 1-5 rating, "not fixed" reopens the repair."""
     return [
-        {"title": "Yes, it's fixed", "payload": intent_payload("rate_repair", ticket_ref=reference)},
+        {"title": "Yes, it's fixed", "payload": intent_payload("rate_repair", ticket_ref=reference, fixed="yes")},
         {"title": "No, it's not fixed", "payload": intent_payload("reopen_repair", ticket_ref=reference)},
     ]
