@@ -45,6 +45,7 @@ from telegram.request import HTTPXRequest
 from bot.delivery_settings import DeliverySettings
 from bot.outbox_client import OutboxClient, OutboxItem, OutboxRefused, OutboxUnavailable
 from bot.rasa_gateway import Button
+from bot.repairs_client import RepairsError, RepairsUnavailable
 from bot.settings import BotSettings
 from bot.telegram.rendering import PayloadStore, keyboard, split_text
 
@@ -171,7 +172,7 @@ class TelegramSender:
     @classmethod
     def from_settings(cls, settings: BotSettings) -> TelegramSender:
         """A sender with its own client. In the bot process, prefer the edge's `application.bot` (and its
-        payload store), so replies and updates share one rate limiter and long button payloads resolve."""
+        chat state), so replies and updates share one rate limiter and long button payloads resolve."""
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         bot: ExtBot[int] = ExtBot(
@@ -197,9 +198,11 @@ class TelegramSender:
         except ValueError:
             raise PermanentDeliveryError("telegram_bad_chat_id") from None
         try:
-            markup = keyboard(buttons, self._payloads)
+            markup = await keyboard(buttons, chat_id, self._payloads)
         except ValueError:
             raise PermanentDeliveryError("button_payload_too_long") from None
+        except (RepairsUnavailable, RepairsError):
+            raise RetryableDeliveryError("payload_not_kept") from None
         parts = split_text(text) or ["…"]
         try:
             for index, part in enumerate(parts):
@@ -460,11 +463,11 @@ class DeliveryWorker:
 
 def build_worker(settings: BotSettings, delivery: DeliverySettings, *, telegram_bot: Bot,
                  payloads: PayloadStore | None = None) -> DeliveryWorker:
-    """The worker for the bot process. Pass the Telegram edge's `application.bot` and its payload store,
+    """The worker for the bot process. Pass the Telegram edge's `application.bot` and its chat state,
     so replies and proactive messages share one rate limiter and taps on long payloads resolve:
 
         worker = build_worker(settings, DeliverySettings(), telegram_bot=edge.application.bot,
-                              payloads=edge.services.payloads)
+                              payloads=edge.services.state)
         worker.start()        # once the edge has started (the bot must be initialised)
         ...
         await worker.aclose() # before the edge stops

@@ -1,4 +1,5 @@
-"""The bot's client for the repairs service: update de-duplication, a resident's repairs, photos, unlinking.
+"""The bot's client for the repairs service: update de-duplication, a chat's shared edge state, a resident's
+repairs, photos, unlinking.
 
 All calls carry the service token and have timeouts. The resident is named by the chat identity
 (`X-Resident-Channel: telegram:<chat id>`); the service decides what that chat may see.
@@ -119,3 +120,40 @@ class RepairsClient:
     async def unlink(self, resident: str) -> None:
         """Forget this chat: the service drops the link between it and the resident (idempotent)."""
         await self._request("DELETE", "/api/v1/residents/me/identity", resident=resident, retry=True)
+
+    # A chat's edge state (see bot/chat_state.py), under /api/v1/channel-state/{channel}/{chat}/{name}.
+
+    @staticmethod
+    def _state_path(channel: str, chat: str, name: str | None = None) -> str:
+        path = f"/api/v1/channel-state/{quote(channel, safe='')}/{quote(chat, safe='')}"
+        return path if name is None else f"{path}/{quote(name, safe=':')}"
+
+    async def state_put(self, channel: str, chat: str, name: str, value: Any, *, ttl_seconds: int,
+                        only_if_absent: bool = False) -> bool:
+        """Keep `value`; with `only_if_absent`, False when a live value is already there. Only a plain
+        replace is retried: a retried first-writer-wins call could be told it lost to itself."""
+        try:
+            await self._request("PUT", self._state_path(channel, chat, name), retry=not only_if_absent,
+                                json={"value": value, "ttl_seconds": ttl_seconds, "only_if_absent": only_if_absent})
+        except RepairsError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def state_get(self, channel: str, chat: str, name: str) -> Any:
+        """The live value, or None."""
+        return await self._state_read("GET", channel, chat, name)
+
+    async def state_take(self, channel: str, chat: str, name: str) -> Any:
+        """Remove the live value and return it, or None when there was none."""
+        return await self._state_read("DELETE", channel, chat, name)
+
+    async def _state_read(self, method: str, channel: str, chat: str, name: str) -> Any:
+        try:
+            body = await self._request(method, self._state_path(channel, chat, name), retry=method == "GET")
+        except RepairsError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return (body or {}).get("value")

@@ -285,6 +285,24 @@ def test_an_officers_change_reaches_the_chat_once_and_not_fixed_reopens(
     assert resident_get(stack, chat, f"/api/v1/tickets/{reference}").json()["status"] == "reopened"
 
 
+def test_yes_its_fixed_asks_for_a_rating_and_closes_the_repair(
+        tg: TelegramStandIn, bot: RunningBot, stack: Stack, officer: dict[str, str]) -> None:
+    chat = next(_chats)
+    verify(tg, chat)
+    reference, _ = report_leak(tg, chat)
+    before = len(tg.sent(chat))
+    for status in ("triaged", "completed"):
+        r = httpx.post(f"{stack.repairs_url}/api/v1/officer/tickets/{reference}/status", headers=officer,
+                       json={"status": status}, timeout=30)
+        assert r.status_code == 200, r.text
+    tg.wait_for(chat, lambda m: "Is it fixed?" in m.body, after=before, timeout=60)
+    rating = tap(tg, chat, "Yes, it's fixed")[-1]
+    assert reference in rating.body and len(rating.buttons) == 5, rating.body
+    assert "Thank you for rating" in joined(tap(tg, chat, rating.button_titles[0]))
+    ticket = resident_get(stack, chat, f"/api/v1/tickets/{reference}").json()
+    assert ticket["status"] == "closed", "the resident said it is fixed: the repair is closed"
+
+
 def test_buttons_are_an_inline_keyboard_and_a_tap_marks_the_choice(tg: TelegramStandIn, bot: RunningBot) -> None:
     chat = next(_chats)
     greeting = say(tg, chat, "/start")[-1]
@@ -301,6 +319,23 @@ def test_buttons_are_an_inline_keyboard_and_a_tap_marks_the_choice(tg: TelegramS
     time.sleep(2)
     assert tg.sent(chat)[before:] == []
     assert any(a["text"] and "expired" in a["text"] for a in tg.callback_answers().values())
+
+
+def test_a_double_tap_answers_the_question_once(tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:
+    """Both taps carry the keyboard as it was; the first tap is remembered in the chat's shared state
+    (so it would be on any replica) and the second is only told the choice is made."""
+    chat = next(_chats)
+    greeting = say(tg, chat, "/start")[-1]
+    before = len(tg.sent(chat))
+    events_before = len(user_events(stack, chat))
+    first = tg.tap(chat, "Talk to a person", message_id=greeting.message_id)
+    second = tg.tap(chat, "Talk to a person", message_id=greeting.message_id)
+    assert first != second
+    tg.wait_quiet(chat, after=before, quiet=2.0, timeout=60)
+    assert len(user_events(stack, chat)) == events_before + 1, "the assistant heard the choice once"
+    answers = [a for a in tg.callback_answers().values() if a["chat_id"] == chat]
+    assert len(answers) == 2 and all(a["answered"] for a in answers)
+    assert sum(1 for a in answers if a["text"] and "already" in a["text"].lower()) == 1, answers
 
 
 def test_typed_slash_text_is_words_not_an_intent(tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:

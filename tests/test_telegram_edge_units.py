@@ -10,13 +10,13 @@ import pytest
 from pydantic import ValidationError
 from telegram import Chat, Message, Update, User
 
+from bot.photo_intake import current_ticket
 from bot.rasa_gateway import Button, parse_replies
 from bot.repairs_client import TicketSummary
 from bot.settings import BotSettings
 from bot.telegram.inbound import as_plain_text
 from bot.telegram.ordering import ChatOrderedProcessor
-from bot.telegram.photos import current_ticket
-from bot.telegram.rendering import MAX_CALLBACK_BYTES, PayloadStore, keyboard, split_text, utf16_len
+from bot.telegram.rendering import MAX_CALLBACK_BYTES, keyboard, split_text, utf16_len
 
 
 @pytest.mark.parametrize(("typed", "sent"), [
@@ -45,18 +45,16 @@ def test_long_replies_split_at_telegrams_limit_on_word_boundaries() -> None:
     assert split_text("short") == ["short"]
 
 
-def test_buttons_fit_telegrams_callback_limit_and_long_payloads_are_kept_by_digest() -> None:
-    store = PayloadStore()
-    long_payload = '/rate_repair{"score": 5, "reference": "HR-7K3Q9M", "comment": "' + "x" * 40 + '"}'
-    markup = keyboard([Button("Yes", "/affirm"), Button("Rate it", long_payload)], store)
+def test_buttons_fit_telegrams_callback_limit_and_short_choices_share_a_row() -> None:
+    """(Long payloads kept by digest in the chat's shared state: tests/test_chat_state.py.)"""
+    markup = asyncio.run(keyboard([Button("Yes", "/affirm"), Button("No", "/deny")], 1))
     assert markup is not None
-    data = [b.callback_data for row in markup.inline_keyboard for b in row]
-    assert data[0] == "r|/affirm"
-    assert all(len(str(d).encode()) <= MAX_CALLBACK_BYTES for d in data)
-    kind, _, digest = str(data[1]).partition("|")
-    assert kind == "h" and store.get(digest) == long_payload
-    ratings = keyboard([Button(str(n), f"/rate_repair{{\"score\": {n}}}") for n in range(1, 6)], store)
+    assert [b.callback_data for row in markup.inline_keyboard for b in row] == ["r|/affirm", "r|/deny"]
+    ratings = asyncio.run(keyboard([Button(str(n), f"/rate_repair{{\"score\": {n}}}") for n in range(1, 6)], 1))
     assert ratings is not None and len(ratings.inline_keyboard) == 1, "short choices share a row"
+    assert all(len(str(b.callback_data).encode()) <= MAX_CALLBACK_BYTES for b in ratings.inline_keyboard[0])
+    with pytest.raises(ValueError, match="too long"):
+        asyncio.run(keyboard([Button("Rate", "/rate_repair" + "x" * 80)], 1))
 
 
 def test_rasa_replies_parse_defensively() -> None:
@@ -160,7 +158,7 @@ def test_replies_render_as_native_telegram_messages() -> None:
 
         async def run() -> int | None:
             async with Bot(tg.token, base_url=tg.base_url) as bot:
-                return await send_replies(bot, 77, replies, PayloadStore())
+                return await send_replies(bot, 77, replies, None)
 
         last_keyboard = asyncio.run(run())
         sent = tg.sent(77)

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +15,12 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.chat_state import ChatState
 from bot.rasa_gateway import AssistantUnavailable, RasaGateway, Reply
 from bot.repairs_client import RepairsClient
 from bot.settings import BotSettings
 from bot.telegram import texts
-from bot.telegram.rendering import PayloadStore, send_replies
+from bot.telegram.rendering import send_replies
 
 log = logging.getLogger(__name__)
 
@@ -33,55 +33,22 @@ def sender_for(chat_id: int) -> str:
     return f"{CHANNEL}:{chat_id}"
 
 
-class Bounded(OrderedDict[Any, Any]):
-    """A dict that forgets its oldest entries beyond `capacity`, for per-chat state kept in memory."""
-
-    def __init__(self, capacity: int) -> None:
-        super().__init__()
-        self.capacity = capacity
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.capacity:
-            self.popitem(last=False)
-
-
-@dataclass
-class PendingPhoto:
-    file_id: str
-    file_size: int
-    filename: str
-    content_type: str
-    caption: str | None
-    at: float = field(default_factory=time.monotonic)
-
-
 @dataclass
 class EdgeServices:
-    """What the handlers share, built once at start-up (kept in `application.bot_data["edge"]`)."""
+    """What the handlers share, built once at start-up (kept in `application.bot_data["edge"]`). Nothing
+    here is per chat: a chat's state lives in `state` (the repairs service), so replicas can share chats."""
 
     settings: BotSettings
     rasa: RasaGateway
     repairs: RepairsClient
-    payloads: PayloadStore = field(default_factory=PayloadStore)
-    # A photo waiting for the resident to say which repair it is for, by chat.
-    pending_photos: Bounded = field(default_factory=lambda: Bounded(10_000))
-    # Keyboards already answered, by (chat, message): a second tap on the same question is ignored.
-    answered: Bounded = field(default_factory=lambda: Bounded(50_000))
-    # The assistant's latest keyboard in each chat, taken away once the conversation moves on, so a stale
-    # button cannot answer a later question.
-    open_keyboards: Bounded = field(default_factory=lambda: Bounded(50_000))
+    state: ChatState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = ChatState(self.repairs, CHANNEL)
 
     async def aclose(self) -> None:
         await self.rasa.aclose()
         await self.repairs.aclose()
-
-    def forget_chat(self, chat_id: int) -> None:
-        self.pending_photos.pop(chat_id, None)
-        self.open_keyboards.pop(chat_id, None)
-        for key in [k for k in self.answered if k[0] == chat_id]:
-            del self.answered[key]
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> EdgeServices:
@@ -111,7 +78,7 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
 
 async def close_keyboard(bot: Bot, edge: EdgeServices, chat_id: int) -> None:
     """Take the buttons off the assistant's last question in this chat (it has been answered, or passed by)."""
-    message_id = edge.open_keyboards.pop(chat_id, None)
+    message_id = await edge.state.take_open_keyboard(chat_id)
     if message_id is not None:
         with contextlib.suppress(TelegramError):
             await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
@@ -128,8 +95,8 @@ async def relay(bot: Bot, edge: EdgeServices, chat_id: int, message: str, **meta
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             replies = [Reply(text=texts.ASSISTANT_DOWN)]
-    with_buttons = await send_replies(bot, chat_id, replies, edge.payloads)
+    with_buttons = await send_replies(bot, chat_id, replies, edge.state)
     if with_buttons is not None:
-        edge.open_keyboards[chat_id] = with_buttons
+        await edge.state.keyboard_opened(chat_id, with_buttons)
     log.info("telegram turn answered", extra={"replies": len(replies),
                                                "ms": round((time.monotonic() - started) * 1000)})

@@ -64,9 +64,9 @@ class TelegramEdge:
             await app.start()
         if self.delivery is not None and self.delivery.enabled:
             # Proactive updates go out on the edge's own client: one rate limiter for replies and updates,
-            # and one payload store, so taps on their buttons resolve here.
+            # and the chats' shared state, so taps on their long-payload buttons resolve on any replica.
             self.worker = build_worker(self.settings, self.delivery, telegram_bot=app.bot,
-                                       payloads=self.services.payloads)
+                                       payloads=self.services.state)
             self.worker.start()
         log.info("telegram edge started", extra={"mode": self.settings.telegram_mode,
                                                  "delivery": self.worker is not None})

@@ -15,10 +15,11 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.chat_state import PendingPhoto
 from bot.rasa_gateway import AssistantUnavailable
 from bot.repairs_client import RepairsError, RepairsUnavailable
 from bot.telegram import photos, texts
-from bot.telegram.conversation import PendingPhoto, relay, sender_for, services
+from bot.telegram.conversation import relay, sender_for, services
 from bot.telegram.inbound import as_plain_text, too_long
 from bot.telegram.rendering import ASSISTANT, CHOSEN, EDGE, HASHED, chosen_keyboard, edge_keyboard
 
@@ -164,18 +165,20 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     chat_id = update.effective_chat.id
-    if data == CHOSEN or (chat_id, message.message_id) in edge.answered:
+    if data == CHOSEN:
         await query.answer(texts.BUTTON_USED)
         return
     title = offered_title(message, data)
     kind, _, value = data.partition("|")
-    payload = value if kind in (ASSISTANT, EDGE) else edge.payloads.get(value) if kind == HASHED else None
+    payload: str | None = value if kind in (ASSISTANT, EDGE) else None
+    if kind == HASHED:
+        payload = await edge.state.payload(chat_id, value)
     if title is None or not payload:
         await query.answer(texts.BUTTON_EXPIRED)
         return
-    edge.answered[(chat_id, message.message_id)] = True
-    if edge.open_keyboards.get(chat_id) == message.message_id:
-        del edge.open_keyboards[chat_id]  # marked as chosen below, not taken away
+    if not await edge.state.keyboard_answered(chat_id, message.message_id):
+        await query.answer(texts.BUTTON_USED)
+        return
     await query.answer()
     with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(chosen_keyboard(title))
@@ -197,7 +200,8 @@ async def edge_action(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_i
 
 
 async def forget(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-    """Unlink the chat from the resident, erase the conversation, and drop what the edge holds for it."""
+    """Unlink the chat from the resident (the service drops what the edge kept for the chat with it),
+    then erase the conversation."""
     edge = services(context)
     sender = sender_for(chat_id)
     try:
@@ -206,7 +210,6 @@ async def forget(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
         log.warning("forget: unlink failed: %s", exc)
         await context.bot.send_message(chat_id, texts.FORGET_FAILED)
         return
-    edge.forget_chat(chat_id)
     try:
         await edge.rasa.erase(sender)
     except AssistantUnavailable as exc:

@@ -1,29 +1,26 @@
 """Photos from the chat onto the resident's repair: size checked before download, handed to the repairs
-service (which checks the image and strips its metadata), attached to the current or a chosen repair.
-
-The current repair is the resident's only open one, or the newest if it was reported in the last
-two hours (the assistant asks for a photo right after logging a report); otherwise the resident picks.
+service (which checks the image and strips its metadata), attached to the current or a chosen repair
+(bot/photo_intake.py decides which, as for the web chat).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, Document, PhotoSize
 from telegram.error import BadRequest, TelegramError
 
-from bot.repairs_client import RepairsError, RepairsUnavailable, TicketSummary
+from bot.chat_state import PendingPhoto
+from bot.photo_intake import Found, photo_target
+from bot.repairs_client import RepairsError, RepairsUnavailable
 from bot.telegram import texts
-from bot.telegram.conversation import EdgeServices, PendingPhoto, close_keyboard, relay, sender_for, typing
+from bot.telegram.conversation import EdgeServices, close_keyboard, relay, sender_for, typing
 from bot.telegram.inbound import as_plain_text
 from bot.telegram.rendering import edge_keyboard
 
 log = logging.getLogger(__name__)
 
-RECENT = timedelta(hours=2)
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
-CHOICES = 5
 
 
 def best_size(sizes: tuple[PhotoSize, ...], limit: int) -> PhotoSize | None:
@@ -37,21 +34,6 @@ def is_image_document(document: Document) -> bool:
     return (document.mime_type or "").lower() in IMAGE_TYPES
 
 
-def current_ticket(tickets: list[TicketSummary], now: datetime | None = None) -> TicketSummary | None:
-    if len(tickets) == 1:
-        return tickets[0]
-    if not tickets:
-        return None
-    newest = tickets[0]
-    try:
-        reported = datetime.fromisoformat(newest.reported_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if reported.tzinfo is None:
-        reported = reported.replace(tzinfo=UTC)
-    return newest if (now or datetime.now(UTC)) - reported <= RECENT else None
-
-
 async def receive(bot: Bot, edge: EdgeServices, chat_id: int, photo: PendingPhoto) -> None:
     """A photo arrived: attach it to the current repair, or ask which one."""
     await close_keyboard(bot, edge, chat_id)
@@ -59,35 +41,34 @@ async def receive(bot: Bot, edge: EdgeServices, chat_id: int, photo: PendingPhot
     if photo.file_size > limit:
         await bot.send_message(chat_id, texts.PHOTO_TOO_BIG.format(limit=limit // (1024 * 1024)))
         return
-    resident = sender_for(chat_id)
     try:
-        verified = await edge.repairs.is_verified(resident)
-        tickets = await edge.repairs.open_tickets(resident) if verified else []
+        target = await photo_target(edge.repairs, sender_for(chat_id))
     except (RepairsUnavailable, RepairsError) as exc:
         log.warning("photo: repairs service unavailable: %s", exc)
         await bot.send_message(chat_id, texts.PHOTO_FAILED)
         return
-    if not verified:
+    if target.found is Found.NOT_VERIFIED:
         # The edge's own request: the assistant checks who they are, then asks for the photo again.
         await relay(bot, edge, chat_id, "/add_photo")
         return
-    if not tickets:
+    if target.found is Found.NO_REPAIR:
         await bot.send_message(chat_id, texts.PHOTO_NO_REPAIR)
         if photo.caption and as_plain_text(photo.caption):
             await relay(bot, edge, chat_id, as_plain_text(photo.caption)[: edge.settings.max_message_chars])
         return
-    target = current_ticket(tickets)
-    if target is not None:
+    if target.found is Found.TICKET and target.reference:
         await attach(bot, edge, chat_id, photo, target.reference)
         return
-    edge.pending_photos[chat_id] = photo
-    rows = [[(f"{t.reference}: {t.summary}"[:60], f"photo:{t.reference}")] for t in tickets[:CHOICES]]
+    if not await edge.state.keep_photo(chat_id, photo):
+        await bot.send_message(chat_id, texts.PHOTO_FAILED)
+        return
+    rows = [[(f"{t.reference}: {t.summary}"[:60], f"photo:{t.reference}")] for t in target.choices]
     await bot.send_message(chat_id, texts.PHOTO_WHICH, reply_markup=edge_keyboard(rows))
 
 
 async def attach_pending(bot: Bot, edge: EdgeServices, chat_id: int, reference: str) -> None:
     """The resident picked the repair for the photo they sent."""
-    photo = edge.pending_photos.pop(chat_id, None)
+    photo = await edge.state.take_photo(chat_id)
     if photo is None:
         await bot.send_message(chat_id, texts.PHOTO_GONE)
         return

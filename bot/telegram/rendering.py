@@ -3,22 +3,24 @@ keyboards, images as photos. Also the callback data those keyboards carry.
 
 Callback data (at most 64 bytes) says who owns a button:
 - `r|<payload>`: an assistant button; the payload goes back to Rasa as if typed by the edge.
-- `h|<digest>`: an assistant button whose payload is too long to carry; the payload is kept here,
-  in memory, by its digest (a restart forgets it, and the resident is asked to type instead).
+- `h|<digest>`: an assistant button whose payload is too long to carry; the payload is kept in the chat's
+  shared state (bot/chat_state.py) by its digest, so any replica can resolve the tap.
 - `e|<action>`: the edge's own buttons (forget me, which repair a photo is for, an answered choice).
 The delivery worker may build keyboards with `keyboard()` too, so taps on its buttons come back the same way.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
+import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.rasa_gateway import Button, Reply
 from bot.settings import TELEGRAM_MAX_TEXT
+
+log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 64
 MAX_CAPTION = 1024
@@ -61,40 +63,30 @@ def _fit(text: str, limit: int) -> int:
     return len(text)
 
 
-class PayloadStore:
-    """Long assistant payloads by digest, newest kept (bounded, so memory stays flat)."""
+class PayloadStore(Protocol):
+    """Where payloads too long for callback data are kept (bot.chat_state.ChatState)."""
 
-    def __init__(self, capacity: int = 20_000) -> None:
-        self._items: OrderedDict[str, str] = OrderedDict()
-        self._capacity = capacity
-
-    def put(self, payload: str) -> str:
-        digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
-        self._items[digest] = payload
-        self._items.move_to_end(digest)
-        while len(self._items) > self._capacity:
-            self._items.popitem(last=False)
-        return digest
-
-    def get(self, digest: str) -> str | None:
-        return self._items.get(digest)
+    async def keep_payload(self, chat_id: int, payload: str) -> str: ...
 
 
-def callback_data(payload: str, store: PayloadStore | None) -> str:
+async def callback_data(payload: str, chat_id: int, store: PayloadStore | None) -> str:
     data = f"{ASSISTANT}|{payload}"
     if len(data.encode()) <= MAX_CALLBACK_BYTES:
         return data
     if store is None:
         raise ValueError("payload too long for callback data and no store to keep it in")
-    return f"{HASHED}|{store.put(payload)}"
+    return f"{HASHED}|{await store.keep_payload(chat_id, payload)}"
 
 
-def keyboard(buttons: Sequence[Button], store: PayloadStore | None = None) -> InlineKeyboardMarkup | None:
+async def keyboard(buttons: Sequence[Button], chat_id: int,
+                   store: PayloadStore | None = None) -> InlineKeyboardMarkup | None:
     """An inline keyboard: one button a row so long titles stay readable; very short ones (ratings,
-    yes/no) share rows of up to five."""
+    yes/no) share rows of up to five. Raises ValueError (or the store's error) when a long payload
+    cannot be kept."""
     if not buttons:
         return None
-    keys = [InlineKeyboardButton(b.title[:64], callback_data=callback_data(b.payload, store)) for b in buttons]
+    keys = [InlineKeyboardButton(b.title[:64], callback_data=await callback_data(b.payload, chat_id, store))
+            for b in buttons]
     per_row = 5 if all(len(b.title) <= 3 for b in buttons) else 3 if all(len(b.title) <= 8 for b in buttons) else 1
     return InlineKeyboardMarkup([keys[i:i + per_row] for i in range(0, len(keys), per_row)])
 
@@ -115,7 +107,11 @@ async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: 
     the last message that carries buttons, if any."""
     with_buttons: int | None = None
     for reply in replies:
-        markup = keyboard(reply.buttons, store)
+        try:
+            markup = await keyboard(reply.buttons, chat_id, store)
+        except Exception as exc:  # a long payload not kept (store down): the resident can still type
+            log.warning("buttons left off a reply: %s", type(exc).__name__)
+            markup = None
         if reply.image:
             caption = reply.text if reply.text and utf16_len(reply.text) <= MAX_CAPTION else None
             if reply.text and caption is None:

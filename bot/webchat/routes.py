@@ -31,11 +31,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.photo_intake import Found, photo_target
 from bot.rasa_gateway import AssistantUnavailable, Button, RasaGateway, Reply
 from bot.repairs_client import RepairsClient, RepairsError, RepairsUnavailable
 from bot.settings import BotSettings
 from bot.telegram.inbound import as_plain_text
-from bot.telegram.photos import current_ticket
 from bot.webchat import texts, uploads
 from bot.webchat.settings import MEGABYTE, WebChatSettings
 from bot.webchat.signing import Signer, new_session_id
@@ -51,7 +51,6 @@ SECURE_COOKIE = "__Host-repairs_chat"
 CSRF_HEADER = "x-csrf-token"
 MAX_JSON_BYTES = 16 * 1024
 MAX_PAYLOAD_CHARS = 1000
-PHOTO_CHOICES = 5
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
@@ -266,27 +265,21 @@ class WebChat:
             return _problem(415, "not_an_image", texts.PHOTO_NOT_IMAGE)
         resident = sender_for(session_id)
         try:
-            verified = await self.repairs.is_verified(resident)
-            tickets = await self.repairs.open_tickets(resident) if verified else []
+            target = await photo_target(self.repairs, resident, request.query_params.get("reference"))
         except (RepairsUnavailable, RepairsError) as exc:
             log.warning("web chat photo: repairs service unavailable: %s", exc)
             return _problem(503, "repairs_unavailable", texts.PHOTO_FAILED)
-        if not verified:
+        if target.found is Found.NOT_VERIFIED:
             # The edge's own request, as on Telegram: the assistant checks who they are, then asks again.
             return await self._turn(session_id, "/add_photo")
-        if not tickets:
+        if target.found is Found.NO_REPAIR:
             return _answer([{"text": texts.PHOTO_NO_REPAIR}])
-        wanted = request.query_params.get("reference")
-        if wanted is not None:
-            target = next((t for t in tickets if t.reference == wanted), None)
-            if target is None:
-                return _problem(404, "not_yours", texts.PHOTO_NOT_YOURS)
-        else:
-            target = current_ticket(tickets)
-        if target is None:
+        if target.found is Found.NOT_YOURS:
+            return _problem(404, "not_yours", texts.PHOTO_NOT_YOURS)
+        if target.found is Found.CHOOSE or target.reference is None:
             # The page still holds the photo: it sends it again with the repair the resident picks.
             choices = [{"title": f"{t.reference}: {t.summary}"[:80], "reference": t.reference}
-                       for t in tickets[:PHOTO_CHOICES]]
+                       for t in target.choices]
             return _answer([{"text": texts.PHOTO_WHICH, "buttons": choices}])
         try:
             await self.repairs.add_photo(resident, target.reference, data,

@@ -1,23 +1,36 @@
-"""`POST /api/v1/channel-updates`: lets the bot process each inbound update once across restarts and replicas."""
+"""What channel edges share through the system of record, so any replica can take any update:
+- `POST /api/v1/channel-updates`: process each inbound update once across restarts and replicas.
+- `/api/v1/channel-state/{channel}/{chat}/{name}`: small expiring values of a chat's edge state (PUT, GET,
+  DELETE that returns what it removed), and `DELETE /api/v1/channel-state/{channel}/{chat}` for all of them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from datetime import timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from repairs.auth.dependencies import ContextDep, ServiceDep
+from repairs.channels import state
 from repairs.channels.updates import take_update
 from repairs.database import transaction
+from repairs.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
 
+Channel = Literal["telegram", "web", "whatsapp", "sms"]
+MAX_VALUE_BYTES = 8 * 1024  # a keyboard's id, a photo's file id and caption, one long payload: well under
+MAX_TTL_SECONDS = 30 * 86400
+
+
 class UpdateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: Literal["telegram", "web", "whatsapp", "sms"]
+    channel: Channel
     update_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -36,3 +49,72 @@ def channel_update(body: UpdateBody, _service: ServiceDep, ctx: ContextDep) -> J
     with transaction(ctx.sessions) as session:
         first = take_update(session, body.channel, body.update_id)
     return JSONResponse({"first": first}, status_code=201 if first else 200)
+
+
+ChatPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+NamePath = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[a-z_]+(:[\x21-\x7e]{1,64})?$")]
+
+
+class StateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: Any
+    ttl_seconds: Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)]
+    only_if_absent: bool = False
+
+
+class StateOut(BaseModel):
+    value: Any
+
+
+def _encoded(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text.encode()) > MAX_VALUE_BYTES:
+        raise Problem(413, "value_too_large", "Value too large", f"At most {MAX_VALUE_BYTES} bytes of JSON.")
+    return text
+
+
+def _gone() -> Problem:
+    return Problem(404, "not_found", "Nothing kept under that name")
+
+
+@router.put(
+    "/channel-state/{channel}/{chat}/{name}",
+    status_code=201,
+    responses={409: {"description": "only_if_absent, and a live value is there"}},
+    summary="Keep a small expiring value of a chat's edge state",
+)
+def put_state(channel: Channel, chat: ChatPath, name: NamePath, body: StateBody, _service: ServiceDep,
+              ctx: ContextDep) -> Response:
+    value = _encoded(body.value)
+    with transaction(ctx.sessions) as session:
+        stored = state.put(session, channel, chat, name, value, ttl=timedelta(seconds=body.ttl_seconds),
+                           only_if_absent=body.only_if_absent)
+    if not stored:
+        raise Problem(409, "already_set", "A value is already kept under that name")
+    return Response(status_code=201)
+
+
+@router.get("/channel-state/{channel}/{chat}/{name}", response_model=StateOut, summary="Read a kept value")
+def get_state(channel: Channel, chat: ChatPath, name: NamePath, _service: ServiceDep, ctx: ContextDep) -> StateOut:
+    with transaction(ctx.sessions) as session:
+        value = state.get(session, channel, chat, name)
+    if value is None:
+        raise _gone()
+    return StateOut(value=json.loads(value))
+
+
+@router.delete("/channel-state/{channel}/{chat}/{name}", response_model=StateOut,
+               summary="Remove a kept value and return it (one of two racing callers gets it)")
+def take_state(channel: Channel, chat: ChatPath, name: NamePath, _service: ServiceDep, ctx: ContextDep) -> StateOut:
+    with transaction(ctx.sessions) as session:
+        value = state.take(session, channel, chat, name)
+    if value is None:
+        raise _gone()
+    return StateOut(value=json.loads(value))
+
+
+@router.delete("/channel-state/{channel}/{chat}", status_code=204, summary="Remove everything kept for a chat")
+def erase_state(channel: Channel, chat: ChatPath, _service: ServiceDep, ctx: ContextDep) -> Response:
+    with transaction(ctx.sessions) as session:
+        state.erase_chat(session, channel, chat)
+    return Response(status_code=204)

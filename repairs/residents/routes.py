@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from repairs.auth.dependencies import ContextDep, ResidentDep, ServiceDep, parse_channel_identity
+from repairs.channels import state as chat_state
 from repairs.database import transaction
 from repairs.problems import Problem
 from repairs.residents.models import Resident, Tenure
@@ -127,6 +128,7 @@ def forget_identity(
     channel, external_id = parse_channel_identity(x_resident_channel)
     with transaction(ctx.sessions) as session:
         unlink(session, channel, external_id)
+        chat_state.erase_chat(session, channel, external_id)  # what the bot kept for the chat goes too
     return Response(status_code=204)
 
 
