@@ -13,7 +13,9 @@
 
 Every POST must carry the CSRF token and, when the browser says where it came from (Origin,
 Sec-Fetch-Site), come from this site. Lax rather than Strict: a resident following a link to the chat
-from an email or text must arrive with their session, not be given a new one.
+from an email or text must arrive with their session, not be given a new one. Then it is held to its
+session's rate limit for its kind, and messages and photos to their client address's too
+(bot/webchat/throttling.py): over it, 429 with a Retry-After and words saying how long to wait.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bot.telegram.inbound import as_plain_text
 from bot.webchat import texts, uploads
 from bot.webchat.settings import MEGABYTE, WebChatSettings
 from bot.webchat.signing import Signer, new_session_id
+from bot.webchat.throttling import Kind, WebChatLimits
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +91,29 @@ def _problem(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=SECURITY_HEADERS)
 
 
+SLOW_DOWN_TEXTS = {Kind.MESSAGE: texts.SLOW_DOWN_MESSAGES, Kind.PHOTO: texts.SLOW_DOWN_PHOTOS,
+                   Kind.UPDATES: texts.SLOW_DOWN}
+
+
+def _slow_down(kind: Kind, retry_after: str) -> JSONResponse:
+    message = SLOW_DOWN_TEXTS[kind].format(wait=texts.wait_words(int(retry_after)))
+    return JSONResponse({"error": "rate_limited", "message": message, "retry_after": int(retry_after)},
+                        status_code=429, headers={**SECURITY_HEADERS, "Retry-After": retry_after})
+
+
 def _answer(messages: list[dict[str, Any]], **extra: Any) -> JSONResponse:
     return JSONResponse({"messages": messages, **extra}, headers=SECURITY_HEADERS)
 
 
 class WebChat:
     def __init__(self, settings: BotSettings, web: WebChatSettings, signer: Signer, rasa: RasaGateway,
-                 repairs: WebChatRepairs, page: str) -> None:
+                 repairs: WebChatRepairs, limits: WebChatLimits, page: str) -> None:
         self.settings = settings
         self.web = web
         self.signer = signer
         self.rasa = rasa
         self.repairs = repairs
+        self.limits = limits
         self._page = page
 
     @classmethod
@@ -108,27 +122,30 @@ class WebChat:
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         # Switched off, it serves nothing, so it needs no secret (and makes no file for one).
         secret = web.signing_secret() if web.enabled else new_session_id()
+        signer = Signer(secret)
         return cls(
-            settings, web, Signer(secret),
+            settings, web, signer,
             RasaGateway(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds),
             WebChatRepairs(settings.repairs_url, settings.repairs_token(), timeout=settings.repairs_timeout_seconds),
+            WebChatLimits.from_settings(web, signer),
             (HERE / "page.html").read_text(encoding="utf-8"),
         )
 
     async def aclose(self) -> None:
         await self.rasa.aclose()
         await self.repairs.aclose()
+        await self.limits.aclose()
 
     def routes(self) -> list[BaseRoute]:
         if not self.web.enabled:
             return []
         return [
             Route("/", self.page, methods=["GET"]),
-            Route("/webchat/api/message", self._guarded(self.message), methods=["POST"]),
-            Route("/webchat/api/photo", self._guarded(self.photo), methods=["POST"]),
-            Route("/webchat/api/updates", self._guarded(self.updates), methods=["POST"]),
-            Route("/webchat/api/updates/ack", self._guarded(self.ack), methods=["POST"]),
-            Route("/webchat/api/forget", self._guarded(self.forget), methods=["POST"]),
+            Route("/webchat/api/message", self._guarded(self.message, Kind.MESSAGE), methods=["POST"]),
+            Route("/webchat/api/photo", self._guarded(self.photo, Kind.PHOTO), methods=["POST"]),
+            Route("/webchat/api/updates", self._guarded(self.updates, Kind.UPDATES), methods=["POST"]),
+            Route("/webchat/api/updates/ack", self._guarded(self.ack, Kind.UPDATES), methods=["POST"]),
+            Route("/webchat/api/forget", self._guarded(self.forget, Kind.MESSAGE), methods=["POST"]),
             Mount("/webchat/static", app=StaticFiles(directory=HERE / "static"), name="webchat-static"),
         ]
 
@@ -167,8 +184,9 @@ class WebChat:
         )
         return response
 
-    def _guarded(self, handler: Callable[[Request, str], Awaitable[Response]]) -> Endpoint:
-        """A POST endpoint that runs only for a request from this site, with a session and its CSRF token."""
+    def _guarded(self, handler: Callable[[Request, str], Awaitable[Response]], kind: Kind) -> Endpoint:
+        """A POST endpoint that runs only for a request from this site, with a session and its CSRF token,
+        within the rate limits for its kind."""
 
         async def endpoint(request: Request) -> Response:
             origin = request.headers.get("origin")
@@ -186,6 +204,11 @@ class WebChat:
             if not self.signer.csrf_ok(session_id, request.headers.get(CSRF_HEADER)):
                 log.warning("web chat request refused: wrong or missing CSRF token")
                 return _problem(403, "csrf", texts.REFUSED)
+            # The address the connection came from, or the client's as a trusted proxy reports it
+            # (uvicorn reads X-Forwarded-For from the addresses in FORWARDED_ALLOW_IPS only).
+            verdict = await self.limits.take(kind, session_id, request.client.host if request.client else "")
+            if not verdict.allowed:
+                return _slow_down(kind, verdict.retry_after_header)
             return await handler(request, session_id)
 
         return endpoint

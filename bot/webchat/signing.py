@@ -6,7 +6,8 @@ another:
 - the CSRF token the page sends with every POST, bound to the session;
 - the payload of each button the assistant offered in this session (only those may choose an intent,
   as on Telegram; typed words never do);
-- the acknowledgement of an update this session was handed (so a page can only mark its own as seen).
+- the acknowledgement of an update this session was handed (so a page can only mark its own as seen);
+- the names of rate-limit buckets (never sent out), so Redis holds no session id or client address.
 """
 
 from __future__ import annotations
@@ -73,3 +74,7 @@ class Signer:
         if not (note.isdigit() and attempt.isdigit()) or len(note) > 12 or len(attempt) > 9:
             return None
         return int(note) if self._check(mac, "ack", session_id, note, attempt) else None
+
+    # -- rate-limit bucket names: a keyed hash, so an address cannot be recovered by trying them all --
+    def limit_key(self, scope: str, value: str) -> str:
+        return f"{scope}:{self._mac('limit', scope, value)[:32]}"

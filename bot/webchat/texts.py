@@ -15,6 +15,13 @@ SESSION_ENDED = "Your chat session has ended. Please reload the page to start ag
 REFUSED = "Sorry, that request was refused. Please reload the page and try again."
 BUTTON_EXPIRED = "That button has expired. Please type your answer instead."
 BAD_REQUEST = "Sorry, something went wrong with that message. Please try again."
+# Rate limits: {wait} is how long, from `wait_words`.
+SLOW_DOWN_MESSAGES = (
+    "You're sending messages faster than I can answer them. Please wait {wait}, then try again. "
+    "Your message is still in the box. " + EMERGENCY
+)
+SLOW_DOWN_PHOTOS = "That's a lot of photos at once. Please wait {wait}, then add the photo again."
+SLOW_DOWN = "Please wait {wait}, then try again."
 
 PHOTO_TOO_BIG = "That photo is too large ({limit} MB at most). Please choose a smaller one."
 PHOTO_NOT_IMAGE = "That file is not a photo. Please choose a JPEG, PNG, WEBP or GIF image."
@@ -33,3 +40,7 @@ FORGET_PARTLY = (
     "It can't be read from this browser any more. Your repair records stay with the council."
 )
 FORGET_FAILED = "Sorry, I couldn't do that just now. Nothing has changed. Please try again in a few minutes."
+
+
+def wait_words(seconds: int) -> str:
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
