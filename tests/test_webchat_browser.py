@@ -90,10 +90,15 @@ def context(browser: Browser, bot: str) -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Iterator[Page]:
     opened = context.new_page()
     errors: list[str] = []
+    limited: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.on("response", lambda r: limited.append(r.url) if r.status == 429 else None)
     opened.goto("/")
     yield opened
     assert not errors, errors  # no script errors along the way
+    # Polling every 2 seconds (ten times the default pace) and a resident's conversation stay well
+    # within the default rate limits.
+    assert not limited, limited
 
 
 # -- what a resident does -----------------------------------------------------------------------------
@@ -485,3 +490,57 @@ def test_forget_this_chat_unlinks_the_browser_erases_the_conversation_and_ends_t
     page.reload()
     assert session_id(context) != sid
     assert page.locator("#log .msg").count() == 0
+
+
+def test_too_fast_the_page_says_how_long_to_wait_keeps_the_message_and_polls_back_off(
+        browser: Browser, stack: Stack, tmp_path: Path):
+    # One message a minute; a poll every 30 s, with the fewest polls the settings allow for that pace.
+    limits = {"WEBCHAT_MESSAGES_PER_MINUTE": "1", "WEBCHAT_MESSAGE_BURST": "1", "WEBCHAT_POLL_SECONDS": "30",
+              "WEBCHAT_POLLS_PER_MINUTE": "8", "WEBCHAT_POLL_BURST": "1"}
+    with bot_process(stack, tmp_path / "bot-limited.log", **limits) as url:
+        ctx = browser.new_context(base_url=url)
+        try:
+            page = ctx.new_page()
+            polls: list[int] = []
+            page.on("response", lambda r: polls.append(r.status) if r.url.endswith("/webchat/api/updates") else None)
+            with page.expect_response(lambda r: r.url.endswith("/webchat/api/updates")):
+                page.goto("/")
+            csrf = page.get_attribute('meta[name="csrf-token"]', "content") or ""
+
+            # Another window of the same session has just polled too: the page's next poll is refused,
+            # quietly, and it does not ask again when it comes back into view soon after.
+            refused = page.request.post(f"{url}/webchat/api/updates", data={},
+                                        headers={"Origin": url, "X-CSRF-Token": csrf})
+            assert refused.status == 429 and int(refused.headers["retry-after"]) >= 1
+            with page.expect_response(lambda r: r.url.endswith("/webchat/api/updates")) as answer:
+                page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+            assert answer.value.status == 429
+            for _ in range(3):
+                page.wait_for_timeout(300)
+                page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+            page.wait_for_timeout(1_000)
+            assert polls == [200, 429], polls
+            assert page.locator("#alert").is_hidden()
+
+            # A second message within the minute: the server's words, and the message stays in the box.
+            page.focus("#message")
+            type_and_enter(page, "hello")
+            before = messages(page)
+            page.keyboard.type("I need to report a repair")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#alert:not([hidden])", timeout=30_000)
+            alert = page.inner_text("#alert")
+            assert "Please wait" in alert and "still in the box" in alert and "0800 111 999" in alert, alert
+            assert page.input_value("#message") == "I need to report a repair"
+            assert messages(page) == before
+            # Trying again straight away: the page says how long is left, without asking the server.
+            sent: list[str] = []
+            page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/webchat/api/message") else None)
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(500)
+            assert sent == []
+            assert re.search(r"Please wait \d+ seconds?, then try again", page.inner_text("#alert"))
+            assert page.input_value("#message") == "I need to report a repair"
+            screenshot(page, "webchat-rate-limited.png")
+        finally:
+            ctx.close()

@@ -7,6 +7,9 @@
  * - Updates (a repair booked, an operative on the way...) are asked for when the page opens, every
  *   few seconds while it is visible, and when it becomes visible again; each is acknowledged once
  *   shown, and one shown before (a lost acknowledgement) is not shown twice.
+ * - Too many requests too fast (429): the server's words say how long to wait, and the page waits that
+ *   long before sending again (a second try says so without asking the server). Polls that were refused
+ *   wait quietly, longer each time it happens again, so a page left open never keeps knocking.
  * - Everything is written with textContent: nothing from the server is ever read as HTML.
  */
 (function () {
@@ -17,6 +20,7 @@
   var NETWORK_DOWN = "Sorry, I can't reach the chat service. Check your internet connection and try again. " +
     "Your message is still in the box.";
   var GENERIC = "Sorry, something went wrong. Please try again.";
+  var MAX_POLL_BACKOFF_SECONDS = 300;
 
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var main = document.getElementById("chat");
@@ -37,6 +41,9 @@
   var polling = false;
   var ended = false;
   var pendingPhoto = null; // a photo waiting for the resident to say which repair it is for
+  var holdUntil = 0; // no message or photo is sent before this time (ms): the server asked us to wait
+  var pollHoldUntil = 0; // nor any poll before this
+  var pollBackoff = 0; // seconds: doubles with each refused poll, back to 0 after one that is answered
 
   // -- storage ---------------------------------------------------------------------------------------
 
@@ -176,14 +183,29 @@
     return response.json().catch(function () { return {}; });
   }
 
+  function retryAfterSeconds(response, data) {
+    var seconds = parseInt(response.headers.get("Retry-After"), 10) || Number(data && data.retry_after);
+    return seconds > 0 ? seconds : pollSeconds;
+  }
+
   function refused(response, data) {
     if (response.status === 403 && data.error === "no_session") { ended = true; }
+    if (response.status === 429) { holdUntil = Date.now() + retryAfterSeconds(response, data) * 1000; }
     showAlert(data.message || GENERIC);
+  }
+
+  // True (and says so) while the server's "please wait" still holds, so a second try does not ask again.
+  function stillWaiting(then) {
+    var left = Math.ceil((holdUntil - Date.now()) / 1000);
+    if (left <= 0) { return false; }
+    showAlert("Please wait " + (left === 1 ? "1 second" : left + " seconds") + ", then " + then);
+    return true;
   }
 
   // One turn: true when the server took it (the caller then clears the box).
   function send(body, shownAs) {
     if (busy || ended) { return Promise.resolve(false); }
+    if (stillWaiting("try again. Your message is still in the box.")) { return Promise.resolve(false); }
     setBusy(true);
     clearAlert();
     return request("/webchat/api/message", body).then(function (response) {
@@ -221,6 +243,7 @@
 
   function uploadPhoto(file, reference, onDone, shownAs) {
     if (busy || ended) { return; }
+    if (stillWaiting("add the photo again.")) { return; }
     clearAlert();
     if (file.size > maxPhotoBytes) {
       showAlert("That photo is too large (" + maxPhotoMb + " MB at most). Please choose a smaller one.");
@@ -249,25 +272,38 @@
 
   // -- updates, pulled -------------------------------------------------------------------------------
 
+  // Refused for asking too often: wait what the server says, or longer if it keeps happening. Nothing is
+  // shown: the resident did nothing wrong, and the updates wait in the outbox.
+  function backOffPolling(response) {
+    pollBackoff = Math.min(pollBackoff ? pollBackoff * 2 : pollSeconds * 2, MAX_POLL_BACKOFF_SECONDS);
+    pollHoldUntil = Date.now() + Math.max(retryAfterSeconds(response, null), pollBackoff) * 1000;
+  }
+
+  // Resolves false when the server refused it for coming too fast (the poll then stops there).
   function flushAcks() {
-    if (!state.acks.length) { return Promise.resolve(); }
+    if (!state.acks.length) { return Promise.resolve(true); }
     var acks = state.acks.slice(0, 100);
     return request("/webchat/api/updates/ack", { acks: acks }).then(function (response) {
+      if (response.status === 429) { backOffPolling(response); return false; }
       // 400: not ours (an old session's); dropping them is right, the server never marks them.
       if (response.ok || response.status === 400) {
         state.acks = state.acks.slice(acks.length);
         save();
       }
+      return true;
     });
   }
 
   function poll() {
-    if (polling || ended || document.hidden) { return; }
+    if (polling || ended || document.hidden || Date.now() < pollHoldUntil) { return; }
     polling = true;
-    flushAcks().then(function () {
-      return request("/webchat/api/updates", {});
+    flushAcks().then(function (go) {
+      return go ? request("/webchat/api/updates", {}) : null;
     }).then(function (response) {
+      if (!response) { return null; }
+      if (response.status === 429) { backOffPolling(response); return null; }
       if (!response.ok) { return null; }
+      pollBackoff = 0;
       return readJson(response);
     }).then(function (data) {
       if (!data || !data.messages || !data.messages.length) { return null; }
