@@ -265,8 +265,9 @@ def test_a_repeated_update_is_handled_once(tg: TelegramStandIn, bot: RunningBot,
     assert tickets_of(stack, chat) == tickets, f"no second ticket besides {reference}"
 
 
-def test_an_officers_change_reaches_the_chat_once_and_not_fixed_reopens(
-        tg: TelegramStandIn, bot: RunningBot, stack: Stack, officer: dict[str, str]) -> None:
+def finished_repair(tg: TelegramStandIn, stack: Stack, officer: dict[str, str]) -> tuple[int, str, int]:
+    """A verified chat whose leak report an officer triages and completes: the chat, the reference, and how
+    many messages the chat had before the updates."""
     chat = next(_chats)
     verify(tg, chat)
     reference, _ = report_leak(tg, chat)
@@ -275,6 +276,12 @@ def test_an_officers_change_reaches_the_chat_once_and_not_fixed_reopens(
         r = httpx.post(f"{stack.repairs_url}/api/v1/officer/tickets/{reference}/status", headers=officer,
                        json={"status": status}, timeout=30)
         assert r.status_code == 200, r.text
+    return chat, reference, before
+
+
+def test_an_officers_change_reaches_the_chat_once_and_not_fixed_reopens(
+        tg: TelegramStandIn, bot: RunningBot, stack: Stack, officer: dict[str, str]) -> None:
+    chat, reference, before = finished_repair(tg, stack, officer)
     asked = tg.wait_for(chat, lambda m: "Is it fixed?" in m.body, after=before, timeout=60)
     assert reference in asked.body and asked.button_titles == ["Yes, it's fixed", "No, it's not fixed"]
     time.sleep(2)  # a second copy of either update would have arrived by now
@@ -287,14 +294,7 @@ def test_an_officers_change_reaches_the_chat_once_and_not_fixed_reopens(
 
 def test_yes_its_fixed_asks_for_a_rating_and_closes_the_repair(
         tg: TelegramStandIn, bot: RunningBot, stack: Stack, officer: dict[str, str]) -> None:
-    chat = next(_chats)
-    verify(tg, chat)
-    reference, _ = report_leak(tg, chat)
-    before = len(tg.sent(chat))
-    for status in ("triaged", "completed"):
-        r = httpx.post(f"{stack.repairs_url}/api/v1/officer/tickets/{reference}/status", headers=officer,
-                       json={"status": status}, timeout=30)
-        assert r.status_code == 200, r.text
+    chat, reference, before = finished_repair(tg, stack, officer)
     tg.wait_for(chat, lambda m: "Is it fixed?" in m.body, after=before, timeout=60)
     rating = tap(tg, chat, "Yes, it's fixed")[-1]
     assert reference in rating.body and len(rating.buttons) == 5, rating.body
