@@ -45,6 +45,10 @@ class StackConfig:
     rasa_workers: int = 1
     rasa_env: tuple[tuple[str, str], ...] = ()  # extra environment for Rasa, for experiments
     actions_env: tuple[tuple[str, str], ...] = ()  # and for the action server
+    # The benchmark's own databases, dropped and re-created: each benchmark has its own names, so two
+    # benchmarks run at once never drop each other's.
+    repairs_db: str = REPAIRS_DB
+    tracker_db: str = TRACKER_DB
 
 
 @dataclass
@@ -106,7 +110,7 @@ def _endpoints(cfg: StackConfig, actions_port: int, lock_prefix: str) -> tuple[s
                 "SQL (SQLite file)", "in-memory (Rasa's default)")
     url = sa.make_url(cfg.pg_admin_url)
     tracker = (f'tracker_store:\n  type: SQL\n  dialect: "postgresql"\n  url: "{url.host or "127.0.0.1"}"\n'
-               f'  port: {url.port or 5432}\n  db: "{TRACKER_DB}"\n  username: "{url.username or "postgres"}"\n')
+               f'  port: {url.port or 5432}\n  db: "{cfg.tracker_db}"\n  username: "{url.username or "postgres"}"\n')
     if url.password:
         tracker += f'  password: "{url.password}"\n'
     lock = (f'lock_store:\n  type: redis\n  url: "{cfg.redis_host}"\n  port: {cfg.redis_port}\n'
@@ -139,10 +143,10 @@ def assistant_stack(cfg: StackConfig, model: Path) -> Iterator[RunningStack]:
     with ExitStack() as cleanup:
         if production:
             _redis_ping(cfg.redis_host, cfg.redis_port)
-            database_url = _fresh_pg_database(cfg.pg_admin_url, REPAIRS_DB).render_as_string(hide_password=False)
-            cleanup.callback(_drop_pg_database, cfg.pg_admin_url, REPAIRS_DB)
-            _fresh_pg_database(cfg.pg_admin_url, TRACKER_DB)
-            cleanup.callback(_drop_pg_database, cfg.pg_admin_url, TRACKER_DB)
+            database_url = _fresh_pg_database(cfg.pg_admin_url, cfg.repairs_db).render_as_string(hide_password=False)
+            cleanup.callback(_drop_pg_database, cfg.pg_admin_url, cfg.repairs_db)
+            _fresh_pg_database(cfg.pg_admin_url, cfg.tracker_db)
+            cleanup.callback(_drop_pg_database, cfg.pg_admin_url, cfg.tracker_db)
         else:
             for stale in [*cfg.workdir.glob("repairs.db*"), *cfg.workdir.glob("rasa-tracker.db*")]:
                 stale.unlink()
