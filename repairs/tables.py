@@ -1,5 +1,7 @@
 """Imports every model module so `Base.metadata` knows all tables (for Alembic and tests)."""
 
+from repairs.alerts import models as alert_models
+from repairs.announcements import models as announcement_models
 from repairs.auth import models as auth_models
 from repairs.channels import models as channel_models
 from repairs.database import Base
@@ -11,6 +13,8 @@ from repairs.tickets import models as ticket_models
 metadata = Base.metadata
 
 __all__ = [
+    "alert_models",
+    "announcement_models",
     "auth_models",
     "channel_models",
     "idempotency_models",

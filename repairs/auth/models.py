@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repairs.database import Base, UTCDateTime, utcnow
@@ -30,6 +30,8 @@ class Officer(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The officer's own Telegram user id, so a tap on an emergency alert in the officers' group is theirs.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 
 
 class OfficerSession(Base):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from repairs.database import utcnow
@@ -39,9 +39,10 @@ class AlreadySent(Exception):
 
 
 def _target_channel() -> ColumnElement[str | None]:
-    """The channel a row goes to: the one the resident reported the ticket on when they still have an
-    identity there, otherwise the identity they linked most recently. Correlated subqueries rather than
-    a join to tickets, so the claim can walk the outbox index in order and stop at its limit."""
+    """The channel a row goes to: a row addressed to a fixed chat (the officers' group) names its own;
+    otherwise the one the resident reported the ticket on when they still have an identity there, else
+    the identity they linked most recently. Correlated subqueries rather than a join to tickets, so the
+    claim can walk the outbox index in order and stop at its limit."""
     on_ticket_channel = (
         select(ChannelIdentity.channel)
         .join(Ticket, Ticket.channel == ChannelIdentity.channel)
@@ -56,7 +57,10 @@ def _target_channel() -> ColumnElement[str | None]:
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(on_ticket_channel, newest)
+    return case(
+        (Notification.external_id.is_not(None), Notification.channel),
+        else_=func.coalesce(on_ticket_channel, newest),
+    )
 
 
 def _no_older_pending() -> ColumnElement[bool]:
@@ -129,7 +133,7 @@ def claim(
     rows = session.execute(claimable(channels, now=now, limit=limit, resident_id=resident_id)).all()
     if not rows:
         return []
-    resident_ids = {note.resident_id for note, _ in rows}
+    resident_ids = {note.resident_id for note, _ in rows if note.resident_id is not None}
     # Newest identity first: a resident with two chats on one channel hears on the one they used last.
     identities = session.execute(
         select(ChannelIdentity.resident_id, ChannelIdentity.channel, ChannelIdentity.external_id)
@@ -150,7 +154,12 @@ def claim(
             note.last_error = NO_CHANNEL
             unreachable += 1
             continue
-        chat_id = chat.get((note.resident_id, target)) if note.resident_id is not None else None
+        if note.external_id is not None:  # addressed to a fixed chat, not to a resident
+            chat_id: str | None = note.external_id
+        elif note.resident_id is not None:
+            chat_id = chat.get((note.resident_id, target))
+        else:
+            chat_id = None
         if chat_id is None:  # unlinked between the two queries: leave it for the next claim
             continue
         note.attempts += 1

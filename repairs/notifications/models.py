@@ -43,6 +43,9 @@ class Notification(Base):
     # The channel the last claim chose (the ticket's own channel, else the newest linked identity),
     # kept so officers can see where a failed message was meant to go. Never the chat id itself.
     channel: Mapped[str | None] = mapped_column(String(20))
+    # Set for a row addressed to a fixed chat rather than a resident (the officers' Telegram group):
+    # with `channel`, where it goes. Resident rows leave it empty and are routed by their identities.
+    external_id: Mapped[str | None] = mapped_column(String(128))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -32,3 +32,28 @@ def enqueue(
     )
     session.add(note)
     return note
+
+
+def enqueue_to_chat(
+    session: Session,
+    *,
+    delivery_key: str,
+    channel: str,
+    external_id: str,
+    kind: str,
+    text: str,
+    data: dict[str, Any] | None = None,
+) -> Notification:
+    """Queue a message for a fixed chat that is not a resident's (the officers' Telegram group). It has no
+    ticket id on purpose: a resident's updates on the same ticket never wait behind it."""
+    note = Notification(
+        delivery_key=delivery_key,
+        resident_id=None,
+        ticket_id=None,
+        channel=channel,
+        external_id=external_id,
+        kind=kind,
+        payload={"text": text, **(data or {})},
+    )
+    session.add(note)
+    return note
