@@ -1,0 +1,104 @@
+"""The period's tickets as CSV, in the shape a housing management system imports, streamed row by row.
+
+Columns follow the HACT/OSCRE repairs data standard where it names a field (the UPRN as the property key,
+the 230-character description of work, a 1-5 priority code, the required completion date) and the
+service's own names elsewhere. Times are ISO 8601 in the council's time zone with their UTC offset, so an
+import cannot mistake British Summer Time for UTC.
+
+No resident's name, phone or e-mail is exported: the tenancy reference is the key a housing system joins
+on. A cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return)
+is prefixed with an apostrophe, because descriptions and addresses come from the public.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from repairs.policy.taxonomy import Category
+from repairs.reports.period import Period
+from repairs.residents.models import Property, Resident, Tenancy
+from repairs.tickets.models import Priority, Ticket
+
+# Hackney's HACT priority codes: 1 immediate, 2 emergency, 3 urgent, 4 normal, 5 inspection.
+HACT_PRIORITY_CODE = {Priority.EMERGENCY: "2", Priority.URGENT: "3", Priority.ROUTINE: "4"}
+
+COLUMNS = (
+    "reference", "uprn", "address_line1", "address_line2", "town", "postcode", "block", "estate",
+    "location_type", "location", "category", "category_name", "trade_code", "priority", "hact_priority_code",
+    "emergency", "status", "description_of_work", "reported_at", "target_completion", "make_safe_by",
+    "completed_at", "closed_at", "cancelled_at", "completed_within_target", "reopen_count", "tenancy_reference",
+    "tenure", "vulnerable_household", "awaab_law_applies", "channel",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 1000
+
+
+def safe_cell(value: str) -> str:
+    """Neutralise spreadsheet formula injection (OWASP's advice: a leading apostrophe)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _when(value: datetime | None, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def ticket_rows(session: Session, period: Period, categories: Mapping[str, Category]) -> Iterator[list[str]]:
+    """Tickets reported in the period, oldest first, read from a server-side cursor in batches."""
+    tz = period.tz
+    query = (
+        select(Ticket, Property.uprn, Property.address_line1, Property.address_line2, Property.town,
+               Property.postcode, Property.estate, Tenancy.reference, Tenancy.tenure)
+        .outerjoin(Property, Property.id == Ticket.property_id)
+        .outerjoin(Resident, Resident.id == Ticket.resident_id)
+        .outerjoin(Tenancy, Tenancy.id == Resident.tenancy_id)
+        .where(Ticket.reported_at >= period.start, Ticket.reported_at < period.end)
+        .order_by(Ticket.reported_at, Ticket.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for t, uprn, line1, line2, town, postcode, estate, tenancy_ref, tenure in session.execute(query):
+        category = categories.get(t.category)
+        within = None if t.completed_at is None else t.completed_at <= t.due_at
+        yield [
+            t.reference, uprn or "", line1 or "", line2 or "", town or "", postcode or "", t.block or "",
+            estate or "", t.location_type.value, t.location or "", t.category, category.name if category else "",
+            t.trade or "", t.priority.value, HACT_PRIORITY_CODE.get(t.priority, ""), _yes_no(t.emergency),
+            t.status.value, t.summary, _when(t.reported_at, tz), _when(t.due_at, tz), _when(t.make_safe_by, tz),
+            _when(t.completed_at, tz), _when(t.closed_at, tz), _when(t.cancelled_at, tz), _yes_no(within),
+            str(t.reopen_count), tenancy_ref or "", tenure.value if tenure else "", _yes_no(t.vulnerable),
+            _yes_no(t.awaab_applies), t.channel,
+        ]
+        session.expunge(t)  # keep memory flat over a long export
+
+
+def csv_text(rows: Iterable[list[str]], *, chunk_rows: int = 500) -> Iterator[str]:
+    """The header, then the rows, a few hundred to each string yielded."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    pending = 0
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+        pending += 1
+        if pending >= chunk_rows:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue()
+
+
+def export_csv(sessions: sessionmaker[Session], period: Period, categories: Mapping[str, Category]) -> Iterator[str]:
+    """The whole export; its session lives exactly as long as the response is being streamed."""
+    with sessions() as session, session.begin():
+        yield from csv_text(ticket_rows(session, period, categories))

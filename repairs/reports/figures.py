@@ -1,0 +1,214 @@
+"""The repairs figures for a period, each from one aggregate query over the tickets table.
+
+Two sets of tickets are counted, and each figure says which it uses:
+- *reported* in the period (`reported_at` inside it): volumes by category, channel and week, and reopens;
+- *completed* in the period (`completed_at` inside it): the RP02 measure and the time taken.
+
+RP02 (Tenant Satisfaction Measures): the share of repairs completed within the landlord's target timescale,
+emergency and non-emergency apart, over the repairs completed in the period; a cancelled repair is never
+completed, so it is in neither count. A reopened repair gets a fresh target and loses its completion until
+it is finished again, so it counts once, against the target it was last finished under.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from repairs.reports.period import Period
+from repairs.tickets.models import Priority, Ticket
+
+PRIORITIES = (Priority.EMERGENCY, Priority.URGENT, Priority.ROUTINE)
+
+
+@dataclass(frozen=True)
+class Share:
+    """`part` of `whole`, e.g. repairs on time out of repairs completed."""
+
+    part: int
+    whole: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.part / self.whole if self.whole else None
+
+    def percent(self) -> str:
+        return "no repairs" if self.ratio is None else f"{self.ratio * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class Completions:
+    """Repairs completed in the period: RP02 and how long they took (calendar time, report to completion)."""
+
+    on_time: Mapping[Priority, Share]
+    median_seconds: Mapping[Priority, float | None]
+    median_all_seconds: float | None
+
+    @property
+    def emergency(self) -> Share:
+        return self.on_time[Priority.EMERGENCY]
+
+    @property
+    def non_emergency(self) -> Share:
+        shares = [self.on_time[p] for p in PRIORITIES if p is not Priority.EMERGENCY]
+        return Share(sum(s.part for s in shares), sum(s.whole for s in shares))
+
+    @property
+    def total(self) -> int:
+        return sum(s.whole for s in self.on_time.values())
+
+
+@dataclass(frozen=True)
+class Volumes:
+    """Repairs reported in the period, counted several ways, and how many of them had to be reopened."""
+
+    by_category: Sequence[tuple[str, int]]
+    by_channel: Sequence[tuple[str, int]]
+    by_priority: Mapping[Priority, int]
+    by_week: Sequence[tuple[date, int]]
+    total: int
+    cancelled: int
+    # Of the period's repairs finished at least once (completed now, or reopened since), how many were
+    # reopened: a resident said "not fixed", or an officer reopened it.
+    reopened: Share = field(default_factory=lambda: Share(0, 0))
+
+
+def completions(session: Session, period: Period) -> Completions:
+    """One pass over the period's completed repairs (an index-only range scan on PostgreSQL)."""
+    in_period = (Ticket.completed_at >= period.start, Ticket.completed_at < period.end)
+    on_time = case((Ticket.completed_at <= Ticket.due_at, 1), else_=0)
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _medians_postgresql(session, in_period, on_time)
+    else:
+        rows = _medians_by_window(session, in_period, on_time)
+    shares = {p: Share(0, 0) for p in PRIORITIES}
+    medians: dict[Priority, float | None] = {p: None for p in PRIORITIES}
+    overall = None
+    for priority, count, in_target, median in rows:
+        if priority is None:
+            overall = float(median) if median is not None else None
+            continue
+        p = Priority(priority)
+        shares[p] = Share(int(in_target or 0), int(count))
+        medians[p] = float(median) if median is not None else None
+    return Completions(on_time=shares, median_seconds=medians, median_all_seconds=overall)
+
+
+Rows = Sequence[tuple[Any, int, int | None, float | None]]
+
+
+def _medians_postgresql(session: Session, in_period: tuple[ColumnElement[bool], ...],
+                        on_time: ColumnElement[int]) -> Rows:
+    # date_part gives double precision (EXTRACT gives numeric since PostgreSQL 14, which sorts slower);
+    # the grouping sets give each priority and the whole period from one sort.
+    seconds = func.date_part("epoch", Ticket.completed_at - Ticket.reported_at)
+    result = session.execute(
+        select(Ticket.priority, func.count(), func.sum(on_time),
+               func.percentile_cont(0.5).within_group(seconds))
+        .where(*in_period)
+        .group_by(func.grouping_sets(tuple_(Ticket.priority), tuple_()))
+    ).all()
+    return [tuple(row) for row in result]
+
+
+def _medians_by_window(session: Session, in_period: tuple[ColumnElement[bool], ...],
+                       on_time: ColumnElement[int]) -> Rows:
+    """SQLite has no percentile aggregate: number each ordering with window functions and average the
+    middle row, or the two middle rows, of each."""
+    seconds = (func.julianday(Ticket.completed_at) - func.julianday(Ticket.reported_at)) * 86400.0
+    inner = (
+        select(
+            Ticket.priority.label("priority"),
+            on_time.label("on_time"),
+            seconds.label("d"),
+            func.row_number().over(partition_by=Ticket.priority, order_by=seconds).label("rn"),
+            func.count().over(partition_by=Ticket.priority).label("n"),
+            func.row_number().over(order_by=seconds).label("rn_all"),
+            func.count().over().label("n_all"),
+        )
+        .where(*in_period)
+        .subquery()
+    )
+    c = inner.c
+
+    def middle(rn: ColumnElement[int], n: ColumnElement[int]) -> ColumnElement[bool]:
+        return rn.in_([(n + 1) // 2, (n + 2) // 2])
+
+    rows = session.execute(
+        select(
+            c.priority,
+            func.count(),
+            func.sum(c.on_time),
+            func.avg(case((middle(c.rn, c.n), c.d))),
+            func.sum(case((middle(c.rn_all, c.n_all), c.d))),
+            func.sum(case((middle(c.rn_all, c.n_all), 1), else_=0)),
+        ).group_by(c.priority)
+    ).all()
+    out: list[tuple[Any, int, int | None, float | None]] = []
+    middle_sum, middle_rows, total, total_on_time = 0.0, 0, 0, 0
+    for priority, count, in_target, median, all_sum, all_rows in rows:
+        out.append((priority, int(count), in_target, median))
+        middle_sum += float(all_sum or 0.0)
+        middle_rows += int(all_rows or 0)
+        total += int(count)
+        total_on_time += int(in_target or 0)
+    out.append((None, total, total_on_time, middle_sum / middle_rows if middle_rows else None))
+    return out
+
+
+def _week_bucket(period: Period) -> ColumnElement[int]:
+    """The index of the period's week a report falls in, from boundaries worked out in local time here
+    (so clock changes are right on both databases, which disagree on time-zone functions)."""
+    weeks = period.weeks()
+    if len(weeks) == 1:
+        return cast(literal(0), Integer)
+    return case(*[(Ticket.reported_at < week.end, i) for i, week in enumerate(weeks[:-1])], else_=len(weeks) - 1)
+
+
+def volumes(session: Session, period: Period) -> Volumes:
+    """One pass over the period's reported repairs, grouped finely and added up here: a few hundred rows
+    at most, instead of a scan of the table per breakdown."""
+    bucket = _week_bucket(period).label("week")
+    finished_once = or_(Ticket.completed_at.is_not(None), Ticket.reopen_count > 0)
+    rows = session.execute(
+        select(
+            Ticket.category,
+            Ticket.channel,
+            Ticket.priority,
+            bucket,
+            func.count(),
+            func.sum(case((Ticket.cancelled_at.is_not(None), 1), else_=0)),
+            func.sum(case((finished_once, 1), else_=0)),
+            func.sum(case((Ticket.reopen_count > 0, 1), else_=0)),
+        )
+        .where(and_(Ticket.reported_at >= period.start, Ticket.reported_at < period.end))
+        .group_by(Ticket.category, Ticket.channel, Ticket.priority, bucket)
+    ).all()
+    categories: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
+    priorities: Counter[Priority] = Counter()
+    weeks: Counter[int] = Counter()
+    cancelled = finished = reopened = 0
+    for category, channel, priority, week, count, n_cancelled, n_finished, n_reopened in rows:
+        categories[category] += count
+        channels[channel] += count
+        priorities[Priority(priority)] += count
+        weeks[int(week)] += count
+        cancelled += int(n_cancelled or 0)
+        finished += int(n_finished or 0)
+        reopened += int(n_reopened or 0)
+    return Volumes(
+        by_category=sorted(categories.items(), key=lambda kv: (-kv[1], kv[0])),
+        by_channel=sorted(channels.items(), key=lambda kv: (-kv[1], kv[0])),
+        by_priority={p: priorities.get(p, 0) for p in PRIORITIES},
+        by_week=[(week.monday, weeks.get(i, 0)) for i, week in enumerate(period.weeks())],
+        total=sum(categories.values()),
+        cancelled=cancelled,
+        reopened=Share(reopened, finished),
+    )

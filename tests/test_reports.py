@@ -1,0 +1,169 @@
+"""The supervisors' reports: every figure against a small hand-built set of tickets with known answers,
+on SQLite and PostgreSQL; the period's edges (local midnights across the clock change); an empty period;
+the charts; and the CSV's formula escaping. The pages, the export and who may see them:
+tests/test_reports_pages.py."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from markupsafe import Markup
+
+from repairs.context import ServiceContext
+from repairs.database import transaction
+from repairs.reports import charts
+from repairs.reports.export import safe_cell
+from repairs.reports.figures import Share
+from repairs.reports.period import Period, PeriodError, parse_period
+from repairs.reports.report import Report, build_report
+from repairs.tickets.models import Priority
+from tests.factories import Factory
+from tests.report_data import END, LONDON, NOW, PERIOD, START, H, at, build_dataset
+
+
+@pytest.fixture
+def report(ctx: ServiceContext, factory: Factory) -> Report:
+    build_dataset(ctx, factory.resident())
+    with transaction(ctx.sessions) as s:
+        return build_report(s, PERIOD, now=NOW)
+
+
+# -- the figures ----------------------------------------------------------------------------------------
+
+
+def test_rp02_emergency_and_non_emergency_apart(report: Report, backend: str) -> None:
+    done = report.completions
+    assert done.emergency == Share(1, 2)  # T1 on time, T2 six hours late
+    assert done.non_emergency == Share(3, 4)  # T3, T7, T11 on time; T4 late
+    assert done.on_time[Priority.URGENT] == Share(2, 2)
+    assert done.on_time[Priority.ROUTINE] == Share(1, 2)
+    assert done.total == 6  # T10, completed at the period's end instant, is not in it
+    assert done.emergency.percent() == "50.0%"
+
+
+def test_median_time_to_complete(report: Report, backend: str) -> None:
+    medians = report.completions.median_seconds
+    assert medians[Priority.EMERGENCY] == pytest.approx((10 + 30) / 2 * 3600)
+    assert medians[Priority.URGENT] == pytest.approx((48 + 24) / 2 * 3600)
+    t4 = (at("2026-04-05T22:59:00") - at("2026-03-31T09:00:00")).total_seconds()
+    assert medians[Priority.ROUTINE] == pytest.approx((t4 + 3601) / 2)
+    # All six, sorted: 1 h 0 min 1 s, 10 h, 24 h, 30 h, 48 h, T4: the middle two are 24 h and 30 h.
+    assert report.completions.median_all_seconds == pytest.approx(27 * 3600)
+
+
+def test_volumes_by_category_channel_priority_and_week(report: Report, backend: str) -> None:
+    vol = report.volumes
+    assert vol.total == 9  # T1-T5 and T8-T11: not T6 (the day after) or T7 (the second before)
+    assert vol.by_category == [("plumbing", 4), ("doors_windows", 1), ("electrical", 1), ("fittings", 1),
+                               ("heating", 1), ("roofing", 1)]
+    assert vol.by_channel == [("telegram", 6), ("email", 1), ("phone", 1), ("web", 1)]
+    assert vol.by_priority == {Priority.EMERGENCY: 2, Priority.URGENT: 3, Priority.ROUTINE: 4}
+    assert vol.by_week == [(date(2026, 3, 23), 5), (date(2026, 3, 30), 4)]
+    assert vol.cancelled == 1
+
+
+def test_reopen_rate_counts_repairs_finished_at_least_once(report: Report, backend: str) -> None:
+    # Finished at least once: T1, T2, T3, T4, T9 (reopened, not finished again), T10, T11. Reopened: T9, T11.
+    assert report.volumes.reopened == Share(2, 7)
+
+
+def test_satisfaction_distribution_and_mean(report: Report, backend: str) -> None:
+    sat = report.satisfaction
+    assert sat.distribution == {1: 1, 2: 0, 3: 0, 4: 1, 5: 2}  # not the 3 at the end instant, nor the 2 before
+    assert sat.count == 4
+    assert sat.mean == pytest.approx(15 / 4)
+    assert sat.satisfied == 3
+
+
+def test_complaints_and_their_deadlines(report: Report, backend: str) -> None:
+    comp = report.complaints
+    assert comp.by_stage == {1: 2, 2: 1}
+    assert comp.total == 3
+    assert comp.open == 2
+    assert comp.open_past_acknowledge_by == 2
+    assert comp.open_past_respond_by == 1  # CP-OPEN2; CP-OPEN1's answer is due on 14 April
+    assert [c.reference for c in comp.soonest] == ["CP-OPEN2", "CP-OPEN1", "CP-DONE3"]
+    assert comp.soonest[1].ticket_reference is not None and comp.soonest[0].ticket_reference is None
+
+
+def test_assistant_figures_are_what_the_database_holds(report: Report, backend: str) -> None:
+    bot = report.assistant
+    assert bot.reported_in_chat == [("telegram", 6), ("web", 1)]
+    assert bot.callbacks == [("telegram", 2), ("web", 1)]
+    assert bot.conversations is None and bot.fallback_turns is None
+    assert bot.unavailable_reason and "tracker store" in bot.unavailable_reason
+
+
+def test_an_empty_period(ctx: ServiceContext, factory: Factory, backend: str) -> None:
+    build_dataset(ctx, factory.resident())
+    empty = Period(first_day=date(2025, 1, 1), last_day=date(2025, 1, 10), tz=LONDON)
+    with transaction(ctx.sessions) as s:
+        r = build_report(s, empty, now=NOW)
+    assert r.completions.total == 0 and r.completions.emergency.ratio is None
+    assert r.completions.median_all_seconds is None
+    assert all(m is None for m in r.completions.median_seconds.values())
+    assert r.volumes.total == 0 and r.volumes.by_category == [] and r.volumes.reopened.ratio is None
+    assert r.volumes.by_week == [(date(2024, 12, 30), 0), (date(2025, 1, 6), 0)]
+    assert r.satisfaction.mean is None and r.complaints.total == 0 and r.complaints.soonest == []
+    assert r.assistant.callbacks == []
+
+
+def test_a_one_day_period_is_one_week_bucket(ctx: ServiceContext, factory: Factory, backend: str) -> None:
+    build_dataset(ctx, factory.resident())
+    day = Period(first_day=date(2026, 3, 23), last_day=date(2026, 3, 23), tz=LONDON)
+    with transaction(ctx.sessions) as s:
+        r = build_report(s, day, now=NOW)
+    assert r.volumes.by_week == [(date(2026, 3, 23), 1)]
+    assert r.completions.total == 2  # T1 and T7
+
+
+# -- periods ----------------------------------------------------------------------------------------------
+
+
+def test_period_edges_are_local_midnights() -> None:
+    assert PERIOD.start == START and PERIOD.end == END
+    weeks = PERIOD.weeks()
+    assert [(w.start, w.end) for w in weeks] == [(START, at("2026-03-30T00:00:00") - H), (weeks[1].start, END)]
+    assert weeks[1].start == at("2026-03-29T23:00:00")  # midnight BST
+
+
+def test_parse_period() -> None:
+    today = date(2026, 11, 26)
+    default = parse_period(None, None, today=today, tz=LONDON)
+    assert (default.first_day, default.last_day, default.days) == (date(2026, 10, 30), today, 28)
+    assert parse_period("2026-11-01", "2026-11-01", today=today, tz=LONDON).days == 1
+    for first, last in [("2026-11-02", "2026-11-01"), ("26/11/2026", None), ("2024-01-01", "2026-01-01")]:
+        with pytest.raises(PeriodError):
+            parse_period(first, last, today=today, tz=LONDON)
+
+
+# -- charts -----------------------------------------------------------------------------------------------
+
+
+def test_bar_chart_is_labelled_described_and_escaped() -> None:
+    svg = charts.bar_chart("c1", "Repairs <by> category", [charts.Bar("Doors & windows", 12),
+                                                           charts.Bar("<script>", 3)])
+    assert isinstance(svg, Markup)
+    assert 'role="img"' in svg and 'aria-labelledby="c1-title c1-desc"' in svg
+    assert "<title id=\"c1-title\">Repairs &lt;by&gt; category</title>" in svg
+    assert "<desc id=\"c1-desc\">Doors &amp; windows: 12; &lt;script&gt;: 3.</desc>" in svg
+    assert "<script" not in svg and ">12</text>" in svg
+    assert svg.count("<rect") == 2
+
+
+def test_line_chart_and_empty_charts() -> None:
+    svg = charts.line_chart("w", "Each week", [charts.Bar("2 Mar", 5), charts.Bar("9 Mar", 1500)])
+    assert "<polyline" in svg and ">1,500</text>" in svg and "2 Mar: 5; 9 Mar: 1,500." in svg
+    empty = charts.bar_chart("e", "Nothing", [], empty="No ratings.")
+    assert "No ratings." in empty and "<rect" not in empty
+
+
+# -- CSV ----------------------------------------------------------------------------------------------------
+
+
+def test_safe_cell_neutralises_formulas() -> None:
+    for risky in ["=1+1", "+44 7700", "-2", "@SUM(A1)", "\tx", "\rx"]:
+        assert safe_cell(risky) == "'" + risky
+    assert safe_cell("Flat 1, Alder House") == "Flat 1, Alder House"
+    assert safe_cell("") == ""
