@@ -19,6 +19,7 @@ from repairs.residents.routes import router as residents_router
 from repairs.tickets.officer_routes import router as officer_router
 from repairs.tickets.routes import router as tickets_router
 from repairs.triage.routes import router as triage_router
+from repairs.workspace import pages as workspace
 
 
 def create_app(context: ServiceContext) -> FastAPI:
@@ -45,6 +46,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(channels_router)
     app.include_router(outbox_router)
     app.include_router(deliveries_router)
+    workspace.install(app)
     app.add_middleware(
         BodySizeLimit,
         default_limit=context.settings.max_json_body_bytes,

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # Secret for signing officer session cookies and CSRF tokens.
     secret_key: SecretStr | None = Field(default=None, alias="REPAIRS_SECRET_KEY")
     officer_token_ttl_hours: int = Field(default=12, alias="REPAIRS_OFFICER_TOKEN_TTL_HOURS")
+    # The officer workspace's cookie session: a working day, then sign in again.
+    workspace_session_hours: float = Field(default=10, gt=0, le=24 * 7, alias="REPAIRS_WORKSPACE_SESSION_HOURS")
+    # Mark workspace cookies Secure. Unset: on when REPAIRS_PUBLIC_BASE_URL is https (behind a TLS proxy).
+    secure_cookies: bool | None = Field(default=None, alias="REPAIRS_SECURE_COOKIES")
 
     # Abuse limits
     verify_max_failures: int = Field(default=5, alias="REPAIRS_VERIFY_MAX_FAILURES")
@@ -69,6 +73,12 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: float = Field(default=300, ge=0, alias="REPAIRS_OUTBOX_SWEEP_SECONDS")
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_base_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,20 +70,34 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
     return officer
 
 
-def issue_session(session: Session, officer: Officer, *, ttl: timedelta) -> IssuedToken:
+class SessionKind(enum.StrEnum):
+    """Which door a session token opens. A workspace cookie is stored under a different hash from an
+    API bearer token, so neither can be replayed as the other (no schema change: the kind is in the hash)."""
+
+    API = "api"
+    WORKSPACE = "workspace"
+
+
+def session_hash(token: str, kind: SessionKind = SessionKind.API) -> str:
+    return digest(token) if kind is SessionKind.API else digest(f"{kind.value}:{token}")
+
+
+def issue_session(
+    session: Session, officer: Officer, *, ttl: timedelta, kind: SessionKind = SessionKind.API
+) -> IssuedToken:
     token = new_token()
     expires = utcnow() + ttl
-    session.add(OfficerSession(token_hash=digest(token), officer_id=officer.id, expires_at=expires))
+    session.add(OfficerSession(token_hash=session_hash(token, kind), officer_id=officer.id, expires_at=expires))
     # Housekeeping: expired sessions are useless and only grow the table.
     session.execute(delete(OfficerSession).where(OfficerSession.expires_at < utcnow()))
     return IssuedToken(token=token, expires_at=expires, officer_id=officer.id)
 
 
-def officer_for_token(session: Session, token: str) -> Officer | None:
+def officer_for_token(session: Session, token: str, kind: SessionKind = SessionKind.API) -> Officer | None:
     row = session.execute(
         select(Officer, OfficerSession.expires_at)
         .join(OfficerSession, OfficerSession.officer_id == Officer.id)
-        .where(OfficerSession.token_hash == digest(token))
+        .where(OfficerSession.token_hash == session_hash(token, kind))
     ).first()
     if row is None:
         return None
@@ -92,5 +107,10 @@ def officer_for_token(session: Session, token: str) -> Officer | None:
     return officer
 
 
-def revoke_session(session: Session, token: str) -> None:
-    session.execute(delete(OfficerSession).where(OfficerSession.token_hash == digest(token)))
+def revoke_session(session: Session, token: str, kind: SessionKind = SessionKind.API) -> None:
+    session.execute(delete(OfficerSession).where(OfficerSession.token_hash == session_hash(token, kind)))
+
+
+def revoke_all_sessions(session: Session, officer_id: int) -> None:
+    """Sign an officer out everywhere (a password reset or a deactivated account)."""
+    session.execute(delete(OfficerSession).where(OfficerSession.officer_id == officer_id))

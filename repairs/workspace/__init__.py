@@ -1,0 +1,1 @@
+"""The officer workspace: server-rendered pages under /officer."""

@@ -1,0 +1,46 @@
+"""The officer workspace: its router (each page module adds one include line here), static files, and
+how sign-in redirects and refusals are shown as pages rather than JSON problems."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from repairs.workspace import routes_auth, routes_queue
+from repairs.workspace.auth import LOGIN_PATH, CurrentOfficer, LoginRequired, WorkspaceDenied, optional_officer
+from repairs.workspace.headers import WorkspaceHeaders
+from repairs.workspace.templating import STATIC, render
+
+router = APIRouter(prefix="/officer", include_in_schema=False)
+router.include_router(routes_auth.router)
+router.include_router(routes_queue.router)
+
+
+@router.get("")
+async def home(_officer: CurrentOfficer) -> Response:
+    return RedirectResponse("/officer/queue", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """Add the workspace to the app: static files first (so no page route can shadow them), then pages."""
+    app.mount("/officer/static", StaticFiles(directory=STATIC), name="officer-static")
+    app.include_router(router)
+    app.add_middleware(WorkspaceHeaders)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(_request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"{LOGIN_PATH}?{urlencode({'next': exc.next_path})}", status_code=303)
+
+    @app.exception_handler(WorkspaceDenied)
+    async def _denied(request: Request, exc: WorkspaceDenied) -> HTMLResponse:
+        officer = None
+        if exc.status == 403:
+            # Show the navigation on a refusal when the officer is signed in; never fail the refusal itself.
+            try:
+                officer = await optional_officer(request, request.app.state.context)
+            except WorkspaceDenied:
+                officer = None
+        return render(request, "denied.html", officer, status_code=exc.status, title=exc.title, message=exc.message)
