@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,17 @@ class Settings(BaseSettings):
     outbox_expire_hours: float = Field(default=168, gt=0, alias="REPAIRS_OUTBOX_EXPIRE_HOURS")
     outbox_sweep_seconds: float = Field(default=300, ge=0, alias="REPAIRS_OUTBOX_SWEEP_SECONDS")
 
+    # The officers' Telegram group (its chat id, e.g. -1001234567890): a new emergency ticket is posted
+    # there with "Acknowledge" and "Assign to me" buttons. Unset: no Telegram alert (the workspace banner
+    # still shows it).
+    officer_alert_chat: str | None = Field(default=None, pattern=r"^-?[0-9]{1,20}$", alias="REPAIRS_OFFICER_ALERT_CHAT")
+
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
+
+    @field_validator("officer_alert_chat", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def cookies_secure(self) -> bool:

@@ -186,7 +186,10 @@ def _create(session: Session, ctx: ServiceContext, client: ApiClient, report: Re
         reporter_phone=report.phone,
     )
     try:
-        created = service.create_ticket(session, ctx.policy, new, actor=actor, resident=None, prop=prop)
+        created = service.create_ticket(
+            session, ctx.policy, new, actor=actor, resident=None, prop=prop,
+            officer_alert_chat=ctx.settings.officer_alert_chat,
+        )
     except service.NotCouncilResponsibility as exc:  # pragma: no cover - only for known leaseholders
         raise bad_request("not_council_responsibility", exc.reason) from None
     ticket = created.ticket

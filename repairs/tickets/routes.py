@@ -114,7 +114,13 @@ def create_ticket(
         )
         try:
             created = service.create_ticket(
-                session, ctx.policy, new, actor=_actor(actor), resident=resident, prop=resident.tenancy.property
+                session,
+                ctx.policy,
+                new,
+                actor=_actor(actor),
+                resident=resident,
+                prop=resident.tenancy.property,
+                officer_alert_chat=ctx.settings.officer_alert_chat,
             )
         except service.NotCouncilResponsibility as exc:
             raise Problem(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from repairs.alerts.raising import is_emergency, raise_alert
 from repairs.database import utcnow
 from repairs.notifications.buttons import is_it_fixed
 from repairs.notifications.outbox import enqueue
@@ -177,7 +178,10 @@ def create_ticket(
     resident: Resident | None,
     prop: Property | None,
     now: datetime | None = None,
+    officer_alert_chat: str | None = None,
 ) -> CreatedTicket:
+    """A new ticket, with its audit event. An emergency also raises the officers' alert in the same
+    transaction: the workspace banner, and a message to `officer_alert_chat` (their Telegram group) if set."""
     now = now or utcnow()
     policy.category(new.category)  # KeyError for an unknown code: validated by callers first
     tenure = resident.tenure if resident is not None else None
@@ -247,6 +251,9 @@ def create_ticket(
         )
     )
     session.flush()
+    if is_emergency(ticket):
+        block = ticket.block or (prop.block if prop is not None else None)
+        raise_alert(session, policy, ticket, block=block, telegram_chat=officer_alert_chat)
     return CreatedTicket(ticket, assessment.advice)
 
 

@@ -1,0 +1,284 @@
+"""Emergency alerts: a new emergency writes an alert for the officers' Telegram group in the same transaction,
+delivery routes it to that group, taps on its buttons are acknowledged or assigned for the officer whose
+Telegram user id is linked, and the workspace lists emergencies nobody has acknowledged."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from repairs.alerts.models import EmergencyAlert
+from repairs.database import transaction
+from repairs.notifications.models import Notification
+from repairs.tickets.models import Ticket, TicketEvent
+from tests.conftest import SERVICE_HEADERS
+
+GROUP = "-1001234567890"
+CLAIM = "/api/v1/outbox/claim"
+GAS = {"category": "heating", "description": "I can smell gas near the boiler", "location": "kitchen"}
+DRIP = {"category": "plumbing", "description": "The kitchen tap drips all the time", "location": "kitchen"}
+
+
+@pytest.fixture
+def group(ctx) -> str:
+    """The officers' group is configured (the setting is read per request)."""
+    ctx.settings.officer_alert_chat = GROUP
+    return GROUP
+
+
+def report(client, res, body=GAS) -> dict:
+    r = client.post("/api/v1/tickets", headers={**res.headers, "Idempotency-Key": uuid.uuid4().hex}, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def alert_rows(ctx) -> list[Notification]:
+    with transaction(ctx.sessions) as s:
+        return list(s.scalars(select(Notification).where(Notification.kind == "officer_alert")))
+
+
+def alert_id(ctx, reference: str) -> int:
+    with transaction(ctx.sessions) as s:
+        found = s.scalar(
+            select(EmergencyAlert.id).join(Ticket, Ticket.id == EmergencyAlert.ticket_id)
+            .where(Ticket.reference == reference)
+        )
+        assert found is not None
+        return found
+
+
+def link(client, officer, telegram_user_id: int | None) -> httpx.Response:
+    return client.put("/api/v1/officer/me/telegram", headers=officer.headers,
+                      json={"telegram_user_id": telegram_user_id})
+
+
+def tap(client, alert: int, action: str, user: int, chat: str = GROUP) -> httpx.Response:
+    return client.post(f"/api/v1/alerts/{alert}/telegram-actions", headers=SERVICE_HEADERS,
+                       json={"action": action, "telegram_user_id": user, "chat_id": int(chat)})
+
+
+# -- raising ------------------------------------------------------------------------------------------
+
+
+def test_an_emergency_alerts_the_group_without_the_residents_details(client, factory, ctx, group):
+    res = factory.resident(name="Amelia Pemberton-Smythe", block="Birch Court")
+    ticket = report(client, res)
+    rows = alert_rows(ctx)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.channel, row.external_id, row.resident_id, row.ticket_id) == ("telegram", GROUP, None, None)
+    text = row.payload["text"]
+    assert ticket["reference"] in text and "EMERGENCY" in text
+    assert "Birch Court" in text and "emergency" in text
+    # Nothing about the resident or their words: the group is wider than the officer who takes the job.
+    for private in ("Amelia", "Pemberton", "smell gas", res.postcode, "Flat"):
+        assert private not in text
+    titles = [b["title"] for b in row.payload["buttons"]]
+    assert titles == ["Acknowledge", "Assign to me"]
+    with transaction(ctx.sessions) as s:
+        alert = s.scalar(select(EmergencyAlert))
+        assert alert is not None and alert.acknowledged_at is None
+
+
+def test_a_routine_repair_raises_no_alert(client, factory, ctx, group):
+    report(client, factory.resident(), DRIP)
+    assert alert_rows(ctx) == []
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(EmergencyAlert)) is None
+
+
+def test_without_a_group_the_workspace_still_hears(client, factory, ctx):
+    officer = factory.officer()
+    ticket = report(client, factory.resident())
+    assert alert_rows(ctx) == []
+    r = client.get("/api/v1/officer/alerts", headers=officer.headers)
+    assert r.status_code == 200, r.text
+    assert [a["reference"] for a in r.json()["items"]] == [ticket["reference"]]
+    assert r.json()["total"] == 1
+
+
+def test_an_open311_emergency_alerts_too(client, ctx, group):
+    from repairs.auth.models import ApiKey
+    from repairs.auth.secrets import digest
+
+    key = "fms-test-key-" + "k" * 24
+    with transaction(ctx.sessions) as s:
+        s.add(ApiKey(name="fixmystreet", key_hash=digest(key)))
+    r = client.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "gas", "lat": "51.5390", "long": "-0.1426",
+        "description": "Strong smell of gas by the meter cupboard on the landing", "email": "robin@example.org",
+        "attribute[location_type]": "communal", "attribute[location]": "landing"})
+    assert r.status_code == 201, r.text
+    rows = alert_rows(ctx)
+    assert len(rows) == 1 and "robin" not in rows[0].payload["text"]
+
+
+# -- delivery -----------------------------------------------------------------------------------------
+
+
+def test_delivery_claims_the_alert_for_the_group_and_residents_updates_do_not_wait(client, factory, ctx, group):
+    officer = factory.officer()
+    res = factory.resident()
+    ticket = report(client, res)
+    # The resident's own update about the same ticket, while the alert is still pending.
+    r = client.post(f"/api/v1/officer/tickets/{ticket['reference']}/status", headers=officer.headers,
+                    json={"status": "triaged"})
+    assert r.status_code == 200, r.text
+    r = client.post(CLAIM, headers=SERVICE_HEADERS, json={"channels": ["telegram"], "limit": 1})
+    assert r.status_code == 200
+    first = r.json()["items"]
+    assert [(i["kind"], i["external_id"]) for i in first] == [("officer_alert", GROUP)]
+    assert [b["payload"] for b in first[0]["buttons"]] == [f"o|ack:{alert_id(ctx, ticket['reference'])}",
+                                                           f"o|assign:{alert_id(ctx, ticket['reference'])}"]
+    # The alert is leased, not sent: the resident's update on that ticket is still claimable.
+    r = client.post(CLAIM, headers=SERVICE_HEADERS, json={"channels": ["telegram"], "limit": 10})
+    items = r.json()["items"]
+    assert [(i["kind"], i["external_id"]) for i in items] == [("status_triaged", res.chat.split(":")[1])]
+
+
+def test_a_web_chat_pull_never_takes_the_groups_alert(client, factory, ctx, group):
+    res = factory.resident()
+    report(client, res)
+    r = client.post(CLAIM, headers=SERVICE_HEADERS,
+                    json={"channels": ["telegram"], "external_id": res.chat.split(":")[1]})
+    assert all(i["kind"] != "officer_alert" for i in r.json()["items"])
+    r = client.post(CLAIM, headers=SERVICE_HEADERS, json={"channels": ["web"]})
+    assert r.json()["items"] == []
+    assert [n.status.value for n in alert_rows(ctx)] == ["pending"]
+
+
+# -- taps in the group ----------------------------------------------------------------------------------
+
+
+def test_a_tap_by_someone_who_is_not_a_known_officer_is_answered_plainly(client, factory, ctx, group):
+    ticket = report(client, factory.resident())
+    r = tap(client, alert_id(ctx, ticket["reference"]), "acknowledge", 5550001)
+    assert r.status_code == 403
+    body = r.json()
+    assert body["code"] == "unknown_officer"
+    assert "5550001" in body["detail"]  # tells them the id to link in the workspace
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(EmergencyAlert.acknowledged_at)) is None
+
+
+def test_a_tap_outside_the_officers_group_does_nothing(client, factory, ctx, group):
+    officer = factory.officer()
+    assert link(client, officer, 5550002).status_code == 200
+    ticket = report(client, factory.resident())
+    r = tap(client, alert_id(ctx, ticket["reference"]), "assign", 5550002, chat="-1009999")
+    assert r.status_code == 403 and r.json()["code"] == "not_officers_chat"
+    ctx.settings.officer_alert_chat = None
+    r = tap(client, alert_id(ctx, ticket["reference"]), "assign", 5550002)
+    assert r.status_code == 403 and r.json()["code"] == "not_officers_chat"
+
+
+def test_only_the_service_token_may_report_taps(client, factory, ctx, group):
+    officer = factory.officer()
+    ticket = report(client, factory.resident())
+    r = client.post(f"/api/v1/alerts/{alert_id(ctx, ticket['reference'])}/telegram-actions", headers=officer.headers,
+                    json={"action": "assign", "telegram_user_id": 1, "chat_id": int(GROUP)})
+    assert r.status_code == 403
+
+
+def test_acknowledge_then_assign_are_recorded_with_the_officer(client, factory, ctx, group):
+    jo = factory.officer()
+    assert link(client, jo, 5550003).status_code == 200
+    ticket = report(client, factory.resident())
+    alert = alert_id(ctx, ticket["reference"])
+
+    r = tap(client, alert, "acknowledge", 5550003)
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "acknowledged"
+    assert r.json()["acknowledged_by"] == "Test Officer" and r.json()["assigned_to"] is None
+    r = tap(client, alert, "acknowledge", 5550003)
+    assert r.json()["outcome"] == "already_acknowledged"
+
+    r = tap(client, alert, "assign", 5550003)
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "assigned" and r.json()["assigned_to"] == "Test Officer"
+    assert tap(client, alert, "assign", 5550003).json()["outcome"] == "already_assigned"
+
+    with transaction(ctx.sessions) as s:
+        t = s.scalar(select(Ticket).where(Ticket.reference == ticket["reference"]))
+        assert t is not None and t.assigned_officer_id == jo.id
+        events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)).all()
+        kinds = [(e.kind, e.actor_type, e.actor_id) for e in events]
+        assert ("alert_acknowledged", "officer", str(jo.id)) in kinds
+        assert ("assigned", "officer", str(jo.id)) in kinds
+        assert sum(1 for e in events if e.kind == "alert_acknowledged") == 1
+        ack = next(e for e in events if e.kind == "alert_acknowledged")
+        assert ack.data == {"via": "telegram"}
+    # Acknowledged: off the workspace banner.
+    r = client.get("/api/v1/officer/alerts", headers=jo.headers)
+    assert r.json() == {"items": [], "total": 0}
+
+
+def test_assign_to_me_leaves_a_job_someone_else_holds(client, factory, ctx, group):
+    jo, sam = factory.officer(), factory.officer()
+    assert link(client, jo, 5550004).status_code == 200
+    assert link(client, sam, 5550005).status_code == 200
+    ticket = report(client, factory.resident())
+    alert = alert_id(ctx, ticket["reference"])
+    assert tap(client, alert, "assign", 5550004).json()["outcome"] == "assigned"
+    r = tap(client, alert, "assign", 5550005)
+    assert r.status_code == 409
+    assert r.json()["code"] == "assigned_to_other" and "Test Officer" in r.json()["detail"]
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(Ticket.assigned_officer_id).where(Ticket.reference == ticket["reference"])) == jo.id
+
+
+def test_two_officers_tapping_at_once_one_gets_the_job(live_server, factory, ctx, group):
+    officers = [factory.officer() for _ in range(4)]
+    with httpx.Client(base_url=live_server.url, timeout=20) as http:
+        for n, officer in enumerate(officers):
+            assert link(http, officer, 5560000 + n).status_code == 200
+        res = factory.resident()
+        ticket = report(http, res)
+        alert = alert_id(ctx, ticket["reference"])
+        results: list[int] = []
+        barrier = threading.Barrier(len(officers))
+
+        def go(n: int) -> None:
+            barrier.wait()
+            results.append(tap(http, alert, "assign", 5560000 + n).status_code)
+
+        threads = [threading.Thread(target=go, args=(n,)) for n in range(len(officers))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert sorted(results) == [200] + [409] * (len(officers) - 1)
+    with transaction(ctx.sessions) as s:
+        t = s.scalar(select(Ticket).where(Ticket.reference == ticket["reference"]))
+        assert t is not None
+        assigned = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id,
+                                                       TicketEvent.kind == "assigned")).all()
+        assert len(assigned) == 1 and t.assigned_officer_id == assigned[0].data["officer_id"]
+
+
+# -- the officer's side -------------------------------------------------------------------------------
+
+
+def test_a_telegram_user_links_to_one_officer_only_and_can_unlink(client, factory):
+    jo, sam = factory.officer(), factory.officer()
+    assert link(client, jo, 5550006).status_code == 200
+    r = link(client, sam, 5550006)
+    assert r.status_code == 409 and r.json()["code"] == "telegram_user_taken"
+    assert link(client, jo, None).status_code == 200
+    assert link(client, sam, 5550006).status_code == 200
+
+
+def test_acknowledge_from_the_api_and_who_may(client, factory, ctx):
+    officer = factory.officer()
+    ticket = report(client, factory.resident())
+    alert = alert_id(ctx, ticket["reference"])
+    assert client.get("/api/v1/officer/alerts").status_code == 401
+    assert client.get("/api/v1/officer/alerts", headers=SERVICE_HEADERS).status_code == 403
+    r = client.post(f"/api/v1/officer/alerts/{alert}/acknowledge", headers=officer.headers)
+    assert r.status_code == 200 and r.json()["outcome"] == "acknowledged"
+    assert client.post("/api/v1/officer/alerts/99999/acknowledge", headers=officer.headers).status_code == 404
+    assert client.get("/api/v1/officer/alerts", headers=officer.headers).json()["total"] == 0
