@@ -7,9 +7,12 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from repairs.context import ServiceContext
 from repairs.database import transaction
 from repairs.reports.period import Period
+from repairs.residents.models import Resident, Tenancy
 from repairs.tickets.models import CallbackRequest, Complaint, Priority, Rating, Status, Ticket
 from tests.factories import ResidentHandle
 
@@ -77,6 +80,10 @@ def build_dataset(ctx: ServiceContext, resident: ResidentHandle) -> dict[str, Ti
                       reopen_count=1),
     }
     with transaction(ctx.sessions) as s:
+        home = s.scalar(select(Tenancy.property_id).join(Resident, Resident.tenancy_id == Tenancy.id)
+                        .where(Resident.id == r))
+        for t in tickets.values():
+            t.property_id = home
         s.add_all(tickets.values())
         s.flush()
         ratings = [("T1", 5, "2026-03-24T12:00:00"), ("T2", 5, "2026-03-26T12:00:00"),
