@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from repairs.alerts.routes import router as alerts_router
+from repairs.announcements.routes import router as announcements_router
 from repairs.auth.routes import router as auth_router
 from repairs.channels.routes import router as channels_router
 from repairs.contact.routes import router as contact_router
@@ -47,6 +48,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(channels_router)
     app.include_router(outbox_router)
     app.include_router(deliveries_router)
+    app.include_router(announcements_router)
     app.include_router(alerts_router)
     workspace.install(app)
     app.add_middleware(
