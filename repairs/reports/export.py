@@ -36,13 +36,13 @@ COLUMNS = (
     "completed_at", "closed_at", "cancelled_at", "completed_within_target", "reopen_count", "tenancy_reference",
     "tenure", "vulnerable_household", "awaab_law_applies", "channel",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 BATCH = 1000
 
 
 def safe_cell(value: str) -> str:
     """Neutralise spreadsheet formula injection (OWASP's advice: a leading apostrophe)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
 def _when(value: datetime | None, tz: ZoneInfo) -> str:
@@ -54,31 +54,37 @@ def _yes_no(value: bool | None) -> str:
 
 
 def ticket_rows(session: Session, period: Period, categories: Mapping[str, Category]) -> Iterator[list[str]]:
-    """Tickets reported in the period, oldest first, read from a server-side cursor in batches."""
+    """Tickets reported in the period, oldest first, read from a server-side cursor in batches. Plain
+    columns, not ORM objects: an export of 100,000 rows should not build 100,000 Ticket instances."""
     tz = period.tz
+    t = Ticket
     query = (
-        select(Ticket, Property.uprn, Property.address_line1, Property.address_line2, Property.town,
-               Property.postcode, Property.estate, Tenancy.reference, Tenancy.tenure)
-        .outerjoin(Property, Property.id == Ticket.property_id)
-        .outerjoin(Resident, Resident.id == Ticket.resident_id)
+        select(t.reference, Property.uprn, Property.address_line1, Property.address_line2, Property.town,
+               Property.postcode, t.block, Property.estate, t.location_type, t.location, t.category, t.trade,
+               t.priority, t.emergency, t.status, t.summary, t.reported_at, t.due_at, t.make_safe_by,
+               t.completed_at, t.closed_at, t.cancelled_at, t.reopen_count, Tenancy.reference, Tenancy.tenure,
+               t.vulnerable, t.awaab_applies, t.channel)
+        .outerjoin(Property, Property.id == t.property_id)
+        .outerjoin(Resident, Resident.id == t.resident_id)
         .outerjoin(Tenancy, Tenancy.id == Resident.tenancy_id)
-        .where(Ticket.reported_at >= period.start, Ticket.reported_at < period.end)
-        .order_by(Ticket.reported_at, Ticket.id)
-        .execution_options(yield_per=BATCH)
+        .where(t.reported_at >= period.start, t.reported_at < period.end)
+        .order_by(t.reported_at, t.id)
     )
-    for t, uprn, line1, line2, town, postcode, estate, tenancy_ref, tenure in session.execute(query):
-        category = categories.get(t.category)
-        within = None if t.completed_at is None else t.completed_at <= t.due_at
+    # Core rows straight from the connection: the ORM's per-row loading would double the cost.
+    rows = session.connection().execution_options(yield_per=BATCH).execute(query)
+    for (reference, uprn, line1, line2, town, postcode, block, estate, location_type, location, category_code,
+         trade, priority, emergency, status, summary, reported_at, due_at, make_safe_by, completed_at, closed_at,
+         cancelled_at, reopen_count, tenancy_ref, tenure, vulnerable, awaab, channel) in rows:
+        category = categories.get(category_code)
+        within = None if completed_at is None else completed_at <= due_at
         yield [
-            t.reference, uprn or "", line1 or "", line2 or "", town or "", postcode or "", t.block or "",
-            estate or "", t.location_type.value, t.location or "", t.category, category.name if category else "",
-            t.trade or "", t.priority.value, HACT_PRIORITY_CODE.get(t.priority, ""), _yes_no(t.emergency),
-            t.status.value, t.summary, _when(t.reported_at, tz), _when(t.due_at, tz), _when(t.make_safe_by, tz),
-            _when(t.completed_at, tz), _when(t.closed_at, tz), _when(t.cancelled_at, tz), _yes_no(within),
-            str(t.reopen_count), tenancy_ref or "", tenure.value if tenure else "", _yes_no(t.vulnerable),
-            _yes_no(t.awaab_applies), t.channel,
+            reference, uprn or "", line1 or "", line2 or "", town or "", postcode or "", block or "", estate or "",
+            location_type.value, location or "", category_code, category.name if category else "", trade or "",
+            priority.value, HACT_PRIORITY_CODE.get(priority, ""), _yes_no(emergency), status.value, summary,
+            _when(reported_at, tz), _when(due_at, tz), _when(make_safe_by, tz), _when(completed_at, tz),
+            _when(closed_at, tz), _when(cancelled_at, tz), _yes_no(within), str(reopen_count), tenancy_ref or "",
+            tenure.value if tenure else "", _yes_no(vulnerable), _yes_no(awaab), channel,
         ]
-        session.expunge(t)  # keep memory flat over a long export
 
 
 def csv_text(rows: Iterable[list[str]], *, chunk_rows: int = 500) -> Iterator[str]:
