@@ -14,7 +14,7 @@ PYTHON311 ?= $(shell for p in python3.11 python3; do \
 PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v python3.10; \
 	  elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -1; fi)
 
-.PHONY: help demo chat test test-fast lint typecheck bench-api bench-assistant bench-channels bench eval clean app-env rasa-env
+.PHONY: help demo chat test test-fast lint typecheck bench-api bench-assistant bench-channels bench-workspace bench eval clean app-env rasa-env
 
 help:
 	@echo "make demo       run the whole product on this machine (SQLite, demo data; web chat on :8081)"
@@ -22,10 +22,11 @@ help:
 	@echo "make test       install what is missing and run the whole test suite"
 	@echo "make lint       ruff and mypy"
 	@echo "make eval       the assistant on held-out messages, against Rasa's default pipeline (report)"
-	@echo "make bench      the three benchmarks below (reports in bench/results/)"
+	@echo "make bench      the four benchmarks below (reports in bench/results/)"
 	@echo "make bench-assistant  assistant benchmark: training, start-up, parse, conversation turns, memory"
 	@echo "make bench-api  repairs service benchmark (SQLite and PostgreSQL)"
 	@echo "make bench-channels  Telegram through the bot: update-to-reply latency, 1,000 proactive updates"
+	@echo "make bench-workspace officer workspace: queue and reports pages with 200,000 tickets (PostgreSQL)"
 
 $(APP_VENV)/.installed: requirements/app.txt
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 is needed: install it (e.g. pyenv install 3.11) and retry." >&2; exit 1; }
@@ -75,7 +76,10 @@ bench-assistant: app-env rasa-env
 bench-channels: app-env rasa-env
 	$(APP_PY) -m bench.channels_bench
 
-bench: bench-assistant bench-api bench-channels
+bench-workspace: app-env
+	$(APP_PY) -m bench.workspace_bench
+
+bench: bench-assistant bench-api bench-channels bench-workspace
 
 clean:
 	rm -rf var/repairs.db* var/photos test-artifacts
