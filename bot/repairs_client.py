@@ -121,6 +121,14 @@ class RepairsClient:
         """Forget this chat: the service drops the link between it and the resident (idempotent)."""
         await self._request("DELETE", "/api/v1/residents/me/identity", resident=resident, retry=True)
 
+    async def alert_action(self, alert_id: int, action: str, *, telegram_user_id: int, chat_id: int) -> dict[str, Any]:
+        """A tap on an emergency alert's button in the officers' group: the service decides whether the
+        tapper is an officer and what happened. Safe to retry: a repeat answers "already"."""
+        body = await self._request("POST", f"/api/v1/alerts/{alert_id}/telegram-actions", retry=True,
+                                   json={"action": action, "telegram_user_id": telegram_user_id,
+                                         "chat_id": chat_id})
+        return dict(body or {})
+
     # A chat's edge state (see bot/chat_state.py), under /api/v1/channel-state/{channel}/{chat}/{name}.
 
     @staticmethod

@@ -353,9 +353,11 @@ class TelegramStandIn:
         return self._message(chat_id, None, "private", contact={
             "phone_number": phone_number, "first_name": "Resident", "user_id": user_id or chat_id})
 
-    def tap(self, chat_id: int, title: str, *, message_id: int | None = None, data: str | None = None) -> int:
+    def tap(self, chat_id: int, title: str, *, message_id: int | None = None, data: str | None = None,
+            from_id: int | None = None) -> int:
         """The resident taps the inline button `title` on the latest bot message that has it (or on
-        `message_id`). `data` forges the callback data, as a modified client could."""
+        `message_id`). `data` forges the callback data, as a modified client could. In a group, `from_id`
+        says which member tapped (by default the chat id, as in a private chat)."""
         with self._cond:
             candidates = [m for m in self._sent.get(chat_id, [])
                           if (message_id is None or m.message_id == message_id) and title in m.button_titles]
@@ -368,7 +370,8 @@ class TelegramStandIn:
             self._callbacks[query_id] = {"answered": False, "text": None, "chat_id": chat_id}
             chat = self._chats[chat_id]
             payload = {"callback_query": {
-                "id": query_id, "from": self._user(chat_id), "chat_instance": f"ci{chat_id}",
+                "id": query_id, "from": self._user(from_id if from_id is not None else chat_id),
+                "chat_instance": f"ci{chat_id}",
                 "message": message.as_telegram(chat, self._bot_user()),
                 "data": data if data is not None else button.get("callback_data")}}
         return self._push(payload)

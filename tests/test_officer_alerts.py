@@ -5,6 +5,7 @@ Telegram user id is linked, and the workspace lists emergencies nobody has ackno
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import httpx
@@ -282,3 +283,60 @@ def test_acknowledge_from_the_api_and_who_may(client, factory, ctx):
     assert r.status_code == 200 and r.json()["outcome"] == "acknowledged"
     assert client.post("/api/v1/officer/alerts/99999/acknowledge", headers=officer.headers).status_code == 404
     assert client.get("/api/v1/officer/alerts", headers=officer.headers).json()["total"] == 0
+
+
+# -- through the real bot and the Telegram stand-in ------------------------------------------------------
+
+
+def _callback_answer(tg, after: set[str], timeout: float = 30) -> dict:
+    """The first callback answer not in `after` once the bot has answered it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = {k: v for k, v in tg.callback_answers().items() if k not in after and v["answered"]}
+        if fresh:
+            return next(iter(fresh.values()))
+        time.sleep(0.05)
+    raise TimeoutError("the bot did not answer the tap")
+
+
+@pytest.mark.slow
+def test_an_emergency_reaches_the_group_and_assign_to_me_assigns_it(live_server, factory, ctx, group, tmp_path):
+    from tests.assistant_stack import Stack
+    from tests.bot_process import running_bot
+    from tests.conftest import SERVICE_TOKEN
+    from tests.telegram_standin import TelegramStandIn
+
+    chat = int(GROUP)
+    officer = factory.officer()
+    res = factory.resident(name="Amelia Pemberton-Smythe", block="Birch Court")
+    with httpx.Client(base_url=live_server.url, timeout=20) as http:
+        assert link(http, officer, 7770001).status_code == 200
+        # Rasa is not needed for this: nothing listens on port 9, and the bot copes.
+        stack = Stack(rasa_url="http://127.0.0.1:9", repairs_url=live_server.url, repairs_token=SERVICE_TOKEN,
+                      database_url=str(ctx.settings.database_url))
+        with TelegramStandIn() as tg, running_bot(tg, stack, tmp_path / "bot.log", mode="polling",
+                                                  env={"BOT_DELIVERY_IDLE_MAX": "0.5"}):
+            tg.open_chat(chat, chat_type="supergroup")
+            ticket = report(http, res)
+            alert = tg.wait_for(chat, lambda m: ticket["reference"] in m.body, timeout=30)
+            assert alert.button_titles == ["Acknowledge", "Assign to me"]
+            assert "Birch Court" in alert.body and "Amelia" not in alert.body and "gas" not in alert.body.lower()
+
+            # Someone in the group who is not a linked officer: told plainly, with their id, and nothing done.
+            seen = set(tg.callback_answers())
+            tg.tap(chat, "Assign to me", from_id=7770999)
+            answer = _callback_answer(tg, seen)
+            assert "not linked" in answer["text"] and "7770999" in answer["text"]
+
+            seen = set(tg.callback_answers())
+            tg.tap(chat, "Assign to me", from_id=7770001)
+            answer = _callback_answer(tg, seen)
+            assert answer["text"] == f"{ticket['reference']} assigned to Test Officer."
+            edited = tg.wait_for(chat, lambda m: m.button_titles == ["✓ Assigned to Test Officer"], timeout=10)
+            assert edited.message_id == alert.message_id
+        bot_log = (tmp_path / "bot.log").read_text()
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(Ticket.assigned_officer_id).where(Ticket.reference == ticket["reference"])) == officer.id
+        assert s.scalar(select(EmergencyAlert.acknowledged_by_id)) == officer.id
+    # The bot's log says what happened, never who the resident is or the ticket's words.
+    assert "Amelia" not in bot_log and "smell" not in bot_log

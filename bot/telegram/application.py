@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from bot.repairs_client import RepairsError, RepairsUnavailable
 from bot.settings import BotSettings
-from bot.telegram import handlers
+from bot.telegram import handlers, officer_alerts
 from bot.telegram.conversation import CHANNEL, EdgeServices
 from bot.telegram.ordering import ChatOrderedProcessor, FirstDelivery
 from bot.telegram.photos import IMAGE_TYPES
@@ -70,6 +70,8 @@ def add_handlers(application: Application) -> None:
         MessageHandler(private & filters.LOCATION, handlers.location),
         MessageHandler(private & filters.CONTACT, handlers.contact),
         MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.unsupported),
+        # The officers' emergency alert buttons, before the residents' buttons (first match wins).
+        CallbackQueryHandler(officer_alerts.alert_button, pattern=officer_alerts.PATTERN),
         CallbackQueryHandler(handlers.button),
     ])
     application.add_error_handler(handlers.on_error)

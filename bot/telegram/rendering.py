@@ -6,6 +6,8 @@ Callback data (at most 64 bytes) says who owns a button:
 - `h|<digest>`: an assistant button whose payload is too long to carry; the payload is kept in the chat's
   shared state (bot/chat_state.py) by its digest, so any replica can resolve the tap.
 - `e|<action>`: the edge's own buttons (forget me, which repair a photo is for, an answered choice).
+- `o|<action>:<alert id>`: the buttons on an emergency alert in the officers' group, written by the repairs
+  service and sent as they are; taps go back to the service (bot/telegram/officer_alerts.py).
 The delivery worker may build keyboards with `keyboard()` too, so taps on its buttons come back the same way.
 """
 
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 64
 MAX_CAPTION = 1024
-ASSISTANT, HASHED, EDGE = "r", "h", "e"
+ASSISTANT, HASHED, EDGE, OFFICER = "r", "h", "e", "o"
 CHOSEN = f"{EDGE}|chosen"
 
 
@@ -70,6 +72,10 @@ class PayloadStore(Protocol):
 
 
 async def callback_data(payload: str, chat_id: int, store: PayloadStore | None) -> str:
+    if payload.startswith(f"{OFFICER}|"):  # already tagged by the repairs service, and short by design
+        if len(payload.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError("officer button payload too long for callback data")
+        return payload
     data = f"{ASSISTANT}|{payload}"
     if len(data.encode()) <= MAX_CALLBACK_BYTES:
         return data
