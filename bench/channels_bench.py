@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from bench import conversations as talk
 from bench import outbox_burst, telegram_conversations
@@ -74,12 +75,13 @@ class Scenario:
     result: talk.LoadResult
     cpu_ms_per_turn: dict[str, float]
     machine_busy_pct: float
+    others_busy_pct: float
     bot_relay_ms: list[float] = field(default_factory=list)  # the bot's own time per turn, from its log
 
     def as_dict(self) -> dict[str, Any]:
         relay = self.bot_relay_ms
         return {**self.result.summary(), "cpu_ms_per_turn": self.cpu_ms_per_turn,
-                "machine_busy_pct": round(self.machine_busy_pct, 1),
+                "machine_busy_pct": round(self.machine_busy_pct, 1), "others_busy_pct": round(self.others_busy_pct, 1),
                 "bot_relay": {"n": len(relay), "p50_ms": round(percentile(relay, 50), 1),
                               "p95_ms": round(percentile(relay, 95), 1)}}
 
@@ -141,23 +143,47 @@ def bot_process(tg: TelegramStandIn, stack: RunningStack, log_file: Path, mode: 
 # -- measuring ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CpuUse:
+    ms: dict[str, float]  # CPU ms of each process tree, divided as asked
+    machine_busy_pct: float  # of all cores
+    others_busy_pct: float  # of all cores, by processes not ours (other people's work on a shared machine)
+
+
 class Meter:
-    """CPU of each process tree (and of this process: the residents and the stand-in) over a scenario."""
+    """CPU of each process tree, of PostgreSQL's backends for the benchmark databases and of this process
+    (the residents and the stand-in) over a scenario; and how much of the machine everything else took."""
 
     def __init__(self, stack: RunningStack, bot: Bot) -> None:
         self.roots = {name: part.process.pid for name, part in stack.parts.items()} | {"bot": bot.process.pid}
+        self.stack = stack
+
+    def _postgres(self) -> list[int]:
+        cfg = self.stack.config
+        engine = sa.create_engine(cfg.pg_admin_url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname IN (:a, :b)"),
+                                    {"a": cfg.repairs_db, "b": cfg.tracker_db}).scalars().all()
+        finally:
+            engine.dispose()
+        return [int(r) for r in rows]
 
     def snapshot(self) -> tuple[dict[str, dict[int, float]], float, tuple[int, int]]:
-        return ({name: cpu_snapshot(process_tree(pid)) for name, pid in self.roots.items()}, time.process_time(),
-                machine_ticks())
+        trees = {name: cpu_snapshot(process_tree(pid)) for name, pid in self.roots.items()}
+        trees["PostgreSQL"] = cpu_snapshot(self._postgres())
+        return trees, time.process_time(), machine_ticks()
 
-    def since(self, before: Any, divide_by: int = 1) -> tuple[dict[str, float], float]:
-        """CPU ms per `divide_by` for each tree, and how busy the whole machine was (% of all cores)."""
+    def since(self, before: Any, divide_by: int = 1) -> CpuUse:
         after = self.snapshot()
-        out = {name: cpu_delta(before[0].get(name, {}), snap) * 1000 / divide_by for name, snap in after[0].items()}
-        out["residents and stand-in"] = (after[1] - before[1]) * 1000 / divide_by
-        busy = 100 * (after[2][0] - before[2][0]) / max(1, after[2][1] - before[2][1])
-        return {k: round(v, 2) for k, v in out.items()}, busy
+        seconds = {name: cpu_delta(before[0].get(name, {}), snap) for name, snap in after[0].items()}
+        seconds["residents and stand-in"] = after[1] - before[1]
+        ticks = os.sysconf("SC_CLK_TCK")
+        busy_s = (after[2][0] - before[2][0]) / ticks
+        total_s = max(1e-9, (after[2][1] - before[2][1]) / ticks)
+        others = max(0.0, busy_s - sum(seconds.values())) / total_s * 100
+        return CpuUse({k: round(v * 1000 / divide_by, 2) for k, v in seconds.items()}, 100 * busy_s / total_s,
+                      others)
 
 
 def conversations(cfg: Config, run: Run, stack: RunningStack, tg: TelegramStandIn) -> None:
@@ -181,12 +207,13 @@ def conversations(cfg: Config, run: Run, stack: RunningStack, tg: TelegramStandI
             result = telegram_conversations.run_conversations(tg, name, chats, concurrency=concurrency,
                                                               think=cfg.think, seed=cfg.seed + concurrency,
                                                               quiet=cfg.quiet)
-            cpu, busy = meter.since(before, max(1, len(result.turns)))
+            cpu = meter.since(before, max(1, len(result.turns)))
             relay = telegram_conversations.relay_ms(bot_log, since, datetime.now(UTC))
-            run.scenarios.append(Scenario(result, cpu, busy, relay))
+            run.scenarios.append(Scenario(result, cpu.ms, cpu.machine_busy_pct, cpu.others_busy_pct, relay))
             s = result.summary()
             log(f"{name}: {s['turns']} turns, p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms, "
-                f"errors {s['errors']}; CPU ms/turn {cpu}")
+                f"errors {s['errors']}; CPU ms/turn {cpu.ms}; others kept {cpu.others_busy_pct:.0f}% of the "
+                "machine busy")
         run.memory_after = {name: tree_memory(pid) for name, pid in meter.roots.items()}
 
 
@@ -206,9 +233,10 @@ def burst(cfg: Config, run: Run, stack: RunningStack, tg: TelegramStandIn) -> No
         floor = cfg.notifications / cfg.flood_limit
         result = outbox_burst.watch(tg, prepared, stack.database_url, bot_started_at=bot.started_at, before=before,
                                     throttled_before=throttled, timeout=max(60.0, floor * 4), settle=10.0)
-        cpu_ms, busy = meter.since(start)
-        result.cpu_s = {k: round(v / 1000, 2) for k, v in cpu_ms.items()}
-        result.machine_busy_pct = round(busy, 1)
+        cpu = meter.since(start)
+        result.cpu_s = {k: round(v / 1000, 2) for k, v in cpu.ms.items()}
+        result.machine_busy_pct = round(cpu.machine_busy_pct, 1)
+        result.others_busy_pct = round(cpu.others_busy_pct, 1)
     run.burst = result
     ratio = f"{result.first_to_last_s / result.floor_s:.3f}x the floor" if result.first_to_last_s else "nothing"
     log(f"burst: {result.received} received, first to last {result.first_to_last_s} s ({ratio}); "

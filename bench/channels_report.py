@@ -103,14 +103,15 @@ def _conversations(run: Run, config: dict[str, Any]) -> list[str]:
            "the de-duplication call to the repairs service.",
            "",
            "| scenario | chats at once | conversations | turns | errors | turns/s | p50 ms | p95 ms | p99 ms | max ms "
-           "| bot's relay p50 / p95 ms | machine busy |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| bot's relay p50 / p95 ms | machine busy (others) |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in run.scenarios:
         r = s.result
         errors = ", ".join(f"{k} x{v}" for k, v in r.errors.items()) or "0"
         out.append(f"| {r.name} | {r.concurrency} | {r.conversations} | {len(r.turns)} | {errors} | "
                    f"{r.turns_per_s:.1f} | {_ms(r.pct(50))} | {_ms(r.pct(95))} | {_ms(r.pct(99))} | "
                    f"{_ms(max(r.latencies) if r.latencies else None)} | {_ms(percentile(s.bot_relay_ms, 50))} / "
-                   f"{_ms(percentile(s.bot_relay_ms, 95))} | {s.machine_busy_pct:.0f}% |")
+                   f"{_ms(percentile(s.bot_relay_ms, 95))} | {s.machine_busy_pct:.0f}% "
+                   f"({s.others_busy_pct:.0f}%) |")
     samples = {k: v for sc in run.scenarios for k, v in sc.result.samples.items()}
     if samples:
         out += ["", "Off-script answers (the first of each kind; an off-script turn is timed but counted as an error, "
@@ -123,7 +124,9 @@ def _conversations(run: Run, config: dict[str, Any]) -> list[str]:
         cells = [f"{_ms(s.result.pct(50, step.kind))} / {_ms(s.result.pct(95, step.kind))}" for s in run.scenarios]
         out.append(f"| {step.kind} | " + " | ".join(cells) + " |")
     names = sorted({k for s in run.scenarios for k in s.cpu_ms_per_turn}, key=_cpu_order)
-    out += ["", "CPU milliseconds per turn by process tree (from /proc; PostgreSQL and Redis not counted):", "",
+    out += ["", "CPU milliseconds per turn by process tree, from /proc (PostgreSQL: the benchmark databases' "
+            "backends; Redis, shared, not counted). *Machine busy* is all of the machine's CPU while the scenario "
+            "ran; *others* is the part other people's processes took on this shared machine.", "",
             "| scenario | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for s in run.scenarios:
         out.append(f"| {s.result.name} | " + " | ".join(f"{s.cpu_ms_per_turn.get(n, 0):.1f}" for n in names) + " |")
@@ -164,8 +167,9 @@ def _burst(b: Burst | None, config: dict[str, Any]) -> list[str]:
            f"| most messages in any one second | {b.busiest_second} |",
            "| outbox rows afterwards | " + (", ".join(f"{k} {v:,}" for k, v in sorted(b.outbox_after.items()))
                                             or "-") + " |",
-           "| CPU seconds over the burst | " + ", ".join(f"{k} {v:.1f}" for k, v in b.cpu_s.items()
-                                                        if k in ("bot", "repairs service")) + " |",
+           "| CPU seconds over the burst and the wait after it | " + ", ".join(
+               f"{k} {v:.1f}" for k, v in b.cpu_s.items() if k in ("bot", "repairs service", "PostgreSQL")) + " |",
+           f"| machine busy (others) | {b.machine_busy_pct:.0f}% ({b.others_busy_pct:.0f}%) |",
            ]
     if b.timed_out:
         out += ["", "**Not every chat had its message when the wait ran out.**"]
@@ -188,5 +192,5 @@ def _ratio(b: Burst) -> str:
 
 
 def _cpu_order(name: str) -> int:
-    order = ["bot", "Rasa", "action server", "repairs service", "residents and stand-in"]
+    order = ["bot", "Rasa", "action server", "repairs service", "PostgreSQL", "residents and stand-in"]
     return order.index(name) if name in order else len(order)

@@ -62,6 +62,7 @@ class Burst:
     outbox_after: dict[str, int] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     machine_busy_pct: float = 0.0
+    others_busy_pct: float = 0.0  # of all cores, by processes not the benchmark's
     timed_out: bool = False
 
     @property
