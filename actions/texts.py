@@ -91,7 +91,7 @@ def describe_ticket(t: Dict[str, Any]) -> str:
     line = f"{t['reference']} ({t['category_name'].lower()}): {t['status_text']}"
     if t.get("appointment"):
         line += f" Appointment: {t['appointment']['text']}."
-    elif t.get("status") not in ("completed", "closed", "cancelled"):
+    elif t.get("status") not in ("completed", "closed", "cancelled", "merged"):
         due = str(t["due_text"])
         line += f" It is {due}; we're sorry it's late." if due.startswith("overdue") else f" We aim to finish it {due}."
     return line

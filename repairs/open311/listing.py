@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from repairs.policy.engine import Policy
 from repairs.problems import Problem
 from repairs.residents.models import Property
+from repairs.tickets import lifecycle
 from repairs.tickets.models import LocationType, Priority, Status, Ticket, TicketEvent
 from repairs.tickets.references import normalise_reference
 
@@ -40,6 +41,7 @@ STATUS_NOTES = {
     Status.CLOSED: "Closed: the repair is finished.",
     Status.CANCELLED: "Cancelled.",
     Status.REOPENED: "Reopened: more work is being arranged.",
+    Status.MERGED: "Closed as a duplicate of another report of the same repair.",
 }
 
 PRIORITY_NOTES = {
@@ -61,7 +63,7 @@ def _bad(code: str, detail: str) -> Problem:
 
 
 def open311_status(status: Status) -> str:
-    return "open" if status not in (Status.COMPLETED, Status.CLOSED, Status.CANCELLED) else "closed"
+    return "open" if lifecycle.is_open(status) else "closed"
 
 
 def w3c(when: datetime | None, tz: ZoneInfo) -> str | None:

@@ -16,6 +16,9 @@ ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
         {Status.TRIAGED, Status.SCHEDULED, Status.IN_PROGRESS, Status.COMPLETED, Status.CANCELLED}
     ),
     Status.CANCELLED: frozenset(),
+    # Only a merge (service.merge) makes a ticket `merged`, and nothing moves it on: the work carries on
+    # under the ticket it was merged into.
+    Status.MERGED: frozenset(),
 }
 
 # A resident may cancel only before an operative has started.
@@ -41,4 +44,4 @@ def check_transition(current: Status, target: Status) -> None:
 
 
 def is_open(status: Status) -> bool:
-    return status not in (Status.COMPLETED, Status.CLOSED, Status.CANCELLED)
+    return status not in (Status.COMPLETED, Status.CLOSED, Status.CANCELLED, Status.MERGED)

@@ -35,6 +35,8 @@ class Status(enum.StrEnum):
     CLOSED = "closed"  # the resident confirmed it, or the confirmation window ran out
     CANCELLED = "cancelled"
     REOPENED = "reopened"
+    # A duplicate report joined into another ticket for the same job (a TicketMerge row points there).
+    MERGED = "merged"
 
 
 OPEN_STATUSES = (
@@ -131,6 +133,14 @@ class Ticket(Base):
 
     resident: Mapped[Resident | None] = relationship()
     property: Mapped[Property | None] = relationship()
+    # For a `merged` duplicate, the ticket it was merged into (through its TicketMerge row).
+    merged_into: Mapped[Ticket | None] = relationship(
+        secondary="ticket_merges",
+        primaryjoin="Ticket.id == TicketMerge.duplicate_id",
+        secondaryjoin="Ticket.id == TicketMerge.main_id",
+        uselist=False,
+        viewonly=True,
+    )
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id", cascade="all")
     photos: Mapped[list[Photo]] = relationship(back_populates="ticket", order_by="Photo.id")
     appointments: Mapped[list[Appointment]] = relationship(back_populates="ticket", order_by="Appointment.id")
@@ -162,6 +172,32 @@ def _events_are_append_only(*_args: object) -> None:
 @event.listens_for(TicketEvent, "before_delete")
 def _events_are_never_deleted(*_args: object) -> None:
     raise RuntimeError("ticket events are append-only")
+
+
+class TicketMerge(Base):
+    """A duplicate report merged into the ticket for the same job: the pointer from the duplicate."""
+
+    __tablename__ = "ticket_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    duplicate_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    main_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkedResident(Base):
+    """Another household that hears about this ticket: the resident of a duplicate merged into it
+    (and, later, residents who say "me too" to a communal fault)."""
+
+    __tablename__ = "ticket_linked_residents"
+    __table_args__ = (UniqueConstraint("ticket_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    # The duplicate that brought them here, if any.
+    via_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AppointmentStatus(enum.StrEnum):

@@ -7,21 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import literal, or_, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from repairs.appointments.slots import SlotUnavailable, book, describe, free_slots
+from repairs.appointments.slots import SlotUnavailable, free_slots
 from repairs.auth.dependencies import ContextDep, OfficerDep, Principal
-from repairs.auth.models import Officer
-from repairs.database import UTCDateTime, transaction, utcnow
+from repairs.database import transaction, utcnow
 from repairs.problems import Problem
-from repairs.residents.models import Property
-from repairs.residents.postcodes import normalise_postcode
 from repairs.schemas import LongText
-from repairs.tickets import service
+from repairs.tickets import merging, service
 from repairs.tickets.lifecycle import ALLOWED_TRANSITIONS, InvalidTransition
 from repairs.tickets.models import Priority, Status, Ticket
 from repairs.tickets.presenters import ticket_out
+from repairs.tickets.queue import QueueEntry, QueueFilters, awaab_next, queue_page
 from repairs.tickets.references import normalise_reference
 from repairs.tickets.schemas import TicketOut, decode_cursor, encode_cursor
 
@@ -83,6 +81,8 @@ class OfficerTicketOut(BaseModel):
     reporter_name: str | None = None
     reporter_email: str | None = None
     reporter_phone: str | None = None
+    # Other households who hear this ticket's news (residents of duplicates merged into it).
+    linked_households: int = 0
 
 
 class StatusBody(BaseModel):
@@ -120,6 +120,11 @@ class SlotOut(BaseModel):
 class BookBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slot_id: str = Field(min_length=1, max_length=40)
+
+
+class MergeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: str = Field(min_length=1, max_length=20, description="The reference of the ticket for the same job")
 
 
 class InvestigatedBody(BaseModel):
@@ -165,91 +170,52 @@ def queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> QueuePage:
-    now = utcnow()
-    query = (
-        select(Ticket, Property.postcode)
-        .outerjoin(Property, Property.id == Ticket.property_id)
-        .order_by(Ticket.due_at, Ticket.id)
-        .limit(limit + 1)
+    filters = QueueFilters(
+        priority=priority,
+        category=category,
+        status=status,
+        block=block,
+        estate=estate,
+        overdue=overdue,
+        vulnerable=vulnerable,
+        channel=channel,
+        q=q,
+        include_closed=include_closed,
     )
-    if status is not None:
-        query = query.where(Ticket.status == status)
-    elif not include_closed:
-        query = query.where(Ticket.is_open.is_(True))
-    if priority is not None:
-        query = query.where(Ticket.priority == priority)
-    if category:
-        query = query.where(Ticket.category == category)
-    if block:
-        query = query.where(or_(Ticket.block == block, Property.block == block))
-    if estate:
-        query = query.where(Property.estate == estate)
-    if overdue is True:
-        query = query.where(Ticket.due_at < now)
-    elif overdue is False:
-        query = query.where(Ticket.due_at >= now)
-    if vulnerable is not None:
-        query = query.where(Ticket.vulnerable.is_(vulnerable))
-    if channel:
-        query = query.where(Ticket.channel == channel)
-    if q and q.strip():
-        term = q.strip()
-        ref = normalise_reference(term)
-        postcode = normalise_postcode(term)
-        if ref:
-            query = query.where(Ticket.reference == ref)
-        elif postcode:
-            query = query.where(Property.postcode == postcode)
-        else:
-            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(
-                or_(Property.address_line1.ilike(like, escape="\\"), Ticket.block.ilike(like, escape="\\"))
-            )
+    after = None
     if cursor:
-        decoded = decode_cursor(cursor)
-        if decoded is None:
+        after = decode_cursor(cursor)
+        if after is None:
             raise Problem(400, "invalid_cursor", "Cursor not valid", "Use next_cursor from a previous page.")
-        moment, ident = decoded
-        # A row comparison lets the planner seek straight to the cursor in the index.
-        query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(literal(moment, UTCDateTime()), ident))
+    now = utcnow()
     with transaction(ctx.sessions) as session:
-        rows = session.execute(query).all()
-    items = [
-        QueueRow(
-            reference=t.reference,
-            category=t.category,
-            priority=t.priority,
-            emergency=t.emergency,
-            status=t.status,
-            summary=t.summary,
-            block=t.block,
-            postcode=postcode,
-            channel=t.channel,
-            vulnerable=t.vulnerable,
-            reported_at=t.reported_at,
-            due_at=t.due_at,
-            overdue=t.is_open and t.due_at < now,
-            awaab_next=_awaab_next(t),
-        )
-        for t, postcode in rows[:limit]
-    ]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        next_cursor = encode_cursor(last.due_at, last.id)
+        page = queue_page(session, filters, now=now, limit=limit, after=after)
+    items = [_queue_row(entry, now) for entry in page.entries]
+    next_cursor = encode_cursor(*page.next_key) if page.next_key else None
     return QueuePage(items=items, next_cursor=next_cursor)
 
 
-def _awaab_next(ticket: Ticket) -> datetime | None:
-    if not ticket.awaab_applies or not ticket.is_open:
-        return None
-    if ticket.investigated_at is None:
-        return ticket.awaab_investigate_by
-    clocks = [c for c in (ticket.awaab_summary_by, ticket.awaab_safety_work_by) if c is not None]
-    return min(clocks) if clocks else None
+def _queue_row(entry: QueueEntry, now: datetime) -> QueueRow:
+    t = entry.ticket
+    return QueueRow(
+        reference=t.reference,
+        category=t.category,
+        priority=t.priority,
+        emergency=t.emergency,
+        status=t.status,
+        summary=t.summary,
+        block=t.block,
+        postcode=entry.postcode,
+        channel=t.channel,
+        vulnerable=t.vulnerable,
+        reported_at=t.reported_at,
+        due_at=t.due_at,
+        overdue=t.is_open and t.due_at < now,
+        awaab_next=awaab_next(t),
+    )
 
 
-def _officer_view(ticket: Ticket, ctx: Any) -> OfficerTicketOut:
+def _officer_view(ticket: Ticket, ctx: Any, session: Session) -> OfficerTicketOut:
     resident = ticket.resident
     summary = None
     if resident is not None:
@@ -286,13 +252,14 @@ def _officer_view(ticket: Ticket, ctx: Any) -> OfficerTicketOut:
         reporter_name=ticket.reporter_name,
         reporter_email=ticket.reporter_email,
         reporter_phone=ticket.reporter_phone,
+        linked_households=merging.linked_households(session, ticket),
     )
 
 
 @router.get("/tickets/{reference}", response_model=OfficerTicketOut, summary="A ticket in full")
 def get_ticket(reference: str, _officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
     with transaction(ctx.sessions) as session:
-        return _officer_view(_load(session, reference), ctx)
+        return _officer_view(_load(session, reference), ctx, session)
 
 
 @router.post("/tickets/{reference}/status", response_model=OfficerTicketOut, summary="Change status")
@@ -304,22 +271,21 @@ def change_status(reference: str, body: StatusBody, officer: OfficerDep, ctx: Co
         except InvalidTransition as exc:
             raise Problem(409, "invalid_transition", "Status change not allowed", str(exc)) from None
         session.refresh(ticket, ["events"])
-        return _officer_view(ticket, ctx)
+        return _officer_view(ticket, ctx, session)
 
 
 @router.post("/tickets/{reference}/assign", response_model=OfficerTicketOut, summary="Assign to an officer or trade")
 def assign(reference: str, body: AssignBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
-    if body.officer_id is None and body.trade is None:
-        raise Problem(422, "invalid_request", "Nothing to assign", "Give officer_id, trade, or both.")
     with transaction(ctx.sessions) as session:
-        if body.officer_id is not None:
-            target = session.get(Officer, body.officer_id)
-            if target is None or not target.active:
-                raise Problem(422, "unknown_officer", "No such officer")
         ticket = _load(session, reference, lock=True)
-        service.assign(session, ticket, actor=_actor(officer), officer_id=body.officer_id, trade=body.trade)
+        try:
+            service.assign(session, ticket, actor=_actor(officer), officer_id=body.officer_id, trade=body.trade)
+        except service.TicketActionRefused as exc:
+            if exc.code == "nothing_to_assign":
+                raise Problem(422, "invalid_request", "Nothing to assign", "Give officer_id, trade, or both.") from None
+            raise Problem(422, exc.code, "No such officer", exc.message) from None
         session.refresh(ticket, ["events"])
-        return _officer_view(ticket, ctx)
+        return _officer_view(ticket, ctx, session)
 
 
 @router.post("/tickets/{reference}/notes", response_model=OfficerTicketOut, summary="Add an internal note")
@@ -328,7 +294,7 @@ def add_note(reference: str, body: NoteBody, officer: OfficerDep, ctx: ContextDe
         ticket = _load(session, reference, lock=True)
         service.add_note(session, ticket, actor=_actor(officer), text=body.text)
         session.refresh(ticket, ["events"])
-        return _officer_view(ticket, ctx)
+        return _officer_view(ticket, ctx, session)
 
 
 @router.post(
@@ -339,19 +305,12 @@ def add_note(reference: str, body: NoteBody, officer: OfficerDep, ctx: ContextDe
 def message_resident(reference: str, body: MessageBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
     with transaction(ctx.sessions) as session:
         ticket = _load(session, reference, lock=True)
-        if ticket.resident_id is None:
-            raise Problem(409, "no_resident", "No resident to message", "This report came from outside the assistant.")
-        service.announce(
-            session,
-            ticket,
-            actor=_actor(officer),
-            event_kind="message_sent",
-            event_data={"text": body.text},
-            kind="officer_message",
-            text=f"About your repair {ticket.reference}: {body.text}",
-        )
+        try:
+            service.message_resident(session, ticket, actor=_actor(officer), text=body.text)
+        except service.TicketActionRefused as exc:
+            raise Problem(409, exc.code, "No resident to message", exc.message) from None
         session.refresh(ticket, ["events"])
-        return _officer_view(ticket, ctx)
+        return _officer_view(ticket, ctx, session)
 
 
 @router.get("/tickets/{reference}/slots", response_model=list[SlotOut], summary="Free appointment slots")
@@ -383,38 +342,41 @@ def slots(
 def book_appointment(reference: str, body: BookBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
     with transaction(ctx.sessions) as session:
         ticket = _load(session, reference, lock=True)
-        if not ticket.is_open:
-            raise Problem(409, "closed_ticket", "Repair closed", f"Repair {ticket.reference} is {ticket.status.value}.")
-        moved = any(a.status.value == "booked" for a in ticket.appointments)
         try:
-            appointment = book(
-                session,
-                ctx.slots,
-                ctx.policy.calendar,
-                ticket_id=ticket.id,
-                trade=ticket.trade or "multi_trade",
-                slot_id=body.slot_id,
-                now=utcnow(),
+            service.book_appointment(
+                session, ctx.policy, ctx.slots, ticket, actor=_actor(officer), slot_id=body.slot_id
             )
+        except service.TicketActionRefused as exc:
+            raise Problem(409, exc.code, "Repair closed", exc.message) from None
         except SlotUnavailable as exc:
             raise Problem(409, "slot_unavailable", "Slot not available", str(exc)) from None
-        actor = _actor(officer)
-        if ticket.status in ALLOWED_TRANSITIONS and Status.SCHEDULED in ALLOWED_TRANSITIONS[ticket.status]:
-            service.change_status(session, ctx.policy, ticket, Status.SCHEDULED, actor=actor, notify=False)
-        when = describe(appointment)
-        verb = "moved to" if moved else "booked for"
-        service.announce(
-            session,
-            ticket,
-            actor=actor,
-            event_kind="appointment_moved" if moved else "appointment_booked",
-            event_data={"slot": body.slot_id, "when": when},
-            kind="appointment",
-            text=f"Your repair {ticket.reference} is {verb} {when}. Reply if that time does not suit you.",
-            data={"starts_at": appointment.starts_at.isoformat()},
-        )
         session.refresh(ticket, ["events", "appointments"])
-        return _officer_view(ticket, ctx)
+        return _officer_view(ticket, ctx, session)
+
+
+@router.post(
+    "/tickets/{reference}/merge",
+    response_model=OfficerTicketOut,
+    summary="Merge this duplicate into the ticket for the same job",
+)
+def merge(reference: str, body: MergeBody, officer: OfficerDep, ctx: ContextDep) -> OfficerTicketOut:
+    duplicate_ref, main_ref = normalise_reference(reference), normalise_reference(body.into)
+    if duplicate_ref is None:
+        raise Problem(404, "not_found", "Repair not found")
+    if main_ref is None:
+        raise Problem(422, "unknown_ticket", "No such ticket", "Give the reference of the ticket to merge into.")
+    with transaction(ctx.sessions) as session:
+        duplicate, main = merging.lock_pair(session, duplicate_ref, main_ref)
+        if duplicate is None:
+            raise Problem(404, "not_found", "Repair not found")
+        if main is None:
+            raise Problem(422, "unknown_ticket", "No such ticket", f"There is no repair {main_ref}.")
+        try:
+            merging.merge(session, duplicate, main, actor=_actor(officer))
+        except service.TicketActionRefused as exc:
+            raise Problem(409, exc.code, "Merge not possible", exc.message) from None
+        session.refresh(duplicate, ["events"])
+        return _officer_view(duplicate, ctx, session)
 
 
 @router.post(
@@ -434,4 +396,4 @@ def investigated(reference: str, body: InvestigatedBody, officer: OfficerDep, ct
         ticket = _load(session, reference, lock=True)
         service.record_investigation(session, ctx.policy, ticket, actor=_actor(officer), at=at)
         session.refresh(ticket, ["events"])
-        return _officer_view(ticket, ctx)
+        return _officer_view(ticket, ctx, session)

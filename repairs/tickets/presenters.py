@@ -19,6 +19,7 @@ STATUS_TEXT = {
     Status.CLOSED: "Closed: the repair is finished.",
     Status.CANCELLED: "Cancelled.",
     Status.REOPENED: "Reopened: we are arranging another visit.",
+    Status.MERGED: "Joined with another report of the same repair: updates come under that one.",
 }
 
 
@@ -59,4 +60,6 @@ def ticket_out(ticket: Ticket, policy: Policy, now: datetime, *, advice: str | N
         can_reopen=ticket.status in RESIDENT_REOPENABLE,
         can_rate=ticket.status in RATEABLE,
         advice=advice,
+        # Only a merged ticket has a pointer to look up: no query for any other.
+        merged_into=ticket.merged_into.reference if ticket.status == Status.MERGED and ticket.merged_into else None,
     )

@@ -80,6 +80,8 @@ class TicketOut(BaseModel):
     can_reopen: bool
     can_rate: bool
     advice: str | None = None
+    # For a duplicate merged into another ticket: that ticket's reference.
+    merged_into: str | None = None
 
 
 class TicketPage(BaseModel):

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repairs.alerts.raising import is_emergency, raise_alert
+from repairs.appointments.slots import SlotConfig, book, describe
+from repairs.auth.models import Officer
 from repairs.database import utcnow
 from repairs.notifications.buttons import is_it_fixed
 from repairs.notifications.outbox import enqueue
@@ -19,6 +21,7 @@ from repairs.policy.engine import Policy
 from repairs.residents.models import Property, Resident, Tenure
 from repairs.tickets.lifecycle import (
     ACCEPTS_INFORMATION,
+    ALLOWED_TRANSITIONS,
     RATEABLE,
     RESIDENT_CANCELLABLE,
     RESIDENT_REOPENABLE,
@@ -26,8 +29,10 @@ from repairs.tickets.lifecycle import (
     is_open,
 )
 from repairs.tickets.models import (
+    Appointment,
     AppointmentStatus,
     Complaint,
+    LinkedResident,
     LocationType,
     Rating,
     Status,
@@ -122,11 +127,11 @@ def record_event(
     return event
 
 
-def _tell_resident(
+def tell_residents(
     session: Session, ticket: Ticket, event: TicketEvent, kind: str, text: str, data: dict[str, object]
 ) -> None:
-    """Queue the resident's message for `event`. The event's id makes the delivery key, so the message
-    is sent once however often delivery retries."""
+    """Queue the message for `event` to the ticket's resident and the households linked to it. The
+    event's id makes the delivery key, so each is sent once however often delivery retries."""
     session.flush()
     enqueue(
         session,
@@ -137,6 +142,22 @@ def _tell_resident(
         text=text,
         data={"reference": ticket.reference, **data},
     )
+    # Linked households (the residents of duplicates merged into this ticket) hear the same news, without
+    # buttons: those act on a ticket that is not theirs to rate or reopen.
+    shared = {k: v for k, v in data.items() if k != "buttons"}
+    for resident_id in session.scalars(
+        select(LinkedResident.resident_id).where(LinkedResident.ticket_id == ticket.id).order_by(LinkedResident.id)
+    ):
+        if resident_id != ticket.resident_id:
+            enqueue(
+                session,
+                delivery_key=f"ticket:{ticket.id}:event:{event.id}:resident:{resident_id}",
+                resident_id=resident_id,
+                ticket_id=ticket.id,
+                kind=kind,
+                text=text,
+                data={"reference": ticket.reference, **shared},
+            )
 
 
 def _status_text(policy: Policy, ticket: Ticket) -> str | None:
@@ -165,7 +186,7 @@ def announce(
     """Record something that happened to the ticket and tell the resident, in one transaction."""
     event = record_event(ticket, actor, event_kind, data=event_data)
     session.add(event)
-    _tell_resident(session, ticket, event, kind, text, data or {})
+    tell_residents(session, ticket, event, kind, text, data or {})
     return event
 
 
@@ -294,7 +315,7 @@ def change_status(
             data: dict[str, object] = {"status": ticket.status.value}
             if target == Status.COMPLETED:
                 data["buttons"] = is_it_fixed(ticket.reference)
-            _tell_resident(session, ticket, event, f"status_{target.value}", text, data)
+            tell_residents(session, ticket, event, f"status_{target.value}", text, data)
     session.flush()
     return event
 
@@ -393,6 +414,12 @@ def add_note(session: Session, ticket: Ticket, *, actor: Actor, text: str) -> Ti
 
 
 def assign(session: Session, ticket: Ticket, *, actor: Actor, officer_id: int | None, trade: str | None) -> TicketEvent:
+    if officer_id is None and trade is None:
+        raise TicketActionRefused("nothing_to_assign", "Choose an officer, a trade, or both.")
+    if officer_id is not None:
+        target = session.get(Officer, officer_id)
+        if target is None or not target.active:
+            raise TicketActionRefused("unknown_officer", "There is no active officer with that id.")
     data: dict[str, object] = {}
     if officer_id is not None:
         data["officer_id"] = officer_id
@@ -405,6 +432,61 @@ def assign(session: Session, ticket: Ticket, *, actor: Actor, officer_id: int | 
     ticket.updated_at = utcnow()
     session.flush()
     return event
+
+
+def message_resident(session: Session, ticket: Ticket, *, actor: Actor, text: str) -> TicketEvent:
+    """An officer's words to the resident, delivered on their channel through the outbox."""
+    if ticket.resident_id is None and not _linked_residents(session, ticket):
+        raise TicketActionRefused(
+            "no_resident", "This report came from outside the assistant: there is nobody to message."
+        )
+    return announce(
+        session,
+        ticket,
+        actor=actor,
+        event_kind="message_sent",
+        event_data={"text": text},
+        kind="officer_message",
+        text=f"About your repair {ticket.reference}: {text}",
+    )
+
+
+def book_appointment(
+    session: Session, policy: Policy, slots: SlotConfig, ticket: Ticket, *, actor: Actor, slot_id: str
+) -> Appointment:
+    """Book a free slot for the ticket's trade, or move its booking there, and tell the resident.
+    Raises SlotUnavailable when the slot is not (or no longer) free."""
+    if not ticket.is_open:
+        raise TicketActionRefused("closed_ticket", f"Repair {ticket.reference} is {ticket.status.value}.")
+    moved = any(a.status == AppointmentStatus.BOOKED for a in ticket.appointments)
+    appointment = book(
+        session,
+        slots,
+        policy.calendar,
+        ticket_id=ticket.id,
+        trade=ticket.trade or "multi_trade",
+        slot_id=slot_id,
+        now=utcnow(),
+    )
+    if Status.SCHEDULED in ALLOWED_TRANSITIONS[ticket.status]:
+        change_status(session, policy, ticket, Status.SCHEDULED, actor=actor, notify=False)
+    when = describe(appointment)
+    verb = "moved to" if moved else "booked for"
+    announce(
+        session,
+        ticket,
+        actor=actor,
+        event_kind="appointment_moved" if moved else "appointment_booked",
+        event_data={"slot": slot_id, "when": when},
+        kind="appointment",
+        text=f"Your repair {ticket.reference} is {verb} {when}. Reply if that time does not suit you.",
+        data={"starts_at": appointment.starts_at.isoformat()},
+    )
+    return appointment
+
+
+def _linked_residents(session: Session, ticket: Ticket) -> list[int]:
+    return list(session.scalars(select(LinkedResident.resident_id).where(LinkedResident.ticket_id == ticket.id)))
 
 
 def record_investigation(session: Session, policy: Policy, ticket: Ticket, *, actor: Actor, at: datetime) -> None:
