@@ -78,7 +78,10 @@ def build_dataset(ctx: ServiceContext, resident: ResidentHandle) -> dict[str, Ti
         "T11": ticket(r, reported=at("2026-03-27T09:00:00"), priority=Priority.URGENT, category="roofing",
                       completed=at("2026-03-28T09:00:00"), due=at("2026-03-30T09:00:00"), status=Status.CLOSED,
                       reopen_count=1),
+        # A duplicate merged into T1: the same job, so in no count (bar the duplicates') and not exported.
+        "T12": ticket(r, reported=at("2026-03-23T01:00:00"), priority=Priority.EMERGENCY, status=Status.MERGED),
     }
+    tickets["T12"].is_open = False
     with transaction(ctx.sessions) as s:
         home = s.scalar(select(Tenancy.property_id).join(Resident, Resident.tenancy_id == Tenancy.id)
                         .where(Resident.id == r))

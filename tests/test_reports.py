@@ -61,6 +61,7 @@ def test_volumes_by_category_channel_priority_and_week(report: Report, backend: 
     assert vol.by_priority == {Priority.EMERGENCY: 2, Priority.URGENT: 3, Priority.ROUTINE: 4}
     assert vol.by_week == [(date(2026, 3, 23), 5), (date(2026, 3, 30), 4)]
     assert vol.cancelled == 1
+    assert vol.merged_duplicates == 1  # T12, left out of everything above
 
 
 def test_reopen_rate_counts_repairs_finished_at_least_once(report: Report, backend: str) -> None:

@@ -42,6 +42,7 @@ def test_csv_export_columns_times_and_escaping(client: TestClient, ctx: ServiceC
     assert len(rows) == 10  # the nine reported in the period, and the Open311 one
     by_ref = {row["reference"]: row for row in rows}
     assert tickets["T6"].reference not in by_ref and tickets["T7"].reference not in by_ref
+    assert tickets["T12"].reference not in by_ref  # a merged duplicate
     first = by_ref[tickets["T1"].reference]
     assert first["reported_at"] == "2026-03-23T00:00:00+00:00"  # GMT
     assert first["priority"] == "emergency" and first["hact_priority_code"] == "2" and first["emergency"] == "yes"
@@ -74,6 +75,7 @@ def test_reports_page_for_a_supervisor(client: TestClient, ctx: ServiceContext, 
     assert "<script" not in text and "style=" not in text
     assert 'href="/officer/reports/tickets.csv?from=2026-03-23&amp;to=2026-04-05"' in text
     assert "CP-OPEN2" in text and "Not available" in text
+    assert "Not counted: 1 duplicate report merged into another ticket" in text
 
 
 def test_reports_page_default_period_and_a_bad_one(client: TestClient, factory: Factory, backend: str) -> None:

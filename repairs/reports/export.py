@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from repairs.policy.taxonomy import Category
 from repairs.reports.period import Period
 from repairs.residents.models import Property, Resident, Tenancy
-from repairs.tickets.models import Priority, Ticket
+from repairs.tickets.models import Priority, Status, Ticket
 
 # Hackney's HACT priority codes: 1 immediate, 2 emergency, 3 urgent, 4 normal, 5 inspection.
 HACT_PRIORITY_CODE = {Priority.EMERGENCY: "2", Priority.URGENT: "3", Priority.ROUTINE: "4"}
@@ -67,7 +67,8 @@ def ticket_rows(session: Session, period: Period, categories: Mapping[str, Categ
         .outerjoin(Property, Property.id == t.property_id)
         .outerjoin(Resident, Resident.id == t.resident_id)
         .outerjoin(Tenancy, Tenancy.id == Resident.tenancy_id)
-        .where(t.reported_at >= period.start, t.reported_at < period.end)
+        # A merged duplicate is the same job as the ticket it joined: the housing system gets that one only.
+        .where(t.reported_at >= period.start, t.reported_at < period.end, t.status != Status.MERGED)
         .order_by(t.reported_at, t.id)
     )
     # Core rows straight from the connection: the ORM's per-row loading would double the cost.

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, literal, 
 from sqlalchemy.orm import Session
 
 from repairs.reports.period import Period
-from repairs.tickets.models import Priority, Ticket
+from repairs.tickets.models import Priority, Status, Ticket
 
 PRIORITIES = (Priority.EMERGENCY, Priority.URGENT, Priority.ROUTINE)
 
@@ -77,6 +77,8 @@ class Volumes:
     # Of the period's repairs finished at least once (completed now, or reopened since), how many were
     # reopened: a resident said "not fixed", or an officer reopened it.
     reopened: Share = field(default_factory=lambda: Share(0, 0))
+    # Duplicate reports merged into another ticket in the period's reports: left out of every count above.
+    merged_duplicates: int = 0
 
 
 def completions(session: Session, period: Period) -> Completions:
@@ -175,9 +177,11 @@ def volumes(session: Session, period: Period) -> Volumes:
     """One pass over the period's reported repairs, grouped finely and added up here: a few hundred rows
     at most, instead of a scan of the table per breakdown."""
     bucket = _week_bucket(period).label("week")
+    merged = (Ticket.status == Status.MERGED).label("merged")
     finished_once = or_(Ticket.completed_at.is_not(None), Ticket.reopen_count > 0)
     rows = session.execute(
         select(
+            merged,
             Ticket.category,
             Ticket.channel,
             Ticket.priority,
@@ -188,14 +192,18 @@ def volumes(session: Session, period: Period) -> Volumes:
             func.sum(case((Ticket.reopen_count > 0, 1), else_=0)),
         )
         .where(and_(Ticket.reported_at >= period.start, Ticket.reported_at < period.end))
-        .group_by(Ticket.category, Ticket.channel, Ticket.priority, bucket)
+        .group_by(merged, Ticket.category, Ticket.channel, Ticket.priority, bucket)
     ).all()
     categories: Counter[str] = Counter()
     channels: Counter[str] = Counter()
     priorities: Counter[Priority] = Counter()
     weeks: Counter[int] = Counter()
-    cancelled = finished = reopened = 0
-    for category, channel, priority, week, count, n_cancelled, n_finished, n_reopened in rows:
+    cancelled = finished = reopened = duplicates = 0
+    for is_merged, category, channel, priority, week, count, n_cancelled, n_finished, n_reopened in rows:
+        if is_merged:
+            # A duplicate report joined into another ticket for the same job: one repair, counted once.
+            duplicates += count
+            continue
         categories[category] += count
         channels[channel] += count
         priorities[Priority(priority)] += count
@@ -211,4 +219,5 @@ def volumes(session: Session, period: Period) -> Volumes:
         total=sum(categories.values()),
         cancelled=cancelled,
         reopened=Share(reopened, finished),
+        merged_duplicates=duplicates,
     )
