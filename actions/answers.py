@@ -30,9 +30,11 @@ class ActionHandleAffirm(Action):
         return "action_handle_affirm"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions import complaints, handoff, tracking
+        from actions import complaints, handoff, shared_faults, tracking
 
         kind, reference = _awaiting(tracker)
+        if shared_faults.is_offer(kind) and reference:
+            return shared_faults.join(dispatcher, tracker, reference)
         if kind == "cancel" and reference:
             return tracking.do_cancel(dispatcher, tracker, reference)
         if kind == "offer_reopen" and reference:
@@ -53,9 +55,11 @@ class ActionHandleDeny(Action):
         return "action_handle_deny"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions import complaints
+        from actions import complaints, shared_faults
 
         kind, reference = _awaiting(tracker)
+        if shared_faults.is_offer(kind):
+            return shared_faults.decline(dispatcher, tracker)
         if kind == "cancel":
             dispatcher.utter_message(text=f"OK, I've left {reference} as it is.")
         elif kind == "offer_reopen":

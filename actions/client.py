@@ -154,6 +154,16 @@ class RepairsClient:
         page = self._request("GET", "/api/v1/tickets", resident=resident, params={"status": status, "limit": limit})
         return list(page["items"])
 
+    def shared_faults(self, resident: str, category: str) -> List[Dict[str, Any]]:
+        """Open faults in a shared part of the resident's block, in this category (oldest first)."""
+        page = self._request("GET", "/api/v1/shared-faults", resident=resident, params={"category": category})
+        return list(page["items"])
+
+    def me_too(self, resident: str, reference: str) -> Dict[str, Any]:
+        """Link the resident's household to an open shared fault (saying it twice changes nothing)."""
+        return self._request("POST", f"/api/v1/shared-faults/{requests.utils.quote(reference)}/me-too",
+                             resident=resident)
+
     def get_ticket(self, resident: str, reference: str) -> Dict[str, Any]:
         return self._request("GET", f"/api/v1/tickets/{requests.utils.quote(reference)}", resident=resident)
 

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
+from actions import shared_faults
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
 from actions.texts import (
     CATEGORY_NAMES,
@@ -147,6 +148,12 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         return events + create_emergency_ticket(
             dispatcher, tracker, category=category or "other", description=text, key=key
         ) + [SlotSet("awaiting", None)]
+
+    if communal:
+        # A fault in a shared part of the block may be reported already: "me too" instead of a second report.
+        offered = shared_faults.offer(dispatcher, tracker, client, category or "other")
+        if offered is not None:
+            return events + offered
 
     # Leaseholders: a repair inside their own flat is theirs; say so plainly, with advice.
     # (A repair in a shared area, by its category or the place named, is the council's as for tenants.)

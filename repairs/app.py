@@ -20,6 +20,7 @@ from repairs.problems import install_problem_handlers
 from repairs.residents.routes import router as residents_router
 from repairs.tickets.officer_routes import router as officer_router
 from repairs.tickets.routes import router as tickets_router
+from repairs.tickets.shared_fault_routes import router as shared_faults_router
 from repairs.triage.routes import router as triage_router
 from repairs.workspace import pages as workspace
 
@@ -41,6 +42,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(residents_router)
     app.include_router(tickets_router)
+    app.include_router(shared_faults_router)
     app.include_router(officer_router)
     app.include_router(open311_router)
     app.include_router(triage_router)

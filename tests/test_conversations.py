@@ -162,3 +162,36 @@ def test_a_stale_button_tap_is_not_taken_as_a_typed_answer(stack):
     assert "shall i log it?" not in again and "/affirm" not in again
     summary = " ".join(texts(stack.say(chat, "weekday mornings")))
     assert "Shall I log it?" in summary and "weekday mornings" in summary
+
+
+def test_a_shared_fault_already_reported_is_offered_as_me_too(stack):
+    """The leaseholder upstairs finds the stair lights out; a tenant in the same block reported it already.
+    "Yes, same problem" links the household instead of making a second ticket."""
+    import httpx
+
+    reporter, neighbour = new_chat(), new_chat()
+    verify(stack, reporter)  # Alder House
+    verify(stack, neighbour, LEASEHOLDER)  # Alder House too
+    api = httpx.Client(base_url=stack.repairs_url, timeout=30,
+                       headers={"Authorization": f"Bearer {stack.repairs_token}"})
+    open_now = api.get("/api/v1/shared-faults", params={"category": "communal"},
+                       headers={"X-Resident-Channel": reporter}).json()["items"]
+    if open_now:
+        reference = open_now[0]["reference"]
+    else:  # the demo estate has none open in this block today: the tenant reports one
+        made = api.post("/api/v1/tickets", headers={"X-Resident-Channel": reporter, "Idempotency-Key": new_chat()},
+                        json={"category": "communal", "description": "The lights on the stairs are out",
+                              "location_type": "communal", "location": "stairwell"})
+        assert made.status_code == 201, made.text
+        reference = made.json()["reference"]
+    before = api.get("/api/v1/shared-faults", params={"category": "communal"},
+                     headers={"X-Resident-Channel": neighbour}).json()["items"][0]["households"]
+    offered = " ".join(texts(stack.say(neighbour, "the lights on the stairs are out again, its pitch black")))
+    assert reference in offered and "same problem" in offered, offered
+    joined = " ".join(texts(stack.say(neighbour, "/affirm")))
+    assert f"added your household to {reference}" in joined, joined
+    after = api.get("/api/v1/shared-faults", params={"category": "communal"},
+                    headers={"X-Resident-Channel": neighbour}).json()["items"][0]
+    assert (after["reference"], after["households"]) == (reference, before + 1)
+    assert tickets_for_chat(stack, neighbour) == 0, "no second ticket"
+    api.close()
