@@ -180,3 +180,59 @@ def test_the_log_says_how_many_not_what(client, factory, estate, caplog):
         assert post(client, factory.officer()).status_code == 201
     assert "tank" not in caplog.text
     assert any(getattr(rec, "recipients", None) == 3 for rec in caplog.records)
+
+
+# -- the workspace page ---------------------------------------------------------------------------------
+
+
+def _signed_in(client, factory):
+    from tests.workspace_client import sign_in
+
+    officer = factory.officer()
+    assert sign_in(client, officer.email, officer.password).status_code == 303
+    return officer
+
+
+def _form(page: str) -> dict[str, str]:
+    import re
+
+    from tests.workspace_client import csrf_of
+
+    key = re.search(r'name="key" value="([^"]+)"', page)
+    assert key, "the form carries no idempotency key"
+    return {"csrf_token": csrf_of(page), "key": key.group(1)}
+
+
+def test_the_page_previews_the_households_then_posts_once(client, factory, ctx, estate):
+    _signed_in(client, factory)
+    page = client.get("/officer/announcements")
+    assert page.status_code == 200
+    assert '<option value="block:Alder House"' in page.text and '<option value="estate:Castlehaven Estate"' in page.text
+    fields = {**_form(page.text), "kind": "outage", "area": "block:Alder House", "text": WORDS}
+    preview = client.post("/officer/announcements", data={**fields, "action": "preview"})
+    assert preview.status_code == 200
+    assert "This will go to <strong>3" in preview.text and "of 5" in preview.text
+    assert announcement_rows(ctx) == []  # a preview sends nothing
+    assert _form(preview.text)["key"] == fields["key"]  # the same post, once confirmed
+
+    posted = client.post("/officer/announcements", data={**fields, "action": "post"}, follow_redirects=False)
+    assert posted.status_code == 303
+    again = client.post("/officer/announcements", data={**fields, "action": "post"}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == posted.headers["location"]
+    assert len(announcement_rows(ctx)) == 3
+    page = client.get(posted.headers["location"])
+    assert "Service outage at Alder House posted: on its way to 3 households" in page.text
+    assert WORDS in page.text and "Test Officer" in page.text
+
+
+def test_the_page_says_what_is_missing_and_sends_nothing(client, factory, ctx, estate):
+    _signed_in(client, factory)
+    fields = _form(client.get("/officer/announcements").text)
+    r = client.post("/officer/announcements", data={**fields, "kind": "outage", "area": "", "text": " ",
+                                                    "action": "post"})
+    assert r.status_code == 400
+    assert "Choose the block or estate" in r.text and "Write the message" in r.text
+    r = client.post("/officer/announcements", data={**fields, "kind": "outage", "area": "block:Nowhere House",
+                                                    "text": WORDS, "action": "post"})
+    assert r.status_code == 400 and "No home we know of is in Nowhere House" in r.text
+    assert announcement_rows(ctx) == []

@@ -340,3 +340,48 @@ def test_an_emergency_reaches_the_group_and_assign_to_me_assigns_it(live_server,
         assert s.scalar(select(EmergencyAlert.acknowledged_by_id)) == officer.id
     # The bot's log says what happened, never who the resident is or the ticket's words.
     assert "Amelia" not in bot_log and "smell" not in bot_log
+
+
+# -- the workspace: banner and alerts page -----------------------------------------------------------------
+
+
+def test_the_banner_shows_on_every_page_until_someone_takes_it(client, factory, ctx):
+    from tests.workspace_client import csrf_of, sign_in
+
+    officer = factory.officer()
+    ticket = report(client, factory.resident(block="Birch Court"))
+    assert sign_in(client, officer.email, officer.password).status_code == 303
+    queue = client.get("/officer/queue")
+    assert "1 emergency repair not yet acknowledged" in queue.text
+    assert f'href="/officer/tickets/{ticket["reference"]}"' in queue.text and "Birch Court" in queue.text
+    page = client.get("/officer/alerts")
+    assert page.status_code == 200 and ticket["reference"] in page.text
+    alert = alert_id(ctx, ticket["reference"])
+    r = client.post(f"/officer/alerts/{alert}/assign", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+    assert r.status_code == 303
+    done = client.get(r.headers["location"])
+    assert f"{ticket['reference']} is assigned to you." in done.text
+    assert "not yet acknowledged" not in client.get("/officer/queue").text
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(Ticket.assigned_officer_id).where(Ticket.reference == ticket["reference"])) == officer.id
+        event = s.scalar(select(TicketEvent).where(TicketEvent.kind == "alert_acknowledged"))
+        assert event is not None and event.data == {"via": "workspace"} and event.actor_id == str(officer.id)
+
+
+def test_the_alerts_page_links_a_telegram_account(client, factory, ctx, group):
+    from tests.workspace_client import csrf_of, sign_in
+
+    officer, other = factory.officer(), factory.officer()
+    assert link(client, other, 4440002).status_code == 200
+    assert sign_in(client, officer.email, officer.password).status_code == 303
+    csrf = csrf_of(client.get("/officer/alerts"))
+    bad = client.post("/officer/alerts/telegram", data={"csrf_token": csrf, "telegram_user_id": "@jo"})
+    assert bad.status_code == 400 and "is a number" in bad.text
+    taken = client.post("/officer/alerts/telegram", data={"csrf_token": csrf, "telegram_user_id": "4440002"})
+    assert taken.status_code == 409 and "already linked to another officer" in taken.text
+    r = client.post("/officer/alerts/telegram", data={"csrf_token": csrf, "telegram_user_id": "4440001"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "Linked now: 4440001" in client.get(r.headers["location"]).text
+    ticket = report(client, factory.resident())
+    assert tap(client, alert_id(ctx, ticket["reference"]), "acknowledge", 4440001).json()["acknowledged_by"]

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from starlette.routing import Match
 
 from repairs.context import context_of
+from repairs.workspace.alerts_banner import emergency_banner
 from repairs.workspace.auth import WorkspaceOfficer
 from repairs.workspace.formatting import local_time, span, time_left
 
@@ -41,6 +42,7 @@ def environment() -> Environment:
     env.filters["local_time"] = local_time
     env.filters["span"] = span
     env.globals["time_left"] = time_left
+    env.globals["emergency_banner"] = emergency_banner  # base.html shows unacknowledged emergencies
     return env
 
 
@@ -48,6 +50,8 @@ def environment() -> Environment:
 # page another module adds later appears without editing this list's callers.
 NAV: tuple[tuple[str, str, bool], ...] = (
     ("Queue", "/officer/queue", False),
+    ("Alerts", "/officer/alerts", False),
+    ("Announcements", "/officer/announcements", False),
     ("Reports", "/officer/reports", True),
     ("Accounts", "/officer/accounts", True),
 )

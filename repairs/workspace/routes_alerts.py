@@ -1,0 +1,147 @@
+"""The alerts page: emergencies nobody has acknowledged, with "Acknowledge" and "Assign to me" (the same
+service as the buttons in the officers' Telegram group), and where an officer links their Telegram user id
+so their taps in that group count as theirs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from repairs.alerts import actions
+from repairs.auth.models import Officer
+from repairs.context import ServiceContext, get_context
+from repairs.database import transaction, utcnow
+from repairs.workspace.auth import CsrfForm, CurrentOfficer, WorkspaceOfficer
+from repairs.workspace.formatting import local_time, time_left
+from repairs.workspace.templating import render
+
+router = APIRouter()
+Context = Annotated[ServiceContext, Depends(get_context)]
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+# What a redirect after an action may say: fixed texts, so nothing from the address bar is echoed.
+DONE = {
+    "acknowledged": "{ref} acknowledged.",
+    "already_acknowledged": "{ref} had already been acknowledged.",
+    "assigned": "{ref} is assigned to you.",
+    "already_assigned": "{ref} was already yours.",
+    "linked": "Your Telegram account is linked: your taps on alerts in the officers' group now count as yours.",
+    "unlinked": "Your Telegram account is no longer linked.",
+}
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    reference: str
+    category: str
+    block: str | None
+    raised_at: str
+    make_safe: str | None
+    make_safe_late: bool
+
+
+def _rows(ctx: ServiceContext) -> tuple[list[AlertRow], int]:
+    now = utcnow()
+    with transaction(ctx.sessions) as session:
+        alerts, total = actions.open_alerts(session, limit=100)
+    names = ctx.policy.categories
+    return [
+        AlertRow(
+            id=a.id,
+            reference=a.reference,
+            category=names[a.category].name if a.category in names else a.category,
+            block=a.block,
+            raised_at=local_time(a.raised_at),
+            make_safe=f"{local_time(a.make_safe_by)} ({time_left(a.make_safe_by, now)})" if a.make_safe_by else None,
+            make_safe_late=a.make_safe_by is not None and a.make_safe_by < now,
+        )
+        for a in alerts
+    ], total
+
+
+def _telegram_id(ctx: ServiceContext, officer_id: int) -> int | None:
+    with transaction(ctx.sessions) as session:
+        officer = session.get(Officer, officer_id)
+        return officer.telegram_user_id if officer is not None else None
+
+
+async def _page(
+    request: Request, officer: WorkspaceOfficer, ctx: ServiceContext, *, message: str | None = None,
+    error: str | None = None, status_code: int = 200, telegram_value: str | None = None,
+) -> HTMLResponse:
+    rows, total = await run_in_threadpool(_rows, ctx)
+    linked = await run_in_threadpool(_telegram_id, ctx, officer.id)
+    return render(
+        request, "alerts.html", officer, status_code=status_code, rows=rows, total=total, message=message,
+        error=error, telegram_user_id=linked,
+        telegram_value=telegram_value if telegram_value is not None else (str(linked) if linked else ""),
+        group_configured=ctx.settings.officer_alert_chat is not None,
+    )
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+async def alerts_page(request: Request, officer: CurrentOfficer, ctx: Context) -> Response:
+    done, ref = request.query_params.get("done", ""), request.query_params.get("ref", "")[:20]
+    message = DONE[done].format(ref=ref) if done in DONE else None
+    return await _page(request, officer, ctx, message=message)
+
+
+def _act(ctx: ServiceContext, officer_id: int, alert_id: int, assign: bool) -> actions.AlertOutcome:
+    with transaction(ctx.sessions) as session:
+        me = session.get(Officer, officer_id)
+        assert me is not None
+        if assign:
+            return actions.assign_to_me(session, alert_id, me, via="workspace")
+        return actions.acknowledge(session, alert_id, me, via="workspace")
+
+
+async def _handle(request: Request, officer: WorkspaceOfficer, ctx: ServiceContext, alert_id: int,
+                  assign: bool) -> Response:
+    try:
+        outcome = await run_in_threadpool(_act, ctx, officer.id, alert_id, assign)
+    except actions.AlertActionRefused as exc:
+        status = 404 if exc.code == "not_found" else 409
+        return await _page(request, officer, ctx, error=exc.message, status_code=status)
+    query = urlencode({"done": outcome.outcome, "ref": outcome.reference})
+    return RedirectResponse(f"/officer/alerts?{query}", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge(
+    alert_id: AlertId, request: Request, officer: CurrentOfficer, _form: CsrfForm, ctx: Context
+) -> Response:
+    return await _handle(request, officer, ctx, alert_id, assign=False)
+
+
+@router.post("/alerts/{alert_id}/assign")
+async def assign_to_me(
+    alert_id: AlertId, request: Request, officer: CurrentOfficer, _form: CsrfForm, ctx: Context
+) -> Response:
+    return await _handle(request, officer, ctx, alert_id, assign=True)
+
+
+def _link(ctx: ServiceContext, officer_id: int, telegram_user_id: int | None) -> None:
+    with transaction(ctx.sessions) as session:
+        actions.link_telegram(session, officer_id, telegram_user_id)
+
+
+@router.post("/alerts/telegram")
+async def link_telegram(request: Request, officer: CurrentOfficer, form: CsrfForm, ctx: Context) -> Response:
+    raw = str(form.get("telegram_user_id") or "").strip()[:30]
+    if raw and not (raw.isdigit() and 0 < int(raw) <= 2**53):
+        return await _page(request, officer, ctx, status_code=400, telegram_value=raw,
+                           error="A Telegram user id is a number, such as 123456789. The bot tells you yours "
+                                 "when you tap a button on an alert in the officers' group.")
+    try:
+        await run_in_threadpool(_link, ctx, officer.id, int(raw) if raw else None)
+    except actions.AlertActionRefused as exc:
+        return await _page(request, officer, ctx, error=exc.message, status_code=409, telegram_value=raw)
+    return RedirectResponse(f"/officer/alerts?{urlencode({'done': 'linked' if raw else 'unlinked'})}", status_code=303)
+
+
