@@ -58,3 +58,29 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountAction(enum.StrEnum):
+    CREATED = "created"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - the name of an action, not a password
+    UNLOCKED = "unlocked"
+    ROLE_CHANGED = "role_changed"
+
+
+class OfficerAccountEvent(Base):
+    """A change made to an officer's account, by whom and when. Kept for audit: no passwords, no e-mail
+    addresses (a new role is the only detail worth keeping, in `detail`)."""
+
+    __tablename__ = "officer_account_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Null when made outside the workspace (the command line).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    action: Mapped[AccountAction] = mapped_column(
+        Enum(AccountAction, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+    )
+    detail: Mapped[str | None] = mapped_column(String(40))
