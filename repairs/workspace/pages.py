@@ -9,7 +9,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from repairs.workspace import routes_accounts, routes_auth, routes_queue, routes_reports
+from repairs.workspace import (
+    routes_accounts,
+    routes_alerts,
+    routes_announcements,
+    routes_auth,
+    routes_queue,
+    routes_reports,
+)
 from repairs.workspace.auth import LOGIN_PATH, CurrentOfficer, LoginRequired, WorkspaceDenied, optional_officer
 from repairs.workspace.headers import WorkspaceHeaders
 from repairs.workspace.templating import STATIC, render
@@ -19,6 +26,8 @@ router.include_router(routes_auth.router)
 router.include_router(routes_queue.router)
 router.include_router(routes_accounts.router)
 router.include_router(routes_reports.router)
+router.include_router(routes_announcements.router)
+router.include_router(routes_alerts.router)
 
 
 @router.get("")
