@@ -9,7 +9,15 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from repairs.workspace import routes_auth, routes_queue, routes_reports, routes_ticket
+from repairs.workspace import (
+    routes_accounts,
+    routes_alerts,
+    routes_announcements,
+    routes_auth,
+    routes_queue,
+    routes_reports,
+    routes_ticket,
+)
 from repairs.workspace.auth import LOGIN_PATH, CurrentOfficer, LoginRequired, WorkspaceDenied, optional_officer
 from repairs.workspace.headers import WorkspaceHeaders
 from repairs.workspace.templating import STATIC, render
@@ -18,7 +26,10 @@ router = APIRouter(prefix="/officer", include_in_schema=False)
 router.include_router(routes_auth.router)
 router.include_router(routes_queue.router)
 router.include_router(routes_ticket.router)
+router.include_router(routes_accounts.router)
 router.include_router(routes_reports.router)
+router.include_router(routes_announcements.router)
+router.include_router(routes_alerts.router)
 
 
 @router.get("")
