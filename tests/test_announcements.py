@@ -236,3 +236,50 @@ def test_the_page_says_what_is_missing_and_sends_nothing(client, factory, ctx, e
                                                     "text": WORDS, "action": "post"})
     assert r.status_code == 400 and "No home we know of is in Nowhere House" in r.text
     assert announcement_rows(ctx) == []
+
+
+def test_in_the_browser_preview_then_post(live_server, factory, ctx, estate, backend):
+    """Headless Chromium (Debian's, through Playwright): the form by its labels, the preview, the post, and
+    the page at 200% zoom. Screenshots go to test-artifacts/."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import ROOT
+
+    chromium = "/usr/bin/chromium"
+    assert Path(chromium).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does it)"
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    officer = factory.officer()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        page = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}).new_page()
+        try:
+            page.goto("/officer/login?next=/officer/announcements")
+            page.get_by_label("E-mail address").fill(officer.email)
+            page.get_by_label("Password").fill(officer.password)
+            page.get_by_label("Password").press("Enter")
+            page.wait_for_url("**/officer/announcements")
+            page.get_by_label("Service outage").check()
+            page.get_by_label("Where").select_option("estate:Castlehaven Estate")
+            page.get_by_label("The message").fill(WORDS)
+            page.get_by_role("button", name="Preview who it reaches").click()
+            page.wait_for_load_state()
+            assert "This will go to 5 households" in page.locator("#a-preview").inner_text()
+            assert page.get_by_label("The message").input_value() == WORDS  # the form is kept for the post
+            for width in (640, 320):
+                page.set_viewport_size({"width": width, "height": 800})
+                assert page.evaluate(
+                    "document.documentElement.scrollWidth <= document.documentElement.clientWidth"), width
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.screenshot(path=str(artifacts / f"workspace-announcement-preview-{backend}.png"), full_page=True)
+            page.get_by_role("button", name="Post announcement").focus()
+            page.keyboard.press("Enter")
+            page.wait_for_url("**/officer/announcements?posted=*")
+            done = "Service outage at Castlehaven Estate posted: on its way to 5 households"
+            assert page.get_by_text(done).is_visible()
+            page.screenshot(path=str(artifacts / f"workspace-announcements-{backend}.png"), full_page=True)
+        finally:
+            browser.close()
+    assert len(announcement_rows(ctx)) == 5

@@ -385,3 +385,55 @@ def test_the_alerts_page_links_a_telegram_account(client, factory, ctx, group):
     assert "Linked now: 4440001" in client.get(r.headers["location"]).text
     ticket = report(client, factory.resident())
     assert tap(client, alert_id(ctx, ticket["reference"]), "acknowledge", 4440001).json()["acknowledged_by"]
+
+
+def test_in_the_browser_the_banner_leads_to_the_alert_and_assign_to_me(live_server, factory, ctx, backend):
+    """Headless Chromium (Debian's, through Playwright): the banner on the queue, the alerts page by keyboard,
+    and its reflow at 200% zoom. Screenshots go to test-artifacts/."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import ROOT
+
+    chromium = "/usr/bin/chromium"
+    assert Path(chromium).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does it)"
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    officer = factory.officer()
+    with httpx.Client(base_url=live_server.url, timeout=20) as http:
+        ticket = report(http, factory.resident(block="Birch Court"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        page = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}).new_page()
+        refused: list[str] = []
+        page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        try:
+            page.goto("/officer/login")
+            page.get_by_label("E-mail address").fill(officer.email)
+            page.get_by_label("Password").fill(officer.password)
+            page.get_by_label("Password").press("Enter")
+            page.wait_for_url("**/officer/queue")
+            banner = page.locator("section.alerts-banner")
+            assert "EMERGENCY" in banner.inner_text().upper() and ticket["reference"] in banner.inner_text()
+            page.screenshot(path=str(artifacts / f"workspace-alert-banner-{backend}.png"), full_page=True)
+
+            banner.get_by_role("link", name="Acknowledge or take it").focus()
+            page.keyboard.press("Enter")
+            page.wait_for_url("**/officer/alerts")
+            for width in (640, 320):  # 200% zoom of 1280, and a phone: nothing scrolls sideways
+                page.set_viewport_size({"width": width, "height": 800})
+                assert page.evaluate(
+                    "document.documentElement.scrollWidth <= document.documentElement.clientWidth"), width
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.screenshot(path=str(artifacts / f"workspace-alerts-{backend}.png"), full_page=True)
+            page.get_by_role("button", name=f"Assign to me {ticket['reference']}").focus()
+            page.keyboard.press("Enter")
+            page.wait_for_url("**/officer/alerts?done=assigned*")
+            assert page.get_by_text(f"{ticket['reference']} is assigned to you.").is_visible()
+            assert page.locator("section.alerts-banner").count() == 0
+            assert not refused, refused
+        finally:
+            browser.close()
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(Ticket.assigned_officer_id).where(Ticket.reference == ticket["reference"])) == officer.id
