@@ -154,7 +154,8 @@ def list_announcements(
     cursor: Annotated[str | None, Query(max_length=12, pattern=r"^[0-9]{1,10}$")] = None,
 ) -> AnnouncementPage:
     with transaction(ctx.sessions) as session:
-        rows = service.history(session, limit=limit + 1, before_id=int(cursor) if cursor else None)
+        # Clamped: a cursor past the largest id the column holds means "from the newest" (no overflow).
+        rows = service.history(session, limit=limit + 1, before_id=min(int(cursor), 2**31 - 1) if cursor else None)
     items = [announcement_out(a, name) for a, name in rows[:limit]]
     return AnnouncementPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
