@@ -93,8 +93,9 @@ def cmd_import_residents(args: argparse.Namespace) -> int:
 
 
 def cmd_create_officer(args: argparse.Namespace) -> int:
+    from repairs.auth.accounts import create_account
     from repairs.auth.models import Role
-    from repairs.auth.officers import OfficerExists, create_officer
+    from repairs.auth.officers import OfficerExists
     from repairs.context import build_context
     from repairs.database import transaction
 
@@ -107,7 +108,10 @@ def cmd_create_officer(args: argparse.Namespace) -> int:
     ctx = build_context(_settings(args))
     try:
         with transaction(ctx.sessions) as session:
-            officer = create_officer(session, email=args.email, name=args.name, password=password, role=Role(args.role))
+            # On the accounts record like one made in the workspace, with no officer as the one who made it.
+            officer = create_account(
+                session, None, email=args.email, name=args.name, password=password, role=Role(args.role)
+            )
             officer_id = officer.id
     except OfficerExists:
         print(f"An officer with e-mail {args.email} already exists.", file=sys.stderr)

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 
-    @field_validator("officer_alert_chat", mode="before")
+    @field_validator("officer_alert_chat", "secure_cookies", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -98,6 +98,20 @@ def test_create_officer_with_password_from_the_environment(cli, ctx, client, cap
     assert sign_in(client, "sam.lee@council.invalid", PASSWORD + "x").status_code == 401
 
 
+def test_create_officer_is_on_the_accounts_record(cli, ctx, monkeypatch):
+    from repairs.auth.models import AccountAction, OfficerAccountEvent
+
+    monkeypatch.setenv("REPAIRS_OFFICER_PASSWORD", PASSWORD)
+    assert cli("create-officer", "--email", "rec@council.invalid", "--name", "On Record") == 0
+    with transaction(ctx.sessions) as s:
+        events = list(s.scalars(select(OfficerAccountEvent)))
+        officer_id = s.scalar(select(Officer.id))
+    # Made outside the workspace: no officer made it.
+    assert [(e.actor_id, e.officer_id, e.action, e.detail) for e in events] == [
+        (None, officer_id, AccountAction.CREATED, "officer")
+    ]
+
+
 def test_create_officer_defaults_to_the_officer_role(cli, ctx, monkeypatch):
     monkeypatch.setenv("REPAIRS_OFFICER_PASSWORD", PASSWORD)
     assert cli("create-officer", "--email", "jo@council.invalid", "--name", "Jo") == 0

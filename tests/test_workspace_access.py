@@ -298,3 +298,32 @@ def test_every_form_checks_its_csrf_token(
     assert missing.status_code == 403 and "Form refused" in missing.text
     forged = client.request(method, concrete(path), data={"csrf_token": "f" * 64}, follow_redirects=False)
     assert forged.status_code == 403
+
+
+def test_without_a_secret_key_the_workspace_says_it_is_not_set_up(ctx: ServiceContext, backend: str) -> None:
+    unset = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"secret_key": None}))
+    with TestClient(create_app(unset)) as client:
+        response = client.get("/officer/login")
+        assert response.status_code == 503 and "REPAIRS_SECRET_KEY" in response.text
+        assert client.get("/officer/queue", follow_redirects=False).status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("env", "secure"),
+    [
+        ({}, False),
+        ({"REPAIRS_SECURE_COOKIES": ""}, False),
+        ({"REPAIRS_PUBLIC_BASE_URL": "https://repairs.council.example"}, True),
+        ({"REPAIRS_PUBLIC_BASE_URL": "https://repairs.council.example", "REPAIRS_SECURE_COOKIES": ""}, True),
+        ({"REPAIRS_PUBLIC_BASE_URL": "https://repairs.council.example", "REPAIRS_SECURE_COOKIES": "false"}, False),
+        ({"REPAIRS_SECURE_COOKIES": "true"}, True),
+    ],
+)
+def test_when_cookies_are_secure(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], secure: bool) -> None:
+    from repairs.settings import Settings
+
+    for name in ("REPAIRS_PUBLIC_BASE_URL", "REPAIRS_SECURE_COOKIES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).cookies_secure is secure  # type: ignore[call-arg]
