@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
 from actions import shared_faults
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
@@ -346,6 +347,8 @@ class ActionSubmitReport(Action):
             "access_notes": tracker.get_slot("access"),
             "availability": (tracker.get_slot("access") or None) and str(tracker.get_slot("access"))[:500],
             "vulnerable_present": bool(tracker.get_slot("vulnerable_present")),
+            # The chat that produced it, for the officer who picks it up.
+            "conversation": report_excerpt(tracker.events) or None,
         }
         key = f"report:{tracker.get_slot('report_id') or tracker.latest_message.get('message_id') or uuid.uuid4()}"
         try:

@@ -12,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
 from actions.texts import SERVICE_DOWN
 
@@ -52,6 +53,7 @@ def create_emergency_ticket(
                 "description": description[:4000] or "Emergency reported in the chat",
                 "reported_emergency": True,
                 "location_type": "in_home",
+                "conversation": report_excerpt(tracker.events) or None,
             },
             idempotency_key=key,
         )

@@ -28,6 +28,8 @@ LongText = Annotated[
     str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_clean), AfterValidator(_not_blank)
 ]
 OptionalLongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean)]
+# One chat message as kept with a report (a resident's message is at most a few hundred characters).
+ChatLineText = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_clean)]
 
 
 BlockText = Annotated[str, StringConstraints(max_length=100), AfterValidator(_clean)]

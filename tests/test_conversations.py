@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -47,6 +49,20 @@ def tickets_for_chat(stack: Stack, chat: str) -> int:
     return int(count)
 
 
+def kept_chat(stack: Stack, reply: str) -> list[dict[str, str]]:
+    """The conversation excerpt the actions sent with the ticket named in `reply` (for the officer's page)."""
+    ref = re.search(r"HR-[0-9A-Z]+", reply)
+    assert ref, reply
+    engine = sa.create_engine(stack.database_url)
+    with engine.connect() as conn:
+        data = conn.execute(sa.text(
+            "SELECT e.data FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+            "WHERE t.reference = :r AND e.kind = 'conversation'"
+        ), {"r": ref.group(0)}).scalar_one()
+    engine.dispose()
+    return list((json.loads(data) if isinstance(data, str) else data)["lines"])
+
+
 def test_gas_smell_gets_safety_first_even_before_verification(stack):
     replies = texts(stack.say(new_chat(), "i can smell gas in my kitchen"))
     assert "0800 111 999" in replies[0]
@@ -68,6 +84,14 @@ def test_verified_resident_reports_a_leak_and_gets_a_reference(stack):
     assert "Shall I log it?" in summary and "kitchen" in summary
     done = " ".join(texts(stack.say(chat, "/affirm")))
     assert "HR-" in done, done
+    # The chat that produced it is kept for the officer: the resident's words, buttons as their titles,
+    # and not the answers to the identity check.
+    chat_kept = kept_chat(stack, done)
+    said = [line["text"] for line in chat_kept if line["by"] == "resident"]
+    assert "the tap in my kitchen is dripping all the time and theres water under the sink" in said
+    assert "weekday mornings" in said and not any(t.startswith("/") for t in said)
+    assert not any(TENANT[0] in line["text"] or TENANT[1] in line["text"] for line in chat_kept)
+    assert any(line["by"] == "assistant" and "Shall I log it?" in line["text"] for line in chat_kept)
     # A double tap on "yes" makes no second ticket.
     stack.say(chat, "/affirm")
     assert tickets_for_chat(stack, chat) == 1
@@ -140,7 +164,9 @@ def test_flooding_gets_advice_and_an_emergency_ticket_at_once(stack):
     verify(stack, chat)
     replies = texts(stack.say(chat, "water is pouring through my bathroom ceiling from the flat above"))
     assert "emergency" in replies[0].lower()
-    assert any("logged this as an emergency" in t for t in replies)
+    logged = next(t for t in replies if "logged this as an emergency" in t)
+    assert {"by": "resident", "text": "water is pouring through my bathroom ceiling from the flat above"} in (
+        kept_chat(stack, logged))
 
 
 def test_an_emergency_the_phrase_rules_miss_is_caught_by_the_learned_signal(stack):

@@ -109,13 +109,40 @@ def test_the_page_shows_what_the_resident_said_who_they_are_and_the_clocks(
         "Ada Lovelace", "Tenant", res.tenancy_reference, "elderly", "respiratory", "telegram",
         "Awaab's Law", "Investigate", "runs next", "left", "Not yet",
         "Resident added information", "It is worse behind the wardrobe",
-        "The chat that produced this report is not stored with the ticket",
+        "No chat was kept with this report",
     ):
         assert expected in t, expected
     assert page.response.headers["cache-control"] == "no-store"
     # Only the changes the lifecycle allows from "reported" are offered.
     offered = re.findall(r'<option value="([a-z_]+)"', page.html.split('id="status-to"')[1].split("</select>")[0])
     assert offered == ["triaged", "scheduled", "in_progress", "cancelled"]
+
+
+def test_the_chat_that_produced_the_report_is_shown_to_officers(
+    client: TestClient, factory: Factory, ctx: ServiceContext, officer: OfficerHandle, backend: str
+) -> None:
+    chat = [
+        {"by": "resident", "text": "water is coming through my kitchen ceiling"},
+        {"by": "assistant", "text": "I'm sorry. Is it coming from the flat above?"},
+        {"by": "resident", "text": "Yes, log it <b>now</b>"},
+    ]
+    ref = report(client, factory.resident(), conversation=chat)
+    page = Page(client, ref)
+    assert "The chat that produced the report" in page.text and "No chat was kept" not in page.text
+    assert ("Resident: water is coming through my kitchen ceiling Assistant: I'm sorry. Is it coming from the "
+            "flat above? Resident: Yes, log it <b>now</b>") in page.text
+    assert "<b>now</b>" not in page.html  # escaped
+    [kept] = events(ctx, ref, "conversation")
+    assert kept.data == {"lines": chat}
+    assert "conversation" not in [e.kind for e in events(ctx, ref)[:1]]  # "created" comes first
+
+    # Bounded like every other field: too many lines, or a line too long, is refused.
+    res = factory.resident()
+    for bad in ([{"by": "resident", "text": "x"}] * 31, [{"by": "resident", "text": "x" * 1001}],
+                [{"by": "officer", "text": "x"}]):
+        r = client.post("/api/v1/tickets", headers={**res.headers, "Idempotency-Key": uuid.uuid4().hex},
+                        json={"category": "plumbing", "description": "The tap drips", "conversation": bad})
+        assert r.status_code == 422, r.text
 
 
 def test_an_emergency_says_so_in_words_with_its_make_safe_clock(

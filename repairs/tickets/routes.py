@@ -111,6 +111,7 @@ def create_ticket(
             reported_emergency=body.reported_emergency,
             vulnerable_present=body.vulnerable_present,
             channel=body.channel if body.channel != "api" else actor.channel,
+            conversation=[line.model_dump() for line in body.conversation] if body.conversation else None,
         )
         try:
             created = service.create_ticket(

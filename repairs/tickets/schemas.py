@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from repairs.schemas import (
     AvailabilityText,
     BlockText,
+    ChatLineText,
     FloorText,
     LongText,
     OptionalLongText,
@@ -19,6 +20,16 @@ from repairs.schemas import (
     ShortText,
 )
 from repairs.tickets.models import LocationType, Priority, Status
+
+MAX_CONVERSATION_LINES = 30
+
+
+class ConversationLine(BaseModel):
+    """One message of the chat that produced a report, as the assistant saw it."""
+
+    model_config = ConfigDict(extra="forbid")
+    by: Literal["resident", "assistant"]
+    text: ChatLineText
 
 
 class TicketCreate(BaseModel):
@@ -39,6 +50,11 @@ class TicketCreate(BaseModel):
         default=False, description="Someone vulnerable is affected (a baby, an elderly or disabled person)"
     )
     channel: Literal["telegram", "web", "whatsapp", "sms", "phone", "email", "api"] = "api"
+    conversation: list[ConversationLine] | None = Field(
+        default=None,
+        max_length=MAX_CONVERSATION_LINES,
+        description="The last messages of the chat that produced the report, oldest first, kept for officers",
+    )
 
 
 class AppointmentOut(BaseModel):

@@ -87,6 +87,8 @@ class NewTicket:
     reporter_email: str | None = None
     reporter_phone: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # The last messages of the chat that produced the report ({"by": "resident"|"assistant", "text"}).
+    conversation: list[dict[str, str]] | None = None
 
 
 STATUS_MESSAGES = {
@@ -271,6 +273,9 @@ def create_ticket(
             },
         )
     )
+    if new.conversation:
+        # Kept for officers (the ticket page), never sent anywhere or logged.
+        session.add(record_event(ticket, actor, "conversation", data={"lines": list(new.conversation)}))
     session.flush()
     if is_emergency(ticket):
         block = ticket.block or (prop.block if prop is not None else None)

@@ -99,6 +99,8 @@ class TicketPage:
     priority_reasons: list[str]
     photos: list[dict[str, Any]]
     timeline: list[TimelineEntry]
+    # The chat that produced the report (who, words), when the assistant sent it with the report.
+    conversation: list[tuple[str, str]]
     messages: list[SentMessage]
     resident: dict[str, Any] | None
     reporter: dict[str, str] | None
@@ -209,6 +211,14 @@ def build(session: Session, ctx: ServiceContext, ticket: Ticket, now: datetime, 
             internal=e.kind == "note",
         )
         for e in reversed(ticket.events)  # newest first: what happened last is what an officer needs
+        if e.kind != "conversation"  # shown whole in its own section
+    ]
+    conversation = [
+        (str(line.get("by", "")), str(line.get("text", "")))
+        for e in ticket.events
+        if e.kind == "conversation"
+        for line in (e.data or {}).get("lines", [])
+        if isinstance(line, dict)
     ]
 
     notes = session.scalars(
@@ -318,6 +328,7 @@ def build(session: Session, ctx: ServiceContext, ticket: Ticket, now: datetime, 
             for p in ticket.photos
         ],
         timeline=timeline,
+        conversation=conversation,
         messages=messages,
         resident=resident,
         reporter=reporter,
