@@ -168,3 +168,11 @@ def test_safe_cell_neutralises_formulas() -> None:
         assert safe_cell(risky) == "'" + risky
     assert safe_cell("Flat 1, Alder House") == "Flat 1, Alder House"
     assert safe_cell("") == ""
+
+
+def test_long_labels_fit_and_stay_whole_in_the_description() -> None:
+    long = "Kitchen, bathroom and joinery, and everything else a council might put in one category"
+    svg = charts.bar_chart("l", "Long", [charts.Bar(long, 3), charts.Bar("Gas", 1)])
+    assert f"{long}: 3" in svg  # the description
+    shown = svg.split('text-anchor="end"')[1].split(">", 1)[1].split("</text>", 1)[0]
+    assert shown.endswith("…") and len(shown) < len(long) and long.startswith(shown[:-1])

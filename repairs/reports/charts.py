@@ -16,7 +16,8 @@ from markupsafe import Markup, escape
 WIDTH = 640
 BAR_HEIGHT = 22
 BAR_GAP = 8
-LABEL_WIDTH = 170  # room for "Doors and windows" at 13px
+CHAR_WIDTH = 7.2  # an average character at 13px in a system sans-serif, generously
+MIN_LABEL_WIDTH, MAX_LABEL_WIDTH = 60, 260
 VALUE_ROOM = 90  # room right of the longest bar for its value
 BAR_COLOUR = "#1d4f91"  # dark enough to print and to hold white or black text beside it
 LINE_COLOUR = "#1d4f91"
@@ -69,22 +70,28 @@ def bar_chart(
     description = _describe([(b.label, fmt(b.value)) for b in bars], empty)
     parts = [_header(chart_id, title, description, height)]
     top = max([max_value or 0.0, *(b.value for b in bars)]) or 1.0
-    room = WIDTH - LABEL_WIDTH - VALUE_ROOM
+    # Room for the longest label ("Kitchen, bathroom and joinery"), so none is cut off at the left edge.
+    longest = max((len(b.label) for b in bars), default=0)
+    label_width = min(max(MIN_LABEL_WIDTH, round(longest * CHAR_WIDTH) + 12), MAX_LABEL_WIDTH)
+    room = WIDTH - label_width - VALUE_ROOM
     if not bars:
         parts.append(f'<text x="0" y="{BAR_HEIGHT}" {FONT} fill="{TEXT_COLOUR}">{escape(empty)}</text>')
+    fits = int((label_width - 12) / CHAR_WIDTH)
     for i, bar in enumerate(bars):
+        # A label too long for the room is shortened here; the description keeps it whole.
+        label = bar.label if len(bar.label) <= fits else bar.label[: fits - 1].rstrip() + "…"
         y = 8 + i * (BAR_HEIGHT + BAR_GAP)
         length = max(room * bar.value / top, 0.0)
         middle = y + BAR_HEIGHT / 2 + 4
         parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end" {FONT} fill="{TEXT_COLOUR}">'
-            f"{escape(bar.label)}</text>"
-            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR_COLOUR}"/>'
-            f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{middle:.1f}" {FONT} fill="{TEXT_COLOUR}">'
+            f'<text x="{label_width - 8}" y="{middle:.1f}" text-anchor="end" {FONT} fill="{TEXT_COLOUR}">'
+            f"{escape(label)}</text>"
+            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR_COLOUR}"/>'
+            f'<text x="{label_width + length + 6:.1f}" y="{middle:.1f}" {FONT} fill="{TEXT_COLOUR}">'
             f"{escape(fmt(bar.value))}</text>"
         )
     parts.append(
-        f'<line x1="{LABEL_WIDTH}" y1="4" x2="{LABEL_WIDTH}" y2="{height - 4}" stroke="{AXIS_COLOUR}"/></svg>'
+        f'<line x1="{label_width}" y1="4" x2="{label_width}" y2="{height - 4}" stroke="{AXIS_COLOUR}"/></svg>'
     )
     return _svg(parts)
 

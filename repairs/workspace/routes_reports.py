@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -38,12 +38,20 @@ CHANNEL_NAMES = {
 
 
 @dataclass(frozen=True)
+class Chart:
+    """A chart and its title, which the page shows above it (the SVG's own title is for screen readers)."""
+
+    title: str
+    svg: Markup
+
+
+@dataclass(frozen=True)
 class Charts:
-    rp02: Markup
-    categories: Markup
-    channels: Markup
-    weeks: Markup
-    ratings: Markup
+    rp02: Chart
+    categories: Chart
+    channels: Chart
+    weeks: Chart
+    ratings: Chart
 
 
 def _period(request: Request, ctx: ServiceContext) -> tuple[Period | None, dict[str, str], str | None]:
@@ -64,33 +72,27 @@ def duration(seconds: float | None) -> str:
 def _charts(report: Report, ctx: ServiceContext) -> Charts:
     done = report.completions
     categories = ctx.policy.categories
-    rp02 = [charts.Bar("Emergency", _percent(done.emergency)),
-            charts.Bar("Non-emergency", _percent(done.non_emergency))]
+    rp02 = [(charts.Bar("Emergency", _percent(done.emergency)), done.emergency),
+            (charts.Bar("Non-emergency", _percent(done.non_emergency)), done.non_emergency)]
+    ratings = sorted(report.satisfaction.distribution.items(), reverse=True) if report.satisfaction.count else []
+
+    def bar(chart_id: str, title: str, bars: list[charts.Bar], **options: Any) -> Chart:
+        return Chart(title, charts.bar_chart(chart_id, title, bars, **options))
+
     return Charts(
-        rp02=charts.bar_chart(
-            "chart-rp02", "Repairs completed within target (RP02)",
-            [bar for bar, share in zip(rp02, (done.emergency, done.non_emergency), strict=True) if share.whole],
-            fmt=lambda v: f"{v:.1f}%", max_value=100.0, empty="No repairs were completed in this period.",
-        ),
-        categories=charts.bar_chart(
-            "chart-categories", "Repairs reported by category",
-            [charts.Bar(categories[c].name if c in categories else c, n) for c, n in report.volumes.by_category],
-        ),
-        channels=charts.bar_chart(
-            "chart-channels", "Repairs reported by channel",
-            [charts.Bar(CHANNEL_NAMES.get(c, c), n) for c, n in report.volumes.by_channel],
-        ),
-        weeks=charts.line_chart(
+        rp02=bar("chart-rp02", "Repairs completed within target (RP02)", [b for b, share in rp02 if share.whole],
+                 fmt=lambda v: f"{v:.1f}%", max_value=100.0, empty="No repairs were completed in this period."),
+        categories=bar("chart-categories", "Repairs reported by category",
+                       [charts.Bar(categories[c].name if c in categories else c, n)
+                        for c, n in report.volumes.by_category]),
+        channels=bar("chart-channels", "Repairs reported by channel",
+                     [charts.Bar(CHANNEL_NAMES.get(c, c), n) for c, n in report.volumes.by_channel]),
+        weeks=Chart("Repairs reported each week (weeks start on Monday)", charts.line_chart(
             "chart-weeks", "Repairs reported each week (weeks start on Monday)",
-            [charts.Bar(f"{monday:%-d %b}", n) for monday, n in report.volumes.by_week],
-        ),
-        ratings=charts.bar_chart(
-            "chart-ratings", "Satisfaction ratings given (1 very poor to 5 very good)",
-            [charts.Bar(f"{score} out of 5", n) for score, n in sorted(report.satisfaction.distribution.items(),
-                                                                       reverse=True)]
-            if report.satisfaction.count else [],
-            empty="No ratings were given in this period.",
-        ),
+            [charts.Bar(f"{monday:%-d %b}", n) for monday, n in report.volumes.by_week])),
+        ratings=bar("chart-ratings", "Satisfaction ratings given (1 very poor to 5 very good)",
+                    [charts.Bar(f"{score} out of 5", n) for score, n in ratings],
+                    empty="No ratings were given in this period."),
     )
 
 
