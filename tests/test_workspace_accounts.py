@@ -161,3 +161,45 @@ def test_an_unknown_change_or_account(
     assert post(f"/officer/accounts/{supervisor.id}/promote").status_code == 404
     missing = post("/officer/accounts/999999/unlock")
     assert missing.status_code == 422 and "no such officer" in missing.text
+
+
+# -- an officer's own password ---------------------------------------------------------------------
+
+
+def test_an_officer_changes_their_own_password(
+    client: TestClient, factory: Factory, ctx: ServiceContext, backend: str
+) -> None:
+    officer = factory.officer()
+    sign_in(client, officer.email, officer.password)
+    with TestClient(client.app) as elsewhere:
+        sign_in(elsewhere, officer.email, officer.password)
+        assert elsewhere.get("/officer/queue").status_code == 200
+        csrf = signed_in_csrf(client, "/officer/password")
+        form = {"csrf_token": csrf, "current": officer.password, "new": NEW_PASSWORD}
+        mismatch = client.post("/officer/password", data={**form, "confirm": NEW_PASSWORD + "x"})
+        assert mismatch.status_code == 422 and "not the same" in mismatch.text
+        changed = client.post("/officer/password", data={**form, "confirm": NEW_PASSWORD}, follow_redirects=False)
+        assert changed.status_code == 303
+        # This browser stays signed in with a new session; the other one is signed out.
+        assert "Your password is changed" in client.get("/officer/password?done=1").text
+        assert elsewhere.get("/officer/queue", follow_redirects=False).status_code == 303
+        assert sign_in(elsewhere, officer.email, officer.password).status_code == 401
+        assert sign_in(elsewhere, officer.email, NEW_PASSWORD).status_code == 303
+    assert events(ctx) == [(officer.id, officer.id, AccountAction.PASSWORD_CHANGED, None)]
+
+
+def test_a_wrong_current_password_counts_towards_the_lock_out(
+    client: TestClient, factory: Factory, ctx: ServiceContext, backend: str
+) -> None:
+    officer = factory.officer()
+    sign_in(client, officer.email, officer.password)
+    csrf = signed_in_csrf(client, "/officer/password")
+    form = {"csrf_token": csrf, "current": "a guess at the password", "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    for _ in range(5):
+        wrong = client.post("/officer/password", data=form)
+        assert wrong.status_code == 422 and "not your current password" in wrong.text
+    locked = client.post("/officer/password", data={**form, "current": officer.password})
+    assert locked.status_code == 429 and "locked until" in locked.text
+    assert events(ctx) == []
+    with TestClient(client.app) as other:
+        assert sign_in(other, officer.email, officer.password).status_code == 429

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from repairs.auth.models import AccountAction, Officer, OfficerAccountEvent, Role
-from repairs.auth.officers import create_officer, revoke_all_sessions
+from repairs.auth.officers import authenticate, create_officer, revoke_all_sessions
 from repairs.auth.passwords import hash_password
 from repairs.database import utcnow
 
@@ -88,6 +88,21 @@ def reset_password(session: Session, actor_id: int, officer_id: int, password: s
     revoke_all_sessions(session, officer.id)
     _record(session, actor_id, officer.id, AccountAction.PASSWORD_RESET)
     return officer
+
+
+def change_own_password(session: Session, officer_id: int, current: str, new: str) -> bool:
+    """An officer's own change: False when `current` is wrong. A wrong one counts towards the lock-out as
+    at sign-in (so a borrowed session cannot guess it), so the caller commits even then; raises
+    AccountLocked, and ValueError for a new password that is too short (checked first, nothing counted).
+    On success every session ends, this one included: the caller signs the officer in again."""
+    new_hash = hash_password(new)
+    officer = _target(session, officer_id)
+    if authenticate(session, officer.email, current) is None:
+        return False
+    officer.password_hash = new_hash
+    revoke_all_sessions(session, officer.id)
+    _record(session, officer.id, officer.id, AccountAction.PASSWORD_CHANGED)
+    return True
 
 
 def unlock(session: Session, actor_id: int, officer_id: int) -> Officer:

@@ -65,6 +65,7 @@ class AccountAction(enum.StrEnum):
     DEACTIVATED = "deactivated"
     REACTIVATED = "reactivated"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - the name of an action, not a password
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - by the officer themselves
     UNLOCKED = "unlocked"
     ROLE_CHANGED = "role_changed"
 

@@ -14,6 +14,7 @@ from repairs.workspace import (
     routes_alerts,
     routes_announcements,
     routes_auth,
+    routes_password,
     routes_queue,
     routes_reports,
     routes_ticket,
@@ -27,6 +28,7 @@ router.include_router(routes_auth.router)
 router.include_router(routes_queue.router)
 router.include_router(routes_ticket.router)
 router.include_router(routes_accounts.router)
+router.include_router(routes_password.router)
 router.include_router(routes_reports.router)
 router.include_router(routes_announcements.router)
 router.include_router(routes_alerts.router)

@@ -39,6 +39,7 @@ ACTION_TEXT = {
     AccountAction.DEACTIVATED: "deactivated",
     AccountAction.REACTIVATED: "reactivated",
     AccountAction.PASSWORD_RESET: "reset the password of",
+    AccountAction.PASSWORD_CHANGED: "changed the password of",
     AccountAction.UNLOCKED: "unlocked",
     AccountAction.ROLE_CHANGED: "changed the role of",
 }
