@@ -279,6 +279,9 @@ def test_the_officer_list_pages(client, factory, ctx):
         if cursor is None:
             break
     assert seen == sorted(ids, reverse=True)
+    # A cursor beyond any id (it overflowed PostgreSQL's integer) reads as the newest page.
+    page = client.get(DELIVERIES, headers=officer.headers, params={"limit": 2, "cursor": "9999999999"})
+    assert page.status_code == 200 and [i["id"] for i in page.json()["items"]] == sorted(ids, reverse=True)[:2]
 
 
 # -- which channel -----------------------------------------------------------------------------------

@@ -63,7 +63,8 @@ def list_deliveries(
 ) -> DeliveryPage:
     with transaction(ctx.sessions) as session:
         rows = delivery.list_deliveries(
-            session, status=status, limit=limit + 1, before_id=int(cursor) if cursor else None
+            # Clamped: a cursor past the largest id the column holds means "from the newest" (no overflow).
+            session, status=status, limit=limit + 1, before_id=min(int(cursor), 2**31 - 1) if cursor else None
         )
     items = [_out(note, reference) for note, reference in rows[:limit]]
     next_cursor = str(items[-1].id) if len(rows) > limit else None
