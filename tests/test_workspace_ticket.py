@@ -364,6 +364,19 @@ def test_merging_a_duplicate_from_the_page(
     assert [e.actor_id for e in events(ctx, main, "merged_from")] == [str(officer.id)]
 
 
+def test_households_who_said_me_too_are_counted_on_the_page(
+    client: TestClient, factory: Factory, officer: OfficerHandle, backend: str
+) -> None:
+    first = factory.resident(block="Alder House")
+    second = factory.resident(block="Alder House", name="Mary Seacole")
+    ref = report(client, first, category="lifts", description="The lift is stuck with its doors open",
+                 location_type="communal", location="lift")
+    assert client.post(f"/api/v1/shared-faults/{ref}/me-too", headers=second.headers).status_code == 200
+    page = Page(client, ref)
+    assert "1 other household hears this ticket's updates: Mary Seacole" in page.text
+    assert "Another household said it affects them too" in page.text and "Households affected 2" in page.text
+
+
 def test_recording_the_investigation_starts_the_follow_on_clocks(
     client: TestClient, factory: Factory, ctx: ServiceContext, officer: OfficerHandle, backend: str
 ) -> None:

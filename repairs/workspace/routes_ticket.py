@@ -27,7 +27,7 @@ from repairs.database import transaction, utcnow
 from repairs.schemas import LongText, OptionalLongText
 from repairs.tickets import merging, service
 from repairs.tickets.lifecycle import InvalidTransition
-from repairs.tickets.models import Status, Ticket
+from repairs.tickets.models import Photo, Status, Ticket
 from repairs.tickets.references import normalise_reference
 from repairs.workspace.auth import CsrfForm, CurrentOfficer, WorkspaceOfficer
 from repairs.workspace.templating import render
@@ -126,12 +126,18 @@ async def ticket_photo(reference: str, photo_id: str, request: Request, officer:
     """A photo on the ticket, for signed-in officers only (never cached: see WorkspaceHeaders)."""
 
     def load() -> tuple[bytes, str] | None:
+        ref = normalise_reference(reference)
+        if ref is None or len(photo_id) > 32:
+            return None
         with transaction(ctx.sessions) as session:
-            ticket = find_ticket(session, reference)
-            photo = next((p for p in ticket.photos if p.public_id == photo_id), None) if ticket else None
-            if photo is None:
-                return None
-            key, content_type = photo.storage_key, photo.content_type
+            found = session.execute(
+                select(Photo.storage_key, Photo.content_type)
+                .join(Ticket, Ticket.id == Photo.ticket_id)
+                .where(Ticket.reference == ref, Photo.public_id == photo_id)
+            ).first()
+        if found is None:
+            return None
+        key, content_type = found
         try:
             return ctx.photos.open(key), content_type
         except KeyError:

@@ -49,6 +49,7 @@ EVENT_TEXT = {
     "merged_into": "Merged into another ticket",
     "merged_from": "A duplicate was merged into this ticket",
     "open311_report": "Open311 report details",
+    "household_affected": "Another household said it affects them too",
 }
 
 
@@ -167,6 +168,7 @@ def _details(kind: str, data: dict[str, Any], officers: dict[str, str], from_sta
         "priority": "Priority", "reasons": "Why", "channel": "Channel", "score": "Score", "fixed": "Fixed",
         "complaint": "Complaint", "photo": "Photo", "households_linked": "Households linked",
         "brought_forward": "Taken from the duplicate", "at": "At", "media_url": "Link",
+        "households": "Households affected",
     }
     for key, label in labels.items():
         if key not in data or data[key] in (None, "", []):
