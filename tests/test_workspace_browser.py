@@ -97,6 +97,14 @@ def test_sign_in_and_find_the_emergency_at_the_top(
         page.set_viewport_size({"width": 640, "height": 800})
         screenshot(page, "workspace-queue-200-percent.png")
 
+        # A supervisor's own pages are in the navigation; the accounts page lists this officer.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.get_by_role("link", name="Accounts").click()
+        page.wait_for_url(re.compile(r"/officer/accounts"))
+        assert page.get_by_role("heading", name="Officer accounts").is_visible()
+        assert officer.email in page.locator("table.accounts").inner_text()
+        screenshot(page, "workspace-accounts.png")
+
         # The session cookie is out of reach of scripts, and signing out ends it.
         assert "officer_session" not in page.evaluate("document.cookie")
         page.get_by_role("button", name="Sign out").click()

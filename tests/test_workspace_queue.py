@@ -223,3 +223,14 @@ def test_keyset_paging_shows_every_ticket_once_in_order(
     # A damaged page link falls back to the first page and says so.
     broken = client.get("/officer/queue", params={"after": "not-a-cursor"})
     assert "That page link was not valid" in broken.text and REF.findall(broken.text) == first_refs
+
+
+def test_block_and_estate_filters_suggest_the_names_there_are(
+    client: TestClient, mixed: dict[str, str], backend: str
+) -> None:
+    page = client.get("/officer/queue").text
+    blocks = re.search(r'<datalist id="blocks">(.*?)</datalist>', page, re.S)
+    estates = re.search(r'<datalist id="estates">(.*?)</datalist>', page, re.S)
+    assert blocks and estates
+    assert re.findall(r'<option value="([^"]+)">', blocks.group(1)) == ["Alder House", "Birch House"]
+    assert re.findall(r'<option value="([^"]+)">', estates.group(1)) == ["Castlehaven Estate", "Maitland Park Estate"]

@@ -13,10 +13,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.concurrency import run_in_threadpool
 
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
+from repairs.residents.models import Property
 from repairs.tickets.models import Priority, Status
 from repairs.tickets.queue import QueueEntry, QueueFilters, awaab_clock, queue_page
 from repairs.tickets.schemas import decode_cursor, encode_cursor
@@ -27,6 +30,7 @@ from repairs.workspace.templating import render
 router = APIRouter()
 
 PAGE_SIZE = 50
+MAX_SUGGESTIONS = 500
 CHANNELS = ("telegram", "web", "whatsapp", "sms", "phone", "email", "open311", "api")
 OPEN_STATUSES = (Status.REPORTED, Status.TRIAGED, Status.SCHEDULED, Status.IN_PROGRESS, Status.REOPENED)
 FIELDS = ("priority", "category", "status", "block", "estate", "overdue", "vulnerable", "channel", "q")
@@ -115,14 +119,29 @@ def _row(entry: QueueEntry, ctx: ServiceContext, now: datetime) -> Row:
     )
 
 
-def _load(
-    ctx: ServiceContext, filters: QueueFilters, after: tuple[datetime, int] | None
-) -> tuple[list[Row], str | None]:
+@dataclass(frozen=True)
+class Loaded:
+    rows: list[Row]
+    next_cursor: str | None
+    blocks: list[str]
+    estates: list[str]
+
+
+def _names(session: Session, column: InstrumentedAttribute[str | None]) -> list[str]:
+    """The block or estate names there are, for the filter's suggestions (the filter matches a name exactly,
+    so offering the real ones saves a fruitless search). Read from the column's index."""
+    query = select(column).where(column.is_not(None)).distinct().order_by(column).limit(MAX_SUGGESTIONS)
+    return [name for name in session.scalars(query) if name]
+
+
+def _load(ctx: ServiceContext, filters: QueueFilters, after: tuple[datetime, int] | None) -> Loaded:
     now = utcnow()
     with transaction(ctx.sessions) as session:
         page = queue_page(session, filters, now=now, limit=PAGE_SIZE, after=after)
         rows = [_row(entry, ctx, now) for entry in page.entries]
-    return rows, encode_cursor(*page.next_key) if page.next_key else None
+        blocks, estates = _names(session, Property.block), _names(session, Property.estate)
+    next_cursor = encode_cursor(*page.next_key) if page.next_key else None
+    return Loaded(rows=rows, next_cursor=next_cursor, blocks=blocks, estates=estates)
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -134,7 +153,8 @@ async def queue(request: Request, officer: CurrentOfficer, ctx: Context) -> Resp
         after = decode_cursor(cursor[:200])
         if after is None:
             problems.append("That page link was not valid, so this is the first page.")
-    rows, next_cursor = await run_in_threadpool(_load, ctx, filters, after)
+    loaded = await run_in_threadpool(_load, ctx, filters, after)
+    rows, next_cursor = loaded.rows, loaded.next_cursor
     kept = {k: v for k, v in values.items() if v}
     next_url = f"/officer/queue?{urlencode({**kept, 'after': next_cursor})}" if next_cursor else None
     first_url = f"/officer/queue?{urlencode(kept)}" if after is not None else None
@@ -153,4 +173,6 @@ async def queue(request: Request, officer: CurrentOfficer, ctx: Context) -> Resp
         categories=[(c.code, c.name) for c in ctx.policy.categories.values()],
         channels=[(c, c) for c in CHANNELS],
         page_size=PAGE_SIZE,
+        blocks=loaded.blocks,
+        estates=loaded.estates,
     )
