@@ -176,3 +176,8 @@ def test_long_labels_fit_and_stay_whole_in_the_description() -> None:
     assert f"{long}: 3" in svg  # the description
     shown = svg.split('text-anchor="end"')[1].split(">", 1)[1].split("</text>", 1)[0]
     assert shown.endswith("…") and len(shown) < len(long) and long.startswith(shown[:-1])
+
+
+def test_the_longest_label_that_fits_is_shown_whole() -> None:
+    svg = charts.bar_chart("w", "Channels", [charts.Bar("Telegram", 9), charts.Bar("Open311 (FixMyStreet)", 1)])
+    assert ">Open311 (FixMyStreet)</text>" in svg and "…" not in svg

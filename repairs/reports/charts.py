@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 WIDTH = 640
 BAR_HEIGHT = 22
 BAR_GAP = 8
-CHAR_WIDTH = 7.2  # an average character at 13px in a system sans-serif, generously
+CHAR_WIDTH = 7.6  # an average character at 13px in a system sans-serif, generously
 MIN_LABEL_WIDTH, MAX_LABEL_WIDTH = 60, 260
 VALUE_ROOM = 90  # room right of the longest bar for its value
 BAR_COLOUR = "#1d4f91"  # dark enough to print and to hold white or black text beside it
@@ -72,11 +72,11 @@ def bar_chart(
     top = max([max_value or 0.0, *(b.value for b in bars)]) or 1.0
     # Room for the longest label ("Kitchen, bathroom and joinery"), so none is cut off at the left edge.
     longest = max((len(b.label) for b in bars), default=0)
-    label_width = min(max(MIN_LABEL_WIDTH, round(longest * CHAR_WIDTH) + 12), MAX_LABEL_WIDTH)
+    label_width = min(max(MIN_LABEL_WIDTH, round(longest * CHAR_WIDTH) + 16), MAX_LABEL_WIDTH)
     room = WIDTH - label_width - VALUE_ROOM
     if not bars:
         parts.append(f'<text x="0" y="{BAR_HEIGHT}" {FONT} fill="{TEXT_COLOUR}">{escape(empty)}</text>')
-    fits = int((label_width - 12) / CHAR_WIDTH)
+    fits = int((label_width - 8) / CHAR_WIDTH)  # the text ends 8 units left of the bars
     for i, bar in enumerate(bars):
         # A label too long for the room is shortened here; the description keeps it whole.
         label = bar.label if len(bar.label) <= fits else bar.label[: fits - 1].rstrip() + "…"
