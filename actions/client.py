@@ -202,6 +202,18 @@ class RepairsClient:
         return self._request("POST", "/api/v1/callbacks", resident=resident, json={"reason": reason[:1000]},
                              idempotency_key=idempotency_key)
 
+    def count_usage(self, event: str, channel: str) -> None:
+        """Add one to the assistant's daily usage counter (counts only). One quick attempt: a counter is never
+        worth keeping a resident waiting, so a failure is the caller's to ignore."""
+        try:
+            response = self.http.post(self.settings.base_url + "/api/v1/assistant/usage", timeout=(1.0, 2.0),
+                                      json={"event": event, "channel": channel},
+                                      headers={"Authorization": f"Bearer {self.settings.token}"})
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(type(exc).__name__) from None
+        if response.status_code != 204:
+            raise ServiceUnavailable(f"status {response.status_code}")
+
     def council(self) -> Dict[str, Any]:
         return self._request("GET", "/api/v1/council")
 

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import usage
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, yes_no
@@ -28,6 +29,7 @@ def contact_line() -> str:
 
 
 def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    usage.count(tracker, "person")
     # Asking for a person ends whatever form was running (the rules say `active_loop: null`); without
     # this the form stays active after the hand-off and the next turn falls back.
     return [ActiveLoop(None), SlotSet("requested_slot", None)] + _hand_off(dispatcher, tracker)
@@ -74,6 +76,7 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        usage.count_misunderstanding(tracker)
         # Only a request is worth checking ("Did you mean: something else?" helps nobody), and only one
         # of the few likeliest; otherwise ask them to say it another way.
         ranking = [str(r.get("name")) for r in (tracker.latest_message.get("intent_ranking") or [])[:4]]
@@ -110,6 +113,7 @@ class ActionDefaultAskRephrase(Action):
         return "action_default_ask_rephrase"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        usage.count_misunderstanding(tracker)
         dispatcher.utter_message(text=ASK_REPHRASE)
         return []
 
@@ -122,6 +126,7 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        usage.count_misunderstanding(tracker)
         dispatcher.utter_message(
             text="Sorry, I'm still not understanding. Would you like a person from the repairs team to help?",
             buttons=yes_no("Yes, a person please", "No, I'll try again"),

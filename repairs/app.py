@@ -22,6 +22,7 @@ from repairs.tickets.officer_routes import router as officer_router
 from repairs.tickets.routes import router as tickets_router
 from repairs.tickets.shared_fault_routes import router as shared_faults_router
 from repairs.triage.routes import router as triage_router
+from repairs.usage.routes import router as usage_router
 from repairs.workspace import pages as workspace
 
 
@@ -46,6 +47,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     app.include_router(officer_router)
     app.include_router(open311_router)
     app.include_router(triage_router)
+    app.include_router(usage_router)
     app.include_router(contact_router)
     app.include_router(channels_router)
     app.include_router(outbox_router)

@@ -9,6 +9,7 @@ from repairs.idempotency import models as idempotency_models
 from repairs.notifications import models as notification_models
 from repairs.residents import models as resident_models
 from repairs.tickets import models as ticket_models
+from repairs.usage import models as usage_models
 
 metadata = Base.metadata
 
@@ -22,4 +23,5 @@ __all__ = [
     "notification_models",
     "resident_models",
     "ticket_models",
+    "usage_models",
 ]

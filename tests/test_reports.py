@@ -5,7 +5,7 @@ tests/test_reports_pages.py."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from markupsafe import Markup
@@ -92,8 +92,38 @@ def test_assistant_figures_are_what_the_database_holds(report: Report, backend: 
     bot = report.assistant
     assert bot.reported_in_chat == [("telegram", 6), ("web", 1)]
     assert bot.callbacks == [("telegram", 2), ("web", 1)]
-    assert bot.conversations is None and bot.fallback_turns is None
-    assert bot.unavailable_reason and "tracker store" in bot.unavailable_reason
+    assert bot.conversations is None and bot.fallback_rate is None and bot.without_person is None
+    assert bot.unavailable_reason and "no conversation was counted" in bot.unavailable_reason
+
+
+def test_assistant_usage_counted_by_the_action_server(ctx: ServiceContext, factory: Factory, client,
+                                                      service_headers, backend: str) -> None:
+    """The counters the action server posts: conversations, handoffs and misunderstandings, per UK day."""
+    from repairs.usage.counting import count
+    from repairs.usage.models import UsageEvent
+
+    build_dataset(ctx, factory.resident())
+    events = ([("conversation", "telegram")] * 7 + [("conversation", "web")] * 3 + [("person", "telegram")] * 2
+              + [("misunderstood", "telegram")] * 5 + [("misunderstood_conversation", "telegram")] * 3)
+    for event, channel in events:
+        assert client.post("/api/v1/assistant/usage", headers=service_headers,
+                           json={"event": event, "channel": channel}).status_code == 204
+    with transaction(ctx.sessions) as s:  # the period's last hour (UK time), and the next day's first
+        count(s, UsageEvent.CONVERSATION, "telegram", at=END - timedelta(hours=1))
+        count(s, UsageEvent.CONVERSATION, "web", at=END + timedelta(hours=1))
+    uk_today = datetime.now(LONDON).date()
+    today = Period(first_day=uk_today, last_day=uk_today, tz=LONDON)
+    with transaction(ctx.sessions) as s:
+        bot = build_report(s, today, now=NOW).assistant
+        old = build_report(s, PERIOD, now=NOW).assistant
+    assert (bot.conversations, bot.with_person, bot.without_person) == (10, 2, 8)
+    assert (bot.misunderstood_messages, bot.misunderstood_conversations) == (5, 3)
+    assert bot.fallback_rate == 0.3 and bot.unavailable_reason is None
+    assert old.conversations == 1, "counted by UK day: the day after the period is not in it"
+    refused = [client.post("/api/v1/assistant/usage", headers=service_headers, json=body).status_code
+               for body in ({"event": "typed words"}, {"event": "conversation", "text": "hello"})]
+    assert refused == [422, 422], "counts only: no other field is taken"
+    assert client.post("/api/v1/assistant/usage", json={"event": "conversation"}).status_code == 401
 
 
 def test_an_empty_period(ctx: ServiceContext, factory: Factory, backend: str) -> None:

@@ -1,11 +1,11 @@
 """What the repairs database can honestly say about the assistant in a period.
 
-It holds the repairs reported through the chat channels and every request for a person (a callback
-request: the resident asked, or accepted the offer after the assistant failed to understand twice).
-It does not hold conversations: those live in Rasa's tracker store, a separate database with the
-residents' words in it, which this service does not read. So the number of conversations, and with it
-the share handled without a person and the fallback rate, are reported as unavailable, with that
-reason, rather than estimated.
+It holds the repairs reported through the chat channels, every request for a person (a callback
+request), and the daily counters the action server keeps (repairs/usage): conversations begun, messages
+not understood, conversations with at least one, and conversations handed to a person. The
+conversations themselves live in Rasa's tracker store, which this service does not read. Days before
+the counters existed have none: when a period has no conversation counted, the figures are reported
+as unavailable, with that reason, rather than estimated.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from repairs.auth.dependencies import CHANNELS
 from repairs.reports.period import Period
 from repairs.tickets.models import CallbackRequest
+from repairs.usage.counting import totals
+from repairs.usage.models import UsageEvent
 
 UNAVAILABLE = (
-    "Not available: conversations are kept by the assistant (Rasa's tracker store, a separate database), "
-    "and no count of them or of misunderstood messages reaches the repairs service."
+    "Not available: no conversation was counted in this period (the assistant's counters start when the "
+    "action server first reports to this service; conversations themselves stay in Rasa's tracker store)."
 )
 
 
@@ -31,8 +33,25 @@ class AssistantFigures:
     reported_in_chat: Sequence[tuple[str, int]]  # repairs reported through each chat channel
     callbacks: Sequence[tuple[str, int]]  # requests for a person, by channel
     conversations: int | None = None
-    fallback_turns: int | None = None
+    # Conversations in which the resident asked for (or accepted) a person.
+    with_person: int | None = None
+    # Messages the assistant did not understand, and conversations with at least one.
+    misunderstood_messages: int | None = None
+    misunderstood_conversations: int | None = None
     unavailable_reason: str | None = UNAVAILABLE
+
+    @property
+    def without_person(self) -> int | None:
+        if self.conversations is None or self.with_person is None:
+            return None
+        return max(self.conversations - self.with_person, 0)
+
+    @property
+    def fallback_rate(self) -> float | None:
+        """The share of conversations in which the assistant failed to understand at least once."""
+        if not self.conversations or self.misunderstood_conversations is None:
+            return None
+        return min(self.misunderstood_conversations / self.conversations, 1.0)
 
     @property
     def reported_total(self) -> int:
@@ -51,7 +70,17 @@ def assistant_figures(session: Session, period: Period, by_channel: Sequence[tup
         .group_by(CallbackRequest.channel)
         .order_by(func.count().desc(), CallbackRequest.channel)
     ).all()
+    counted = totals(session, period.first_day, period.last_day)
+    conversations = counted.get(UsageEvent.CONVERSATION.value, 0)
+    usage = {} if not conversations else {
+        "conversations": conversations,
+        "with_person": counted.get(UsageEvent.PERSON.value, 0),
+        "misunderstood_messages": counted.get(UsageEvent.MISUNDERSTOOD.value, 0),
+        "misunderstood_conversations": counted.get(UsageEvent.MISUNDERSTOOD_CONVERSATION.value, 0),
+        "unavailable_reason": None,
+    }
     return AssistantFigures(
         reported_in_chat=[(c, n) for c, n in by_channel if c in CHANNELS],
         callbacks=[(str(c), int(n)) for c, n in callbacks],
+        **usage,  # type: ignore[arg-type]
     )

@@ -1,0 +1,56 @@
+"""How the assistant is used, counted in the repairs service (POST /api/v1/assistant/usage) for the officers'
+reports: conversations begun, messages not understood (and conversations with at least one), and requests
+for a person. Counts and the channel's name only: never the chat, the resident or their words."""
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.client import ApiError, ServiceUnavailable, get_client
+
+log = logging.getLogger(__name__)
+
+# The actions that answer a message the assistant did not understand.
+MISUNDERSTOOD_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirmation", "action_default_ask_rephrase",
+                         "action_default_fallback")
+
+
+def channel_of(tracker: Tracker) -> Text:
+    sender = tracker.sender_id or ""
+    return sender.split(":", 1)[0] if ":" in sender else "other"
+
+
+def count(tracker: Tracker, event: Text) -> None:
+    try:
+        get_client().count_usage(event, channel_of(tracker))
+    except (ServiceUnavailable, ApiError) as exc:
+        log.info("usage not counted (%s): %s", event, exc)
+
+
+def _this_session(tracker: Tracker) -> List[Dict[Text, Any]]:
+    events = list(tracker.events or [])
+    starts = [i for i, e in enumerate(events) if e.get("event") == "session_started"]
+    return events[starts[-1] + 1:] if starts else events
+
+
+def count_misunderstanding(tracker: Tracker) -> None:
+    """One more message not understood; and, the first time in this conversation, one more conversation
+    with a misunderstanding (the action now running is not in the tracker's events yet)."""
+    count(tracker, "misunderstood")
+    earlier = any(e.get("event") == "action" and e.get("name") in MISUNDERSTOOD_ACTIONS for e in _this_session(tracker))
+    if not earlier:
+        count(tracker, "misunderstood_conversation")
+
+
+class ActionSessionStart(Action):
+    """Rasa's own session start (no slots carried over: domain.yml says so), counting the conversation."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        count(tracker, "conversation")
+        return [SessionStarted(), ActionExecuted("action_listen")]
