@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from repairs.database import utcnow
 from repairs.policy.engine import Policy
 from repairs.residents.models import Property, Resident, Tenancy, Tenure
-from repairs.tickets.models import LocationType, Status
+from repairs.tickets.merging import merge
+from repairs.tickets.models import LocationType, Status, Ticket
 from repairs.tickets.service import Actor, NewTicket, change_status, create_ticket
 
 BLOCKS = [
@@ -174,6 +175,8 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
     statuses = list(PATHS)
     tickets = 0
     tenants = [r for r in residents if r.tenure == Tenure.TENANT]
+    first_open: dict[str, Ticket] = {}  # the first open ticket of each category, for the merge below
+    duplicate: tuple[Ticket, Ticket] | None = None
     for i in range(max(len(statuses) * 3, homes)):
         resident = tenants[i % len(tenants)]
         category, text, location_type, place = REPORTS[i % len(REPORTS)]
@@ -198,6 +201,13 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
         for step in PATHS[target]:
             change_status(session, policy, ticket, step, actor=officer, notify=False)
         tickets += 1
+        if ticket.is_open:
+            main = first_open.setdefault(ticket.category, ticket)
+            if duplicate is None and main is not ticket:
+                duplicate = (ticket, main)
+    if duplicate is not None:
+        # One report merged into the ticket for the same job, so the demo shows every state.
+        merge(session, *duplicate, actor=Actor("system", "seed-demo"))
     session.flush()
     tenant = next(r for r in residents if r.tenure == Tenure.TENANT)
     leaseholder = next(r for r in residents if r.tenure == Tenure.LEASEHOLDER)
