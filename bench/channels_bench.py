@@ -24,6 +24,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ from tests.telegram_standin import TelegramStandIn
 
 TARGETS = {"burst_vs_floor": 1.10, "lost": 0, "duplicated": 0}
 WORKDIR = ROOT / "var" / "bench" / "channels"
+LOCK_KEY = 0x6368616E6E656C73  # a PostgreSQL advisory lock: one channel benchmark at a time per server
 
 
 @dataclass
@@ -243,6 +245,28 @@ def burst(cfg: Config, run: Run, stack: RunningStack, tg: TelegramStandIn) -> No
         f"lost {result.lost}, duplicated {result.duplicates}, misrouted {result.misrouted}, 429s {result.throttled}")
 
 
+@contextmanager
+def only_run(admin_url: str) -> Iterator[None]:
+    """One channel benchmark at a time against a PostgreSQL server, from any checkout: two would drop each
+    other's databases (fixed names, so the next run drops a killed run's) and measure each other's load."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")  # no transaction held open meanwhile
+    try:
+        with engine.connect() as conn:
+            if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                raise SystemExit("Another channel benchmark is running against this PostgreSQL server; "
+                                 "try again when it has finished.")
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+    finally:
+        engine.dispose()
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # so every process started is stopped and the databases dropped, as on Ctrl-C
+
+
 def measure(cfg: Config) -> Run:
     run = Run()
     model = cfg.model or train(ROOT / "models").path
@@ -311,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     env = environment()
     log(f"machine: {env['nproc']} cores, {env['memory_gb']} GB; Telegram by {cfg.telegram_mode}")
     WORKDIR.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _stop)
     try:
-        run = measure(cfg)
+        with only_run(cfg.pg_admin_url):
+            run = measure(cfg)
     except KeyboardInterrupt:
         log("interrupted: processes stopped, benchmark databases dropped")
         return 130
