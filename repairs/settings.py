@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     officer_token_ttl_hours: int = Field(default=12, alias="REPAIRS_OFFICER_TOKEN_TTL_HOURS")
     # The officer workspace's cookie session: a working day, then sign in again.
     workspace_session_hours: float = Field(default=10, gt=0, le=24 * 7, alias="REPAIRS_WORKSPACE_SESSION_HOURS")
+    # How often an open workspace page asks whether a new emergency needs acknowledging (its banner).
+    workspace_banner_seconds: float = Field(default=20, ge=1, le=600, alias="REPAIRS_WORKSPACE_BANNER_SECONDS")
     # Mark workspace cookies Secure. Unset: on when REPAIRS_PUBLIC_BASE_URL is https (behind a TLS proxy).
     secure_cookies: bool | None = Field(default=None, alias="REPAIRS_SECURE_COOKIES")
 

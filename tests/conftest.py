@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -170,6 +171,20 @@ def service_headers() -> dict[str, str]:
 
 
 from tests.factories import Factory  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: Playwright cannot download browsers here
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium (Playwright) for one module's browser tests. Without it they fail, never skip."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

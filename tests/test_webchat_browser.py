@@ -23,12 +23,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from evaluation.rasa_process import ROOT, free_port, managed_process, wait_until_ready
 from tests.assistant_stack import Stack, assistant_stack
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 TENANT = ("T-100001", "NW1 8YL")
 REFERENCE = re.compile(r"\bHR-[0-9A-Z]+\b")
@@ -68,15 +67,6 @@ def bot_process(stack: Stack, log_file: Path, **overrides: str) -> Iterator[str]
 def bot(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with bot_process(stack, tmp_path_factory.mktemp("webchat-bot") / "bot.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does it)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

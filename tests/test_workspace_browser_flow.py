@@ -17,8 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from evaluation.rasa_process import free_port, managed_process, wait_until_ready
@@ -30,18 +29,8 @@ from repairs.tickets.models import Ticket
 from tests.conftest import ROOT, SERVICE_HEADERS, SERVICE_TOKEN, LiveServer
 from tests.factories import Factory
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 UPDATE_TIMEOUT_MS = 20_000  # the page polls every 2 s here
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does it)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        launched.close()
 
 
 @contextmanager

@@ -85,6 +85,13 @@ async def _page(
     )
 
 
+@router.get("/alerts/banner", response_class=HTMLResponse)
+def alerts_banner(request: Request, officer: CurrentOfficer) -> Response:
+    """Only the emergency banner (empty when nothing waits), for an open page's banner.js to refresh.
+    A plain def: its query runs in the thread pool, not the event loop."""
+    return render(request, "alerts_banner.html", officer)
+
+
 @router.get("/alerts", response_class=HTMLResponse)
 async def alerts_page(request: Request, officer: CurrentOfficer, ctx: Context) -> Response:
     done, ref = request.query_params.get("done", ""), request.query_params.get("ref", "")[:20]

@@ -95,6 +95,7 @@ def render(
         "csrf_token": officer.csrf_token if officer is not None else "",
         "council_name": settings.council_name,
         "nav": _nav(request, officer),
+        "banner_seconds": max(1, round(settings.workspace_banner_seconds)),
     }
     values.update(context)
     html = environment().get_template(name).render(values)
