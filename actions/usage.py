@@ -1,13 +1,14 @@
 """How the assistant is used, counted in the repairs service (POST /api/v1/assistant/usage) for the officers'
-reports: conversations begun, messages not understood (and conversations with at least one), and requests
-for a person. Counts and the channel's name only: never the chat, the resident or their words."""
+reports: messages not understood (and conversations with at least one), and requests for a person. Counts
+and the channel's name only: never the chat, the resident or their words.
+
+Conversations begun are not counted here: a custom action_session_start would make every conversation's
+first message depend on the action server (tried, and a greeting then got no answer with it down)."""
 
 import logging
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk import Tracker
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 
@@ -43,14 +44,3 @@ def count_misunderstanding(tracker: Tracker) -> None:
     earlier = any(e.get("event") == "action" and e.get("name") in MISUNDERSTOOD_ACTIONS for e in _this_session(tracker))
     if not earlier:
         count(tracker, "misunderstood_conversation")
-
-
-class ActionSessionStart(Action):
-    """Rasa's own session start (no slots carried over: domain.yml says so), counting the conversation."""
-
-    def name(self) -> Text:
-        return "action_session_start"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        count(tracker, "conversation")
-        return [SessionStarted(), ActionExecuted("action_listen")]

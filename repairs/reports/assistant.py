@@ -23,8 +23,9 @@ from repairs.usage.counting import totals
 from repairs.usage.models import UsageEvent
 
 UNAVAILABLE = (
-    "Not available: no conversation was counted in this period (the assistant's counters start when the "
-    "action server first reports to this service; conversations themselves stay in Rasa's tracker store)."
+    "Conversations are not counted yet (they stay in Rasa's tracker store, which this service does not read), "
+    "so the share handled without a person and the fallback rate are not available; the messages the "
+    "assistant did not understand are counted."
 )
 
 
@@ -72,13 +73,14 @@ def assistant_figures(session: Session, period: Period, by_channel: Sequence[tup
     ).all()
     counted = totals(session, period.first_day, period.last_day)
     conversations = counted.get(UsageEvent.CONVERSATION.value, 0)
-    usage = {} if not conversations else {
-        "conversations": conversations,
-        "with_person": counted.get(UsageEvent.PERSON.value, 0),
+    # Misunderstandings are counted by the action server whatever else is; the rate needs conversations too.
+    usage: dict[str, object] = {
         "misunderstood_messages": counted.get(UsageEvent.MISUNDERSTOOD.value, 0),
         "misunderstood_conversations": counted.get(UsageEvent.MISUNDERSTOOD_CONVERSATION.value, 0),
-        "unavailable_reason": None,
     }
+    if conversations:
+        usage.update(conversations=conversations, with_person=counted.get(UsageEvent.PERSON.value, 0),
+                     unavailable_reason=None)
     return AssistantFigures(
         reported_in_chat=[(c, n) for c, n in by_channel if c in CHANNELS],
         callbacks=[(str(c), int(n)) for c, n in callbacks],
