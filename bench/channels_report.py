@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bench.assistant_report import _met, _ms, _think  # one formatting for both reports
 from bench.conversations import SCRIPT
 from bench.loadgen import percentile
 
 if TYPE_CHECKING:
     from bench.channels_bench import Run
     from bench.outbox_burst import Burst
-
-
-def _ms(value: float | None) -> str:
-    if value is None or value != value:  # None or NaN
-        return "-"
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def _met(ok: bool) -> str:
-    return "yes" if ok else "**NO**"
-
-
-def _think(think: tuple[float, float] | list[float]) -> str:
-    low, high = think
-    return "none" if high == 0 else f"{low:g}-{high:g} s"
 
 
 def render(env: dict[str, Any], config: dict[str, Any], run: Run, targets: dict[str, float]) -> str:
