@@ -149,6 +149,26 @@ def cmd_close_completed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_counts(args: argparse.Namespace) -> int:
+    from repairs.context import build_context
+    from repairs.reports import day_counts
+
+    ctx = build_context(_settings(args))
+    with ctx.engine.begin() as connection:
+        if args.action == "rebuild":
+            keys = day_counts.rebuild(connection)
+            print(f"Rebuilt the reports' day counts from the tickets ({keys} rows).")
+            return 0
+        wrong = day_counts.check(connection)
+    if wrong:
+        shown = ", ".join(day.isoformat() for day in wrong[:10]) + (" ..." if len(wrong) > 10 else "")
+        print(f"The reports' day counts differ from the tickets on {len(wrong)} days: {shown}. "
+              "Run `python -m repairs report-counts rebuild`.", file=sys.stderr)
+        return 1
+    print("The reports' day counts agree with the tickets.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m repairs", description=__doc__)
     parser.add_argument("--database-url", help="overrides REPAIRS_DATABASE_URL")
@@ -190,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     close = sub.add_parser("close-completed", help="close completed repairs the resident never confirmed")
     close.add_argument("--days", type=int, default=14)
     close.set_defaults(func=cmd_close_completed)
+
+    counts = sub.add_parser("report-counts", help="check the reports' day counts against the tickets, or rebuild them "
+                            "(after loading tickets other than through the service)")
+    counts.add_argument("action", choices=["check", "rebuild"])
+    counts.set_defaults(func=cmd_report_counts)
     return parser
 
 

@@ -13,6 +13,7 @@ from repairs.database import make_engine, make_session_factory
 from repairs.photos.storage import FilesystemPhotoStore, PhotoStore
 from repairs.policy.engine import Policy
 from repairs.policy.loader import load_policy
+from repairs.reports import day_counts
 from repairs.settings import Settings
 from repairs.triage.rasa_client import RasaNluClient
 
@@ -36,10 +37,12 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Servic
 
     engine = engine or make_engine(settings.database_url, pool_size=settings.database_pool_size)
     token = settings.api_token.get_secret_value() if settings.api_token else None
+    sessions = make_session_factory(engine)
+    day_counts.track(sessions)  # every ticket write keeps the reports' day counts in step
     return ServiceContext(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         policy=load_policy(settings.data_dir, out_of_hours_phone=settings.out_of_hours_phone),
         photos=FilesystemPhotoStore(settings.photo_dir),
         slots=load_slot_config(settings.data_dir),

@@ -1,7 +1,8 @@
-"""The repairs figures for a period, each from one aggregate query over the tickets table.
+"""The repairs figures for a period, each from one aggregate query.
 
 Two sets of tickets are counted, and each figure says which it uses:
-- *reported* in the period (`reported_at` inside it): volumes by category, channel and week, and reopens;
+- *reported* in the period (`reported_at` inside it): volumes by category, channel and week, and reopens,
+  read from the UK day counts kept as tickets change (`day_counts`), or from the tickets for another zone;
 - *completed* in the period (`completed_at` inside it): the RP02 measure and the time taken.
 
 RP02 (Tenant Satisfaction Measures): the share of repairs completed within the landlord's target timescale,
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from repairs.reports import day_counts
 from repairs.reports.period import Period
 from repairs.tickets.models import Priority, Status, Ticket
 
@@ -174,6 +176,30 @@ def _week_bucket(period: Period) -> ColumnElement[int]:
 
 
 def volumes(session: Session, period: Period) -> Volumes:
+    """The period's reported repairs, from the day counts kept as tickets change (a few hundred rows),
+    or from the tickets themselves when the period is not in UK days."""
+    if getattr(period.tz, "key", None) == day_counts.UK.key:
+        return volumes_from_day_counts(session, period)
+    return volumes_from_tickets(session, period)
+
+
+def volumes_from_day_counts(session: Session, period: Period) -> Volumes:
+    """Added up in the database, to one row per category, channel, priority and week: a dense period holds
+    hundreds of keys a day, too many to add up here quickly."""
+    table = day_counts.TicketDayCount
+    weeks = period.weeks()
+    week = (case(*[(table.day < week.next_monday, i) for i, week in enumerate(weeks[:-1])], else_=len(weeks) - 1)
+            if len(weeks) > 1 else cast(literal(0), Integer)).label("week")
+    rows = session.execute(
+        select(table.category, table.channel, table.priority, week,
+               *[func.sum(getattr(table, name)) for name in day_counts.COUNTS])
+        .where(table.day >= period.first_day, table.day <= period.last_day)
+        .group_by(table.category, table.channel, table.priority, week)
+    ).all()
+    return _added_up([(c, ch, p, w, *(int(n or 0) for n in counts)) for c, ch, p, w, *counts in rows], period)
+
+
+def volumes_from_tickets(session: Session, period: Period) -> Volumes:
     """One pass over the period's reported repairs, grouped finely and added up here: a few hundred rows
     at most, instead of a scan of the table per breakdown."""
     bucket = _week_bucket(period).label("week")
@@ -196,6 +222,10 @@ def volumes(session: Session, period: Period) -> Volumes:
         .where(and_(Ticket.reported_at >= period.start, Ticket.reported_at < period.end))
         .group_by(Ticket.category, Ticket.channel, Ticket.priority, bucket)
     ).all()
+    return _added_up(rows, period)
+
+
+def _added_up(rows: Sequence[Sequence[Any]], period: Period) -> Volumes:
     categories: Counter[str] = Counter()
     channels: Counter[str] = Counter()
     priorities: Counter[Priority] = Counter()

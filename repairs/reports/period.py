@@ -26,6 +26,10 @@ class Week:
     start: datetime
     end: datetime
 
+    @property
+    def next_monday(self) -> date:
+        return self.monday + timedelta(days=7)
+
 
 @dataclass(frozen=True)
 class Period:

@@ -95,9 +95,11 @@ class Ticket(Base):
     reference: Mapped[str] = mapped_column(String(12), unique=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"), index=True)
-    category: Mapped[str] = mapped_column(String(30))
-    priority: Mapped[Priority] = mapped_column(_enum(Priority))
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.REPORTED)
+    # active_history on the attributes the reports' day counts depend on (repairs/reports/day_counts.py):
+    # changing one loads its old value first, so the counts can take the old contribution away.
+    category: Mapped[str] = mapped_column(String(30), active_history=True)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), active_history=True)
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.REPORTED, active_history=True)
     # Denormalised from status so the queue's partial index is simple and portable.
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -110,12 +112,12 @@ class Ticket(Base):
     access_notes: Mapped[str | None] = mapped_column(Text)
     availability: Mapped[str | None] = mapped_column(String(500))
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
-    channel: Mapped[str] = mapped_column(String(20), default="api")
+    channel: Mapped[str] = mapped_column(String(20), default="api", active_history=True)
     priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     trade: Mapped[str | None] = mapped_column(String(40))
     assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
 
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, active_history=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     make_safe_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Awaab's Law clocks (damp and mould, emergency hazards); null where the law does not apply.
@@ -124,10 +126,10 @@ class Ticket(Base):
     investigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     awaab_summary_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     awaab_safety_work_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, active_history=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, active_history=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
 
     # Someone who is not a known resident (an Open311 client such as FixMyStreet).
     reporter_name: Mapped[str | None] = mapped_column(String(200))
