@@ -2,8 +2,10 @@
 reports: messages not understood (and conversations with at least one), and requests for a person. Counts
 and the channel's name only: never the chat, the resident or their words.
 
-Conversations begun are not counted here: a custom action_session_start would make every conversation's
-first message depend on the action server (tried, and a greeting then got no answer with it down)."""
+Conversations begun are not counted here but by the repairs service, as the bot's channel edges pass each
+resident's message on (repairs/usage/conversations.py: a chat idle for Rasa's session expiry begins a new
+one). A custom action_session_start would make every conversation's first message depend on the action
+server (tried, and a greeting then got no answer with it down)."""
 
 import logging
 from typing import Any, Dict, List, Text

@@ -53,8 +53,11 @@ class RepairsClient:
         await self._http.aclose()
 
     async def _request(self, method: str, path: str, *, resident: str | None = None, json: Any = None,
-                       params: dict[str, Any] | None = None, files: Any = None, retry: bool = False) -> Any:
+                       params: dict[str, Any] | None = None, files: Any = None, retry: bool = False,
+                       timeout: float | None = None) -> Any:
         headers = dict(self._headers)
+        # The client's timeouts unless the call asks for its own (left out, not None: None means no timeout).
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": httpx.Timeout(timeout)}
         if resident:
             headers["X-Resident-Channel"] = resident
         last = "no attempt"
@@ -63,7 +66,7 @@ class RepairsClient:
                 await asyncio.sleep(0.2 * 2 ** (attempt - 1))
             try:
                 response = await self._http.request(method, self.base_url + path, headers=headers, json=json,
-                                                    params=params, files=files)
+                                                    params=params, files=files, **extra)
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
                 continue
@@ -81,12 +84,20 @@ class RepairsClient:
                                str(body.get("detail") or body.get("title") or ""))
         raise RepairsUnavailable(last)
 
-    async def first_delivery(self, channel: str, update_id: str) -> bool:
+    async def first_delivery(self, channel: str, update_id: str, *, chat: str | None = None) -> bool:
         """True the first time this update is seen, across restarts and replicas; False for a repeat.
-        Safe to retry: the service keeps one row per (channel, update id)."""
-        body = await self._request("POST", "/api/v1/channel-updates",
-                                   json={"channel": channel, "update_id": update_id}, retry=True)
+        Safe to retry: the service keeps one row per (channel, update id). With `chat` (a resident's message
+        or tap), the first time also counts the chat's conversation if it begins one, for the reports."""
+        payload = {"channel": channel, "update_id": update_id} | ({} if chat is None else {"chat": chat})
+        body = await self._request("POST", "/api/v1/channel-updates", json=payload, retry=True)
         return bool(body and body.get("first"))
+
+    async def conversation_turn(self, channel: str, chat: str, *, timeout: float = 2.0) -> None:
+        """A resident's message on an edge that claims no updates (web chat): the service counts a
+        conversation when this begins one. Not retried, and with a short timeout: it is only a count, and it
+        sits in front of the resident's answer."""
+        await self._request("POST", "/api/v1/assistant/conversations", timeout=timeout,
+                            json={"channel": channel, "chat": chat})
 
     async def is_verified(self, resident: str) -> bool:
         try:

@@ -5,6 +5,7 @@ Nothing else in the service reads `os.environ`: build a `Settings` at start-up a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -79,6 +80,11 @@ class Settings(BaseSettings):
     # still shows it).
     officer_alert_chat: str | None = Field(default=None, pattern=r"^-?[0-9]{1,20}$", alias="REPAIRS_OFFICER_ALERT_CHAT")
 
+    # A chat idle this long starts a new conversation with its next message, for the assistant's counts in
+    # the reports (repairs/usage/conversations.py). Keep it equal to Rasa's session expiry (domain.yml
+    # session_config.session_expiration_time), so a "conversation" is what the assistant calls a session.
+    conversation_idle_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60, alias="REPAIRS_CONVERSATION_IDLE_MINUTES")
+
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 
     @field_validator("officer_alert_chat", "secure_cookies", mode="before")
@@ -91,6 +97,10 @@ class Settings(BaseSettings):
         if self.secure_cookies is not None:
             return self.secure_cookies
         return self.public_base_url.lower().startswith("https://")
+
+    @property
+    def conversation_idle(self) -> timedelta:
+        return timedelta(minutes=self.conversation_idle_minutes)
 
     @property
     def is_sqlite(self) -> bool:

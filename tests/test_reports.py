@@ -93,7 +93,54 @@ def test_assistant_figures_are_what_the_database_holds(report: Report, backend: 
     assert bot.reported_in_chat == [("telegram", 6), ("web", 1)]
     assert bot.callbacks == [("telegram", 2), ("web", 1)]
     assert bot.conversations is None and bot.fallback_rate is None and bot.without_person is None
-    assert bot.unavailable_reason and "not counted yet" in bot.unavailable_reason
+    assert bot.unavailable_reason and "No conversation has been counted yet" in bot.unavailable_reason
+    assert bot.note is None and bot.counted_from is None
+
+
+def _usage(ctx: ServiceContext, *events: tuple[str, str, int]) -> None:
+    """Counters as the edges and the action server leave them: (event, UK noon of that day, how many)."""
+    from repairs.usage.counting import count
+    from repairs.usage.models import UsageEvent
+
+    with transaction(ctx.sessions) as s:
+        for event, day, times in events:
+            for _ in range(times):
+                count(s, UsageEvent(event), "telegram", at=at(f"{day}T12:00:00"))
+
+
+def test_a_period_before_conversations_were_counted_says_from_when(ctx: ServiceContext, factory: Factory,
+                                                                   backend: str) -> None:
+    build_dataset(ctx, factory.resident())
+    _usage(ctx, ("misunderstood", "2026-03-25", 2), ("misunderstood_conversation", "2026-03-25", 1),
+           ("conversation", "2026-04-07", 3))
+    with transaction(ctx.sessions) as s:
+        bot = build_report(s, PERIOD, now=NOW).assistant
+    assert bot.conversations is None and bot.without_person is None and bot.fallback_rate is None
+    assert bot.unavailable_reason and "counted from 7 Apr 2026, after this period" in bot.unavailable_reason
+    assert (bot.misunderstood_messages, bot.misunderstood_conversations) == (2, 1), "counted before conversations"
+
+
+def test_a_period_in_which_counting_began_has_the_figures_from_that_day(ctx: ServiceContext, factory: Factory,
+                                                                       backend: str) -> None:
+    build_dataset(ctx, factory.resident())
+    _usage(ctx, ("misunderstood", "2026-03-25", 5), ("misunderstood_conversation", "2026-03-25", 4),
+           ("person", "2026-03-25", 3),  # before conversations were counted: left out of the rates
+           ("conversation", "2026-03-30", 4), ("conversation", "2026-04-05", 4), ("person", "2026-03-31", 2),
+           ("misunderstood", "2026-04-01", 3), ("misunderstood_conversation", "2026-04-01", 2),
+           ("conversation", "2026-04-06", 9))  # the day after the period
+    with transaction(ctx.sessions) as s:
+        bot = build_report(s, PERIOD, now=NOW).assistant
+    assert (bot.conversations, bot.with_person, bot.without_person) == (8, 2, 6)
+    assert (bot.misunderstood_messages, bot.misunderstood_conversations) == (3, 2)
+    assert bot.fallback_rate == 0.25 and bot.unavailable_reason is None
+    assert bot.counted_from == date(2026, 3, 30)
+    assert bot.note and "counted from 30 Mar 2026" in bot.note and "30 Mar 2026 to 5 Apr 2026 only" in bot.note
+    # A later period, all of it counted, has no note; a quiet one has a true zero, not "unavailable".
+    quiet = Period(first_day=date(2026, 4, 20), last_day=date(2026, 4, 26), tz=LONDON)
+    with transaction(ctx.sessions) as s:
+        later = build_report(s, quiet, now=NOW).assistant
+    assert (later.conversations, later.without_person, later.fallback_rate) == (0, 0, None)
+    assert later.unavailable_reason is None and later.note is None
 
 
 def test_assistant_usage_counted_by_the_action_server(ctx: ServiceContext, factory: Factory, client,

@@ -81,6 +81,41 @@ def test_reports_page_for_a_supervisor(client: TestClient, ctx: ServiceContext, 
     assert "Not counted: 1 duplicate report merged into another ticket" in text
 
 
+def test_the_assistants_conversation_figures_appear_once_conversations_are_counted(
+        client: TestClient, ctx: ServiceContext, factory: Factory, backend: str) -> None:
+    """Conversations counted at the edge as residents talk (repairs/usage/conversations.py), handoffs and
+    misunderstandings counted by the action server: the page shows both figures with numbers."""
+    from datetime import timedelta
+
+    from repairs.usage.conversations import touch
+    from repairs.usage.counting import count
+    from repairs.usage.models import UsageEvent
+
+    build_dataset(ctx, factory.resident())
+    idle = ctx.settings.conversation_idle
+    turns = [("telegram", "4101", "2026-03-23T09:00:00"), ("telegram", "4101", "2026-03-23T09:20:00"),
+             ("telegram", "4101", "2026-03-23T12:00:00"),  # idle over an hour: a second conversation
+             ("web", "browser-1", "2026-03-30T18:00:00"), ("web", "browser-1", "2026-03-30T18:01:00"),
+             ("telegram", "4102", "2026-04-02T08:00:00")]
+    with transaction(ctx.sessions) as s:
+        began = [touch(s, channel, chat, idle=idle, now=at(when)) for channel, chat, when in turns]
+        count(s, UsageEvent.PERSON, "telegram", at=at("2026-03-23T12:05:00"))
+        for event in (UsageEvent.MISUNDERSTOOD, UsageEvent.MISUNDERSTOOD, UsageEvent.MISUNDERSTOOD_CONVERSATION):
+            count(s, event, "web", at=at("2026-03-30T18:00:30"))
+    assert began == [True, False, True, True, False, True]
+    supervisor_client(client, factory)
+    text = client.get("/officer/reports", params={"from": "2026-03-23", "to": "2026-04-05"}).text
+    assert re.search(r"handled without a person</dt><dd><strong class=\"figure\">3</strong> of 4 conversations", text)
+    assert re.search(r"at least once\)</dt><dd><strong class=\"figure\">25.0%</strong>", text)
+    assert "(1 conversations; 2 messages not understood)" in text
+    assert "No conversation has been counted" not in text and "Conversations are counted from" not in text
+    # Before counting began the page says so, and from when.
+    earlier = client.get("/officer/reports", params={"from": "2026-03-01", "to": "2026-03-15"}).text
+    assert earlier.count("Not available") == 2
+    assert "Conversations are counted from 23 Mar 2026, after this period" in earlier
+    assert idle == timedelta(minutes=60)
+
+
 def test_reports_page_default_period_and_a_bad_one(client: TestClient, factory: Factory, backend: str) -> None:
     supervisor_client(client, factory)
     page = client.get("/officer/reports")

@@ -224,3 +224,26 @@ def test_with_the_repairs_service_down_updates_are_still_handled() -> None:
             await edge.aclose()
 
     assert asyncio.run(run()) is True
+
+
+def test_only_residents_private_messages_and_taps_carry_their_chat_to_be_counted() -> None:
+    """The update claim names the chat (so the repairs service counts its conversation) for a resident's
+    message, command or button tap; never for the officers' group or its alert buttons."""
+    from telegram import CallbackQuery
+
+    from bot.telegram.application import resident_chat
+
+    assert resident_chat(_update(1, 5)) == "5"
+    group = Chat(-1001234, "supergroup")
+    in_group = Message(2, date=None, chat=group, from_user=User(7, "O", False), text="/status")  # type: ignore[arg-type]
+    assert resident_chat(Update(2, message=in_group)) is None
+
+    def tap(message: Message) -> Update:
+        query = CallbackQuery("q", User(7, "O", False), "ci", message=message, data="r|/affirm")
+        return Update(3, callback_query=query)
+
+    private = _update(4, 5).message
+    assert private is not None
+    assert resident_chat(tap(private)) == "5"
+    assert resident_chat(tap(in_group)) is None, "an officer's tap on an emergency alert"
+    assert resident_chat(Update(5)) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -85,9 +86,18 @@ def _first_delivery(edge: EdgeServices) -> FirstDelivery:
         # Update ids are per bot: the bot's id (the token's first part) keeps two bots' ids apart.
         update_id = f"{update.get_bot().token.split(':', 1)[0]}:{update.update_id}"
         try:
-            return await edge.repairs.first_delivery(CHANNEL, update_id)
+            return await edge.repairs.first_delivery(CHANNEL, update_id, chat=resident_chat(update))
         except (RepairsUnavailable, RepairsError) as exc:
             log.warning("update de-duplication unavailable (%s); handling the update anyway", exc)
             return True
 
     return first_delivery
+
+
+def resident_chat(update: Update) -> str | None:
+    """The chat of a resident's message, command or button tap, whose conversation the repairs service
+    counts with the update's claim; None for anything else (the officers' group and its alert buttons)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE or (update.message is None and update.callback_query is None):
+        return None
+    return str(chat.id)

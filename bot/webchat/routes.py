@@ -3,7 +3,8 @@
 - `GET /`: the page. It sets the session cookie (a random id, signed; HttpOnly, SameSite=Lax, Secure
   over https) and carries the CSRF token for the POSTs.
 - `POST /webchat/api/message`: typed words (never read as an intent) or a button the assistant offered
-  in this session (its payload signed); the assistant's replies come back.
+  in this session (its payload signed); the assistant's replies come back. Each turn first tells the repairs
+  service, which counts the conversation a turn begins (for the officers' reports; never in the turn's way).
 - `POST /webchat/api/photo`: the image as the request body; checked here (type, size), then attached to
   the resident's current repair through the repairs service, or the resident is asked which one.
 - `POST /webchat/api/updates` and `/updates/ack`: proactive updates, pulled. A page that is open asks
@@ -54,6 +55,7 @@ SECURE_COOKIE = "__Host-repairs_chat"
 CSRF_HEADER = "x-csrf-token"
 MAX_JSON_BYTES = 16 * 1024
 MAX_PAYLOAD_CHARS = 1000
+CONVERSATION_COUNT_TIMEOUT = 2.0  # seconds a turn may wait on counting its conversation, at worst
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
@@ -236,8 +238,17 @@ class WebChat:
         return [{"title": b.title, "payload": b.payload, "sig": self.signer.button(session_id, b.payload)}
                 for b in buttons if len(b.payload) <= MAX_PAYLOAD_CHARS]
 
+    async def _count_conversation(self, session_id: str) -> None:
+        """Tell the repairs service a message arrived, so it counts the conversation this may begin (web chat
+        claims no updates, which is where Telegram's are counted). Only a count: never in the turn's way."""
+        try:
+            await self.repairs.conversation_turn(CHANNEL, session_id, timeout=CONVERSATION_COUNT_TIMEOUT)
+        except (RepairsUnavailable, RepairsError) as exc:
+            log.warning("web chat conversation not counted: %s", exc)
+
     async def _turn(self, session_id: str, text: str) -> Response:
         started = time.monotonic()
+        await self._count_conversation(session_id)
         try:
             replies = await self.rasa.send(sender_for(session_id), text, {"channel": CHANNEL})
         except AssistantUnavailable as exc:

@@ -1,5 +1,7 @@
 """What channel edges share through the system of record, so any replica can take any update:
-- `POST /api/v1/channel-updates`: process each inbound update once across restarts and replicas.
+- `POST /api/v1/channel-updates`: process each inbound update once across restarts and replicas. With the
+  resident's `chat`, a first-seen update also carries on (or begins, and counts) the chat's conversation, in
+  the same transaction (repairs/usage/conversations.py): no second call per message.
 - `/api/v1/channel-state/{channel}/{chat}/{name}`: small expiring values of a chat's edge state (PUT, GET,
   DELETE that returns what it removed), and `DELETE /api/v1/channel-state/{channel}/{chat}` for all of them.
 """
@@ -19,6 +21,7 @@ from repairs.channels import state
 from repairs.channels.updates import take_update
 from repairs.database import transaction
 from repairs.problems import Problem
+from repairs.usage.conversations import touch
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
@@ -26,12 +29,17 @@ router = APIRouter(prefix="/api/v1", tags=["channels"])
 Channel = Literal["telegram", "web", "whatsapp", "sms"]
 MAX_VALUE_BYTES = 8 * 1024  # a keyboard's id, a photo's file id and caption, one long payload: well under
 MAX_TTL_SECONDS = 30 * 86400
+CHAT_PATTERN = r"^[\x21-\x7e]+$"
+ChatField = Annotated[str, Field(min_length=1, max_length=128, pattern=CHAT_PATTERN)]
 
 
 class UpdateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Channel
     update_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+    # The resident's chat, when the update is a resident's message or button tap: counts its conversation.
+    # Left out for anything else (an officers' group, an old caller).
+    chat: ChatField | None = None
 
 
 class UpdateOut(BaseModel):
@@ -48,10 +56,12 @@ class UpdateOut(BaseModel):
 def channel_update(body: UpdateBody, _service: ServiceDep, ctx: ContextDep) -> JSONResponse:
     with transaction(ctx.sessions) as session:
         first = take_update(session, body.channel, body.update_id)
+        if first and body.chat is not None:
+            touch(session, body.channel, body.chat, idle=ctx.settings.conversation_idle)
     return JSONResponse({"first": first}, status_code=201 if first else 200)
 
 
-ChatPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+ChatPath = Annotated[str, Path(min_length=1, max_length=128, pattern=CHAT_PATTERN)]
 NamePath = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[a-z_]+(:[\x21-\x7e]{1,64})?$")]
 
 

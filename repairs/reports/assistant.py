@@ -1,17 +1,22 @@
 """What the repairs database can honestly say about the assistant in a period.
 
 It holds the repairs reported through the chat channels, every request for a person (a callback
-request), and the daily counters the action server keeps (repairs/usage): conversations begun, messages
-not understood, conversations with at least one, and conversations handed to a person. The
-conversations themselves live in Rasa's tracker store, which this service does not read. Days before
-the counters existed have none: when a period has no conversation counted, the figures are reported
-as unavailable, with that reason, rather than estimated.
+request), and the daily usage counters (repairs/usage): conversations begun, counted by the repairs
+service as the channel edges pass residents' messages on (repairs/usage/conversations.py); and messages not
+understood, conversations with at least one, and conversations handed to a person, which the action
+server posts. The conversations themselves live in Rasa's tracker store, which this service does not read.
+
+Conversations have been counted only since the edges began counting them. A period that ends before the
+first day with a conversation counted says so and shows the share handled without a person and the fallback
+rate as unavailable, rather than estimating them; a period that starts before it has those figures from
+that day on, and says from when.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,12 +25,21 @@ from repairs.auth.dependencies import CHANNELS
 from repairs.reports.period import Period
 from repairs.tickets.models import CallbackRequest
 from repairs.usage.counting import totals
-from repairs.usage.models import UsageEvent
+from repairs.usage.models import AssistantUsage, UsageEvent
 
-UNAVAILABLE = (
-    "Conversations are not counted yet (they stay in Rasa's tracker store, which this service does not read), "
+NOT_YET = (
+    "No conversation has been counted yet (the repairs service counts them as residents' messages arrive), "
     "so the share handled without a person and the fallback rate are not available; the messages the "
     "assistant did not understand are counted."
+)
+BEFORE_COUNTING = (
+    "Conversations are counted from {first:%-d %b %Y}, after this period, so the share handled without a "
+    "person and the fallback rate are not available for it; the messages the assistant did not understand "
+    "are counted."
+)
+COUNTED_FROM = (
+    "Conversations are counted from {first:%-d %b %Y}: the conversations, those handled without a person, "
+    "the fallback rate and the messages not understood cover {first:%-d %b %Y} to {last:%-d %b %Y} only."
 )
 
 
@@ -39,7 +53,10 @@ class AssistantFigures:
     # Messages the assistant did not understand, and conversations with at least one.
     misunderstood_messages: int | None = None
     misunderstood_conversations: int | None = None
-    unavailable_reason: str | None = UNAVAILABLE
+    unavailable_reason: str | None = NOT_YET
+    # Set when conversations began to be counted inside the period: the usage figures are from that day.
+    counted_from: date | None = None
+    note: str | None = None
 
     @property
     def without_person(self) -> int | None:
@@ -63,6 +80,12 @@ class AssistantFigures:
         return sum(n for _, n in self.callbacks)
 
 
+def first_counted_day(session: Session) -> date | None:
+    """The first UK day with a conversation counted: conversation figures exist from then on."""
+    return session.scalar(select(func.min(AssistantUsage.day))
+                          .where(AssistantUsage.event == UsageEvent.CONVERSATION.value))
+
+
 def assistant_figures(session: Session, period: Period, by_channel: Sequence[tuple[str, int]]) -> AssistantFigures:
     """`by_channel` is the period's reports by channel (from `figures.volumes`, already counted)."""
     callbacks = session.execute(
@@ -71,16 +94,22 @@ def assistant_figures(session: Session, period: Period, by_channel: Sequence[tup
         .group_by(CallbackRequest.channel)
         .order_by(func.count().desc(), CallbackRequest.channel)
     ).all()
-    counted = totals(session, period.first_day, period.last_day)
-    conversations = counted.get(UsageEvent.CONVERSATION.value, 0)
-    # Misunderstandings are counted by the action server whatever else is; the rate needs conversations too.
-    usage: dict[str, object] = {
-        "misunderstood_messages": counted.get(UsageEvent.MISUNDERSTOOD.value, 0),
-        "misunderstood_conversations": counted.get(UsageEvent.MISUNDERSTOOD_CONVERSATION.value, 0),
-    }
-    if conversations:
-        usage.update(conversations=conversations, with_person=counted.get(UsageEvent.PERSON.value, 0),
-                     unavailable_reason=None)
+    first = first_counted_day(session)
+    usage: dict[str, object]
+    if first is None or first > period.last_day:
+        # Misunderstandings are counted by the action server whatever else is; the rates need conversations.
+        counted = totals(session, period.first_day, period.last_day)
+        usage = {"unavailable_reason": NOT_YET if first is None else BEFORE_COUNTING.format(first=first)}
+    else:
+        # All four counters over the same days, so the rates compare like with like.
+        since = max(first, period.first_day)
+        counted = totals(session, since, period.last_day)
+        usage = {"conversations": counted.get(UsageEvent.CONVERSATION.value, 0),
+                 "with_person": counted.get(UsageEvent.PERSON.value, 0), "unavailable_reason": None}
+        if since > period.first_day:
+            usage.update(counted_from=since, note=COUNTED_FROM.format(first=since, last=period.last_day))
+    usage.update(misunderstood_messages=counted.get(UsageEvent.MISUNDERSTOOD.value, 0),
+                 misunderstood_conversations=counted.get(UsageEvent.MISUNDERSTOOD_CONVERSATION.value, 0))
     return AssistantFigures(
         reported_in_chat=[(c, n) for c, n in by_channel if c in CHANNELS],
         callbacks=[(str(c), int(n)) for c, n in callbacks],
