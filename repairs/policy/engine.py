@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from repairs.policy.calendar import WorkingCalendar, require_aware
 from repairs.policy.responsibility import Responsibility, ResponsibilityRules
 from repairs.policy.rules import RuleSet
-from repairs.policy.schema import PolicyFile
+from repairs.policy.schema import ComplaintStage, PolicyFile
 from repairs.policy.taxonomy import Category
 from repairs.policy.text import compile_pattern, find_guarded, normalise
 from repairs.policy.wording import describe_deadline
@@ -241,16 +241,28 @@ class Policy:
         weeks = self.config.awaab.damp_mould.further_works_weeks
         return self.calendar.add_calendar_days(require_aware(investigated_at, "investigated_at"), weeks * 7)
 
-    def complaint_deadlines(self, received_at: datetime, stage: int) -> tuple[datetime, datetime]:
-        """(acknowledge by, respond by); the response is counted from the acknowledgement deadline."""
+    def complaint_stage(self, stage: int) -> ComplaintStage:
+        """The timescales of stage 1 or 2 (ValueError for any other)."""
         stages = {1: self.config.complaints.stage_1, 2: self.config.complaints.stage_2}
         if stage not in stages:
             raise ValueError(f"complaint stage must be 1 or 2, got {stage!r}")
-        cfg = stages[stage]
+        return stages[stage]
+
+    def complaint_deadlines(self, received_at: datetime, stage: int) -> tuple[datetime, datetime]:
+        """(acknowledge by, respond by) for a complaint received (or escalated) at `received_at`. Until it
+        is acknowledged, the response is counted from the acknowledgement deadline."""
+        cfg = self.complaint_stage(stage)
         acknowledge_by = self.calendar.add_working_days(
             require_aware(received_at, "received_at"), cfg.acknowledge_working_days
         )
         return acknowledge_by, self.calendar.add_working_days(acknowledge_by, cfg.respond_working_days)
+
+    def complaint_respond_by(self, acknowledged_at: datetime, stage: int) -> datetime:
+        """Once acknowledged, the answer is due the stated working days after the acknowledgement itself
+        (the Complaint Handling Code: 10 at stage 1, 20 at stage 2)."""
+        cfg = self.complaint_stage(stage)
+        return self.calendar.add_working_days(require_aware(acknowledged_at, "acknowledged_at"),
+                                              cfg.respond_working_days)
 
     # -- responsibility and wording ---------------------------------------------------------------
 

@@ -265,7 +265,12 @@ class Photo(Base):
 
 
 class Complaint(Base):
-    """A complaint under the Housing Ombudsman Complaint Handling Code."""
+    """A complaint under the Housing Ombudsman Complaint Handling Code.
+
+    The row holds the stage being worked now: its deadlines, and when it was acknowledged and answered.
+    Escalation to stage 2 starts those afresh; what happened at stage 1 (who, when, the answer, and the
+    deadline each step was held to) stays in the complaint's events.
+    """
 
     __tablename__ = "complaints"
 
@@ -274,11 +279,51 @@ class Complaint(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     stage: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, answered (repairs/complaints)
     text: Mapped[str] = mapped_column(Text)
     acknowledge_by: Mapped[datetime] = mapped_column(UTCDateTime)
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response: Mapped[str | None] = mapped_column(Text)  # the answer sent to the resident at this stage
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The database removes the events with the complaint (a resident's erasure); the ORM never deletes them.
+    events: Mapped[list[ComplaintEvent]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.id", passive_deletes=True
+    )
+
+
+class ComplaintEvent(Base):
+    """The complaint's append-only history: received, acknowledged, answered, escalated; who and when.
+
+    `due_at` is the deadline an acknowledgement or answer was held to when it was given, so the reports
+    can say whether each stage's step was late after the row has moved on to the next stage."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(20))  # resident, officer, service, system (as ticket events)
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+@event.listens_for(ComplaintEvent, "before_update")
+def _complaint_events_are_append_only(*_args: object) -> None:
+    raise RuntimeError("complaint events are append-only")
+
+
+@event.listens_for(ComplaintEvent, "before_delete")
+def _complaint_events_are_never_deleted(*_args: object) -> None:
+    raise RuntimeError("complaint events are append-only")
 
 
 class Rating(Base):

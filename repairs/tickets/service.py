@@ -32,6 +32,7 @@ from repairs.tickets.models import (
     Appointment,
     AppointmentStatus,
     Complaint,
+    ComplaintEvent,
     LinkedResident,
     LocationType,
     Rating,
@@ -513,8 +514,9 @@ def create_complaint(
     ticket: Ticket | None,
     text: str,
     actor: Actor,
+    now: datetime | None = None,
 ) -> Complaint:
-    now = utcnow()
+    now = now or utcnow()
     ack_by, respond_by = policy.complaint_deadlines(now, 1)
     complaint = Complaint(
         resident_id=resident_id,
@@ -534,6 +536,9 @@ def create_complaint(
             break
         except IntegrityError:
             continue
+    # Its history starts here; officers add to it (repairs/complaints/handling.py).
+    session.add(ComplaintEvent(complaint_id=complaint.id, actor_type=actor.type, actor_id=actor.id,
+                               kind="received", stage=1, data={}, at=now))
     if ticket is not None:
         session.add(record_event(ticket, actor, "complaint", data={"complaint": complaint.reference}))
     session.flush()

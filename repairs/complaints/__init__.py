@@ -1,0 +1,1 @@
+"""Complaints under the Housing Ombudsman Complaint Handling Code: how officers work them."""
