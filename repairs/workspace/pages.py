@@ -14,6 +14,7 @@ from repairs.workspace import (
     routes_alerts,
     routes_announcements,
     routes_auth,
+    routes_complaints,
     routes_password,
     routes_queue,
     routes_reports,
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/officer", include_in_schema=False)
 router.include_router(routes_auth.router)
 router.include_router(routes_queue.router)
 router.include_router(routes_ticket.router)
+router.include_router(routes_complaints.router)
 router.include_router(routes_accounts.router)
 router.include_router(routes_password.router)
 router.include_router(routes_reports.router)

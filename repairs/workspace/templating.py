@@ -50,6 +50,7 @@ def environment() -> Environment:
 # page another module adds later appears without editing this list's callers.
 NAV: tuple[tuple[str, str, bool], ...] = (
     ("Queue", "/officer/queue", False),
+    ("Complaints", "/officer/complaints", False),
     ("Alerts", "/officer/alerts", False),
     ("Announcements", "/officer/announcements", False),
     ("Reports", "/officer/reports", True),
