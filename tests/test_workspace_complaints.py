@@ -223,8 +223,11 @@ def test_acknowledge_answer_and_escalate_from_the_page_tell_the_resident(
                                                   "acknowledged", "answered"]
     assert {e.actor_id for e in events(ctx, ref)[1:]} == {str(officer.id)}
     assert "Housing Ombudsman" in outbox(ctx, ref)[-1].payload["text"]
-    # The repair's page lists what was sent about the complaint with its other updates.
-    assert "complaint answered" in text_of(client.get(f"/officer/tickets/{ticket}").text)
+    # The repair's page links to the complaint, and lists what was sent about it with its other updates.
+    ticket_page = client.get(f"/officer/tickets/{ticket}")
+    assert f'href="/officer/complaints/{ref}"' in ticket_page.text
+    assert f"{ref} (stage 2, answered)" in text_of(ticket_page.text)
+    assert "complaint answered" in text_of(ticket_page.text)
 
 
 def test_steps_the_complaint_does_not_allow_are_refused_plainly(

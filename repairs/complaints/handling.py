@@ -58,6 +58,15 @@ class Outcome:
     done: str  # acknowledged, answered, escalated, or already_<one of them> when the step was taken before
 
 
+def status_text(complaint: Complaint) -> str:
+    """Where the complaint stands, in words for officers."""
+    if complaint.status == ANSWERED:
+        return "answered"
+    if complaint.status == OPEN:
+        return "acknowledged, not yet answered" if complaint.acknowledged_at else "waiting to be acknowledged"
+    return complaint.status
+
+
 def next_deadline(complaint: Complaint) -> tuple[str, datetime] | None:
     """The clock that runs now: acknowledge until acknowledged, then answer; none once answered."""
     if complaint.status != OPEN:

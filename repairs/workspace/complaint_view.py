@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repairs.auth.models import Officer
-from repairs.complaints.handling import ANSWERED, OPEN, STAGES, next_deadline
+from repairs.complaints.handling import ANSWERED, OPEN, STAGES, next_deadline, status_text
 from repairs.complaints.listing import Listed
 from repairs.notifications.models import Notification
 from repairs.policy.engine import Policy
@@ -31,14 +31,6 @@ EVENT_TEXT = {
     "escalated": "Escalated to stage 2",
 }
 ACTORS = {"resident": "Resident", "service": "Assistant", "system": "System"}
-
-
-def status_label(complaint: Complaint) -> str:
-    if complaint.status == ANSWERED:
-        return "answered"
-    if complaint.status == OPEN:
-        return "acknowledged, not yet answered" if complaint.acknowledged_at else "waiting to be acknowledged"
-    return complaint.status
 
 
 def excerpt(text: str) -> str:
@@ -68,7 +60,7 @@ def row(listed: Listed, now: datetime) -> Row:
     return Row(
         reference=c.reference,
         stage=c.stage,
-        status=status_label(c),
+        status=status_text(c),
         is_open=c.status == OPEN,
         ticket_reference=listed.ticket_reference,
         received=local_time(c.created_at),
@@ -208,7 +200,7 @@ def build(session: Session, policy: Policy, complaint: Complaint, now: datetime)
     return ComplaintPage(
         reference=complaint.reference,
         stage=complaint.stage,
-        status=status_label(complaint),
+        status=status_text(complaint),
         is_open=is_open,
         text=complaint.text,
         received_at=local_time(complaint.created_at),

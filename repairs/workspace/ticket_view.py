@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from repairs.appointments.slots import free_slots
 from repairs.auth.models import Officer
+from repairs.complaints.handling import status_text
 from repairs.context import ServiceContext
 from repairs.notifications.models import Notification
 from repairs.residents.models import ChannelIdentity, Resident, Tenancy
 from repairs.tickets.lifecycle import ALLOWED_TRANSITIONS
-from repairs.tickets.models import LinkedResident, Priority, Status, Ticket, TicketMerge
+from repairs.tickets.models import Complaint, LinkedResident, Priority, Status, Ticket, TicketMerge
 from repairs.tickets.presenters import STATUS_TEXT, current_appointment
 from repairs.tickets.queue import awaab_clock
 from repairs.tickets.references import normalise_reference
@@ -122,6 +123,8 @@ class TicketPage:
     trades: list[str]
     slots: list[tuple[str, str]]
     can_message: bool
+    # Complaints about this repair: reference, stage and where each stands.
+    complaints: list[tuple[str, int, str]]
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:
@@ -352,4 +355,6 @@ def build(session: Session, ctx: ServiceContext, ticket: Ticket, now: datetime, 
         trades=sorted({c.trade for c in policy.categories.values()}),
         slots=slots,
         can_message=ticket.resident_id is not None or bool(linked),
+        complaints=[(c.reference, c.stage, status_text(c)) for c in session.scalars(
+            select(Complaint).where(Complaint.ticket_id == ticket.id).order_by(Complaint.id))],
     )
