@@ -372,7 +372,8 @@ def merge(reference: str, body: MergeBody, officer: OfficerDep, ctx: ContextDep)
         if main is None:
             raise Problem(422, "unknown_ticket", "No such ticket", f"There is no repair {main_ref}.")
         try:
-            merging.merge(session, duplicate, main, actor=_actor(officer))
+            merging.merge(session, ctx.policy, duplicate, main, actor=_actor(officer),
+                          officer_alert_chat=ctx.settings.officer_alert_chat)
         except service.TicketActionRefused as exc:
             raise Problem(409, exc.code, "Merge not possible", exc.message) from None
         session.refresh(duplicate, ["events"])
