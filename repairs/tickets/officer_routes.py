@@ -41,6 +41,8 @@ class QueueRow(BaseModel):
     due_at: datetime
     overdue: bool
     awaab_next: datetime | None
+    # Other households linked to it ("me too" on a shared fault, or a merged duplicate's), as on the ticket.
+    linked_households: int = 0
 
 
 class QueuePage(BaseModel):
@@ -212,6 +214,7 @@ def _queue_row(entry: QueueEntry, now: datetime) -> QueueRow:
         due_at=t.due_at,
         overdue=t.is_open and t.due_at < now,
         awaab_next=awaab_next(t),
+        linked_households=entry.linked_households,
     )
 
 
