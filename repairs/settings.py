@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     officer_token_ttl_hours: int = Field(default=12, alias="REPAIRS_OFFICER_TOKEN_TTL_HOURS")
     # The officer workspace's cookie session: a working day, then sign in again.
     workspace_session_hours: float = Field(default=10, gt=0, le=24 * 7, alias="REPAIRS_WORKSPACE_SESSION_HOURS")
+    # ...and it ends sooner when no page has been opened or form sent for this long (a background poll, such
+    # as the emergency banner's, does not count). Whichever comes first.
+    workspace_idle_minutes: int = Field(default=30, ge=1, le=24 * 60, alias="REPAIRS_WORKSPACE_IDLE_MINUTES")
     # How often an open workspace page asks whether a new emergency needs acknowledging (its banner).
     workspace_banner_seconds: float = Field(default=20, ge=1, le=600, alias="REPAIRS_WORKSPACE_BANNER_SECONDS")
     # Mark workspace cookies Secure. Unset: on when REPAIRS_PUBLIC_BASE_URL is https (behind a TLS proxy).

@@ -44,6 +44,9 @@ class OfficerSession(Base):
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When a workspace session last served a page, to within a minute (see auth/officers.py); null for
+    # sessions from before it was kept, whose created_at stands in. API tokens have no idle timeout.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     officer: Mapped[Officer] = relationship()
 

@@ -50,6 +50,13 @@ LOGIN_COOKIE = "officer_login"
 LOGIN_COOKIE_SECONDS = 3600
 HOME = "/officer/queue"
 Context = Annotated[ServiceContext, Depends(get_context)]
+# Why the sign-in page is shown after a session went idle (?idle=...; see pages.py).
+IDLE_NOTICES = {
+    "1": "You were signed out because the workspace was not used for {minutes} minutes. "
+         "Sign in again to carry on where you were.",
+    "unsaved": "You were signed out because the workspace was not used for {minutes} minutes, so what you "
+               "last sent was not saved. Sign in again, then repeat it.",
+}
 MaybeOfficer = Annotated[WorkspaceOfficer | None, Depends(optional_officer)]
 
 
@@ -109,7 +116,11 @@ async def login_form(request: Request, ctx: Context, officer: MaybeOfficer, next
     target = safe_next(next)
     if officer is not None:
         return RedirectResponse(target, status_code=303)
-    notice = "You have signed out." if request.query_params.get("signed_out") == "1" else None
+    notice = None
+    if request.query_params.get("signed_out") == "1":
+        notice = "You have signed out."
+    elif (idle := request.query_params.get("idle")) in IDLE_NOTICES:
+        notice = IDLE_NOTICES[idle].format(minutes=ctx.settings.workspace_idle_minutes)
     return _login_page(request, ctx, next_path=target, notice=notice)
 
 
