@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # Abuse limits
     verify_max_failures: int = Field(default=5, alias="REPAIRS_VERIFY_MAX_FAILURES")
     verify_window_minutes: int = Field(default=15, alias="REPAIRS_VERIFY_WINDOW_MINUTES")
+    # Officer sign-ins (workspace and API) that fail from one client address, across all accounts, before
+    # that address must wait (429) until the oldest of them is this many minutes old. Generous: a council
+    # office's officers may all reach the service from one address. Successful sign-ins do not count.
+    signin_address_max_failures: int = Field(default=20, ge=1, le=10_000, alias="REPAIRS_SIGNIN_ADDRESS_MAX_FAILURES")
+    signin_address_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, alias="REPAIRS_SIGNIN_ADDRESS_WINDOW_MINUTES"
+    )
     max_photo_bytes: int = Field(default=10 * 1024 * 1024, alias="REPAIRS_MAX_PHOTO_BYTES")
     max_json_body_bytes: int = Field(default=256 * 1024, alias="REPAIRS_MAX_JSON_BODY_BYTES")
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from repairs.auth.address_throttle import TooManyFromAddress, begin_attempt, succeeded, throttle_for
 from repairs.auth.officers import (
     LOCKOUT,
     MAX_FAILED_LOGINS,
@@ -124,12 +125,19 @@ async def login_form(request: Request, ctx: Context, officer: MaybeOfficer, next
     return _login_page(request, ctx, next_path=target, notice=notice)
 
 
-def _sign_in(ctx: ServiceContext, email: str, password: str, old_token: str | None) -> tuple[int, str] | None:
+def _sign_in(
+    ctx: ServiceContext, email: str, password: str, old_token: str | None, client: str | None
+) -> tuple[int, str] | None:
+    with transaction(ctx.sessions) as session:
+        # Counted against the client's address before the password is checked (see address_throttle):
+        # raises TooManyFromAddress when that address has failed too often lately, whichever accounts.
+        attempt = begin_attempt(session, client, throttle_for(ctx.settings))
     with transaction(ctx.sessions) as session:
         # Committed even when sign-in fails, so authenticate()'s failed-login count is kept.
         officer = authenticate(session, email, password)
         if officer is None:
             return None
+        succeeded(session, attempt)
         if old_token:
             # A new token on every sign-in: a session id planted before sign-in is worthless after it.
             revoke_session(session, old_token, SessionKind.WORKSPACE)
@@ -163,7 +171,26 @@ async def login(request: Request, ctx: Context) -> Response:
             email=email,
         )
     try:
-        result = await run_in_threadpool(_sign_in, ctx, email, password, session_token(request))
+        # The client's address as uvicorn gives it: X-Forwarded-For only from a trusted proxy (FORWARDED_ALLOW_IPS).
+        client = request.client.host if request.client else None
+        result = await run_in_threadpool(_sign_in, ctx, email, password, session_token(request), client)
+    except TooManyFromAddress as exc:
+        wait = exc.until - utcnow()
+        log.info("workspace sign-in refused: too many failures from the client's address")
+        response = _login_page(
+            request,
+            ctx,
+            next_path=next_path,
+            status_code=429,
+            error=(
+                "Too many sign-ins from your network have failed recently, so signing in from here is paused. "
+                f"Try again after {local_time(exc.until, with_day=False)} (in about {span(wait)}). "
+                "If you did not make these attempts, tell your IT team."
+            ),
+            email=email,
+        )
+        response.headers["Retry-After"] = str(max(int(wait.total_seconds()), 1))
+        return response
     except AccountLocked as exc:
         wait = exc.until - utcnow()
         log.info("workspace sign-in refused: account locked")
