@@ -1,7 +1,7 @@
 """When each officer session was last used (the workspace's idle timeout)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-27 10:00:00
 
 `officer_sessions.last_seen_at`: when the session last served a page, kept to within a minute (it is
@@ -17,8 +17,8 @@ from alembic import op
 
 import repairs.database
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Failed officer sign-ins per client address
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-27 11:00:00
 
 `sign_in_failures`: one row per sign-in attempt that has not succeeded, keyed by a hash of the client's
@@ -16,8 +16,8 @@ from alembic import op
 
 import repairs.database
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
