@@ -16,7 +16,7 @@ from repairs.alerts import actions
 from repairs.auth.models import Officer
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
-from repairs.workspace.auth import CsrfForm, CurrentOfficer, WorkspaceOfficer
+from repairs.workspace.auth import BackgroundOfficer, CsrfForm, CurrentOfficer, WorkspaceOfficer
 from repairs.workspace.formatting import local_time, time_left
 from repairs.workspace.templating import render
 
@@ -86,9 +86,10 @@ async def _page(
 
 
 @router.get("/alerts/banner", response_class=HTMLResponse)
-def alerts_banner(request: Request, officer: CurrentOfficer) -> Response:
+def alerts_banner(request: Request, officer: BackgroundOfficer) -> Response:
     """Only the emergency banner (empty when nothing waits), for an open page's banner.js to refresh.
-    A plain def: its query runs in the thread pool, not the event loop."""
+    A plain def: its query runs in the thread pool, not the event loop. Asking is not the officer's
+    activity: a page left open does not keep its session from going idle."""
     return render(request, "alerts_banner.html", officer)
 
 

@@ -302,7 +302,8 @@ async def merge(reference: str, request: Request, officer: CurrentOfficer, ctx: 
         if main is None:
             raise FormProblem(f"There is no repair {main_ref}.")
         assert duplicate is not None  # locked above
-        merging.merge(session, duplicate, main, actor=_actor(officer))
+        merging.merge(session, ctx.policy, duplicate, main, actor=_actor(officer),
+                      officer_alert_chat=ctx.settings.officer_alert_chat)
 
     # Not locked up front: lock_pair locks both tickets in id order, so crossing merges cannot deadlock.
     return await _act(request, officer, ctx, reference, form, "merge", "merged", change, lock=False)
