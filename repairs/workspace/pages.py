@@ -73,4 +73,5 @@ def install(app: FastAPI) -> None:
                 officer = (await lookup_session(request, request.app.state.context, touch=False)).officer
             except WorkspaceDenied:
                 officer = None
-        return render(request, "denied.html", officer, status_code=exc.status, title=exc.title, message=exc.message)
+        return await render(request, "denied.html", officer, status_code=exc.status, title=exc.title,
+                            message=exc.message)

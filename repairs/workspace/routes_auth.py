@@ -75,7 +75,7 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _login_page(
+async def _login_page(
     request: Request,
     ctx: ServiceContext,
     *,
@@ -87,7 +87,7 @@ def _login_page(
 ) -> Response:
     """The form with a fresh pre-session CSRF pair (the cookie's value, the form's HMAC of it)."""
     nonce = new_token()
-    response = render(
+    response = await render(
         request,
         "login.html",
         None,
@@ -122,7 +122,7 @@ async def login_form(request: Request, ctx: Context, officer: MaybeOfficer, next
         notice = "You have signed out."
     elif (idle := request.query_params.get("idle")) in IDLE_NOTICES:
         notice = IDLE_NOTICES[idle].format(minutes=ctx.settings.workspace_idle_minutes)
-    return _login_page(request, ctx, next_path=target, notice=notice)
+    return await _login_page(request, ctx, next_path=target, notice=notice)
 
 
 def _sign_in(
@@ -157,7 +157,7 @@ async def login(request: Request, ctx: Context) -> Response:
     given = str(form.get("csrf_token") or "")
     secret = workspace_secret(ctx)
     if not nonce or len(nonce) > 256 or not same_secret(given, signed(secret, "login", nonce)):
-        return _login_page(
+        return await _login_page(
             request,
             ctx,
             next_path=next_path,
@@ -166,7 +166,7 @@ async def login(request: Request, ctx: Context) -> Response:
             email=email,
         )
     if not email or not password or "\x00" in email or "\x00" in password:
-        return _login_page(
+        return await _login_page(
             request, ctx, next_path=next_path, status_code=422, error="Enter your e-mail address and password.",
             email=email,
         )
@@ -177,7 +177,7 @@ async def login(request: Request, ctx: Context) -> Response:
     except TooManyFromAddress as exc:
         wait = exc.until - utcnow()
         log.info("workspace sign-in refused: too many failures from the client's address")
-        response = _login_page(
+        response = await _login_page(
             request,
             ctx,
             next_path=next_path,
@@ -194,7 +194,7 @@ async def login(request: Request, ctx: Context) -> Response:
     except AccountLocked as exc:
         wait = exc.until - utcnow()
         log.info("workspace sign-in refused: account locked")
-        response = _login_page(
+        response = await _login_page(
             request,
             ctx,
             next_path=next_path,
@@ -209,7 +209,7 @@ async def login(request: Request, ctx: Context) -> Response:
         return response
     if result is None:
         log.info("workspace sign-in failed")
-        return _login_page(
+        return await _login_page(
             request, ctx, next_path=next_path, status_code=401, error="Wrong e-mail address or password.", email=email
         )
     officer_id, token = result

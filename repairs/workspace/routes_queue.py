@@ -161,7 +161,7 @@ async def queue(request: Request, officer: CurrentOfficer, ctx: Context) -> Resp
     kept = {k: v for k, v in values.items() if v}
     next_url = f"/officer/queue?{urlencode({**kept, 'after': next_cursor})}" if next_cursor else None
     first_url = f"/officer/queue?{urlencode(kept)}" if after is not None else None
-    return render(
+    return await render(
         request,
         "queue.html",
         officer,
