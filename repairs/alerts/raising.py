@@ -86,7 +86,7 @@ def raise_alert(
     if telegram_chat:
         enqueue_to_chat(
             session,
-            delivery_key=f"alert:{alert_id}:telegram",
+            delivery_key=f"alert:{alert_id}:telegram",  # group_message.alert_delivery_key
             channel="telegram",
             external_id=telegram_chat,
             kind=ALERT_KIND,
