@@ -60,6 +60,7 @@ def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
         tickets = client.list_tickets(resident_channel(tracker), status="all", limit=10)
     except (ServiceUnavailable, ApiError):
         return None
+    tickets = [t for t in tickets if not t.get("linked")]  # a complaint is about the resident's own report
     candidates = [t for t in tickets if t.get("can_reopen")] or [t for t in tickets if t.get("status") in STILL_OPEN]
     return str(candidates[0]["reference"]) if candidates else None
 

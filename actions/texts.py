@@ -88,7 +88,9 @@ def ticket_buttons(tickets: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 
 def describe_ticket(t: Dict[str, Any]) -> str:
-    line = f"{t['reference']} ({t['category_name'].lower()}): {t['status_text']}"
+    # A neighbour's report the resident is linked to ("me too", or a merged duplicate) says so.
+    whose = ", reported by a neighbour; you're linked to it" if t.get("linked") else ""
+    line = f"{t['reference']} ({t['category_name'].lower()}{whose}): {t['status_text']}"
     if t.get("appointment"):
         line += f" Appointment: {t['appointment']['text']}."
     elif t.get("status") not in ("completed", "closed", "cancelled", "merged"):

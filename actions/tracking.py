@@ -106,7 +106,8 @@ def _pick(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str, *, s
     def run() -> List[EventType]:
         if reference:
             return act(reference)
-        candidates = [t for t in client.list_tickets(me, status=status, limit=20) if want(t)]
+        # Only the resident's own: another household's report they are linked to is theirs to follow, not to change.
+        candidates = [t for t in client.list_tickets(me, status=status, limit=20) if not t.get("linked") and want(t)]
         if not candidates:
             dispatcher.utter_message(text=none_text)
             return [SlotSet("awaiting", None)]

@@ -32,12 +32,13 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
@@ -59,10 +60,11 @@ class DeliveryError(Exception):
 
     retryable = True
 
-    def __init__(self, code: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, code: str, *, retry_after: float | None = None, detail: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.retry_after = retry_after
+        self.detail = detail  # the channel's own words, for deciding here; never stored
 
 
 class RetryableDeliveryError(DeliveryError):
@@ -78,7 +80,13 @@ class PermanentDeliveryError(DeliveryError):
 class ChannelSender(Protocol):
     """Sends one message to one chat on one channel, or raises a `DeliveryError`."""
 
-    async def send(self, external_id: str, text: str, buttons: Sequence[Button]) -> None: ...
+    async def send(self, external_id: str, text: str, buttons: Sequence[Button]) -> str | None:
+        """Returns the channel's id of the message that carries the buttons (the last), if it has one."""
+        ...
+
+    async def edit_buttons(self, external_id: str, message_id: str, buttons: Sequence[Button]) -> None:
+        """Replace the buttons of a message sent before (the officers' alert, once someone has it)."""
+        ...
 
 
 # --- flood control -------------------------------------------------------------------------------------
@@ -192,41 +200,76 @@ class TelegramSender:
     async def aclose(self) -> None:
         await self.bot.shutdown()
 
-    async def send(self, external_id: str, text: str, buttons: Sequence[Button]) -> None:
+    @staticmethod
+    def _chat_id(external_id: str) -> int:
         try:
-            chat_id = int(external_id)
+            return int(external_id)
         except ValueError:
             raise PermanentDeliveryError("telegram_bad_chat_id") from None
+
+    async def _markup(self, buttons: Sequence[Button], chat_id: int) -> InlineKeyboardMarkup | None:
         try:
-            markup = await keyboard(buttons, chat_id, self._payloads)
+            return await keyboard(buttons, chat_id, self._payloads)
         except ValueError:
             raise PermanentDeliveryError("button_payload_too_long") from None
         except (RepairsUnavailable, RepairsError):
             raise RetryableDeliveryError("payload_not_kept") from None
+
+    async def send(self, external_id: str, text: str, buttons: Sequence[Button]) -> str | None:
+        chat_id = self._chat_id(external_id)
+        markup = await self._markup(buttons, chat_id)
         parts = split_text(text) or ["…"]
-        try:
+        with _telegram_errors():
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                await self.bot.send_message(chat_id, part, reply_markup=markup if last else None)
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            raise RetryableDeliveryError("telegram_retry_after", retry_after=seconds) from None
-        except Forbidden:
-            raise PermanentDeliveryError("telegram_forbidden") from None  # the resident blocked the bot
-        except BadRequest as exc:  # before NetworkError: BadRequest is a subclass of it
-            code = "telegram_chat_not_found" if "chat not found" in str(exc).lower() else "telegram_bad_request"
-            raise PermanentDeliveryError(code) from None
-        except TimedOut:
-            raise RetryableDeliveryError("telegram_timeout") from None
-        except NetworkError:
-            raise RetryableDeliveryError("telegram_network") from None
-        except TelegramError:
-            # A wrong token and the like: retried, and failed for officers to see once the budget is spent.
-            raise RetryableDeliveryError("telegram_error") from None
+                sent = await self.bot.send_message(chat_id, part, reply_markup=markup if last else None)
+        return str(sent.message_id)
+
+    async def edit_buttons(self, external_id: str, message_id: str, buttons: Sequence[Button]) -> None:
+        chat_id = self._chat_id(external_id)
+        markup = await self._markup(buttons, chat_id)
+        try:
+            with _telegram_errors():
+                await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=int(message_id),
+                                                         reply_markup=markup)
+        except PermanentDeliveryError as exc:
+            if exc.detail and "not modified" in exc.detail:
+                return  # the buttons already say so (a tap in the group got there first)
+            raise
+
+
+@contextmanager
+def _telegram_errors() -> Iterator[None]:
+    """python-telegram-bot's errors as delivery errors: retried, or failed for officers to see."""
+    try:
+        yield
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        raise RetryableDeliveryError("telegram_retry_after", retry_after=seconds) from None
+    except Forbidden:
+        raise PermanentDeliveryError("telegram_forbidden") from None  # the resident blocked the bot
+    except BadRequest as exc:  # before NetworkError: BadRequest is a subclass of it
+        text = str(exc).lower()
+        code = ("telegram_chat_not_found" if "chat not found" in text
+                else "telegram_message_gone" if "message to edit not found" in text or "can't be edited" in text
+                else "telegram_bad_request")
+        raise PermanentDeliveryError(code, detail=text) from None
+    except TimedOut:
+        raise RetryableDeliveryError("telegram_timeout") from None
+    except NetworkError:
+        raise RetryableDeliveryError("telegram_network") from None
+    except TelegramError:
+        # A wrong token and the like: retried, and failed for officers to see once the budget is spent.
+        raise RetryableDeliveryError("telegram_error") from None
 
 
 # --- the worker ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sent:
+    message_id: str | None
 
 
 @dataclass
@@ -234,6 +277,7 @@ class _Ack:
     item: OutboxItem
     error: str | None = None  # None: sent
     retryable: bool = True
+    message_id: str | None = None  # the channel's id of what was sent, when it gave one
 
 
 class _Recent:
@@ -391,10 +435,11 @@ class DeliveryWorker:
         self._delivered.add(item.delivery_key)  # before the acknowledgement: see the module docstring
         self.sent_count += 1
         log.info("delivered", extra={"notification_id": item.id, "kind": item.kind, "channel": item.channel})
-        await self._ack(_Ack(item))
+        await self._ack(_Ack(item, message_id=outcome.message_id if isinstance(outcome, _Sent) else None))
 
-    async def _send(self, sender: ChannelSender, item: OutboxItem, lease_ends: float) -> DeliveryError | bool | None:
-        """True when sent, the error when not, None when it could not start inside the lease."""
+    async def _send(self, sender: ChannelSender, item: OutboxItem, lease_ends: float) -> DeliveryError | _Sent | None:
+        """What was sent, the error when not, None when it could not start inside the lease. An item with
+        `edit_message_id` in its data replaces that message's buttons instead (the officers' alert)."""
         timeout = self.settings.send_timeout_seconds
         chat = f"{item.channel}:{item.external_id}"
         async with self._sending, self.flood.slot(chat) as slot:
@@ -403,8 +448,12 @@ class DeliveryWorker:
                 slot.used = False
                 log.info("lease too short to send; leaving it for the next claim", extra={"notification_id": item.id})
                 return None
+            edit = item.data.get("edit_message_id")
             try:
-                await asyncio.wait_for(sender.send(item.external_id, item.text, item.buttons), timeout)
+                if edit:
+                    await asyncio.wait_for(sender.edit_buttons(item.external_id, str(edit), item.buttons), timeout)
+                    return _Sent(None)
+                return _Sent(await asyncio.wait_for(sender.send(item.external_id, item.text, item.buttons), timeout))
             except DeliveryError as exc:
                 return exc
             except TimeoutError:
@@ -412,7 +461,6 @@ class DeliveryWorker:
             except Exception:  # a sender bug: logged with its traceback, the message retried later
                 log.exception("sender failed unexpectedly", extra={"notification_id": item.id})
                 return RetryableDeliveryError("sender_error")
-        return True
 
     # acknowledgements
     async def _ack(self, ack: _Ack) -> None:
@@ -434,7 +482,7 @@ class DeliveryWorker:
     async def _send_ack(self, ack: _Ack) -> None:
         call: Awaitable[None]
         if ack.error is None:
-            call = self.outbox.sent(ack.item.id)
+            call = self.outbox.sent(ack.item.id, message_id=ack.message_id)
         else:
             call = self.outbox.failed(ack.item.id, error=ack.error, retryable=ack.retryable,
                                       attempt=ack.item.attempts)

@@ -93,9 +93,11 @@ class OutboxClient:
             raise self._refused(response)
         return [OutboxItem.from_json(item) for item in response.json().get("items", [])]
 
-    async def sent(self, note_id: int) -> None:
-        """Idempotent. A 404 means the row is gone (the resident's records were erased): nothing to record."""
-        response = await self._post(f"/api/v1/outbox/{note_id}/sent")
+    async def sent(self, note_id: int, *, message_id: str | None = None) -> None:
+        """Idempotent. A 404 means the row is gone (the resident's records were erased): nothing to record.
+        `message_id`: the channel's id of what was sent, kept by the service for a message it may edit."""
+        response = await self._post(f"/api/v1/outbox/{note_id}/sent",
+                                    {"message_id": message_id} if message_id else None)
         if response.status_code not in (204, 404):
             raise self._refused(response)
 

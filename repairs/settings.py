@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     officer_token_ttl_hours: int = Field(default=12, alias="REPAIRS_OFFICER_TOKEN_TTL_HOURS")
     # The officer workspace's cookie session: a working day, then sign in again.
     workspace_session_hours: float = Field(default=10, gt=0, le=24 * 7, alias="REPAIRS_WORKSPACE_SESSION_HOURS")
+    # ...and it ends sooner when no page has been opened or form sent for this long (a background poll, such
+    # as the emergency banner's, does not count). Whichever comes first.
+    workspace_idle_minutes: int = Field(default=30, ge=1, le=24 * 60, alias="REPAIRS_WORKSPACE_IDLE_MINUTES")
     # How often an open workspace page asks whether a new emergency needs acknowledging (its banner).
     workspace_banner_seconds: float = Field(default=20, ge=1, le=600, alias="REPAIRS_WORKSPACE_BANNER_SECONDS")
     # Mark workspace cookies Secure. Unset: on when REPAIRS_PUBLIC_BASE_URL is https (behind a TLS proxy).
@@ -50,6 +53,13 @@ class Settings(BaseSettings):
     # Abuse limits
     verify_max_failures: int = Field(default=5, alias="REPAIRS_VERIFY_MAX_FAILURES")
     verify_window_minutes: int = Field(default=15, alias="REPAIRS_VERIFY_WINDOW_MINUTES")
+    # Officer sign-ins (workspace and API) that fail from one client address, across all accounts, before
+    # that address must wait (429) until the oldest of them is this many minutes old. Generous: a council
+    # office's officers may all reach the service from one address. Successful sign-ins do not count.
+    signin_address_max_failures: int = Field(default=20, ge=1, le=10_000, alias="REPAIRS_SIGNIN_ADDRESS_MAX_FAILURES")
+    signin_address_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, alias="REPAIRS_SIGNIN_ADDRESS_WINDOW_MINUTES"
+    )
     max_photo_bytes: int = Field(default=10 * 1024 * 1024, alias="REPAIRS_MAX_PHOTO_BYTES")
     max_json_body_bytes: int = Field(default=256 * 1024, alias="REPAIRS_MAX_JSON_BODY_BYTES")
 

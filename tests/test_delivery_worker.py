@@ -61,13 +61,18 @@ class RecordingSender:
     sent: list[Sent] = field(default_factory=list)
     calls: int = 0
     script: list[DeliveryError | None] = field(default_factory=list)
+    edits: list[tuple[str, str, tuple[Button, ...]]] = field(default_factory=list)
 
-    async def send(self, external_id: str, text: str, buttons: Sequence[Button]) -> None:
+    async def send(self, external_id: str, text: str, buttons: Sequence[Button]) -> str | None:
         self.calls += 1
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:
             raise outcome
         self.sent.append(Sent(external_id, text, tuple(buttons)))
+        return str(len(self.sent))
+
+    async def edit_buttons(self, external_id: str, message_id: str, buttons: Sequence[Button]) -> None:
+        self.edits.append((external_id, message_id, tuple(buttons)))
 
 
 class LosingAcks(OutboxClient):
@@ -84,11 +89,11 @@ class LosingAcks(OutboxClient):
             self.claims.append([i.id for i in items])
         return items
 
-    async def sent(self, note_id: int) -> None:
+    async def sent(self, note_id: int, *, message_id: str | None = None) -> None:
         if self.lose > 0:
             self.lose -= 1
             raise OutboxUnavailable("ConnectError")
-        await super().sent(note_id)
+        await super().sent(note_id, message_id=message_id)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -468,6 +473,34 @@ def test_telegram_sender_sends_text_and_buttons_the_edge_understands(telegram):
     assert message.text == "Our operative has finished the work on HR-7K3Q9M. Is it fixed?"
     assert message.button_titles == ["Yes, it's fixed", "No, it's not fixed"]
     assert [b["callback_data"] for b in message.buttons] == [f"r|{b.payload}" for b in buttons]
+
+
+def test_telegram_sender_says_which_message_it_sent_and_edits_its_buttons(telegram):
+    telegram.open_chat(-1004242, chat_type="supergroup")
+    taken = (Button("✓ Acknowledged by A Officer", "o|ack:7"), Button("Assign to me", "o|assign:7"))
+
+    async def scenario() -> tuple[str | None, DeliveryError]:
+        sender = telegram_sender(telegram)
+        await sender.start()
+        try:
+            message_id = await sender.send("-1004242", "EMERGENCY repair HR-7K3Q9M",
+                                           (Button("Acknowledge", "o|ack:7"), Button("Assign to me", "o|assign:7")))
+            assert message_id is not None
+            await sender.edit_buttons("-1004242", message_id, taken)
+            await sender.edit_buttons("-1004242", message_id, taken)  # "not modified": already says so
+            with pytest.raises(DeliveryError) as caught:
+                await sender.edit_buttons("-1004242", "999999", taken)
+            return message_id, caught.value
+        finally:
+            await sender.aclose()
+
+    message_id, gone = asyncio.run(scenario())
+    [message] = telegram.sent(-1004242)
+    assert str(message.message_id) == message_id
+    assert message.text == "EMERGENCY repair HR-7K3Q9M", "only the buttons change"
+    assert message.button_titles == ["✓ Acknowledged by A Officer", "Assign to me"]
+    assert [b["callback_data"] for b in message.buttons] == ["o|ack:7", "o|assign:7"]
+    assert (gone.code, gone.retryable) == ("telegram_message_gone", False)
 
 
 @pytest.mark.parametrize(("setup", "code", "retryable"), [

@@ -4,13 +4,16 @@ Telegram user id is linked, and the workspace lists emergencies nobody has ackno
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from repairs.alerts.models import EmergencyAlert
 from repairs.database import transaction
@@ -39,7 +42,8 @@ def report(client, res, body=GAS) -> dict:
 
 def alert_rows(ctx) -> list[Notification]:
     with transaction(ctx.sessions) as s:
-        return list(s.scalars(select(Notification).where(Notification.kind == "officer_alert")))
+        return list(s.scalars(select(Notification).where(Notification.kind == "officer_alert")
+                              .order_by(Notification.id)))
 
 
 def alert_id(ctx, reference: str) -> int:
@@ -285,6 +289,54 @@ def test_acknowledge_from_the_api_and_who_may(client, factory, ctx):
     assert client.get("/api/v1/officer/alerts", headers=officer.headers).json()["total"] == 0
 
 
+def _sent(client, note_id: int, message_id: str | None = None) -> httpx.Response:
+    body = {"message_id": message_id} if message_id is not None else None
+    return client.post(f"/api/v1/outbox/{note_id}/sent", headers=SERVICE_HEADERS, json=body)
+
+
+def test_taken_in_the_workspace_or_the_api_the_groups_message_is_edited_to_say_who_has_it(client, factory, ctx,
+                                                                                         group):
+    officer = factory.officer()
+    first, second = report(client, factory.resident()), report(client, factory.resident())
+    [original, other] = alert_rows(ctx)
+    # The bot says which message it sent; the service keeps it for the group's row only.
+    assert _sent(client, original.id, "4242").status_code == 204
+    assert _sent(client, original.id, "4242").status_code == 204, "repeated: nothing changes"
+    assert _sent(client, other.id).status_code == 204, "no message id (an older bot): still recorded as sent"
+    assert _sent(client, original.id, "not-a-number").status_code == 422
+
+    r = client.post(f"/api/v1/officer/alerts/{alert_id(ctx, first['reference'])}/acknowledge",
+                    headers=officer.headers)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/officer/alerts/{alert_id(ctx, first['reference'])}/assign-to-me",
+                    headers=officer.headers)
+    assert r.status_code == 200, r.text
+    # The other alert's message was never reported with an id: there is nothing to edit, and nothing queued.
+    r = client.post(f"/api/v1/officer/alerts/{alert_id(ctx, second['reference'])}/acknowledge",
+                    headers=officer.headers)
+    assert r.status_code == 200, r.text
+
+    with transaction(ctx.sessions) as s:
+        edits = list(s.scalars(select(Notification).where(Notification.kind == "officer_alert_update")
+                               .order_by(Notification.id)))
+        assert [(n.external_id, n.payload["edit_message_id"]) for n in edits] == [(GROUP, "4242"), (GROUP, "4242")]
+        assert [[b["title"] for b in n.payload["buttons"]] for n in edits] == [
+            ["✓ Acknowledged by Test Officer", "Assign to me"], ["✓ Assigned to Test Officer"]]
+        assert all(n.resident_id is None and n.ticket_id is None for n in edits)
+
+
+def test_a_tap_in_the_group_queues_no_edit_the_bot_edits_its_own_message(client, factory, ctx, group):
+    officer = factory.officer()
+    assert link(client, officer, 5550001).status_code == 200
+    ticket = report(client, factory.resident())
+    [original] = alert_rows(ctx)
+    assert _sent(client, original.id, "77").status_code == 204
+    assert tap(client, alert_id(ctx, ticket["reference"]), "acknowledge", 5550001).status_code == 200
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Notification)
+                        .where(Notification.kind == "officer_alert_update")) == 0
+
+
 # -- through the real bot and the Telegram stand-in ------------------------------------------------------
 
 
@@ -299,47 +351,85 @@ def _callback_answer(tg, after: set[str], timeout: float = 30) -> dict:
     raise TimeoutError("the bot did not answer the tap")
 
 
-@pytest.mark.slow
-def test_an_emergency_reaches_the_group_and_assign_to_me_assigns_it(live_server, factory, ctx, group, tmp_path):
+@contextlib.contextmanager
+def group_and_bot(live_server, ctx, tmp_path) -> Iterator[tuple[Any, httpx.Client]]:
+    """The real bot, polling the Telegram stand-in, with the officers' group open; and a client of the service."""
     from tests.assistant_stack import Stack
     from tests.bot_process import running_bot
     from tests.conftest import SERVICE_TOKEN
     from tests.telegram_standin import TelegramStandIn
 
-    chat = int(GROUP)
-    officer = factory.officer()
-    res = factory.resident(name="Amelia Pemberton-Smythe", block="Birch Court")
     with httpx.Client(base_url=live_server.url, timeout=20) as http:
-        assert link(http, officer, 7770001).status_code == 200
         # Rasa is not needed for this: nothing listens on port 9, and the bot copes.
         stack = Stack(rasa_url="http://127.0.0.1:9", repairs_url=live_server.url, repairs_token=SERVICE_TOKEN,
                       database_url=str(ctx.settings.database_url))
         with TelegramStandIn() as tg, running_bot(tg, stack, tmp_path / "bot.log", mode="polling",
                                                   env={"BOT_DELIVERY_IDLE_MAX": "0.5"}):
-            tg.open_chat(chat, chat_type="supergroup")
-            ticket = report(http, res)
-            alert = tg.wait_for(chat, lambda m: ticket["reference"] in m.body, timeout=30)
-            assert alert.button_titles == ["Acknowledge", "Assign to me"]
-            assert "Birch Court" in alert.body and "Amelia" not in alert.body and "gas" not in alert.body.lower()
+            tg.open_chat(int(GROUP), chat_type="supergroup")
+            yield tg, http
 
-            # Someone in the group who is not a linked officer: told plainly, with their id, and nothing done.
-            seen = set(tg.callback_answers())
-            tg.tap(chat, "Assign to me", from_id=7770999)
-            answer = _callback_answer(tg, seen)
-            assert "not linked" in answer["text"] and "7770999" in answer["text"]
 
-            seen = set(tg.callback_answers())
-            tg.tap(chat, "Assign to me", from_id=7770001)
-            answer = _callback_answer(tg, seen)
-            assert answer["text"] == f"{ticket['reference']} assigned to Test Officer."
-            edited = tg.wait_for(chat, lambda m: m.button_titles == ["✓ Assigned to Test Officer"], timeout=10)
-            assert edited.message_id == alert.message_id
-        bot_log = (tmp_path / "bot.log").read_text()
+@pytest.mark.slow
+def test_an_emergency_reaches_the_group_and_assign_to_me_assigns_it(live_server, factory, ctx, group, tmp_path):
+    chat = int(GROUP)
+    officer = factory.officer()
+    res = factory.resident(name="Amelia Pemberton-Smythe", block="Birch Court")
+    with group_and_bot(live_server, ctx, tmp_path) as (tg, http):
+        assert link(http, officer, 7770001).status_code == 200
+        ticket = report(http, res)
+        alert = tg.wait_for(chat, lambda m: ticket["reference"] in m.body, timeout=30)
+        assert alert.button_titles == ["Acknowledge", "Assign to me"]
+        assert "Birch Court" in alert.body and "Amelia" not in alert.body and "gas" not in alert.body.lower()
+
+        # Someone in the group who is not a linked officer: told plainly, with their id, and nothing done.
+        seen = set(tg.callback_answers())
+        tg.tap(chat, "Assign to me", from_id=7770999)
+        answer = _callback_answer(tg, seen)
+        assert "not linked" in answer["text"] and "7770999" in answer["text"]
+
+        seen = set(tg.callback_answers())
+        tg.tap(chat, "Assign to me", from_id=7770001)
+        answer = _callback_answer(tg, seen)
+        assert answer["text"] == f"{ticket['reference']} assigned to Test Officer."
+        edited = tg.wait_for(chat, lambda m: m.button_titles == ["✓ Assigned to Test Officer"], timeout=10)
+        assert edited.message_id == alert.message_id
+    bot_log = (tmp_path / "bot.log").read_text()
     with transaction(ctx.sessions) as s:
         assert s.scalar(select(Ticket.assigned_officer_id).where(Ticket.reference == ticket["reference"])) == officer.id
         assert s.scalar(select(EmergencyAlert.acknowledged_by_id)) == officer.id
     # The bot's log says what happened, never who the resident is or the ticket's words.
     assert "Amelia" not in bot_log and "smell" not in bot_log
+
+
+@pytest.mark.slow
+def test_taken_in_the_workspace_the_group_sees_who_has_it(live_server, factory, ctx, group, tmp_path):
+    chat = int(GROUP)
+    officer = factory.officer()
+    res = factory.resident(block="Birch Court")
+    with group_and_bot(live_server, ctx, tmp_path) as (tg, http):
+        ticket = report(http, res)
+        alert = tg.wait_for(chat, lambda m: ticket["reference"] in m.body, timeout=30)
+        assert alert.button_titles == ["Acknowledge", "Assign to me"]
+        number = alert_id(ctx, ticket["reference"])
+        # The service learns the message's id once the bot has reported it sent.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not alert_rows(ctx)[0].payload.get("message_id"):
+            time.sleep(0.1)
+        assert alert_rows(ctx)[0].payload.get("message_id") == str(alert.message_id)
+
+        assert http.post(f"/api/v1/officer/alerts/{number}/acknowledge",
+                         headers=officer.headers).status_code == 200
+        edited = tg.wait_for(chat, lambda m: m.message_id == alert.message_id
+                             and m.button_titles == ["✓ Acknowledged by Test Officer", "Assign to me"], timeout=15)
+        assert edited.body == alert.body, "only the buttons change"
+        assert http.post(f"/api/v1/officer/alerts/{number}/assign-to-me",
+                         headers=officer.headers).status_code == 200
+        tg.wait_for(chat, lambda m: m.message_id == alert.message_id
+                    and m.button_titles == ["✓ Assigned to Test Officer"], timeout=15)
+        assert len([m for m in tg.sent(chat)]) == 1, "edited, never a second message"
+    with transaction(ctx.sessions) as s:
+        states = s.scalars(select(Notification.status).where(Notification.kind == "officer_alert_update")).all()
+    assert [str(getattr(x, "value", x)) for x in states] == ["sent", "sent"]
 
 
 # -- the workspace: banner and alerts page -----------------------------------------------------------------

@@ -93,3 +93,83 @@ def test_unverified_chats_and_bad_references(client, factory):
     assert client.get("/api/v1/shared-faults", params={"category": "lifts"}).status_code == 401
     assert me_too(client, res, "not-a-ref").status_code == 404
     assert client.get("/api/v1/shared-faults", headers=res.headers).status_code == 422
+
+
+def test_a_linked_household_follows_the_fault_but_sees_nothing_its_neighbour_said_and_changes_nothing(
+        client, factory):
+    officer = factory.officer()
+    reporter, neighbour, stranger = (factory.resident(block="Alder House") for _ in range(3))
+    ref = report(client, reporter)
+    r = client.post(f"/api/v1/tickets/{ref}/photos", headers={**reporter.headers},
+                    files={"file": ("lift.png", _png(), "image/png")})
+    assert r.status_code == 201, r.text
+    assert me_too(client, neighbour, ref).status_code == 200
+
+    [listed] = client.get("/api/v1/tickets", headers=neighbour.headers).json()["items"]
+    seen = client.get(f"/api/v1/tickets/{ref}", headers=neighbour.headers)
+    assert seen.status_code == 200, seen.text
+    for view in (listed, seen.json()):
+        assert view["reference"] == ref and view["linked"] is True
+        assert view["description"] == "" and view["photos"] == []
+        assert not (view["can_cancel"] or view["can_reopen"] or view["can_rate"])
+    assert client.get(f"/api/v1/tickets/{ref}", headers=reporter.headers).json()["linked"] is False
+    assert client.get(f"/api/v1/tickets/{ref}", headers=stranger.headers).status_code == 404, "not linked: not found"
+    assert client.get("/api/v1/tickets", headers=stranger.headers).json()["items"] == []
+
+    # Following is all: the reporter's repair is not the neighbour's to cancel, add to or reopen.
+    assert client.post(f"/api/v1/tickets/{ref}/cancel", headers=neighbour.headers, json={}).status_code == 404
+    assert client.post(f"/api/v1/tickets/{ref}/information", headers=neighbour.headers,
+                       json={"text": "It is on floor 2 now"}).status_code == 404
+    for status in ("triaged", "completed"):
+        assert client.post(f"/api/v1/officer/tickets/{ref}/status", headers=officer.headers,
+                           json={"status": status}).status_code == 200
+    assert client.post(f"/api/v1/tickets/{ref}/reopen", headers=neighbour.headers, json={}).status_code == 404
+    assert client.get(f"/api/v1/tickets/{ref}", headers=neighbour.headers).json()["status"] == "completed"
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_assistant_says_whose_report_a_linked_repair_is() -> None:
+    from actions.texts import describe_ticket
+
+    base = {"reference": "HR-3VRG8E", "category_name": "Lifts", "status_text": "Booked: an appointment is arranged.",
+            "status": "scheduled", "due_text": "by Friday 27 November", "appointment": None}
+    assert "neighbour" not in describe_ticket(base)
+    assert describe_ticket({**base, "linked": True}).startswith(
+        "HR-3VRG8E (lifts, reported by a neighbour; you're linked to it): Booked")
+
+
+def test_a_photo_from_a_linked_household_never_goes_to_its_neighbours_report(live_server, factory) -> None:
+    import asyncio
+
+    import httpx
+
+    from bot.photo_intake import Found, photo_target
+    from bot.repairs_client import RepairsClient
+    from tests.conftest import SERVICE_TOKEN
+
+    reporter, neighbour = factory.resident(block="Alder House"), factory.resident(block="Alder House")
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+        r = http.post("/api/v1/tickets", headers={**reporter.headers, "Idempotency-Key": uuid.uuid4().hex}, json=LIFT)
+        assert r.status_code == 201, r.text
+        assert http.post(f"/api/v1/shared-faults/{r.json()['reference']}/me-too",
+                         headers=neighbour.headers).status_code == 200
+
+    async def run() -> None:
+        repairs = RepairsClient(live_server.url, SERVICE_TOKEN, timeout=5)
+        try:
+            assert await repairs.open_tickets(neighbour.chat) == []
+            assert (await photo_target(repairs, neighbour.chat)).found == Found.NO_REPAIR
+            assert [t.reference for t in await repairs.open_tickets(reporter.chat)] == [r.json()["reference"]]
+        finally:
+            await repairs.aclose()
+
+    asyncio.run(run())

@@ -150,3 +150,18 @@ def test_merge_needs_an_officer(client, factory):
     a, b = report(client, res)["reference"], report(client, res)["reference"]
     assert client.post(f"{QUEUE}/{a}/merge", json={"into": b}).status_code == 401
     assert client.post(f"{QUEUE}/{a}/merge", headers=res.headers, json={"into": b}).status_code == 403
+
+
+def test_a_merged_in_home_report_is_followed_without_the_other_households_words(client, factory):
+    officer = factory.officer()
+    upstairs, downstairs = factory.resident(), factory.resident()
+    main = report(client, upstairs, description="Water pours through my bathroom floor, I am disabled")["reference"]
+    dup = report(client, downstairs, description="Water is coming through my ceiling")["reference"]
+    assert merge(client, officer, dup, main).status_code == 200
+    items = {t["reference"]: t for t in client.get("/api/v1/tickets", headers=downstairs.headers).json()["items"]}
+    assert items[dup]["merged_into"] == main and items[dup]["linked"] is False
+    linked = items[main]
+    assert linked["linked"] is True
+    assert linked["description"] == "" and "disabled" not in linked["summary"] and linked["location"] is None
+    assert linked["appointment"] is None, "a visit to another home is not this household's to know"
+

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from repairs.alerts import group_message
 from repairs.alerts.models import EmergencyAlert
 from repairs.auth.models import Officer
 from repairs.database import utcnow
@@ -87,10 +88,20 @@ def _acknowledge(session: Session, alert: EmergencyAlert, ticket: Ticket, office
     return True
 
 
+def _tell_group(session: Session, outcome: AlertOutcome, alert: EmergencyAlert, via: str) -> AlertOutcome:
+    """Taken outside the group (workspace, API): the group's alert message is edited to say who has it.
+    A tap in the group edits its own message."""
+    if via != "telegram":
+        group_message.queue_update(session, alert, reference=outcome.reference, state=outcome.outcome,
+                                   acknowledged_by=outcome.acknowledged_by, assigned_to=outcome.assigned_to)
+    return outcome
+
+
 def acknowledge(session: Session, alert_id: int, officer: Officer, *, via: str) -> AlertOutcome:
     alert, ticket = _load(session, alert_id)
     if _acknowledge(session, alert, ticket, officer, via):
-        return _outcome(session, "acknowledged", f"{ticket.reference} acknowledged by {officer.name}.", alert, ticket)
+        done = _outcome(session, "acknowledged", f"{ticket.reference} acknowledged by {officer.name}.", alert, ticket)
+        return _tell_group(session, done, alert, via)
     by = _officer_name(session, alert.acknowledged_by_id) or "another officer"
     return _outcome(session, "already_acknowledged", f"{ticket.reference} was already acknowledged by {by}.",
                     alert, ticket)
@@ -112,7 +123,8 @@ def assign_to_me(session: Session, alert_id: int, officer: Officer, *, via: str)
     service.assign(
         session, ticket, actor=service.Actor("officer", str(officer.id)), officer_id=officer.id, trade=None
     )
-    return _outcome(session, "assigned", f"{ticket.reference} assigned to {officer.name}.", alert, ticket)
+    done = _outcome(session, "assigned", f"{ticket.reference} assigned to {officer.name}.", alert, ticket)
+    return _tell_group(session, done, alert, via)
 
 
 def officer_for_telegram(session: Session, telegram_user_id: int) -> Officer | None:

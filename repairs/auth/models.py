@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repairs.database import Base, UTCDateTime, utcnow
@@ -44,8 +44,25 @@ class OfficerSession(Base):
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When a workspace session last served a page, to within a minute (see auth/officers.py); null for
+    # sessions from before it was kept, whose created_at stands in. API tokens have no idle timeout.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     officer: Mapped[Officer] = relationship()
+
+
+class SignInFailure(Base):
+    """A sign-in from a client address that did not succeed (or has not yet): counted across every
+    account, so one address trying many accounts (password spraying) is slowed down on every replica.
+    See repairs/auth/address_throttle.py."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key_hash", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # sha256 of the client's address (an IPv6 one by its /64), never the address itself.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class ApiKey(Base):

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from repairs.auth.models import Officer, OfficerSession, Role
@@ -86,8 +86,10 @@ def issue_session(
     session: Session, officer: Officer, *, ttl: timedelta, kind: SessionKind = SessionKind.API
 ) -> IssuedToken:
     token = new_token()
-    expires = utcnow() + ttl
-    session.add(OfficerSession(token_hash=session_hash(token, kind), officer_id=officer.id, expires_at=expires))
+    now = utcnow()
+    expires = now + ttl
+    session.add(OfficerSession(token_hash=session_hash(token, kind), officer_id=officer.id, expires_at=expires,
+                               last_seen_at=now))
     # Housekeeping: expired sessions are useless and only grow the table.
     session.execute(delete(OfficerSession).where(OfficerSession.expires_at < utcnow()))
     return IssuedToken(token=token, expires_at=expires, officer_id=officer.id)
@@ -105,6 +107,48 @@ def officer_for_token(session: Session, token: str, kind: SessionKind = SessionK
     if expires_at <= utcnow() or not officer.active:
         return None
     return officer
+
+
+@dataclass(frozen=True)
+class WorkspaceLookup:
+    officer: Officer | None
+    # The session existed but ended because it had not been used for the idle time (said so at sign-in).
+    idle: bool = False
+
+
+def activity_refresh(idle_after: timedelta) -> timedelta:
+    """How stale `last_seen_at` may get before a request writes it again: a minute, or a tenth of a short
+    idle time, so an officer at work is never taken for idle while the row is written rarely."""
+    return min(timedelta(minutes=1), idle_after / 10)
+
+
+def workspace_officer(
+    session: Session, token: str, *, idle_after: timedelta, touch: bool = True, now: datetime | None = None
+) -> WorkspaceLookup:
+    """The officer a workspace cookie belongs to, while its session is within both its absolute lifetime
+    (`expires_at`) and `idle_after` of its last use. `touch` says the request is the officer's own doing (a
+    page, a form), not a page's background poll: only then does it count as activity (`last_seen_at` is
+    written only when older than activity_refresh()), and only then is an idle session deleted."""
+    now = now or utcnow()
+    row = session.execute(
+        select(Officer, OfficerSession.id, OfficerSession.expires_at, OfficerSession.created_at,
+               OfficerSession.last_seen_at)
+        .join(OfficerSession, OfficerSession.officer_id == Officer.id)
+        .where(OfficerSession.token_hash == session_hash(token, SessionKind.WORKSPACE))
+    ).first()
+    if row is None:
+        return WorkspaceLookup(None)
+    officer, session_id, expires_at, created_at, last_seen_at = row
+    if expires_at <= now or not officer.active:
+        return WorkspaceLookup(None)
+    quiet = now - (last_seen_at or created_at)
+    if quiet >= idle_after:
+        if touch:  # a background poll leaves it, so the officer's own next request is told why
+            session.execute(delete(OfficerSession).where(OfficerSession.id == session_id))
+        return WorkspaceLookup(None, idle=True)
+    if touch and quiet >= activity_refresh(idle_after):
+        session.execute(update(OfficerSession).where(OfficerSession.id == session_id).values(last_seen_at=now))
+    return WorkspaceLookup(officer)
 
 
 def revoke_session(session: Session, token: str, kind: SessionKind = SessionKind.API) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from repairs.auth.address_throttle import TooManyFromAddress, begin_attempt, succeeded, throttle_for
 from repairs.auth.dependencies import ContextDep
 from repairs.auth.officers import AccountLocked, authenticate, issue_session
 from repairs.database import transaction, utcnow
@@ -29,14 +30,28 @@ class TokenOut(BaseModel):
 
 
 @router.post("/token", response_model=TokenOut, summary="Officer sign-in")
-def token(body: TokenRequest, ctx: ContextDep) -> TokenOut:
+def token(body: TokenRequest, request: Request, ctx: ContextDep) -> TokenOut:
     issued = None
     try:
+        # Counted against the client's address before the password is checked (see address_throttle). The
+        # address is uvicorn's: X-Forwarded-For only from a trusted proxy (FORWARDED_ALLOW_IPS).
+        client = request.client.host if request.client else None
+        with transaction(ctx.sessions) as session:
+            attempt = begin_attempt(session, client, throttle_for(ctx.settings))
         # Committed even when sign-in fails, so the failed-login count is kept.
         with transaction(ctx.sessions) as session:
             officer = authenticate(session, body.email, body.password)
             if officer is not None:
+                succeeded(session, attempt)
                 issued = issue_session(session, officer, ttl=timedelta(hours=ctx.settings.officer_token_ttl_hours))
+    except TooManyFromAddress as exc:
+        raise Problem(
+            429,
+            "too_many_failures_from_address",
+            "Too many failed sign-ins",
+            "Too many sign-ins from this address have failed recently; try again later.",
+            headers={"Retry-After": str(max(int((exc.until - utcnow()).total_seconds()), 1))},
+        ) from None
     except AccountLocked as exc:
         wait = max(int((exc.until - utcnow()).total_seconds()), 1)
         raise Problem(

@@ -207,7 +207,7 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
                 duplicate = (ticket, main)
     if duplicate is not None:
         # One report merged into the ticket for the same job, so the demo shows every state.
-        merge(session, *duplicate, actor=Actor("system", "seed-demo"))
+        merge(session, policy, *duplicate, actor=Actor("system", "seed-demo"), officer_alert_chat=None)
     session.flush()
     tenant = next(r for r in residents if r.tenure == Tenure.TENANT)
     leaseholder = next(r for r in residents if r.tenure == Tenure.LEASEHOLDER)

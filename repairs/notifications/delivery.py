@@ -177,12 +177,15 @@ def _locked(session: Session, note_id: int) -> Notification | None:
     return session.scalar(select(Notification).where(Notification.id == note_id).with_for_update())
 
 
-def mark_sent(session: Session, note_id: int, *, now: datetime | None = None) -> bool:
+def mark_sent(session: Session, note_id: int, *, message_id: str | None = None, now: datetime | None = None) -> bool:
     """Record that the channel accepted the message. Repeating it changes nothing. A row already
-    failed is marked sent too: the resident has the message, whatever the worker said before."""
+    failed is marked sent too: the resident has the message, whatever the worker said before.
+    `message_id` is kept only for a fixed chat's row (the officers' group), whose message may be edited."""
     note = _locked(session, note_id)
     if note is None:
         return False
+    if message_id and note.external_id is not None and (note.payload or {}).get("message_id") != message_id:
+        note.payload = {**(note.payload or {}), "message_id": message_id}
     if note.status != OutboxStatus.SENT:
         note.status = OutboxStatus.SENT
         note.sent_at = now or utcnow()

@@ -102,10 +102,17 @@ def claim(body: ClaimBody, _service: ServiceDep, ctx: ContextDep) -> ClaimOut:
         return ClaimOut(items=[_item(c) for c in claimed])
 
 
+class SentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The channel's id for the message that carries the buttons: kept for a fixed chat's message (the
+    # officers' alert), so it can be edited later (repairs/alerts/group_message.py).
+    message_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
+
+
 @router.post("/{note_id}/sent", status_code=204, summary="The channel accepted the message")
-def sent(note_id: NoteId, _service: ServiceDep, ctx: ContextDep) -> Response:
+def sent(note_id: NoteId, _service: ServiceDep, ctx: ContextDep, body: SentBody | None = None) -> Response:
     with transaction(ctx.sessions) as session:
-        if not delivery.mark_sent(session, note_id):
+        if not delivery.mark_sent(session, note_id, message_id=body.message_id if body else None):
             raise _not_found()
     return Response(status_code=204)
 

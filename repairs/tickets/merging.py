@@ -13,7 +13,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from repairs.alerts.raising import alert_if_raised, is_emergency
 from repairs.database import utcnow
+from repairs.policy.engine import Policy
 from repairs.tickets.lifecycle import is_open
 from repairs.tickets.models import AppointmentStatus, LinkedResident, Priority, Status, Ticket, TicketMerge
 from repairs.tickets.service import Actor, TicketActionRefused, record_event, tell_residents
@@ -22,8 +24,18 @@ URGENCY = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}
 CLOCKS = ("due_at", "make_safe_by", "awaab_investigate_by", "awaab_summary_by", "awaab_safety_work_by")
 
 
-def merge(session: Session, duplicate: Ticket, main: Ticket, *, actor: Actor) -> None:
-    """Close `duplicate` as merged into `main`. Both must be open; the caller holds both rows locked."""
+def merge(
+    session: Session,
+    policy: Policy,
+    duplicate: Ticket,
+    main: Ticket,
+    *,
+    actor: Actor,
+    officer_alert_chat: str | None,
+) -> None:
+    """Close `duplicate` as merged into `main`. Both must be open; the caller holds both rows locked.
+    When the main ticket becomes an emergency by taking the duplicate's priority, the officers are
+    alerted as for a new emergency (`officer_alert_chat`: their Telegram group, if set)."""
     if duplicate.id == main.id:
         raise TicketActionRefused("same_ticket", "A ticket cannot be merged into itself.")
     if not duplicate.is_open:
@@ -37,6 +49,7 @@ def merge(session: Session, duplicate: Ticket, main: Ticket, *, actor: Actor) ->
             f"Repair {main.reference} is {main.status.value}: merge into an open ticket, or reopen it first.",
         )
     now = utcnow()
+    was_emergency = is_emergency(main)
     brought_forward = _take_earlier_clocks(main, duplicate)
     newly_linked = _link_households(session, duplicate, main)
 
@@ -76,6 +89,8 @@ def merge(session: Session, duplicate: Ticket, main: Ticket, *, actor: Actor) ->
         {"merged_into": main.reference},
     )
     session.flush()
+    alert_if_raised(session, policy, main, was_emergency=was_emergency, telegram_chat=officer_alert_chat,
+                    why=f"Raised to emergency: {duplicate.reference} was merged into it")
 
 
 def _take_earlier_clocks(main: Ticket, duplicate: Ticket) -> list[str]:

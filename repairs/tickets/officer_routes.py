@@ -41,6 +41,8 @@ class QueueRow(BaseModel):
     due_at: datetime
     overdue: bool
     awaab_next: datetime | None
+    # Other households linked to it ("me too" on a shared fault, or a merged duplicate's), as on the ticket.
+    linked_households: int = 0
 
 
 class QueuePage(BaseModel):
@@ -212,6 +214,7 @@ def _queue_row(entry: QueueEntry, now: datetime) -> QueueRow:
         due_at=t.due_at,
         overdue=t.is_open and t.due_at < now,
         awaab_next=awaab_next(t),
+        linked_households=entry.linked_households,
     )
 
 
@@ -372,7 +375,8 @@ def merge(reference: str, body: MergeBody, officer: OfficerDep, ctx: ContextDep)
         if main is None:
             raise Problem(422, "unknown_ticket", "No such ticket", f"There is no repair {main_ref}.")
         try:
-            merging.merge(session, duplicate, main, actor=_actor(officer))
+            merging.merge(session, ctx.policy, duplicate, main, actor=_actor(officer),
+                          officer_alert_chat=ctx.settings.officer_alert_chat)
         except service.TicketActionRefused as exc:
             raise Problem(409, exc.code, "Merge not possible", exc.message) from None
         session.refresh(duplicate, ["events"])

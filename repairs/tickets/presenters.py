@@ -7,7 +7,7 @@ from datetime import datetime
 from repairs.appointments.slots import describe
 from repairs.policy.engine import Policy
 from repairs.tickets.lifecycle import RATEABLE, RESIDENT_CANCELLABLE, RESIDENT_REOPENABLE
-from repairs.tickets.models import AppointmentStatus, Status, Ticket
+from repairs.tickets.models import AppointmentStatus, LocationType, Status, Ticket
 from repairs.tickets.schemas import AppointmentOut, PhotoOut, TicketOut
 
 STATUS_TEXT = {
@@ -33,7 +33,11 @@ def current_appointment(ticket: Ticket) -> AppointmentOut | None:
     )
 
 
-def ticket_out(ticket: Ticket, policy: Policy, now: datetime, *, advice: str | None = None) -> TicketOut:
+def ticket_out(ticket: Ticket, policy: Policy, now: datetime, *, advice: str | None = None,
+               linked: bool = False) -> TicketOut:
+    """`linked`: the view of a household linked to another's report (repairs/tickets/shared_faults.py, merges)."""
+    if linked:
+        return linked_out(ticket, policy, now)
     return TicketOut(
         reference=ticket.reference,
         category=ticket.category,
@@ -62,4 +66,36 @@ def ticket_out(ticket: Ticket, policy: Policy, now: datetime, *, advice: str | N
         advice=advice,
         # Only a merged ticket has a pointer to look up: no query for any other.
         merged_into=ticket.merged_into.reference if ticket.status == Status.MERGED and ticket.merged_into else None,
+    )
+
+
+def linked_out(ticket: Ticket, policy: Policy, now: datetime) -> TicketOut:
+    """Another household's report, for a household linked to it: its progress, and nothing that household
+    told us. A communal fault's summary and place are already shown to the block (GET /shared-faults); a
+    report from inside a home shows only its category, and no appointment (that is a visit to their home)."""
+    communal = ticket.location_type == LocationType.COMMUNAL
+    category_name = policy.category(ticket.category).name
+    return TicketOut(
+        reference=ticket.reference,
+        category=ticket.category,
+        category_name=category_name,
+        priority=ticket.priority,
+        emergency=ticket.emergency,
+        status=ticket.status,
+        status_text=STATUS_TEXT[ticket.status],
+        summary=ticket.summary if communal else f"{category_name} (reported by another household)",
+        description="",
+        location_type=ticket.location_type,
+        location=ticket.location if communal else None,
+        reported_at=ticket.reported_at,
+        due_at=ticket.due_at,
+        due_text=policy.describe_deadline(ticket.due_at, now),
+        make_safe_by=ticket.make_safe_by,
+        awaab_investigate_by=ticket.awaab_investigate_by,
+        appointment=current_appointment(ticket) if communal else None,
+        photos=[],
+        can_cancel=False,
+        can_reopen=False,
+        can_rate=False,
+        linked=True,
     )

@@ -1,6 +1,8 @@
 """The officers' queue: which tickets, in what order (soonest to breach first), one keyset page at a time.
 
-One query for the JSON API and the workspace page, so both show the same tickets in the same order.
+One query for the JSON API and the workspace page, so both show the same tickets in the same order, and
+the same facts about each: among them how many other households a shared fault affects (residents who said
+"me too", or whose duplicate was merged into it), counted by the query itself rather than once per row.
 """
 
 from __future__ import annotations
@@ -8,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, literal, or_, select, tuple_
+from sqlalchemy import ScalarSelect, Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from repairs.database import UTCDateTime
 from repairs.residents.models import Property
 from repairs.residents.postcodes import normalise_postcode
-from repairs.tickets.models import Priority, Status, Ticket
+from repairs.tickets.models import LinkedResident, Priority, Status, Ticket
 from repairs.tickets.references import normalise_reference
 
 
@@ -38,6 +40,14 @@ class QueueEntry:
     postcode: str | None
     address: str | None
     estate: str | None
+    # Other households linked to the ticket (0 for most): they hear its news, and a communal fault
+    # affects them too.
+    linked_households: int = 0
+
+    @property
+    def households_affected(self) -> int:
+        """The reporting household and the linked ones, as shared_faults.households_affected counts them."""
+        return (1 if self.ticket.resident_id is not None else 0) + self.linked_households
 
 
 @dataclass(frozen=True)
@@ -47,9 +57,24 @@ class QueuePageResult:
     next_key: tuple[datetime, int] | None
 
 
-def queue_query(filters: QueueFilters, *, now: datetime) -> Select[Ticket, str, str, str | None]:
+def linked_households_count() -> ScalarSelect[int]:
+    """The number of other households linked to the row's ticket: a correlated count, evaluated only for
+    the page's rows, each a seek on ix_ticket_linked_residents_ticket_id (never the reporter themselves,
+    as in shared_faults.households_affected)."""
+    return (
+        select(func.count(LinkedResident.id))
+        .where(
+            LinkedResident.ticket_id == Ticket.id,
+            LinkedResident.resident_id != func.coalesce(Ticket.resident_id, -1),
+        )
+        .correlate(Ticket)
+        .scalar_subquery()
+    )
+
+
+def queue_query(filters: QueueFilters, *, now: datetime) -> Select[Ticket, str, str, str | None, int]:
     query = (
-        select(Ticket, Property.postcode, Property.address_line1, Property.estate)
+        select(Ticket, Property.postcode, Property.address_line1, Property.estate, linked_households_count())
         .outerjoin(Property, Property.id == Ticket.property_id)
         .order_by(Ticket.due_at, Ticket.id)
     )
@@ -104,8 +129,8 @@ def queue_page(
         query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(literal(moment, UTCDateTime()), ident))
     rows = session.execute(query).all()
     entries = [
-        QueueEntry(ticket=t, postcode=postcode, address=address, estate=estate)
-        for t, postcode, address, estate in rows[:limit]
+        QueueEntry(ticket=t, postcode=postcode, address=address, estate=estate, linked_households=int(linked or 0))
+        for t, postcode, address, estate, linked in rows[:limit]
     ]
     next_key = None
     if len(rows) > limit:

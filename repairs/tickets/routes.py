@@ -1,7 +1,9 @@
 """The resident-facing ticket API, used by the bot and the action server on a verified resident's behalf.
 
 Every query is scoped to the resident the channel identity belongs to: another resident's
-reference answers 404, exactly like a reference that does not exist.
+reference answers 404, exactly like a reference that does not exist. The one exception is a household
+linked to another's report (it said "me too" to a communal fault, or its own report was merged into it):
+it may list and read that report, in a view without what the other household told us, and change nothing.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import ColumnElement, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +29,7 @@ from repairs.problems import Problem
 from repairs.residents.models import Resident, Tenancy
 from repairs.tickets import service
 from repairs.tickets.lifecycle import ACCEPTS_INFORMATION
-from repairs.tickets.models import OPEN_STATUSES, Photo, Status, Ticket
+from repairs.tickets.models import OPEN_STATUSES, LinkedResident, Photo, Status, Ticket
 from repairs.tickets.presenters import ticket_out
 from repairs.tickets.references import normalise_reference
 from repairs.tickets.schemas import (
@@ -70,6 +73,16 @@ def _load_own(session: Session, actor: ResidentActor, reference: str, *, lock: b
     if ticket is None:
         raise _not_found()
     return ticket
+
+
+def _visible_to(actor: ResidentActor) -> ColumnElement[bool]:
+    """The resident's own repairs, and other households' they are linked to (read only)."""
+    linked = select(LinkedResident.ticket_id).where(LinkedResident.resident_id == actor.resident_id)
+    return or_(Ticket.resident_id == actor.resident_id, Ticket.id.in_(linked))
+
+
+def _out(ticket: Ticket, actor: ResidentActor, ctx: ServiceContext, now: datetime) -> TicketOut:
+    return ticket_out(ticket, ctx.policy, now, linked=ticket.resident_id != actor.resident_id)
 
 
 def _actor(actor: ResidentActor) -> service.Actor:
@@ -169,7 +182,7 @@ def list_tickets(
 ) -> TicketPage:
     query = (
         select(Ticket)
-        .where(Ticket.resident_id == actor.resident_id)
+        .where(_visible_to(actor))
         .options(selectinload(Ticket.photos), selectinload(Ticket.appointments))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit + 1)
@@ -188,16 +201,23 @@ def list_tickets(
     now = utcnow()
     with transaction(ctx.sessions) as session:
         rows = list(session.scalars(query))
-        items = [ticket_out(t, ctx.policy, now) for t in rows[:limit]]
+        items = [_out(t, actor, ctx, now) for t in rows[:limit]]
         next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return TicketPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/tickets/{reference}", response_model=TicketOut, summary="One of the resident's repairs")
+@router.get("/tickets/{reference}", response_model=TicketOut,
+            summary="One of the resident's repairs, or another household's they are linked to")
 def get_ticket(reference: str, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
+    ref = normalise_reference(reference)
     with transaction(ctx.sessions) as session:
-        ticket = _load_own(session, actor, reference)
-        return ticket_out(ticket, ctx.policy, utcnow())
+        ticket = session.scalar(
+            select(Ticket).where(Ticket.reference == ref, _visible_to(actor))
+            .options(selectinload(Ticket.photos), selectinload(Ticket.appointments))
+        ) if ref else None
+        if ticket is None:
+            raise _not_found()
+        return _out(ticket, actor, ctx, utcnow())
 
 
 @router.post("/tickets/{reference}/cancel", response_model=TicketOut, summary="Cancel a repair")

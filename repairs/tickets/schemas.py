@@ -98,6 +98,9 @@ class TicketOut(BaseModel):
     advice: str | None = None
     # For a duplicate merged into another ticket: that ticket's reference.
     merged_into: str | None = None
+    # Another household's report this resident is linked to (they said "me too", or their own report was
+    # merged into it): shown without what that household told us, and only to follow.
+    linked: bool = False
 
 
 class TicketPage(BaseModel):

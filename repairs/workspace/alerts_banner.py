@@ -1,7 +1,8 @@
 """The emergency banner every workspace page shows while an emergency is unacknowledged.
 
 A template global (registered in templating.py) so base.html can show it on any page without each page
-module loading it: one short indexed query (repairs/alerts/actions.open_alerts) per signed-in page view.
+module loading it: one short indexed query (repairs/alerts/actions.open_alerts) per signed-in page view,
+run with the rest of the template in the thread pool (templating.render).
 """
 
 from __future__ import annotations

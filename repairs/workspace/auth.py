@@ -3,6 +3,12 @@
 The session cookie holds a random token; the database keeps only its hash (an OfficerSession of the
 workspace kind, so it cannot be replayed as an API bearer token or the other way round). The CSRF token
 is an HMAC of the session token under REPAIRS_SECRET_KEY: nothing to store, and every replica agrees.
+
+A session ends at its absolute lifetime (REPAIRS_WORKSPACE_SESSION_HOURS) or after
+REPAIRS_WORKSPACE_IDLE_MINUTES without the officer opening a page or sending a form, whichever is first.
+Background polls (the emergency banner's) use `BackgroundOfficer`, which neither counts as activity nor
+ends the session, so a page left open does not keep itself signed in and the officer's next click is the
+one told why they were signed out.
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from repairs.auth.models import Role
-from repairs.auth.officers import SessionKind, officer_for_token
+from repairs.auth.officers import workspace_officer
 from repairs.auth.secrets import same_secret
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction
@@ -30,11 +38,15 @@ MAX_FORM_FIELDS = 200
 
 
 class LoginRequired(Exception):
-    """No valid session on a GET: the handler redirects to the sign-in page, coming back to `next_path`."""
+    """No valid session on a GET (or an idle one on a POST): the handler redirects to the sign-in page,
+    coming back to `next_path`. `idle`: the session ended for want of use, and the page says so;
+    `unsaved`: what was posted was not acted on."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, *, idle: bool = False, unsaved: bool = False) -> None:
         super().__init__("login required")
         self.next_path = next_path
+        self.idle = idle
+        self.unsaved = unsaved
 
 
 class WorkspaceDenied(Exception):
@@ -84,45 +96,91 @@ def session_token(request: Request) -> str | None:
     return token
 
 
-def _lookup(ctx: ServiceContext, token: str) -> tuple[int, str, str, Role] | None:
+@dataclass(frozen=True)
+class SessionState:
+    officer: WorkspaceOfficer | None
+    idle: bool = False  # there was a session, and it ended just now for want of use
+
+
+def _lookup(ctx: ServiceContext, token: str, touch: bool) -> tuple[tuple[int, str, str, Role] | None, bool]:
+    idle_after = timedelta(minutes=ctx.settings.workspace_idle_minutes)
     with transaction(ctx.sessions) as session:
-        officer = officer_for_token(session, token, SessionKind.WORKSPACE)
-        if officer is None:
-            return None
-        return officer.id, officer.name, officer.email, officer.role
+        found = workspace_officer(session, token, idle_after=idle_after, touch=touch)
+        if found.officer is None:
+            return None, found.idle
+        officer = found.officer
+        return (officer.id, officer.name, officer.email, officer.role), False
 
 
-async def optional_officer(
-    request: Request, ctx: Annotated[ServiceContext, Depends(get_context)]
-) -> WorkspaceOfficer | None:
-    """The signed-in officer, or None (the sign-in page uses this to skip the form)."""
+async def lookup_session(request: Request, ctx: ServiceContext, *, touch: bool) -> SessionState:
     secret = workspace_secret(ctx)
     token = session_token(request)
     if token is None:
-        return None
-    found = await run_in_threadpool(_lookup, ctx, token)
+        return SessionState(None)
+    found, idle = await run_in_threadpool(_lookup, ctx, token, touch)
     if found is None:
-        return None
+        return SessionState(None, idle=idle)
     officer_id, name, email, role = found
-    return WorkspaceOfficer(
+    return SessionState(WorkspaceOfficer(
         id=officer_id, name=name, email=email, role=role, csrf_token=csrf_for_session(secret, token)
-    )
+    ))
 
 
-async def current_officer(
-    request: Request, officer: Annotated[WorkspaceOfficer | None, Depends(optional_officer)]
-) -> WorkspaceOfficer:
-    if officer is not None:
-        return officer
+async def workspace_session(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)]) -> SessionState:
+    """The session of a request the officer made (a page, a form): it counts as activity."""
+    return await lookup_session(request, ctx, touch=True)
+
+
+async def background_session(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)]) -> SessionState:
+    """The session of a page's own background request: checked, but not activity."""
+    return await lookup_session(request, ctx, touch=False)
+
+
+async def optional_officer(state: Annotated[SessionState, Depends(workspace_session)]) -> WorkspaceOfficer | None:
+    """The signed-in officer, or None (the sign-in page uses this to skip the form)."""
+    return state.officer
+
+
+def _here(request: Request) -> str:
+    path = request.url.path
+    return path + "?" + request.url.query if request.url.query else path
+
+
+def _came_from(request: Request) -> str:
+    """The page a form was posted from, as a path on this site (the sign-in page keeps it only if it is
+    under /officer), or the queue."""
+    referer = request.headers.get("referer", "")[:2000]
+    parts = urlsplit(referer)
+    if not referer or parts.netloc != request.url.netloc:
+        return "/officer/queue"
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def _signed_in(request: Request, state: SessionState) -> WorkspaceOfficer:
+    if state.officer is not None:
+        return state.officer
     if request.method in ("GET", "HEAD"):
-        path = request.url.path
-        if request.url.query:
-            path += "?" + request.url.query
-        raise LoginRequired(path)
+        raise LoginRequired(_here(request), idle=state.idle)
+    if state.idle:
+        # A form sent after the session went idle: back to the page it came from once signed in again.
+        raise LoginRequired(_came_from(request), idle=True, unsaved=True)
     raise WorkspaceDenied(401, "Signed out", "Your session has ended. Sign in again, then repeat what you were doing.")
 
 
+async def current_officer(
+    request: Request, state: Annotated[SessionState, Depends(workspace_session)]
+) -> WorkspaceOfficer:
+    return _signed_in(request, state)
+
+
+async def background_officer(
+    request: Request, state: Annotated[SessionState, Depends(background_session)]
+) -> WorkspaceOfficer:
+    return _signed_in(request, state)
+
+
 CurrentOfficer = Annotated[WorkspaceOfficer, Depends(current_officer)]
+BackgroundOfficer = Annotated[WorkspaceOfficer, Depends(background_officer)]
 
 
 async def require_supervisor(officer: CurrentOfficer) -> WorkspaceOfficer:

@@ -20,7 +20,15 @@ from repairs.workspace import (
     routes_reports,
     routes_ticket,
 )
-from repairs.workspace.auth import LOGIN_PATH, CurrentOfficer, LoginRequired, WorkspaceDenied, optional_officer
+from repairs.workspace.auth import (
+    COOKIE_PATH,
+    LOGIN_PATH,
+    SESSION_COOKIE,
+    CurrentOfficer,
+    LoginRequired,
+    WorkspaceDenied,
+    lookup_session,
+)
 from repairs.workspace.headers import WorkspaceHeaders
 from repairs.workspace.templating import STATIC, render
 
@@ -49,7 +57,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"{LOGIN_PATH}?{urlencode({'next': exc.next_path})}", status_code=303)
+        query = {"next": exc.next_path}
+        if exc.idle:
+            # The sign-in page says why, in words (the values are fixed here, never taken from the request).
+            query["idle"] = "unsaved" if exc.unsaved else "1"
+        response = RedirectResponse(f"{LOGIN_PATH}?{urlencode(query)}", status_code=303)
+        if exc.idle:
+            response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
+        return response
 
     @app.exception_handler(WorkspaceDenied)
     async def _denied(request: Request, exc: WorkspaceDenied) -> HTMLResponse:
@@ -57,7 +72,8 @@ def install(app: FastAPI) -> None:
         if exc.status == 403:
             # Show the navigation on a refusal when the officer is signed in; never fail the refusal itself.
             try:
-                officer = await optional_officer(request, request.app.state.context)
+                officer = (await lookup_session(request, request.app.state.context, touch=False)).officer
             except WorkspaceDenied:
                 officer = None
-        return render(request, "denied.html", officer, status_code=exc.status, title=exc.title, message=exc.message)
+        return await render(request, "denied.html", officer, status_code=exc.status, title=exc.title,
+                            message=exc.message)

@@ -77,7 +77,7 @@ async def _page(
 ) -> Response:
     data = await run_in_threadpool(_page_data, ctx)
     done = DONE.get(request.query_params.get("done", ""))
-    return render(
+    return await render(
         request,
         "accounts.html",
         officer,

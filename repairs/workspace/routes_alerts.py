@@ -16,9 +16,9 @@ from repairs.alerts import actions
 from repairs.auth.models import Officer
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
-from repairs.workspace.auth import CsrfForm, CurrentOfficer, WorkspaceOfficer
+from repairs.workspace.auth import BackgroundOfficer, CsrfForm, CurrentOfficer, WorkspaceOfficer
 from repairs.workspace.formatting import local_time, time_left
-from repairs.workspace.templating import render
+from repairs.workspace.templating import render, render_now
 
 router = APIRouter()
 Context = Annotated[ServiceContext, Depends(get_context)]
@@ -77,7 +77,7 @@ async def _page(
 ) -> HTMLResponse:
     rows, total = await run_in_threadpool(_rows, ctx)
     linked = await run_in_threadpool(_telegram_id, ctx, officer.id)
-    return render(
+    return await render(
         request, "alerts.html", officer, status_code=status_code, rows=rows, total=total, message=message,
         error=error, telegram_user_id=linked,
         telegram_value=telegram_value if telegram_value is not None else (str(linked) if linked else ""),
@@ -86,10 +86,11 @@ async def _page(
 
 
 @router.get("/alerts/banner", response_class=HTMLResponse)
-def alerts_banner(request: Request, officer: CurrentOfficer) -> Response:
+def alerts_banner(request: Request, officer: BackgroundOfficer) -> Response:
     """Only the emergency banner (empty when nothing waits), for an open page's banner.js to refresh.
-    A plain def: its query runs in the thread pool, not the event loop."""
-    return render(request, "alerts_banner.html", officer)
+    A plain def: its query runs in the thread pool, not the event loop. Asking is not the officer's
+    activity: a page left open does not keep its session from going idle."""
+    return render_now(request, "alerts_banner.html", officer)
 
 
 @router.get("/alerts", response_class=HTMLResponse)

@@ -73,7 +73,7 @@ async def _page(
     past, areas = await run_in_threadpool(_history, ctx)
     form = {"kind": AnnouncementKind.PLANNED_WORKS.value, "area": "", "text": "", "key": uuid.uuid4().hex}
     form.update(values or {})
-    return render(
+    return await render(
         request, "announcements.html", officer, status_code=status_code, past=past, kinds=KINDS,
         blocks=areas[AreaKind.BLOCK], estates=areas[AreaKind.ESTATE], values=form, errors=errors or [],
         preview=preview, message=message,

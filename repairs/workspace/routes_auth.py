@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from repairs.auth.address_throttle import TooManyFromAddress, begin_attempt, succeeded, throttle_for
 from repairs.auth.officers import (
     LOCKOUT,
     MAX_FAILED_LOGINS,
@@ -50,6 +51,13 @@ LOGIN_COOKIE = "officer_login"
 LOGIN_COOKIE_SECONDS = 3600
 HOME = "/officer/queue"
 Context = Annotated[ServiceContext, Depends(get_context)]
+# Why the sign-in page is shown after a session went idle (?idle=...; see pages.py).
+IDLE_NOTICES = {
+    "1": "You were signed out because the workspace was not used for {minutes} minutes. "
+         "Sign in again to carry on where you were.",
+    "unsaved": "You were signed out because the workspace was not used for {minutes} minutes, so what you "
+               "last sent was not saved. Sign in again, then repeat it.",
+}
 MaybeOfficer = Annotated[WorkspaceOfficer | None, Depends(optional_officer)]
 
 
@@ -67,7 +75,7 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _login_page(
+async def _login_page(
     request: Request,
     ctx: ServiceContext,
     *,
@@ -79,7 +87,7 @@ def _login_page(
 ) -> Response:
     """The form with a fresh pre-session CSRF pair (the cookie's value, the form's HMAC of it)."""
     nonce = new_token()
-    response = render(
+    response = await render(
         request,
         "login.html",
         None,
@@ -109,16 +117,27 @@ async def login_form(request: Request, ctx: Context, officer: MaybeOfficer, next
     target = safe_next(next)
     if officer is not None:
         return RedirectResponse(target, status_code=303)
-    notice = "You have signed out." if request.query_params.get("signed_out") == "1" else None
-    return _login_page(request, ctx, next_path=target, notice=notice)
+    notice = None
+    if request.query_params.get("signed_out") == "1":
+        notice = "You have signed out."
+    elif (idle := request.query_params.get("idle")) in IDLE_NOTICES:
+        notice = IDLE_NOTICES[idle].format(minutes=ctx.settings.workspace_idle_minutes)
+    return await _login_page(request, ctx, next_path=target, notice=notice)
 
 
-def _sign_in(ctx: ServiceContext, email: str, password: str, old_token: str | None) -> tuple[int, str] | None:
+def _sign_in(
+    ctx: ServiceContext, email: str, password: str, old_token: str | None, client: str | None
+) -> tuple[int, str] | None:
+    with transaction(ctx.sessions) as session:
+        # Counted against the client's address before the password is checked (see address_throttle):
+        # raises TooManyFromAddress when that address has failed too often lately, whichever accounts.
+        attempt = begin_attempt(session, client, throttle_for(ctx.settings))
     with transaction(ctx.sessions) as session:
         # Committed even when sign-in fails, so authenticate()'s failed-login count is kept.
         officer = authenticate(session, email, password)
         if officer is None:
             return None
+        succeeded(session, attempt)
         if old_token:
             # A new token on every sign-in: a session id planted before sign-in is worthless after it.
             revoke_session(session, old_token, SessionKind.WORKSPACE)
@@ -138,7 +157,7 @@ async def login(request: Request, ctx: Context) -> Response:
     given = str(form.get("csrf_token") or "")
     secret = workspace_secret(ctx)
     if not nonce or len(nonce) > 256 or not same_secret(given, signed(secret, "login", nonce)):
-        return _login_page(
+        return await _login_page(
             request,
             ctx,
             next_path=next_path,
@@ -147,16 +166,35 @@ async def login(request: Request, ctx: Context) -> Response:
             email=email,
         )
     if not email or not password or "\x00" in email or "\x00" in password:
-        return _login_page(
+        return await _login_page(
             request, ctx, next_path=next_path, status_code=422, error="Enter your e-mail address and password.",
             email=email,
         )
     try:
-        result = await run_in_threadpool(_sign_in, ctx, email, password, session_token(request))
+        # The client's address as uvicorn gives it: X-Forwarded-For only from a trusted proxy (FORWARDED_ALLOW_IPS).
+        client = request.client.host if request.client else None
+        result = await run_in_threadpool(_sign_in, ctx, email, password, session_token(request), client)
+    except TooManyFromAddress as exc:
+        wait = exc.until - utcnow()
+        log.info("workspace sign-in refused: too many failures from the client's address")
+        response = await _login_page(
+            request,
+            ctx,
+            next_path=next_path,
+            status_code=429,
+            error=(
+                "Too many sign-ins from your network have failed recently, so signing in from here is paused. "
+                f"Try again after {local_time(exc.until, with_day=False)} (in about {span(wait)}). "
+                "If you did not make these attempts, tell your IT team."
+            ),
+            email=email,
+        )
+        response.headers["Retry-After"] = str(max(int(wait.total_seconds()), 1))
+        return response
     except AccountLocked as exc:
         wait = exc.until - utcnow()
         log.info("workspace sign-in refused: account locked")
-        response = _login_page(
+        response = await _login_page(
             request,
             ctx,
             next_path=next_path,
@@ -171,7 +209,7 @@ async def login(request: Request, ctx: Context) -> Response:
         return response
     if result is None:
         log.info("workspace sign-in failed")
-        return _login_page(
+        return await _login_page(
             request, ctx, next_path=next_path, status_code=401, error="Wrong e-mail address or password.", email=email
         )
     officer_id, token = result

@@ -24,9 +24,10 @@ router = APIRouter()
 Context = Annotated[ServiceContext, Depends(get_context)]
 
 
-def _page(request: Request, officer: WorkspaceOfficer, *, status_code: int = 200, error: str | None = None) -> Response:
+async def _page(request: Request, officer: WorkspaceOfficer, *, status_code: int = 200,
+                error: str | None = None) -> Response:
     done = request.query_params.get("done") == "1"
-    return render(
+    return await render(
         request, "password.html", officer, status_code=status_code, error=error, done=done,
         min_password=MIN_PASSWORD_LENGTH,
     )
@@ -34,7 +35,7 @@ def _page(request: Request, officer: WorkspaceOfficer, *, status_code: int = 200
 
 @router.get("/password", response_class=HTMLResponse)
 async def password_form(request: Request, officer: CurrentOfficer) -> Response:
-    return _page(request, officer)
+    return await _page(request, officer)
 
 
 def _change(ctx: ServiceContext, officer_id: int, current: str, new: str) -> str | None:
@@ -57,19 +58,19 @@ def _field(form: CsrfForm, name: str) -> str:
 async def change_password(request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm) -> Response:
     current, new, confirm = _field(form, "current"), _field(form, "new"), _field(form, "confirm")
     if len(new) < MIN_PASSWORD_LENGTH:
-        return _page(request, officer, status_code=422,
+        return await _page(request, officer, status_code=422,
                      error=f"The new password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if new != confirm:
-        return _page(request, officer, status_code=422, error="The two new passwords are not the same.")
+        return await _page(request, officer, status_code=422, error="The two new passwords are not the same.")
     try:
         token = await run_in_threadpool(_change, ctx, officer.id, current, new)
     except AccountLocked as exc:
-        return _page(request, officer, status_code=429, error=(
+        return await _page(request, officer, status_code=429, error=(
             f"Too many wrong passwords: your account is locked until {local_time(exc.until)}. "
             "A supervisor can unlock it sooner."
         ))
     if token is None:
-        return _page(request, officer, status_code=422, error="That is not your current password.")
+        return await _page(request, officer, status_code=422, error="That is not your current password.")
     response = RedirectResponse("/officer/password?done=1", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=int(ctx.settings.workspace_session_hours * 3600), path=COOKIE_PATH,

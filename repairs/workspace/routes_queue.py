@@ -53,6 +53,8 @@ class Row:
     due_text: str
     overdue: bool
     awaab: str | None
+    # Shown only for a ticket other households are linked to (a shared fault): how many it affects.
+    households: int | None
 
 
 def _read_filters(request: Request, ctx: ServiceContext) -> tuple[QueueFilters, dict[str, str], list[str]]:
@@ -116,6 +118,7 @@ def _row(entry: QueueEntry, ctx: ServiceContext, now: datetime) -> Row:
         due_text=time_left(t.due_at, now),
         overdue=t.due_at < now,
         awaab=awaab,
+        households=entry.households_affected if entry.linked_households else None,
     )
 
 
@@ -158,7 +161,7 @@ async def queue(request: Request, officer: CurrentOfficer, ctx: Context) -> Resp
     kept = {k: v for k, v in values.items() if v}
     next_url = f"/officer/queue?{urlencode({**kept, 'after': next_cursor})}" if next_cursor else None
     first_url = f"/officer/queue?{urlencode(kept)}" if after is not None else None
-    return render(
+    return await render(
         request,
         "queue.html",
         officer,

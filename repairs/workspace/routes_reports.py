@@ -109,10 +109,10 @@ def _build(ctx: ServiceContext, period: Period) -> Report:
 async def reports(request: Request, officer: SupervisorOfficer, ctx: Context) -> Response:
     period, values, problem = _period(request, ctx)
     if period is None:
-        return render(request, "reports.html", officer, status_code=400, values=values, problem=problem,
+        return await render(request, "reports.html", officer, status_code=400, values=values, problem=problem,
                       report=None)
     report = await run_in_threadpool(_build, ctx, period)
-    return render(
+    return await render(
         request,
         "reports.html",
         officer,
@@ -133,7 +133,7 @@ async def reports(request: Request, officer: SupervisorOfficer, ctx: Context) ->
 async def tickets_csv(request: Request, officer: SupervisorOfficer, ctx: Context) -> Response:
     period, values, problem = _period(request, ctx)
     if period is None:
-        return render(request, "reports.html", officer, status_code=400, values=values, problem=problem,
+        return await render(request, "reports.html", officer, status_code=400, values=values, problem=problem,
                       report=None)
     # Who took a copy of the tickets, and for which days: ids and dates only.
     log.info("tickets exported", extra={"officer_id": officer.id, "first_day": values["from"],

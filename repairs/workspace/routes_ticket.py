@@ -86,7 +86,7 @@ def _page(ctx: ServiceContext, reference: str, officer_id: int) -> TicketPage | 
         return None if ticket is None else build(session, ctx, ticket, utcnow(), officer_id)
 
 
-def _show(
+async def _show(
     request: Request,
     officer: WorkspaceOfficer,
     page: TicketPage,
@@ -95,7 +95,7 @@ def _show(
     refused: Refused | None = None,
     kept: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    return render(
+    return await render(
         request,
         "ticket.html",
         officer,
@@ -107,17 +107,17 @@ def _show(
     )
 
 
-def _missing(request: Request, officer: WorkspaceOfficer, reference: str) -> HTMLResponse:
+async def _missing(request: Request, officer: WorkspaceOfficer, reference: str) -> HTMLResponse:
     shown = normalise_reference(reference) or reference[:20]
-    return render(request, "ticket_missing.html", officer, status_code=404, reference=shown)
+    return await render(request, "ticket_missing.html", officer, status_code=404, reference=shown)
 
 
 @router.get("/tickets/{reference}", response_class=HTMLResponse)
 async def ticket_page(reference: str, request: Request, officer: CurrentOfficer, ctx: Context) -> Response:
     page = await run_in_threadpool(_page, ctx, reference, officer.id)
     if page is None:
-        return _missing(request, officer, reference)
-    return _show(request, officer, page, flash=DONE.get(request.query_params.get("done", "")))
+        return await _missing(request, officer, reference)
+    return await _show(request, officer, page, flash=DONE.get(request.query_params.get("done", "")))
 
 
 @router.get("/tickets/{reference}/photos/{photo_id}")
@@ -145,7 +145,7 @@ async def ticket_photo(reference: str, photo_id: str, request: Request, officer:
 
     found = await run_in_threadpool(load)
     if found is None:
-        return render(request, "ticket_missing.html", officer, status_code=404, reference=None)
+        return await render(request, "ticket_missing.html", officer, status_code=404, reference=None)
     data, content_type = found
     return Response(data, media_type=content_type, headers={"Content-Disposition": "inline"})
 
@@ -197,13 +197,13 @@ async def _act(
 ) -> Response:
     outcome = await run_in_threadpool(_apply, ctx, reference, form_name, change, lock)
     if outcome == NOT_FOUND:
-        return _missing(request, officer, reference)
+        return await _missing(request, officer, reference)
     if isinstance(outcome, Refused):
         page = await run_in_threadpool(_page, ctx, reference, officer.id)
         if page is None:
-            return _missing(request, officer, reference)
+            return await _missing(request, officer, reference)
         kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        return _show(request, officer, page, refused=outcome, kept=kept)
+        return await _show(request, officer, page, refused=outcome, kept=kept)
     ref = normalise_reference(reference) or reference
     return RedirectResponse(f"/officer/tickets/{ref}?done={done}", status_code=303)
 
@@ -302,7 +302,8 @@ async def merge(reference: str, request: Request, officer: CurrentOfficer, ctx: 
         if main is None:
             raise FormProblem(f"There is no repair {main_ref}.")
         assert duplicate is not None  # locked above
-        merging.merge(session, duplicate, main, actor=_actor(officer))
+        merging.merge(session, ctx.policy, duplicate, main, actor=_actor(officer),
+                      officer_alert_chat=ctx.settings.officer_alert_chat)
 
     # Not locked up front: lock_pair locks both tickets in id order, so crossing merges cannot deadlock.
     return await _act(request, officer, ctx, reference, form, "merge", "merged", change, lock=False)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -81,14 +82,28 @@ def _nav(request: Request, officer: WorkspaceOfficer | None) -> list[dict[str, A
     ]
 
 
-def render(
+async def render(
     request: Request,
     name: str,
     officer: WorkspaceOfficer | None,
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """The page `name` for `officer` (None only on the sign-in page, which passes its own csrf_token)."""
+    """The page `name` for `officer`, rendered in the thread pool: base.html's banner asks the database, and a
+    big template (the reports' charts) takes milliseconds, neither of which may hold up the event loop and
+    every other request on this worker."""
+    return await run_in_threadpool(partial(render_now, request, name, officer, status_code, **context))
+
+
+def render_now(
+    request: Request,
+    name: str,
+    officer: WorkspaceOfficer | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """The page `name` for `officer` (None only on the sign-in page, which passes its own csrf_token), in
+    this thread: for plain-def handlers, which already run in the thread pool."""
     settings = context_of(request).settings
     values: dict[str, Any] = {
         "request": request,
