@@ -89,7 +89,7 @@ async def complaints_page(request: Request, officer: CurrentOfficer, ctx: Contex
     except ValueError:
         show, problem = Show.OPEN, f"There is no “{raw}” choice, so these are the open complaints."
     rows, total = await run_in_threadpool(_list, ctx, show)
-    return render(request, "complaints.html", officer, rows=rows, total=total, show=show.value, problem=problem,
+    return await render(request, "complaints.html", officer, rows=rows, total=total, show=show.value, problem=problem,
                   choices=[(s.value, label) for s, label in SHOW_LABELS.items()], timescales=timescales(ctx.policy))
 
 
@@ -102,24 +102,24 @@ def _page(ctx: ServiceContext, reference: str) -> ComplaintPage | None:
         return None if complaint is None else build(session, ctx.policy, complaint, utcnow())
 
 
-def _show(request: Request, officer: WorkspaceOfficer, page: ComplaintPage, *, flash: str | None = None,
+async def _show(request: Request, officer: WorkspaceOfficer, page: ComplaintPage, *, flash: str | None = None,
           error: tuple[str, str] | None = None, status_code: int = 200,
           kept: dict[str, str] | None = None) -> HTMLResponse:
-    return render(request, "complaint.html", officer, status_code=status_code, c=page, flash=flash,
+    return await render(request, "complaint.html", officer, status_code=status_code, c=page, flash=flash,
                   errors=dict([error]) if error else {}, kept=kept or {})
 
 
-def _missing(request: Request, officer: WorkspaceOfficer, reference: str) -> HTMLResponse:
+async def _missing(request: Request, officer: WorkspaceOfficer, reference: str) -> HTMLResponse:
     shown = normalise_reference(reference) or reference[:20]
-    return render(request, "complaint_missing.html", officer, status_code=404, reference=shown)
+    return await render(request, "complaint_missing.html", officer, status_code=404, reference=shown)
 
 
 @router.get("/complaints/{reference}", response_class=HTMLResponse)
 async def complaint_page(reference: str, request: Request, officer: CurrentOfficer, ctx: Context) -> Response:
     page = await run_in_threadpool(_page, ctx, reference)
     if page is None:
-        return _missing(request, officer, reference)
-    return _show(request, officer, page, flash=DONE.get(request.query_params.get("done", "")))
+        return await _missing(request, officer, reference)
+    return await _show(request, officer, page, flash=DONE.get(request.query_params.get("done", "")))
 
 
 Step = Callable[[Session, Complaint], handling.Outcome]
@@ -144,14 +144,14 @@ async def _act(request: Request, officer: WorkspaceOfficer, ctx: ServiceContext,
                form_name: str, step: Step) -> Response:
     outcome = await run_in_threadpool(_apply, ctx, reference, step)
     if outcome is None:
-        return _missing(request, officer, reference)
+        return await _missing(request, officer, reference)
     if isinstance(outcome, tuple):
         status, message = outcome
         page = await run_in_threadpool(_page, ctx, reference)
         if page is None:
-            return _missing(request, officer, reference)
+            return await _missing(request, officer, reference)
         kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        return _show(request, officer, page, error=(form_name, message), status_code=status, kept=kept)
+        return await _show(request, officer, page, error=(form_name, message), status_code=status, kept=kept)
     ref = normalise_reference(reference) or reference
     return RedirectResponse(f"/officer/complaints/{ref}?{urlencode({'done': outcome.done})}", status_code=303)
 

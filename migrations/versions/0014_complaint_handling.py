@@ -1,7 +1,7 @@
 """Complaints are worked: acknowledged, answered, escalated, each step on record
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-27 10:00:00
 
 `complaints` gains when the stage being worked was acknowledged and answered, the answer sent, and when
@@ -17,8 +17,8 @@ from alembic import op
 
 import repairs.database
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
