@@ -81,7 +81,9 @@ def record_complaint(
     dispatcher.utter_message(
         text=(
             f"I've recorded your complaint: {complaint['reference']}. This is stage 1 of our complaints process. "
-            f"We'll acknowledge it within 5 working days and send you a full answer {complaint['respond_by_text']}."
+            # The council's own timescales, as the service worked them out (not a number written here).
+            f"We'll acknowledge it {complaint.get('acknowledge_by_text') or 'within 5 working days'} and send you "
+            f"a full answer {complaint['respond_by_text']}."
         )
     )
     return [SlotSet("awaiting", None), SlotSet("description", None)]

@@ -332,6 +332,8 @@ def test_complaint_gets_ombudsman_deadlines(client, factory):
     body = r.json()
     assert body["reference"].startswith("CP-") and body["stage"] == 1
     assert body["acknowledge_by"] < body["respond_by"]
+    # Said in words for the chat, from the council's timescales: both clocks.
+    assert body["acknowledge_by_text"].startswith("by ") and body["respond_by_text"].startswith("by ")
     replay = client.post(
         "/api/v1/complaints",
         headers={**res.headers, "Idempotency-Key": "c1"},

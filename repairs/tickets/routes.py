@@ -322,6 +322,7 @@ def create_complaint(
             acknowledge_by=complaint.acknowledge_by,
             respond_by=complaint.respond_by,
             respond_by_text=ctx.policy.describe_deadline(complaint.respond_by, utcnow()),
+            acknowledge_by_text=ctx.policy.describe_deadline(complaint.acknowledge_by, utcnow()),
         )
         return 201, out.model_dump(mode="json")
 

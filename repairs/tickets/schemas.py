@@ -150,6 +150,7 @@ class ComplaintOut(BaseModel):
     acknowledge_by: datetime
     respond_by: datetime
     respond_by_text: str
+    acknowledge_by_text: str | None = None  # e.g. "by Friday 4 December", as respond_by_text
 
 
 def encode_cursor(moment: datetime, ident: int) -> str:
