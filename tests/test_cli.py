@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 import repairs.context
 from repairs.auth.models import Officer, Role
 from repairs.cli import main
-from repairs.database import transaction
+from repairs.database import transaction, utcnow
 from repairs.migrate import alembic_config
 from repairs.residents.models import ChannelIdentity, Property, Resident, Tenancy, Tenure
-from repairs.tickets.models import Status, Ticket
+from repairs.tickets.models import Complaint, Status, Ticket
 from tests.conftest import SERVICE_HEADERS
 
 PASSWORD = "a perfectly long password"
@@ -319,6 +319,10 @@ def test_seed_demo_fills_an_empty_database_once(cli, ctx, client, capsys):
         ref, postcode = example.reference, example.property.postcode
     assert statuses == set(Status)
     assert tickets >= 50
+    with transaction(ctx.sessions) as s:
+        complaints = s.scalars(select(Complaint).order_by(Complaint.created_at)).all()
+        assert len(complaints) == 2 and all(c.ticket_id is not None for c in complaints)
+        assert complaints[0].acknowledge_by < utcnow() < complaints[1].acknowledge_by, "one already late"
     assert tenures == {Tenure.TENANT, Tenure.LEASEHOLDER}
     assert f"tenancy reference {ref}, postcode {postcode}" in out
     # The example it prints really works.

@@ -17,7 +17,7 @@ from repairs.policy.engine import Policy
 from repairs.residents.models import Property, Resident, Tenancy, Tenure
 from repairs.tickets.merging import merge
 from repairs.tickets.models import LocationType, Status, Ticket
-from repairs.tickets.service import Actor, NewTicket, change_status, create_ticket
+from repairs.tickets.service import Actor, NewTicket, change_status, create_complaint, create_ticket
 
 BLOCKS = [
     # (block, estate, postcode, floors, has_lift)
@@ -208,6 +208,16 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
     if duplicate is not None:
         # One report merged into the ticket for the same job, so the demo shows every state.
         merge(session, policy, *duplicate, actor=Actor("system", "seed-demo"), officer_alert_chat=None)
+    session.flush()
+    # Two complaints about reopened repairs, so the complaints page has work on it: one just in, one whose
+    # acknowledgement is already late.
+    reopened = session.scalars(select(Ticket).where(Ticket.status == Status.REOPENED).order_by(Ticket.id)).all()
+    for ticket, days_ago in zip(reopened, (1, 9), strict=False):
+        if ticket.resident_id is None:
+            continue
+        create_complaint(session, policy, resident_id=ticket.resident_id, ticket=ticket,
+                         text="It was meant to be fixed, and it is just as bad again.",
+                         actor=Actor("resident", str(ticket.resident_id)), now=now - timedelta(days=days_ago))
     session.flush()
     tenant = next(r for r in residents if r.tenure == Tenure.TENANT)
     leaseholder = next(r for r in residents if r.tenure == Tenure.LEASEHOLDER)
