@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,21 @@ def _drop_postgres_database(name: str) -> None:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def scratch_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, with no schema (for migration tests), dropped afterwards. Named uniquely
+    so parallel runs on one PostgreSQL never meet."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"repairs_scratch_{_worker()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = _postgres_database(name)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -16,13 +16,8 @@ def test_migrated_schema_matches_the_models(engine):
     assert diff == []
 
 
-def test_upgrade_is_idempotent_and_downgrade_unwinds(database_url, tmp_path, backend):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        from tests.conftest import _postgres_database
-
-        url = _postgres_database("repairs_test_migrations")
+def test_upgrade_is_idempotent_and_downgrade_unwinds(scratch_database_url):
+    url = scratch_database_url
     upgrade(url)
     upgrade(url)  # a second run is a no-op
     engine = sa.create_engine(url)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -186,15 +185,10 @@ def test_a_period_in_another_time_zone_is_counted_from_the_tickets(ctx: ServiceC
         assert volumes(s, london).total == 0
 
 
-def test_the_migration_counts_the_tickets_already_stored(tmp_path, backend) -> None:
+def test_the_migration_counts_the_tickets_already_stored(scratch_database_url) -> None:
     from repairs.migrate import upgrade
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'counts.db'}"
-    else:
-        from tests.conftest import _postgres_database
-
-        url = _postgres_database(f"repairs_test_counts_{uuid.uuid4().hex[:8]}")
+    url = scratch_database_url
     upgrade(url, "0010")
     engine = sa.create_engine(url)
     try:
