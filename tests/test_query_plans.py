@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import insert, literal, select, tuple_
 
 from repairs.database import UTCDateTime
 from repairs.tickets.models import Ticket
 
 
-def _plan(engine, query) -> str:
+def _plan(engine, query, *, seqscan: bool = False) -> str:
     compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql" and not seqscan:
             conn.exec_driver_sql("SET enable_seqscan = off")  # an empty table must not make a scan look cheap
         rows = conn.exec_driver_sql(prefix + str(compiled)).all()
     return "\n".join(" ".join(str(c) for c in row) for row in rows)
@@ -29,6 +29,21 @@ def test_officer_queue_uses_the_open_due_index(engine, ctx):
     assert "ix_tickets_open_due" in _plan(engine, deep)
 
 
-def test_resident_list_uses_its_index(engine, ctx):
-    query = select(Ticket.id).where(Ticket.resident_id == 1).order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    assert "ix_tickets_resident_created" in _plan(engine, query.limit(21))
+def test_resident_list_uses_its_index(engine, ctx, factory):
+    """The list's own condition (the resident's tickets and those they are linked to) seeks the resident's
+    tickets among many others'; `resident_id = … OR id IN (…)` read every ticket (28 ms at 200,000)."""
+    from repairs.tickets.routes import visible_to
+
+    me = factory.resident().id
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [{"reference": f"HR-PLAN{i:05d}", "resident_id": me if i % 250 == 0 else None, "category": "plumbing",
+             "priority": "routine", "status": "reported", "summary": "Tap", "description": "Tap", "channel": "web",
+             "reported_at": moment, "due_at": moment, "created_at": moment, "updated_at": moment, "reopen_count": 0}
+            for i in range(5000)]
+    with engine.begin() as conn:
+        conn.execute(insert(Ticket), rows)
+        conn.exec_driver_sql("ANALYZE")
+    query = select(Ticket.id).where(visible_to(me)).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(21)
+    plan = _plan(engine, query, seqscan=True)
+    assert "ix_tickets_resident_created" in plan, plan
+    assert "Seq Scan on tickets" not in plan and "SCAN tickets\n" not in plan + "\n", plan
