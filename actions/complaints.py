@@ -78,14 +78,18 @@ def record_complaint(
     except ApiError:
         dispatcher.utter_message(text="Sorry, I couldn't record that. Please call the repairs line.")
         return []
-    dispatcher.utter_message(
-        text=(
-            f"I've recorded your complaint: {complaint['reference']}. This is stage 1 of our complaints process. "
-            # The council's own timescales, as the service worked them out (not a number written here).
-            f"We'll acknowledge it {complaint.get('acknowledge_by_text') or 'within 5 working days'} and send you "
-            f"a full answer {complaint['respond_by_text']}."
-        )
-    )
+    # The council's own timescales, as the service worked them out (not numbers written here).
+    acknowledge = complaint.get("acknowledge_by_text") or "within 5 working days"
+    if complaint.get("stage") == 2:
+        # A complaint about a repair whose complaint was answered lately: the service took it to stage 2.
+        text = (f"You told us you're not satisfied with our answer, so your complaint {complaint['reference']} "
+                f"is now at stage 2: a senior officer will review it. We'll acknowledge it {acknowledge} and "
+                f"send you our final answer {complaint['respond_by_text']}.")
+    else:
+        text = (f"I've recorded your complaint: {complaint['reference']}. This is stage 1 of our complaints "
+                f"process. We'll acknowledge it {acknowledge} and send you a full answer "
+                f"{complaint['respond_by_text']}.")
+    dispatcher.utter_message(text=text)
     return [SlotSet("awaiting", None), SlotSet("description", None)]
 
 

@@ -263,3 +263,55 @@ def test_report_figures_count_each_stage_from_what_happened(
     assert rows[f].answered_late and not rows[f].acknowledged_late
     assert rows[a].stage == 2 and rows[a].acknowledged_late  # the row shows the stage being worked
     assert rows[c].acknowledged_at is None and rows[c].responded_at is None
+
+
+def _api_complaint(client: TestClient, res: ResidentHandle, text: str, ticket_ref: str | None):
+    body: dict[str, str] = {"text": text}
+    if ticket_ref:
+        body["ticket_reference"] = ticket_ref
+    return client.post("/api/v1/complaints", headers={**res.headers, "Idempotency-Key": uuid.uuid4().hex},
+                       json=body)
+
+
+def test_complaining_again_about_a_repair_after_the_answer_takes_it_to_stage_2(
+        client: TestClient, ctx: ServiceContext, factory: Factory, backend: str) -> None:
+    res = factory.resident()
+    ticket, other_ticket = report(client, res), report(client, res)
+    made = _api_complaint(client, res, "Nobody came, twice", ticket)
+    assert made.status_code == 201 and made.json()["stage"] == 1
+    ref = made.json()["reference"]
+
+    # Before the answer, a second complaint about the same repair is a complaint of its own.
+    second = _api_complaint(client, res, "And the phone line hung up on me", ticket)
+    assert second.status_code == 201 and second.json()["reference"] != ref
+    step(ctx, ref, "acknowledge", stage=1)
+    step(ctx, ref, "answer", stage=1, text="We are sorry: an operative will come on Monday.")
+
+    again = _api_complaint(client, res, "Still not fixed and nobody came on Monday", ticket)
+    assert again.status_code == 200, again.text
+    assert (again.json()["reference"], again.json()["stage"]) == (ref, 2)
+    now = complaint(ctx, ref)
+    assert (now.stage, now.status) == (2, "open") and now.escalated_at is not None
+    escalated = [e for e in history(ctx, ref) if e.kind == "escalated"]
+    assert len(escalated) == 1 and escalated[0].actor_type == "resident"
+    assert escalated[0].data["reason"] == "Still not fixed and nobody came on Monday"
+    assert [n.kind for n in sent(ctx, ref)] == ["complaint_acknowledged", "complaint_answered"], \
+        "the chat answers the resident there and then: no second message through the outbox"
+
+    # About another repair, or with no repair named: a new stage 1 complaint.
+    assert _api_complaint(client, res, "The boiler too", other_ticket).json()["stage"] == 1
+    assert _api_complaint(client, res, "And the caretaker was rude", None).json()["stage"] == 1
+    # Asked again at stage 2: a new complaint (stage 2 is final; the officer sees both).
+    assert _api_complaint(client, res, "Still waiting", ticket).json()["reference"] != ref
+
+
+def test_an_answer_long_ago_is_not_reopened_by_a_new_complaint(
+        client: TestClient, ctx: ServiceContext, factory: Factory, backend: str) -> None:
+    res = factory.resident()
+    ticket = report(client, res)
+    ref = complain(ctx, res, at=utc(2026, 1, 5, 10), ticket_ref=ticket)
+    step(ctx, ref, "acknowledge", stage=1, now=utc(2026, 1, 6, 10))
+    step(ctx, ref, "answer", stage=1, text="Fixed on the 9th.", now=utc(2026, 1, 9, 10))
+    later = _api_complaint(client, res, "It has broken again", ticket)
+    assert later.status_code == 201 and later.json()["stage"] == 1 and later.json()["reference"] != ref
+    assert complaint(ctx, ref).stage == 1

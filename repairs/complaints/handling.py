@@ -10,9 +10,9 @@ again) changes nothing the second time, and a form shown before an escalation ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.orm import Session
 
 from repairs.database import utcnow
@@ -175,6 +175,26 @@ def answer(
     return Outcome("answered")
 
 
+# How long after a stage 1 answer a resident's new complaint about the same repair is taken as asking for
+# stage 2 of it rather than as a new complaint (the Code leaves the window to the landlord; two months is common).
+ESCALATION_WINDOW = timedelta(weeks=9)
+
+
+def answered_about(session: Session, resident_id: int, ticket_id: int, *, now: datetime | None = None
+                   ) -> Complaint | None:
+    """The resident's stage 1 complaint about this repair answered within ESCALATION_WINDOW, if any: the
+    one a new complaint about the same repair asks to take further (the answer said to "tell us")."""
+    since = (now or utcnow()) - ESCALATION_WINDOW
+    return session.scalar(
+        select(Complaint)
+        .where(Complaint.resident_id == resident_id, Complaint.ticket_id == ticket_id, Complaint.stage == 1,
+               Complaint.status == ANSWERED, Complaint.responded_at >= since)
+        .order_by(Complaint.responded_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
 def escalate(
     session: Session,
     policy: Policy,
@@ -184,8 +204,10 @@ def escalate(
     stage: int,
     reason: str | None = None,
     now: datetime | None = None,
+    tell_resident: bool = True,
 ) -> Outcome:
-    """The resident is not satisfied with the stage 1 answer: stage 2 starts today, with its own clocks."""
+    """The resident is not satisfied with the stage 1 answer: stage 2 starts today, with its own clocks.
+    `tell_resident=False` when the resident asked in the chat, which answers them there and then."""
     if stage == 1 and complaint.stage == 2:
         return Outcome("already_escalated")
     _same_stage(complaint, stage)
@@ -218,6 +240,7 @@ def escalate(
         acknowledge_by=policy.describe_deadline(complaint.acknowledge_by, now),
         days=policy.complaint_stage(2).respond_working_days,
     )
-    _tell_resident(session, complaint, event, "complaint_escalated", text)
+    if tell_resident:
+        _tell_resident(session, complaint, event, "complaint_escalated", text)
     session.flush()
     return Outcome("escalated")

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from repairs.auth.dependencies import ContextDep, ResidentActor, ResidentDep
+from repairs.complaints import handling
 from repairs.context import ServiceContext
 from repairs.database import UTCDateTime, transaction, utcnow
 from repairs.idempotency.service import request_fingerprint, run_once, validate_key
@@ -317,7 +318,10 @@ def get_photo(reference: str, photo_id: str, actor: ResidentDep, ctx: ContextDep
     return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.post("/complaints", status_code=201, response_model=ComplaintOut, summary="Make a stage 1 complaint")
+@router.post("/complaints", status_code=201, response_model=ComplaintOut,
+             responses={200: {"model": ComplaintOut, "description": "Taken as asking for stage 2 of a complaint "
+                                                                     "about the same repair answered lately"}},
+             summary="Make a complaint (stage 1, or stage 2 of one about the same repair answered lately)")
 def create_complaint(
     body: ComplaintCreate, actor: ResidentDep, ctx: ContextDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -325,9 +329,19 @@ def create_complaint(
 
     def create(session: Session) -> tuple[int, dict[str, object]]:
         ticket = _load_own(session, actor, body.ticket_reference) if body.ticket_reference else None
-        complaint = service.create_complaint(
-            session, ctx.policy, resident_id=actor.resident_id, ticket=ticket, text=body.text, actor=_actor(actor)
-        )
+        # A complaint about a repair whose stage 1 complaint was answered lately asks for stage 2 of that one
+        # (the answer told the resident to say so): under the Code it is escalated, not started again.
+        earlier = handling.answered_about(session, actor.resident_id, ticket.id) if ticket else None
+        if earlier is not None:
+            handling.escalate(session, ctx.policy, earlier, actor=_actor(actor), stage=1, reason=body.text,
+                              tell_resident=False)
+            complaint, status = earlier, 200
+        else:
+            complaint = service.create_complaint(
+                session, ctx.policy, resident_id=actor.resident_id, ticket=ticket, text=body.text,
+                actor=_actor(actor)
+            )
+            status = 201
         out = ComplaintOut(
             reference=complaint.reference,
             stage=complaint.stage,
@@ -337,7 +351,7 @@ def create_complaint(
             respond_by_text=ctx.policy.describe_deadline(complaint.respond_by, utcnow()),
             acknowledge_by_text=ctx.policy.describe_deadline(complaint.acknowledge_by, utcnow()),
         )
-        return 201, out.model_dump(mode="json")
+        return status, out.model_dump(mode="json")
 
     outcome = run_once(
         ctx.sessions,
