@@ -536,6 +536,8 @@ def create_complaint(
             break
         except IntegrityError:
             continue
+    else:  # five clashes in a row: something is wrong with the references, not bad luck
+        raise RuntimeError("no free complaint reference after 5 tries")
     # Its history starts here; officers add to it (repairs/complaints/handling.py).
     session.add(ComplaintEvent(complaint_id=complaint.id, actor_type=actor.type, actor_id=actor.id,
                                kind="received", stage=1, data={}, at=now))
