@@ -127,6 +127,19 @@ def assign_to_me(session: Session, alert_id: int, officer: Officer, *, via: str)
     return _tell_group(session, done, alert, via)
 
 
+def act(session: Session, alert_id: int, officer: Officer | int, *, assign: bool, via: str) -> AlertOutcome:
+    """"Assign to me" (`assign`) or "acknowledge", for an officer (or their id) from the workspace, the API
+    or the Telegram group: the one place the three entry points choose between the two."""
+    if isinstance(officer, int):
+        found = session.get(Officer, officer)
+        if found is None:
+            raise AlertActionRefused("not_found", "No such officer.")
+        officer = found
+    if assign:
+        return assign_to_me(session, alert_id, officer, via=via)
+    return acknowledge(session, alert_id, officer, via=via)
+
+
 def officer_for_telegram(session: Session, telegram_user_id: int) -> Officer | None:
     return session.scalar(
         select(Officer).where(Officer.telegram_user_id == telegram_user_id, Officer.active.is_(True))

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from repairs.alerts import actions
-from repairs.auth.dependencies import ContextDep, OfficerDep, ServiceDep
-from repairs.auth.models import Officer
+from repairs.auth.dependencies import ContextDep, OfficerDep, Principal, ServiceDep
+from repairs.context import ServiceContext
 from repairs.database import transaction
 from repairs.problems import Problem
 
@@ -76,26 +76,23 @@ def list_open(_officer: OfficerDep, ctx: ContextDep) -> AlertList:
     return AlertList(items=[AlertOut(**a.__dict__) for a in alerts], total=total)
 
 
-@router.post("/api/v1/officer/alerts/{alert_id}/acknowledge", response_model=OutcomeOut, summary="Acknowledge")
-def acknowledge(alert_id: AlertId, principal: OfficerDep, ctx: ContextDep) -> OutcomeOut:
+def _officer_act(alert_id: int, principal: Principal, ctx: ServiceContext, *, assign: bool) -> OutcomeOut:
+    assert principal.officer_id is not None
     with transaction(ctx.sessions) as session:
-        officer = session.get(Officer, principal.officer_id)
-        assert officer is not None
         try:
-            return _out(actions.acknowledge(session, alert_id, officer, via="api"))
+            return _out(actions.act(session, alert_id, principal.officer_id, assign=assign, via="api"))
         except actions.AlertActionRefused as exc:
             raise _refused(exc) from None
+
+
+@router.post("/api/v1/officer/alerts/{alert_id}/acknowledge", response_model=OutcomeOut, summary="Acknowledge")
+def acknowledge(alert_id: AlertId, principal: OfficerDep, ctx: ContextDep) -> OutcomeOut:
+    return _officer_act(alert_id, principal, ctx, assign=False)
 
 
 @router.post("/api/v1/officer/alerts/{alert_id}/assign-to-me", response_model=OutcomeOut, summary="Take the job")
 def assign_to_me(alert_id: AlertId, principal: OfficerDep, ctx: ContextDep) -> OutcomeOut:
-    with transaction(ctx.sessions) as session:
-        officer = session.get(Officer, principal.officer_id)
-        assert officer is not None
-        try:
-            return _out(actions.assign_to_me(session, alert_id, officer, via="api"))
-        except actions.AlertActionRefused as exc:
-            raise _refused(exc) from None
+    return _officer_act(alert_id, principal, ctx, assign=True)
 
 
 @router.put("/api/v1/officer/me/telegram", response_model=TelegramLink, summary="Link your Telegram user id")
@@ -131,10 +128,7 @@ def telegram_action(alert_id: AlertId, body: TelegramAction, _service: ServiceDe
                 f"{body.telegram_user_id}: add it in the workspace under Alerts, then tap again.",
             )
         try:
-            if body.action == "acknowledge":
-                outcome = actions.acknowledge(session, alert_id, officer, via="telegram")
-            else:
-                outcome = actions.assign_to_me(session, alert_id, officer, via="telegram")
+            outcome = actions.act(session, alert_id, officer, assign=body.action != "acknowledge", via="telegram")
         except actions.AlertActionRefused as exc:
             raise _refused(exc) from None
     log.info("alert handled from telegram", extra={"alert_id": alert_id, "outcome": outcome.outcome,

@@ -102,11 +102,7 @@ async def alerts_page(request: Request, officer: CurrentOfficer, ctx: Context) -
 
 def _act(ctx: ServiceContext, officer_id: int, alert_id: int, assign: bool) -> actions.AlertOutcome:
     with transaction(ctx.sessions) as session:
-        me = session.get(Officer, officer_id)
-        assert me is not None
-        if assign:
-            return actions.assign_to_me(session, alert_id, me, via="workspace")
-        return actions.acknowledge(session, alert_id, me, via="workspace")
+        return actions.act(session, alert_id, officer_id, assign=assign, via="workspace")
 
 
 async def _handle(request: Request, officer: WorkspaceOfficer, ctx: ServiceContext, alert_id: int,
