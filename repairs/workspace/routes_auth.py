@@ -174,37 +174,18 @@ async def login(request: Request, ctx: Context) -> Response:
         # The client's address as uvicorn gives it: X-Forwarded-For only from a trusted proxy (FORWARDED_ALLOW_IPS).
         client = request.client.host if request.client else None
         result = await run_in_threadpool(_sign_in, ctx, email, password, session_token(request), client)
-    except TooManyFromAddress as exc:
+    except (TooManyFromAddress, AccountLocked) as exc:
         wait = exc.until - utcnow()
-        log.info("workspace sign-in refused: too many failures from the client's address")
-        response = await _login_page(
-            request,
-            ctx,
-            next_path=next_path,
-            status_code=429,
-            error=(
-                "Too many sign-ins from your network have failed recently, so signing in from here is paused. "
-                f"Try again after {local_time(exc.until, with_day=False)} (in about {span(wait)}). "
-                "If you did not make these attempts, tell your IT team."
-            ),
-            email=email,
-        )
-        response.headers["Retry-After"] = str(max(int(wait.total_seconds()), 1))
-        return response
-    except AccountLocked as exc:
-        wait = exc.until - utcnow()
-        log.info("workspace sign-in refused: account locked")
-        response = await _login_page(
-            request,
-            ctx,
-            next_path=next_path,
-            status_code=429,
-            error=(
-                "Too many failed sign-ins on this account. Try again after "
-                f"{local_time(exc.until, with_day=False)} (in about {span(wait)}), or ask a supervisor to unlock it."
-            ),
-            email=email,
-        )
+        when = f"{local_time(exc.until, with_day=False)} (in about {span(wait)})"
+        if isinstance(exc, TooManyFromAddress):
+            log.info("workspace sign-in refused: too many failures from the client's address")
+            error = ("Too many sign-ins from your network have failed recently, so signing in from here is paused. "
+                     f"Try again after {when}. If you did not make these attempts, tell your IT team.")
+        else:
+            log.info("workspace sign-in refused: account locked")
+            error = (f"Too many failed sign-ins on this account. Try again after {when}, or ask a supervisor to "
+                     "unlock it.")
+        response = await _login_page(request, ctx, next_path=next_path, status_code=429, error=error, email=email)
         response.headers["Retry-After"] = str(max(int(wait.total_seconds()), 1))
         return response
     if result is None:
