@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
 from repairs.auth.models import Role
@@ -19,8 +20,7 @@ from repairs.database import transaction, utcnow
 from repairs.notifications.models import Notification
 from repairs.tickets.models import Complaint, ComplaintEvent
 from tests.factories import Factory, OfficerHandle, ResidentHandle
-from tests.test_workspace_ticket import text_of
-from tests.workspace_client import csrf_of, sign_in
+from tests.workspace_client import RecordPage, assert_done, csrf_of, sign_in, signed_in_officer, text_of
 
 
 def report(client: TestClient, res: ResidentHandle) -> str:
@@ -67,29 +67,18 @@ def move_clock(ctx: ServiceContext, ref: str, days: int) -> None:
 
 @pytest.fixture
 def officer(client: TestClient, factory: Factory) -> OfficerHandle:
-    handle = factory.officer()
-    assert sign_in(client, handle.email, handle.password).status_code == 303
-    return handle
+    return signed_in_officer(client, factory)
 
 
-class Page:
-    """A complaint's page as the signed-in officer's browser has it, and its forms posted as it posts them."""
+class Page(RecordPage):
+    """A complaint's page as the signed-in officer's browser has it."""
 
     def __init__(self, client: TestClient, ref: str, query: str = "") -> None:
-        self.client, self.ref = client, ref
-        self.response = client.get(f"/officer/complaints/{ref}{query}")
-        assert self.response.status_code == 200, self.response.text
-        self.html = self.response.text
-        self.text = text_of(self.html)
-
-    def post(self, action: str, **fields: str):
-        data = {"csrf_token": csrf_of(self.html), **fields}
-        return self.client.post(f"/officer/complaints/{self.ref}/{action}", data=data, follow_redirects=False)
+        super().__init__(client, "/officer/complaints", ref, query)
 
 
-def done(response, ref: str, what: str) -> None:
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == f"/officer/complaints/{ref}?done={what}"
+def done(response: Response, ref: str, what: str) -> None:
+    assert_done(response, f"/officer/complaints/{ref}", what)
 
 
 def test_signed_out_the_pages_send_you_to_sign_in_and_the_forms_do_nothing(

@@ -6,13 +6,13 @@ with what was typed kept."""
 
 from __future__ import annotations
 
-import html
 import re
 import uuid
 from io import BytesIO
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from PIL import Image
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from repairs.notifications.models import Notification
 from repairs.residents.models import Tenure
 from repairs.tickets.models import Appointment, AppointmentStatus, Ticket, TicketEvent
 from tests.factories import Factory, OfficerHandle, ResidentHandle
-from tests.workspace_client import csrf_of, sign_in
+from tests.workspace_client import RecordPage, assert_done, csrf_of, signed_in_officer, text_of
 
 SLOT = re.compile(r'<option value="(\d{4}-\d{2}-\d{2}:[a-z]+)"')
 
@@ -33,11 +33,6 @@ def report(client: TestClient, res: ResidentHandle, **body: object) -> str:
     r = client.post("/api/v1/tickets", headers={**res.headers, "Idempotency-Key": uuid.uuid4().hex}, json=payload)
     assert r.status_code == 201, r.text
     return str(r.json()["reference"])
-
-
-def text_of(page: str) -> str:
-    """The page as a reader sees it: tags gone, entities decoded, spaces collapsed."""
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def events(ctx: ServiceContext, ref: str, kind: str | None = None) -> list[TicketEvent]:
@@ -61,30 +56,18 @@ def ticket(ctx: ServiceContext, ref: str) -> Ticket:
 
 @pytest.fixture
 def officer(client: TestClient, factory: Factory) -> OfficerHandle:
-    handle = factory.officer()
-    assert sign_in(client, handle.email, handle.password).status_code == 303
-    return handle
+    return signed_in_officer(client, factory)
 
 
-class Page:
-    """The ticket page as the signed-in officer's browser has it, and its forms posted the way it posts them."""
+class Page(RecordPage):
+    """The ticket page as the signed-in officer's browser has it."""
 
     def __init__(self, client: TestClient, ref: str, query: str = "") -> None:
-        self.client, self.ref = client, ref
-        self.response = client.get(f"/officer/tickets/{ref}{query}")
-        assert self.response.status_code == 200, self.response.text
-        self.html = self.response.text
-        self.text = text_of(self.html)
-
-    def post(self, action: str, **fields: str):
-        data = {"csrf_token": csrf_of(self.html), **fields}
-        return self.client.post(f"/officer/tickets/{self.ref}/{action}", data=data, follow_redirects=False)
+        super().__init__(client, "/officer/tickets", ref, query)
 
 
-def done(response, ref: str, what: str) -> None:
-    """A change that worked: 303 back to the page (which then says so)."""
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == f"/officer/tickets/{ref}?done={what}"
+def done(response: Response, ref: str, what: str) -> None:
+    assert_done(response, f"/officer/tickets/{ref}", what)
 
 
 # -- what the page shows ---------------------------------------------------------------------------------
