@@ -8,10 +8,7 @@ uvicorn server on a free port.
 from __future__ import annotations
 
 import os
-import socket
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,23 +156,10 @@ class LiveServer:
 @pytest.fixture
 def live_server(ctx: ServiceContext) -> Iterator[LiveServer]:
     """The app behind a real uvicorn server on a free local port, for concurrency tests."""
-    import uvicorn
+    from tests.serving import serving
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    yield LiveServer(url=f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ctx)) as url:
+        yield LiveServer(url=url)
 
 
 SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}

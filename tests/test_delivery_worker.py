@@ -4,10 +4,9 @@ the same interface as the Telegram one, and the Telegram sender against the Bot 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from bot.delivery import (
@@ -31,11 +29,13 @@ from bot.delivery_settings import DeliverySettings
 from bot.outbox_client import OutboxClient, OutboxUnavailable
 from bot.rasa_gateway import Button
 from bot.settings import BotSettings
+from evaluation.rasa_process import free_port
 from repairs.app import create_app
 from repairs.database import transaction
 from repairs.notifications.models import Notification, OutboxStatus
 from repairs.notifications.outbox import enqueue
 from tests.conftest import SERVICE_TOKEN
+from tests.serving import serving
 from tests.telegram_standin import TelegramStandIn
 
 # Short enough for tests, and the send timeout well inside the lease, as the worker requires.
@@ -315,33 +315,16 @@ def test_no_send_runs_past_its_lease_so_two_workers_never_both_send(live_server,
 # -- the repairs service going away ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def late_server(ctx) -> Iterator[tuple[str, Callable[[], None]]]:
     """A URL where the repairs service is not running yet, and a function that starts it there."""
-    port = _free_port()
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    port = free_port()
+    with contextlib.ExitStack() as running:
 
-    def start() -> None:
-        server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning",
-                                               access_log=False))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "repairs service did not start"
-            time.sleep(0.02)
-        servers.append((server, thread))
+        def start() -> None:
+            running.enter_context(serving(create_app(ctx), port=port))
 
-    yield f"http://127.0.0.1:{port}", start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield f"http://127.0.0.1:{port}", start
 
 
 def test_the_worker_survives_the_repairs_service_being_down(late_server, factory, ctx, caplog):

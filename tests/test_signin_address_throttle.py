@@ -4,9 +4,7 @@ not count. The address is the server's idea of the client: X-Forwarded-For only 
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,7 +12,6 @@ from datetime import timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 
 from repairs.app import create_app
@@ -24,6 +21,7 @@ from repairs.context import ServiceContext
 from repairs.database import transaction, utcnow
 from repairs.settings import Settings
 from tests.factories import Factory
+from tests.serving import serving
 from tests.workspace_client import sign_in
 
 WRONG = "not the password at all"
@@ -50,23 +48,8 @@ def failures(ctx: ServiceContext) -> int:
 @contextmanager
 def replica(ctx: ServiceContext, *, trusted_proxies: str) -> Iterator[str]:
     """One more replica of the service on the same database, behind uvicorn with its proxy settings."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            proxy_headers=True, forwarded_allow_ips=trusted_proxies)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(ctx), proxy_headers=True, forwarded_allow_ips=trusted_proxies) as url:
+        yield url
 
 
 def test_one_address_trying_many_accounts_is_paused_in_the_workspace(

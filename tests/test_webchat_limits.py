@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import redis
-import uvicorn
 
 from bot.settings import BotSettings
 from bot.web import build_web_app
@@ -31,6 +29,7 @@ from bot.webchat.settings import WebChatSettings
 from bot.webchat.signing import Signer
 from bot.webchat.throttling import Kind, WebChatLimits
 from evaluation.rasa_process import free_port
+from tests.serving import serving
 
 SECRET = "test-webchat-secret-" + "s" * 24
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -81,21 +80,8 @@ def env(monkeypatch: pytest.MonkeyPatch, store: str, prefix: str) -> None:
 def serve(settings: BotSettings) -> Iterator[str]:
     """The bot's app behind uvicorn on a free port. X-Forwarded-For is trusted from loopback only, as
     uvicorn does by default, so a test can speak for several client addresses."""
-    port = free_port()
-    config = uvicorn.Config(build_web_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, forwarded_allow_ips="127.0.0.1")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(build_web_app(settings), forwarded_allow_ips="127.0.0.1") as url:
+        yield url
 
 
 @pytest.fixture
