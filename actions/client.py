@@ -150,8 +150,11 @@ class RepairsClient:
     def create_ticket(self, resident: str, body: Dict[str, Any], *, idempotency_key: str) -> Dict[str, Any]:
         return self._request("POST", "/api/v1/tickets", resident=resident, json=body, idempotency_key=idempotency_key)
 
-    def list_tickets(self, resident: str, *, status: str = "open", limit: int = 10) -> List[Dict[str, Any]]:
-        page = self._request("GET", "/api/v1/tickets", resident=resident, params={"status": status, "limit": limit})
+    def list_tickets(self, resident: str, *, status: str = "open", limit: int = 10,
+                     include_linked: bool = True) -> List[Dict[str, Any]]:
+        """`include_linked=False`: only the resident's own reports, not neighbours' they are linked to."""
+        params: Dict[str, Any] = {"status": status, "limit": limit, "include_linked": str(include_linked).lower()}
+        page = self._request("GET", "/api/v1/tickets", resident=resident, params=params)
         return list(page["items"])
 
     def shared_faults(self, resident: str, category: str) -> List[Dict[str, Any]]:

@@ -57,10 +57,10 @@ def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
     """The repair a "not fixed" complaint is most likely about: the latest finished one (it can be
     reopened), else the latest still open ("nobody came"; tracking.send_back passes the words on)."""
     try:
-        tickets = client.list_tickets(resident_channel(tracker), status="all", limit=10)
+        # A complaint is about the resident's own report, not a neighbour's they are linked to.
+        tickets = client.list_tickets(resident_channel(tracker), status="all", limit=10, include_linked=False)
     except (ServiceUnavailable, ApiError):
         return None
-    tickets = [t for t in tickets if not t.get("linked")]  # a complaint is about the resident's own report
     candidates = [t for t in tickets if t.get("can_reopen")] or [t for t in tickets if t.get("status") in STILL_OPEN]
     return str(candidates[0]["reference"]) if candidates else None
 

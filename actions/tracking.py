@@ -107,7 +107,7 @@ def _pick(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str, *, s
         if reference:
             return act(reference)
         # Only the resident's own: another household's report they are linked to is theirs to follow, not to change.
-        candidates = [t for t in client.list_tickets(me, status=status, limit=20) if not t.get("linked") and want(t)]
+        candidates = [t for t in client.list_tickets(me, status=status, limit=20, include_linked=False) if want(t)]
         if not candidates:
             dispatcher.utter_message(text=none_text)
             return [SlotSet("awaiting", None)]

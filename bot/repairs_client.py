@@ -111,11 +111,11 @@ class RepairsClient:
     async def open_tickets(self, resident: str, limit: int = 10) -> list[TicketSummary]:
         """The resident's own open repairs, newest first (not other households' they are linked to: a photo
         or a choice of repair is only ever about their own)."""
-        page = await self._request("GET", "/api/v1/tickets", resident=resident,
-                                   params={"status": "open", "limit": limit}, retry=True)
+        page = await self._request("GET", "/api/v1/tickets", resident=resident, retry=True,
+                                   params={"status": "open", "limit": limit, "include_linked": "false"})
         return [TicketSummary(reference=str(t["reference"]), summary=str(t.get("summary") or ""),
                               status_text=str(t.get("status_text") or ""), reported_at=str(t.get("reported_at")))
-                for t in (page or {}).get("items", []) if not t.get("linked")]
+                for t in (page or {}).get("items", [])]
 
     async def add_photo(self, resident: str, reference: str, data: bytes, *, filename: str,
                         content_type: str) -> dict[str, Any]:

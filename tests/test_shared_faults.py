@@ -106,6 +106,8 @@ def test_a_linked_household_follows_the_fault_but_sees_nothing_its_neighbour_sai
     assert me_too(client, neighbour, ref).status_code == 200
 
     [listed] = client.get("/api/v1/tickets", headers=neighbour.headers).json()["items"]
+    own_only = client.get("/api/v1/tickets", headers=neighbour.headers, params={"include_linked": "false"})
+    assert own_only.status_code == 200 and own_only.json()["items"] == [], "choosing a repair to act on: own only"
     seen = client.get(f"/api/v1/tickets/{ref}", headers=neighbour.headers)
     assert seen.status_code == 200, seen.text
     for view in (listed, seen.json()):

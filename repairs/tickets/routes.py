@@ -193,10 +193,13 @@ def list_tickets(
     status: Literal["open", "closed", "all"] = "all",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    # False: only the resident's own reports, for choosing one to act on (a photo, a cancel, a complaint).
+    include_linked: bool = True,
 ) -> TicketPage:
+    mine = visible_to(actor.resident_id) if include_linked else Ticket.resident_id == actor.resident_id
     query = (
         select(Ticket)
-        .where(visible_to(actor.resident_id))
+        .where(mine)
         .options(selectinload(Ticket.photos), selectinload(Ticket.appointments))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit + 1)
