@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -24,12 +23,11 @@ from repairs.complaints import handling
 from repairs.complaints.listing import Show, complaint_list, find_complaint
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
-from repairs.schemas import LongText, OptionalLongText
 from repairs.tickets.models import Complaint
 from repairs.tickets.references import normalise_reference
-from repairs.tickets.service import Actor
 from repairs.workspace.auth import CsrfForm, CurrentOfficer, WorkspaceOfficer
 from repairs.workspace.complaint_view import ComplaintPage, Row, build, row, timescales
+from repairs.workspace.forms import FormProblem, field, kept, long_text, officer_actor, optional_long_text
 from repairs.workspace.templating import render
 
 router = APIRouter()
@@ -46,25 +44,8 @@ DONE = {
 }
 SHOW_LABELS = {Show.OPEN: "Open", Show.ANSWERED: "Answered", Show.ALL: "All"}
 
-_LONG = TypeAdapter(LongText)
-_OPTIONAL_LONG = TypeAdapter(OptionalLongText)
-
-
-class FormProblem(Exception):
-    """What the officer sent cannot be used; said in words next to the form."""
-
-
-def _actor(officer: WorkspaceOfficer) -> Actor:
-    return Actor(type="officer", id=str(officer.id))  # as ticket events record officers
-
-
-def _field(form: FormData, name: str, limit: int = 4000) -> str:
-    value = form.get(name)
-    return value[: limit + 1] if isinstance(value, str) else ""
-
-
 def _stage(form: FormData) -> int:
-    raw = _field(form, "stage", 2).strip()
+    raw = field(form, "stage", 2).strip()
     if raw not in ("1", "2"):
         raise FormProblem("This form is out of date. Reload the page and try again.")
     return int(raw)
@@ -89,8 +70,9 @@ async def complaints_page(request: Request, officer: CurrentOfficer, ctx: Contex
     except ValueError:
         show, problem = Show.OPEN, f"There is no “{raw}” choice, so these are the open complaints."
     rows, total = await run_in_threadpool(_list, ctx, show)
-    return await render(request, "complaints.html", officer, rows=rows, total=total, show=show.value, problem=problem,
-                  choices=[(s.value, label) for s, label in SHOW_LABELS.items()], timescales=timescales(ctx.policy))
+    return await render(request, "complaints.html", officer, rows=rows, total=total, show=show.value,
+                        problem=problem, choices=[(s.value, label) for s, label in SHOW_LABELS.items()],
+                        timescales=timescales(ctx.policy))
 
 
 # -- one complaint --------------------------------------------------------------------------------------
@@ -103,10 +85,10 @@ def _page(ctx: ServiceContext, reference: str) -> ComplaintPage | None:
 
 
 async def _show(request: Request, officer: WorkspaceOfficer, page: ComplaintPage, *, flash: str | None = None,
-          error: tuple[str, str] | None = None, status_code: int = 200,
-          kept: dict[str, str] | None = None) -> HTMLResponse:
+                error: tuple[str, str] | None = None, status_code: int = 200,
+                kept: dict[str, str] | None = None) -> HTMLResponse:
     return await render(request, "complaint.html", officer, status_code=status_code, c=page, flash=flash,
-                  errors=dict([error]) if error else {}, kept=kept or {})
+                        errors=dict([error]) if error else {}, kept=kept or {})
 
 
 async def _missing(request: Request, officer: WorkspaceOfficer, reference: str) -> HTMLResponse:
@@ -150,8 +132,7 @@ async def _act(request: Request, officer: WorkspaceOfficer, ctx: ServiceContext,
         page = await run_in_threadpool(_page, ctx, reference)
         if page is None:
             return await _missing(request, officer, reference)
-        kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        return await _show(request, officer, page, error=(form_name, message), status_code=status, kept=kept)
+        return await _show(request, officer, page, error=(form_name, message), status_code=status, kept=kept(form))
     ref = normalise_reference(reference) or reference
     return RedirectResponse(f"/officer/complaints/{ref}?{urlencode({'done': outcome.done})}", status_code=303)
 
@@ -160,7 +141,7 @@ async def _act(request: Request, officer: WorkspaceOfficer, ctx: ServiceContext,
 async def acknowledge(reference: str, request: Request, officer: CurrentOfficer, ctx: Context,
                       form: CsrfForm) -> Response:
     def step(session: Session, complaint: Complaint) -> handling.Outcome:
-        return handling.acknowledge(session, ctx.policy, complaint, actor=_actor(officer), stage=_stage(form))
+        return handling.acknowledge(session, ctx.policy, complaint, actor=officer_actor(officer), stage=_stage(form))
 
     return await _act(request, officer, ctx, reference, form, "acknowledge", step)
 
@@ -168,11 +149,8 @@ async def acknowledge(reference: str, request: Request, officer: CurrentOfficer,
 @router.post("/complaints/{reference}/answer")
 async def answer(reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm) -> Response:
     def step(session: Session, complaint: Complaint) -> handling.Outcome:
-        try:
-            text = _LONG.validate_python(_field(form, "text"))
-        except ValidationError:
-            raise FormProblem("Write the answer (at most 4,000 characters, no control characters).") from None
-        return handling.answer(session, complaint, actor=_actor(officer), stage=_stage(form), text=text)
+        text = long_text(form, "text", "answer")
+        return handling.answer(session, complaint, actor=officer_actor(officer), stage=_stage(form), text=text)
 
     return await _act(request, officer, ctx, reference, form, "answer", step)
 
@@ -181,11 +159,8 @@ async def answer(reference: str, request: Request, officer: CurrentOfficer, ctx:
 async def escalate(reference: str, request: Request, officer: CurrentOfficer, ctx: Context,
                    form: CsrfForm) -> Response:
     def step(session: Session, complaint: Complaint) -> handling.Outcome:
-        try:
-            reason = _OPTIONAL_LONG.validate_python(_field(form, "reason")).strip() or None
-        except ValidationError:
-            raise FormProblem("The reason can be at most 4,000 characters, with no control characters.") from None
-        return handling.escalate(session, ctx.policy, complaint, actor=_actor(officer), stage=_stage(form),
+        reason = optional_long_text(form, "reason", "reason")
+        return handling.escalate(session, ctx.policy, complaint, actor=officer_actor(officer), stage=_stage(form),
                                  reason=reason)
 
     return await _act(request, officer, ctx, reference, form, "escalate", step)

@@ -15,7 +15,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
@@ -24,12 +23,12 @@ from starlette.datastructures import FormData
 from repairs.appointments.slots import SlotUnavailable
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
-from repairs.schemas import LongText, OptionalLongText
 from repairs.tickets import merging, service
 from repairs.tickets.lifecycle import InvalidTransition
 from repairs.tickets.models import Photo, Status, Ticket
 from repairs.tickets.references import normalise_reference
 from repairs.workspace.auth import CsrfForm, CurrentOfficer, WorkspaceOfficer
+from repairs.workspace.forms import FormProblem, field, kept, long_text, officer_actor, optional_long_text
 from repairs.workspace.templating import render
 from repairs.workspace.ticket_view import TicketPage, build, find_ticket
 
@@ -46,14 +45,6 @@ DONE = {
     "investigated": "Investigation recorded: the Awaab's Law follow-on clocks have started.",
 }
 
-_LONG = TypeAdapter(LongText)
-_OPTIONAL_LONG = TypeAdapter(OptionalLongText)
-
-
-class FormProblem(Exception):
-    """What the officer sent cannot be used; said in words next to the form."""
-
-
 @dataclass(frozen=True)
 class Refused:
     form: str
@@ -62,22 +53,6 @@ class Refused:
 
 
 NOT_FOUND = "not_found"
-
-
-def _actor(officer: WorkspaceOfficer) -> service.Actor:
-    return service.Actor(type="officer", id=str(officer.id))  # as the JSON API records officers
-
-
-def _field(form: FormData, name: str, limit: int = 4000) -> str:
-    value = form.get(name)
-    return value[: limit + 1] if isinstance(value, str) else ""
-
-
-def _long_text(form: FormData, name: str, what: str) -> str:
-    try:
-        return _LONG.validate_python(_field(form, name))
-    except ValidationError:
-        raise FormProblem(f"Write the {what} (at most 4,000 characters, no control characters).") from None
 
 
 def _page(ctx: ServiceContext, reference: str, officer_id: int) -> TicketPage | None:
@@ -202,14 +177,13 @@ async def _act(
         page = await run_in_threadpool(_page, ctx, reference, officer.id)
         if page is None:
             return await _missing(request, officer, reference)
-        kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        return await _show(request, officer, page, refused=outcome, kept=kept)
+        return await _show(request, officer, page, refused=outcome, kept=kept(form))
     ref = normalise_reference(reference) or reference
     return RedirectResponse(f"/officer/tickets/{ref}?done={done}", status_code=303)
 
 
 def _officer_choice(form: FormData, officer: WorkspaceOfficer) -> int | None:
-    raw = _field(form, "officer_id", 20).strip()
+    raw = field(form, "officer_id", 20).strip()
     if not raw:
         return None
     if raw == "me":
@@ -222,10 +196,11 @@ def _officer_choice(form: FormData, officer: WorkspaceOfficer) -> int | None:
 @router.post("/tickets/{reference}/assign")
 async def assign(reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm) -> Response:
     def change(session: Session, ticket: Ticket) -> None:
-        trade = _field(form, "trade", 40).strip() or None
+        trade = field(form, "trade", 40).strip() or None
         if trade is not None and trade not in {c.trade for c in ctx.policy.categories.values()}:
             raise FormProblem("Choose a trade from the list.")
-        service.assign(session, ticket, actor=_actor(officer), officer_id=_officer_choice(form, officer), trade=trade)
+        service.assign(session, ticket, actor=officer_actor(officer), officer_id=_officer_choice(form, officer),
+                       trade=trade)
 
     return await _act(request, officer, ctx, reference, form, "assign", "assigned", change)
 
@@ -236,14 +211,11 @@ async def change_status(
 ) -> Response:
     def change(session: Session, ticket: Ticket) -> None:
         try:
-            target = Status(_field(form, "status", 20))
+            target = Status(field(form, "status", 20))
         except ValueError:
             raise FormProblem("Choose the new status from the list.") from None
-        try:
-            note = _OPTIONAL_LONG.validate_python(_field(form, "note")).strip() or None
-        except ValidationError:
-            raise FormProblem("The note can be at most 4,000 characters, with no control characters.") from None
-        service.change_status(session, ctx.policy, ticket, target, actor=_actor(officer), note=note)
+        note = optional_long_text(form, "note", "note")
+        service.change_status(session, ctx.policy, ticket, target, actor=officer_actor(officer), note=note)
 
     return await _act(request, officer, ctx, reference, form, "status", "status", change)
 
@@ -253,10 +225,10 @@ async def book_appointment(
     reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm
 ) -> Response:
     def change(session: Session, ticket: Ticket) -> None:
-        slot_id = _field(form, "slot_id", 40).strip()
+        slot_id = field(form, "slot_id", 40).strip()
         if not slot_id:
             raise FormProblem("Choose a free slot.")
-        service.book_appointment(session, ctx.policy, ctx.slots, ticket, actor=_actor(officer), slot_id=slot_id)
+        service.book_appointment(session, ctx.policy, ctx.slots, ticket, actor=officer_actor(officer), slot_id=slot_id)
 
     return await _act(request, officer, ctx, reference, form, "appointment", "booked", change)
 
@@ -264,7 +236,7 @@ async def book_appointment(
 @router.post("/tickets/{reference}/notes")
 async def add_note(reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm) -> Response:
     def change(session: Session, ticket: Ticket) -> None:
-        service.add_note(session, ticket, actor=_actor(officer), text=_long_text(form, "text", "note"))
+        service.add_note(session, ticket, actor=officer_actor(officer), text=long_text(form, "text", "note"))
 
     return await _act(request, officer, ctx, reference, form, "note", "note", change)
 
@@ -274,8 +246,8 @@ async def message_resident(
     reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm
 ) -> Response:
     def change(session: Session, ticket: Ticket) -> None:
-        text = _long_text(form, "text", "message")
-        service.message_resident(session, ticket, actor=_actor(officer), text=text)
+        text = long_text(form, "text", "message")
+        service.message_resident(session, ticket, actor=officer_actor(officer), text=text)
 
     return await _act(request, officer, ctx, reference, form, "message", "message", change)
 
@@ -285,14 +257,14 @@ async def investigated(
     reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm
 ) -> Response:
     def change(session: Session, ticket: Ticket) -> None:
-        service.record_investigation(session, ctx.policy, ticket, actor=_actor(officer), at=utcnow())
+        service.record_investigation(session, ctx.policy, ticket, actor=officer_actor(officer), at=utcnow())
 
     return await _act(request, officer, ctx, reference, form, "investigated", "investigated", change)
 
 
 @router.post("/tickets/{reference}/merge")
 async def merge(reference: str, request: Request, officer: CurrentOfficer, ctx: Context, form: CsrfForm) -> Response:
-    into = _field(form, "into", 40).strip()
+    into = field(form, "into", 40).strip()
 
     def change(session: Session, ticket: Ticket) -> None:
         main_ref = normalise_reference(into)
@@ -302,7 +274,7 @@ async def merge(reference: str, request: Request, officer: CurrentOfficer, ctx: 
         if main is None:
             raise FormProblem(f"There is no repair {main_ref}.")
         assert duplicate is not None  # locked above
-        merging.merge(session, ctx.policy, duplicate, main, actor=_actor(officer),
+        merging.merge(session, ctx.policy, duplicate, main, actor=officer_actor(officer),
                       officer_alert_chat=ctx.settings.officer_alert_chat)
 
     # Not locked up front: lock_pair locks both tickets in id order, so crossing merges cannot deadlock.
