@@ -3,7 +3,7 @@
 - `GET /`: the page. It sets the session cookie (a random id, signed; HttpOnly, SameSite=Lax, Secure
   over https) and carries the CSRF token for the POSTs.
 - `POST /webchat/api/message`: typed words (never read as an intent) or a button the assistant offered
-  in this session (its payload signed); the assistant's replies come back. Each turn first tells the repairs
+  in this session (its payload signed); the assistant's replies come back. Each turn also tells the repairs
   service, which counts the conversation a turn begins (for the officers' reports; never in the turn's way).
 - `POST /webchat/api/photo`: the image as the request body; checked here (type, size), then attached to
   the resident's current repair through the repairs service, or the resident is asked which one.
@@ -21,6 +21,7 @@ session's rate limit for its kind, and messages and photos to their client addre
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -55,7 +56,7 @@ SECURE_COOKIE = "__Host-repairs_chat"
 CSRF_HEADER = "x-csrf-token"
 MAX_JSON_BYTES = 16 * 1024
 MAX_PAYLOAD_CHARS = 1000
-CONVERSATION_COUNT_TIMEOUT = 2.0  # seconds a turn may wait on counting its conversation, at worst
+CONVERSATION_COUNT_TIMEOUT = 2.0  # seconds counting a conversation may take, alongside the turn
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
@@ -248,12 +249,15 @@ class WebChat:
 
     async def _turn(self, session_id: str, text: str) -> Response:
         started = time.monotonic()
-        await self._count_conversation(session_id)
+        # Counted alongside the turn, not before it: the count never holds up the resident's answer.
+        counting = asyncio.create_task(self._count_conversation(session_id))
         try:
             replies = await self.rasa.send(sender_for(session_id), text, {"channel": CHANNEL})
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             return _problem(503, "assistant_unavailable", texts.ASSISTANT_DOWN)
+        finally:
+            await counting
         log.info("web chat turn answered", extra={"replies": len(replies),
                                                   "ms": round((time.monotonic() - started) * 1000)})
         return _answer([self._render(session_id, r) for r in replies])
