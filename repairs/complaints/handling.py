@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from repairs.database import utcnow
 from repairs.notifications.outbox import enqueue
 from repairs.policy.engine import Policy
-from repairs.tickets.models import Complaint, ComplaintEvent
-from repairs.tickets.service import Actor
+from repairs.tickets.models import Complaint, ComplaintEvent, Ticket
+from repairs.tickets.service import Actor, create_complaint
 
 OPEN = "open"  # received or escalated, not yet answered at its stage
 ANSWERED = "answered"
@@ -193,6 +193,18 @@ def answered_about(session: Session, resident_id: int, ticket_id: int, *, now: d
         .limit(1)
         .with_for_update()
     )
+
+
+def from_resident(session: Session, policy: Policy, *, resident_id: int, ticket: Ticket | None, text: str,
+                  actor: Actor) -> tuple[Complaint, bool]:
+    """A resident's complaint, and whether it took an earlier one to stage 2: a complaint about a repair whose
+    stage 1 complaint was answered lately asks for stage 2 of that one (the answer told the resident to say
+    so), and under the Code it is escalated, not started again."""
+    earlier = answered_about(session, resident_id, ticket.id) if ticket is not None else None
+    if earlier is not None:
+        escalate(session, policy, earlier, actor=actor, stage=1, reason=text, tell_resident=False)
+        return earlier, True
+    return create_complaint(session, policy, resident_id=resident_id, ticket=ticket, text=text, actor=actor), False
 
 
 def escalate(

@@ -332,19 +332,9 @@ def create_complaint(
 
     def create(session: Session) -> tuple[int, dict[str, object]]:
         ticket = _load_own(session, actor, body.ticket_reference) if body.ticket_reference else None
-        # A complaint about a repair whose stage 1 complaint was answered lately asks for stage 2 of that one
-        # (the answer told the resident to say so): under the Code it is escalated, not started again.
-        earlier = handling.answered_about(session, actor.resident_id, ticket.id) if ticket else None
-        if earlier is not None:
-            handling.escalate(session, ctx.policy, earlier, actor=_actor(actor), stage=1, reason=body.text,
-                              tell_resident=False)
-            complaint, status = earlier, 200
-        else:
-            complaint = service.create_complaint(
-                session, ctx.policy, resident_id=actor.resident_id, ticket=ticket, text=body.text,
-                actor=_actor(actor)
-            )
-            status = 201
+        complaint, escalated = handling.from_resident(session, ctx.policy, resident_id=actor.resident_id,
+                                                      ticket=ticket, text=body.text, actor=_actor(actor))
+        status = 200 if escalated else 201
         out = ComplaintOut(
             reference=complaint.reference,
             stage=complaint.stage,
