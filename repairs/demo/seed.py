@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -211,13 +211,15 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
     session.flush()
     # Two complaints about reopened repairs, so the complaints page has work on it: one just in, one whose
     # acknowledgement is already late.
+    # The late one's date is worked out on the calendar, so it is late whatever the weekday or bank holidays.
     reopened = session.scalars(select(Ticket).where(Ticket.status == Status.REOPENED).order_by(Ticket.id)).all()
-    for ticket, days_ago in zip(reopened, (1, 9), strict=False):
+    for ticket, received in zip(reopened, (now - timedelta(hours=3), _late_complaint_received(policy, now)),
+                                strict=False):
         if ticket.resident_id is None:
             continue
         create_complaint(session, policy, resident_id=ticket.resident_id, ticket=ticket,
                          text="It was meant to be fixed, and it is just as bad again.",
-                         actor=Actor("resident", str(ticket.resident_id)), now=now - timedelta(days=days_ago))
+                         actor=Actor("resident", str(ticket.resident_id)), now=received)
     session.flush()
     tenant = next(r for r in residents if r.tenure == Tenure.TENANT)
     leaseholder = next(r for r in residents if r.tenure == Tenure.LEASEHOLDER)
@@ -228,3 +230,11 @@ def seed_demo(session: Session, policy: Policy, *, homes: int = 50, seed: int = 
         example_tenant=(tenant.tenancy.reference, tenant.tenancy.property.postcode),
         example_leaseholder=(leaseholder.tenancy.reference, leaseholder.tenancy.property.postcode),
     )
+
+
+def _late_complaint_received(policy: Policy, now: datetime, *, overdue: timedelta = timedelta(days=2)) -> datetime:
+    """When a stage 1 complaint must have arrived for its acknowledgement to be `overdue` by now."""
+    received = now - timedelta(days=1)
+    while policy.complaint_deadlines(received, 1)[0] > now - overdue:
+        received -= timedelta(days=1)
+    return received
