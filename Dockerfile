@@ -27,6 +27,9 @@ RUN groupadd --system --gid 10001 repairs \
 # The pins include psycopg-binary, so no libpq or compiler is needed on the slim base.
 COPY requirements/app.txt requirements/app.txt
 RUN pip install --no-cache-dir -r requirements/app.txt
+# The rules shared with the assistant's image (packages/repairs_common), pure Python.
+COPY packages/repairs_common/ packages/repairs_common/
+RUN pip install --no-cache-dir --no-deps ./packages/repairs_common
 
 COPY repairs/ repairs/
 COPY bot/ bot/

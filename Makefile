@@ -48,8 +48,20 @@ $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-nodeps.txt
 	  >>$(LOG_DIR)/pip-rasa.log 2>&1 || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
 	@touch $@
 
-app-env: $(APP_VENV)/.installed
-rasa-env: $(RASA_VENV)/.installed
+# The rules both environments share (packages/repairs_common), installed editable: edits need no reinstall.
+COMMON_PKG := packages/repairs_common
+$(APP_VENV)/.common-installed: $(APP_VENV)/.installed $(COMMON_PKG)/pyproject.toml
+	@$(APP_PY) -m pip install --disable-pip-version-check -q --no-deps -e $(COMMON_PKG) \
+	  >>$(LOG_DIR)/pip-app.log 2>&1 || { tail -20 $(LOG_DIR)/pip-app.log; exit 1; }
+	@touch $@
+
+$(RASA_VENV)/.common-installed: $(RASA_VENV)/.installed $(COMMON_PKG)/pyproject.toml
+	@$(RASA_PY) -m pip install --disable-pip-version-check -q --no-deps -e $(COMMON_PKG) \
+	  >>$(LOG_DIR)/pip-rasa.log 2>&1 || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
+	@touch $@
+
+app-env: $(APP_VENV)/.common-installed
+rasa-env: $(RASA_VENV)/.common-installed
 
 test: app-env rasa-env
 	$(APP_PY) -m pytest -q -n 2 --dist loadfile
@@ -58,7 +70,7 @@ test-fast: app-env
 	$(APP_PY) -m pytest -q -x --db sqlite
 
 lint: app-env
-	$(APP_VENV)/bin/ruff check repairs bot tests bench evaluation
+	$(APP_VENV)/bin/ruff check repairs bot tests bench evaluation packages
 	$(APP_VENV)/bin/mypy
 
 demo: app-env rasa-env

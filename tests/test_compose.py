@@ -770,6 +770,18 @@ def test_dockerfile_installs_pinned_requirements_without_cache() -> None:
     assert any("--no-cache-dir" in run and "-r requirements/app.txt" in run for run in installs)
 
 
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, RASA_DOCKERFILE], ids=["repairs", "rasa"])
+def test_both_images_install_the_shared_rules_package_like_make(dockerfile: Path) -> None:
+    # The rules both environments apply alike (packages/repairs_common) are in each image, as make puts them
+    # into each virtual environment; without them neither the service nor the actions would import.
+    installs = [run for run in _arguments("RUN", dockerfile) if "pip install" in run]
+    assert any("./packages/repairs_common" in run and "--no-cache-dir" in run for run in installs)
+    copied = {args.split()[-1]: args.split()[0] for args in _arguments("COPY", dockerfile)}
+    assert copied.get("packages/repairs_common/") == "packages/repairs_common/"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "COMMON_PKG := packages/repairs_common" in makefile
+
+
 def test_dockerfile_exposes_and_serves_on_8000() -> None:
     assert _arguments("EXPOSE") == ["8000"]
     (cmd,) = _arguments("CMD")
@@ -839,6 +851,7 @@ def test_rasa_image_installs_the_pinned_requirements_like_make_rasa_env() -> Non
     assert installs == [
         "pip install --no-cache-dir -r requirements/rasa.txt",
         "pip install --no-cache-dir --no-deps -r requirements/rasa-nodeps.txt",
+        "pip install --no-cache-dir --no-deps ./packages/repairs_common",
     ]
     # The same two files the Makefile installs into .venv-rasa, in the same order and manner.
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
