@@ -1,0 +1,70 @@
+"""The blind evaluation sets are written once and never edited: their checksums and shape are checked here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+SETS = Path(__file__).resolve().parent.parent / "evaluation" / "sets"
+INTENTS = {"report_repair", "check_status", "cancel_repair", "complaint", "request_human", "greet", "goodbye",
+           "thank", "out_of_scope"}
+CATEGORIES = {"plumbing", "heating", "electrical", "gas", "damp_mould", "roofing", "doors_windows", "fittings",
+              "walls_floors", "pests", "lifts", "communal", "external", "fire_safety", "other"}
+EMERGENCY_CLASSES = {"gas", "carbon_monoxide", "gas_appliance_wont_turn_off", "uncontained_leak", "no_water",
+                     "water_from_outside", "only_toilet", "sewage", "no_power", "dangerous_electrics",
+                     "no_heat_at_risk", "insecure_home", "trapped_in_lift", "lifts_out_cannot_use_stairs",
+                     "ceiling_collapse", "fall_from_height", "structural_danger"}
+
+
+def _checksums() -> dict[str, str]:
+    lines = (SETS / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines if line.strip())}
+
+
+def _load(name: str) -> list[dict[str, object]]:
+    return list(yaml.safe_load((SETS / name).read_text(encoding="utf-8")))
+
+
+def test_every_committed_set_still_has_its_checksum() -> None:
+    sums = _checksums()
+    assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md"} <= set(sums)
+    for name, digest in sums.items():
+        assert hashlib.sha256((SETS / name).read_bytes()).hexdigest() == digest, (
+            f"{name} changed: a set is committed once (evaluation/sets/README.md); retire it and write a new one")
+
+
+@pytest.mark.parametrize("name", ["blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml"])
+def test_labels_follow_the_rules(name: str) -> None:
+    seen: set[str] = set()
+    for item in _load(name):
+        assert item["intent"] in INTENTS
+        key = re.sub(r"[^a-z0-9 ]", "", str(item["text"]).lower()).strip()
+        assert key and key not in seen, item["text"]
+        seen.add(key)
+        if item["intent"] == "report_repair":
+            assert item["category"] in CATEGORIES
+        else:
+            assert item["category"] is None and item["emergency"] is False
+        if item["emergency"]:
+            assert item["kind"] in EMERGENCY_CLASSES
+
+
+def test_the_blind_set_is_as_large_as_the_issue_asks() -> None:
+    items = _load("blind-2026-12/messages.yml")
+    assert len(items) >= 600
+    assert sum(bool(i["emergency"]) for i in items) >= 120
+    assert {i["intent"] for i in items} == INTENTS
+    assert {i["category"] for i in items if i["category"]} == CATEGORIES
+    assert {i["kind"] for i in items if i["emergency"]} == EMERGENCY_CLASSES
+
+
+def test_every_emergency_class_has_twenty_paraphrases_and_counterparts() -> None:
+    items = _load("paraphrases-2026-12/messages.yml")
+    for rule in EMERGENCY_CLASSES:
+        mine = [i for i in items if i["rule"] == rule]
+        assert sum(bool(i["emergency"]) for i in mine) >= 20, rule
+        assert sum(not i["emergency"] for i in mine) >= 8, rule
