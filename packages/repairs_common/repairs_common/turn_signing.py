@@ -26,6 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# Rasa serves a channel at /webhooks/<its name>/webhook (rasa_channel.signed.SignedChannel.name()).
+CHANNEL_NAME = "signed"
+WEBHOOK_PATH = f"/webhooks/{CHANNEL_NAME}/webhook"
 SIGNATURE_HEADER = "X-Repairs-Signature"
 # The version prefixes the signature, so a second scheme could be accepted beside this one during a change.
 SCHEME = "v1"
