@@ -1,4 +1,8 @@
-"""The one client the bot uses to reach the assistant: Rasa's REST channel, and its API to erase a chat.
+"""The one client the bot uses to reach the assistant: Rasa's signed channel, and its API to erase a chat.
+
+Each turn is signed with the secret the bot shares with Rasa (repairs_common.turn_signing): Rasa takes no
+turn it cannot verify, so only the bot can speak for a resident's conversation. The bot also says whether
+the words were typed (Rasa then reads them as words only) or were the payload of a button it offered.
 
 Every call has a timeout. A message is never retried: Rasa may have acted on it (logged a repair)
 before the answer was lost, so a retry could do it twice; the resident is told to try again instead.
@@ -11,6 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from repairs_common import turn_signing
+
+from bot.settings import BotSettings
 
 
 class AssistantUnavailable(Exception):
@@ -34,7 +41,7 @@ class Reply:
 
 
 def parse_replies(body: object) -> list[Reply]:
-    """Rasa's REST answer (a list of {"text", "buttons", "image", "custom"}) as typed replies; anything
+    """Rasa's answer (the REST format: a list of {"text", "buttons", "image", "custom"}) as typed replies; anything
     malformed is dropped rather than shown to the resident."""
     replies: list[Reply] = []
     for item in body if isinstance(body, list) else []:
@@ -54,24 +61,31 @@ def parse_replies(body: object) -> list[Reply]:
 
 
 class RasaGateway:
-    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 30.0,
+    def __init__(self, base_url: str, *, channel_secret: str, token: str | None = None, timeout: float = 30.0,
                  client: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self._channel_secret = turn_signing.check_secret(channel_secret)
         self._token = token
         # Connecting should be quick; an answer may wait on actions and the repairs service.
         self._http = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0),
                                                  limits=httpx.Limits(max_connections=100))
 
+    @classmethod
+    def from_settings(cls, settings: BotSettings) -> RasaGateway:
+        token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+        return cls(settings.rasa_url, channel_secret=settings.rasa_channel_secret.get_secret_value(), token=token,
+                   timeout=settings.rasa_timeout_seconds)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
-        """Pass one resident message to the assistant; its replies in order."""
+    async def send(self, sender: str, text: str, metadata: dict[str, Any], *, typed: bool) -> list[Reply]:
+        """Pass one resident message to the assistant; its replies in order. `typed`: the resident typed
+        `text` (it may not choose an intent); False for the payload of a button or command the bot offered."""
+        body, headers = turn_signing.signed_request(self._channel_secret, sender, text, metadata, typed=typed)
         try:
-            response = await self._http.post(
-                f"{self.base_url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": text, "metadata": metadata},
-            )
+            response = await self._http.post(f"{self.base_url}{turn_signing.WEBHOOK_PATH}", content=body,
+                                             headers=headers)
         except httpx.HTTPError as exc:
             raise AssistantUnavailable(type(exc).__name__) from None
         if response.status_code != 200:

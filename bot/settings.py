@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from repairs_common import turn_signing
 
 # Telegram's own limits (https://core.telegram.org/bots/api): text messages, and files a bot may download.
 TELEGRAM_MAX_TEXT = 4096
@@ -47,8 +48,11 @@ class BotSettings(BaseSettings):
                                  alias="BOT_MAX_PHOTO_BYTES")
     log_level: str = Field(default="INFO", alias="BOT_LOG_LEVEL")
 
-    # --- the assistant (Rasa's REST channel) ---
+    # --- the assistant (Rasa's signed channel) ---
     rasa_url: str = Field(default="http://127.0.0.1:5005", alias="RASA_URL")
+    # Signs every turn passed to Rasa (repairs_common.turn_signing); Rasa holds the same and takes no turn
+    # without it. Required: without it the bot could not talk to the assistant at all.
+    rasa_channel_secret: SecretStr = Field(alias="RASA_CHANNEL_SECRET")
     # Rasa's HTTP API token: needed only to erase a conversation (/forget_me).
     rasa_token: SecretStr | None = Field(default=None, alias="RASA_TOKEN")
     rasa_timeout_seconds: float = Field(default=30.0, gt=0, alias="RASA_TIMEOUT_SECONDS")
@@ -61,6 +65,12 @@ class BotSettings(BaseSettings):
     # A file holding the token instead (the demo writes one; containers mount secrets as files).
     repairs_api_token_file: Path | None = Field(default=None, alias="REPAIRS_API_TOKEN_FILE")
     repairs_timeout_seconds: float = Field(default=10.0, gt=0, alias="REPAIRS_TIMEOUT_SECONDS")
+
+    @field_validator("rasa_channel_secret")
+    @classmethod
+    def _channel_secret_is_strong(cls, value: SecretStr) -> SecretStr:
+        turn_signing.check_secret(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> BotSettings:

@@ -46,8 +46,8 @@ def running_bot(tg: TelegramStandIn, stack: Stack, log_file: Path, *,
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url, "TELEGRAM_MODE": mode,
         "TELEGRAM_WEBHOOK_URL": f"{url}/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET": secret,
         "TELEGRAM_POLL_TIMEOUT": "2", "BOT_PORT": str(port), "RASA_URL": stack.rasa_url,
-        "RASA_TOKEN": stack.rasa_token, "REPAIRS_API_URL": stack.repairs_url,
-        "REPAIRS_API_TOKEN": stack.repairs_token, **(env or {}),
+        "RASA_TOKEN": stack.rasa_token, "RASA_CHANNEL_SECRET": stack.channel_secret,
+        "REPAIRS_API_URL": stack.repairs_url, "REPAIRS_API_TOKEN": stack.repairs_token, **(env or {}),
     })
 
     def ready() -> bool:

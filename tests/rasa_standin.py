@@ -1,17 +1,19 @@
-"""A stand-in for Rasa's REST channel on 127.0.0.1, for edge tests where the assistant's understanding is
-not what is tested: every message is answered with its words and two buttons, and recorded.
+"""A stand-in for Rasa's signed channel on 127.0.0.1, for edge tests where the assistant's understanding is
+not what is tested: every turn the bot signed is answered with its words and two buttons, and recorded (as
+Rasa would read it: typed words without their leading slashes); an unsigned or forged one gets 401.
 
 The real assistant behind the real edges is in tests/test_telegram_bot.py and tests/test_webchat_browser.py.
 """
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
-from typing import Any
 
 import uvicorn
+from repairs_common import turn_signing
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -20,6 +22,7 @@ from starlette.routing import Route
 
 class RasaStandIn:
     def __init__(self) -> None:
+        self.secret = secrets.token_hex(32)  # the bot's RASA_CHANNEL_SECRET
         self.received: list[tuple[str, str]] = []  # (sender, message), in arrival order
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -35,8 +38,12 @@ class RasaStandIn:
             return [text for who, text in self.received if who == sender]
 
     async def _webhook(self, request: Request) -> JSONResponse:
-        body: dict[str, Any] = await request.json()
-        sender, text = str(body.get("sender")), str(body.get("message"))
+        try:
+            turn = turn_signing.verify(self.secret, await request.body(),
+                                       request.headers.get(turn_signing.SIGNATURE_HEADER), now=time.time())
+        except turn_signing.TurnRefused:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        sender, text = turn.sender, turn.text_for_assistant
         with self._lock:
             self.received.append((sender, text))
         return JSONResponse([{"recipient_id": sender, "text": f"You said: {text}",
@@ -47,7 +54,7 @@ class RasaStandIn:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self._port = int(s.getsockname()[1])
-        app = Starlette(routes=[Route("/webhooks/rest/webhook", self._webhook, methods=["POST"])])
+        app = Starlette(routes=[Route(turn_signing.WEBHOOK_PATH, self._webhook, methods=["POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=self._port, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="rasa-standin", daemon=True)

@@ -57,7 +57,7 @@ def test_telegram_counts_one_conversation_for_a_chats_several_turns(live_server:
                                                                     rasa: RasaStandIn, tmp_path: Path,
                                                                     backend: str) -> None:
     stack = Stack(rasa_url=rasa.url, repairs_url=live_server.url, repairs_token=SERVICE_TOKEN,
-                  database_url=str(ctx.settings.database_url))
+                  database_url=str(ctx.settings.database_url), channel_secret=rasa.secret)
     resident, other, group = 8620001, 8620002, -1008620003
     with TelegramStandIn() as tg, running_bot(tg, stack, tmp_path / "bot.log", mode="webhook") as bot:
 
@@ -108,6 +108,7 @@ def webchat_env(monkeypatch: pytest.MonkeyPatch, rasa: RasaStandIn, live_server:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WEBCHAT_SECRET", SECRET)
     monkeypatch.setenv("RASA_URL", rasa.url)
+    monkeypatch.setenv("RASA_CHANNEL_SECRET", rasa.secret)
     monkeypatch.setenv("REPAIRS_API_URL", live_server.url)
     monkeypatch.setenv("REPAIRS_API_TOKEN", SERVICE_TOKEN)
     monkeypatch.setenv("BOT_DELIVERY_ENABLED", "false")

@@ -434,7 +434,7 @@ def telegram() -> Iterator[TelegramStandIn]:
 
 def telegram_sender(tg: TelegramStandIn) -> TelegramSender:
     settings = BotSettings(TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_BASE_URL=tg.base_url,  # type: ignore[call-arg]
-                           _env_file=None)
+                           RASA_CHANNEL_SECRET="c" * 64, _env_file=None)
     return TelegramSender.from_settings(settings)
 
 
@@ -541,7 +541,8 @@ def test_an_officers_change_reaches_the_telegram_chat_once(live_server, factory,
     set_status(live_server.url, officer, ref, "completed")
 
     settings = BotSettings(TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,  # type: ignore[call-arg]
-                           REPAIRS_API_URL=live_server.url, REPAIRS_API_TOKEN=SERVICE_TOKEN, _env_file=None)
+                           REPAIRS_API_URL=live_server.url, REPAIRS_API_TOKEN=SERVICE_TOKEN,
+                           RASA_CHANNEL_SECRET="c" * 64, _env_file=None)
 
     async def scenario() -> None:
         sender = TelegramSender.from_settings(settings)  # in the bot process: the edge's application.bot

@@ -362,7 +362,7 @@ def group_and_bot(live_server, ctx, tmp_path) -> Iterator[tuple[Any, httpx.Clien
     with httpx.Client(base_url=live_server.url, timeout=20) as http:
         # Rasa is not needed for this: nothing listens on port 9, and the bot copes.
         stack = Stack(rasa_url="http://127.0.0.1:9", repairs_url=live_server.url, repairs_token=SERVICE_TOKEN,
-                      database_url=str(ctx.settings.database_url))
+                      database_url=str(ctx.settings.database_url), channel_secret="c" * 64)
         with TelegramStandIn() as tg, running_bot(tg, stack, tmp_path / "bot.log", mode="polling",
                                                   env={"BOT_DELIVERY_IDLE_MAX": "0.5"}):
             tg.open_chat(int(GROUP), chat_type="supergroup")

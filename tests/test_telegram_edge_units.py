@@ -124,7 +124,7 @@ def test_webhook_mode_needs_a_url_and_a_strong_secret(monkeypatch: pytest.Monkey
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir("/")  # no .env file
     base = {"TELEGRAM_BOT_TOKEN": "1:abc", "TELEGRAM_MODE": "webhook",
-            "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/webhook"}
+            "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/webhook", "RASA_CHANNEL_SECRET": "c" * 64}
     for key, value in base.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(ValidationError, match="TELEGRAM_WEBHOOK_SECRET"):
@@ -179,8 +179,9 @@ def _edge_against_nothing() -> tuple[object, int]:
     from evaluation.rasa_process import free_port
 
     port = free_port()
-    settings = BotSettings(_env_file=None)  # type: ignore[call-arg]
-    edge = EdgeServices(settings=settings, rasa=RasaGateway(f"http://127.0.0.1:{port}", timeout=2),
+    settings = BotSettings(RASA_CHANNEL_SECRET="c" * 64, _env_file=None)  # type: ignore[call-arg]
+    edge = EdgeServices(settings=settings, rasa=RasaGateway(f"http://127.0.0.1:{port}", channel_secret="c" * 64,
+                                                            timeout=2),
                         repairs=RepairsClient(f"http://127.0.0.1:{port}", "token", timeout=2, retries=1))
     return edge, port
 

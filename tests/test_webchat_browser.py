@@ -54,6 +54,7 @@ def bot_process(stack: Stack, log_file: Path, **overrides: str) -> Iterator[str]
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TELEGRAM_", "BOT_", "RASA_", "REPAIRS_", "WEBCHAT_"))}
     env.update({"BOT_PORT": str(port), "RASA_URL": stack.rasa_url, "RASA_TOKEN": stack.rasa_token,
+                "RASA_CHANNEL_SECRET": stack.channel_secret,
                 "REPAIRS_API_URL": stack.repairs_url, "REPAIRS_API_TOKEN": stack.repairs_token,
                 "WEBCHAT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex, "WEBCHAT_POLL_SECONDS": "2",
                 "BOT_DELIVERY_ENABLED": "false", **overrides})

@@ -29,6 +29,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBCHAT_SECRET", SECRET)
     # Nothing listens here: Rasa and the repairs service are down.
     monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("RASA_CHANNEL_SECRET", "c" * 64)
     monkeypatch.setenv("REPAIRS_API_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("REPAIRS_API_TOKEN", "t" * 32)
     monkeypatch.setenv("BOT_MAX_MESSAGE_CHARS", "200")

@@ -65,6 +65,7 @@ def env(monkeypatch: pytest.MonkeyPatch, store: str, prefix: str) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WEBCHAT_SECRET", SECRET)
     monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens: Rasa is down
+    monkeypatch.setenv("RASA_CHANNEL_SECRET", "c" * 64)
     monkeypatch.setenv("REPAIRS_API_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("REPAIRS_API_TOKEN", "t" * 32)
     # Small limits, so a test reaches them quickly; a token a second, so waiting for one is quick too.

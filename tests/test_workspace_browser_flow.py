@@ -40,7 +40,8 @@ def web_chat(repairs_url: str, log_file: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TELEGRAM_", "BOT_", "RASA_", "REPAIRS_", "WEBCHAT_"))}
-    env.update({"BOT_PORT": str(port), "RASA_URL": "http://127.0.0.1:9", "REPAIRS_API_URL": repairs_url,
+    env.update({"BOT_PORT": str(port), "RASA_URL": "http://127.0.0.1:9", "RASA_CHANNEL_SECRET": "c" * 64,
+                "REPAIRS_API_URL": repairs_url,
                 "REPAIRS_API_TOKEN": SERVICE_TOKEN, "WEBCHAT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
                 "WEBCHAT_POLL_SECONDS": "2", "BOT_DELIVERY_ENABLED": "false"})
     url = f"http://127.0.0.1:{port}"

@@ -84,14 +84,16 @@ async def close_keyboard(bot: Bot, edge: EdgeServices, chat_id: int) -> None:
             await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
-async def relay(bot: Bot, edge: EdgeServices, chat_id: int, message: str, **metadata: Any) -> None:
-    """Pass `message` to the assistant as this chat and send back what it says. The caller decides whether
-    `message` may carry an intent (commands, buttons) or must be plain words (see inbound.as_plain_text)."""
+async def relay(bot: Bot, edge: EdgeServices, chat_id: int, message: str, *, typed: bool, **metadata: Any) -> None:
+    """Pass `message` to the assistant as this chat and send back what it says. The caller says whether the
+    resident typed it (`typed`: plain words, which Rasa's channel also refuses to read as an intent) or it is
+    a command's or button's payload the bot chose (which may carry an intent)."""
     started = time.monotonic()
     await close_keyboard(bot, edge, chat_id)
     async with typing(bot, chat_id):
         try:
-            replies = await edge.rasa.send(sender_for(chat_id), message, {"channel": CHANNEL, **metadata})
+            replies = await edge.rasa.send(sender_for(chat_id), message, {"channel": CHANNEL, **metadata},
+                                           typed=typed)
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             replies = [Reply(text=texts.ASSISTANT_DOWN)]

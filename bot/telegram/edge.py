@@ -32,10 +32,9 @@ class TelegramEdge:
 
     @classmethod
     def from_settings(cls, settings: BotSettings, delivery: DeliverySettings | None = None) -> TelegramEdge:
-        rasa_token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         edge = EdgeServices(
             settings=settings,
-            rasa=RasaGateway(settings.rasa_url, token=rasa_token, timeout=settings.rasa_timeout_seconds),
+            rasa=RasaGateway.from_settings(settings),
             repairs=RepairsClient(settings.repairs_url, settings.repairs_token(),
                                   timeout=settings.repairs_timeout_seconds),
         )

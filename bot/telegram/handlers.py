@@ -49,7 +49,7 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start, /report, /status, /cancel, /human: ask the assistant for that."""
     text = _message(update).text or ""
     name = text.split()[0].lstrip("/").split("@")[0].lower() if text.strip() else ""
-    await relay(context.bot, services(context), _chat(update), COMMAND_MESSAGES[name])
+    await relay(context.bot, services(context), _chat(update), COMMAND_MESSAGES[name], typed=False)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,7 +79,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not words:
         await _message(update).reply_text(texts.EMPTY_COMMAND)
         return
-    await relay(context.bot, edge, _chat(update), words)
+    await relay(context.bot, edge, _chat(update), words, typed=True)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -115,7 +115,7 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert place is not None
     coordinates = {"latitude": place.latitude, "longitude": place.longitude}
     await relay(context.bot, services(context), _chat(update),
-                f"My location is {place.latitude:.5f}, {place.longitude:.5f}", location=coordinates)
+                f"My location is {place.latitude:.5f}, {place.longitude:.5f}", typed=True, location=coordinates)
 
 
 async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,7 +124,7 @@ async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert card is not None
     own = update.effective_user is not None and card.user_id == update.effective_user.id
     await relay(context.bot, services(context), _chat(update), f"My phone number is {card.phone_number}",
-                contact={"phone_number": card.phone_number, "own": own})
+                typed=True, contact={"phone_number": card.phone_number, "own": own})
 
 
 def _answer_with(reply: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
@@ -185,7 +185,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if kind == EDGE:
         await edge_action(update, context, chat_id, payload)
     else:
-        await relay(context.bot, edge, chat_id, payload)
+        await relay(context.bot, edge, chat_id, payload, typed=False)  # a button the assistant offered
 
 
 async def edge_action(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str) -> None:

@@ -49,12 +49,13 @@ async def receive(bot: Bot, edge: EdgeServices, chat_id: int, photo: PendingPhot
         return
     if target.found is Found.NOT_VERIFIED:
         # The edge's own request: the assistant checks who they are, then asks for the photo again.
-        await relay(bot, edge, chat_id, "/add_photo")
+        await relay(bot, edge, chat_id, "/add_photo", typed=False)
         return
     if target.found is Found.NO_REPAIR:
         await bot.send_message(chat_id, texts.PHOTO_NO_REPAIR)
         if photo.caption and as_plain_text(photo.caption):
-            await relay(bot, edge, chat_id, as_plain_text(photo.caption)[: edge.settings.max_message_chars])
+            await relay(bot, edge, chat_id, as_plain_text(photo.caption)[: edge.settings.max_message_chars],
+                        typed=True)
         return
     if target.found is Found.TICKET and target.reference:
         await attach(bot, edge, chat_id, photo, target.reference)

@@ -122,13 +122,12 @@ class WebChat:
     @classmethod
     def from_settings(cls, settings: BotSettings, web: WebChatSettings | None = None) -> WebChat:
         web = web or WebChatSettings()
-        token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         # Switched off, it serves nothing, so it needs no secret (and makes no file for one).
         secret = web.signing_secret() if web.enabled else new_session_id()
         signer = Signer(secret)
         return cls(
             settings, web, signer,
-            RasaGateway(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds),
+            RasaGateway.from_settings(settings),
             WebChatRepairs(settings.repairs_url, settings.repairs_token(), timeout=settings.repairs_timeout_seconds),
             WebChatLimits.from_settings(web, signer),
             (HERE / "page.html").read_text(encoding="utf-8"),
@@ -247,12 +246,12 @@ class WebChat:
         except (RepairsUnavailable, RepairsError) as exc:
             log.warning("web chat conversation not counted: %s", exc)
 
-    async def _turn(self, session_id: str, text: str) -> Response:
+    async def _turn(self, session_id: str, text: str, *, typed: bool) -> Response:
         started = time.monotonic()
         # Counted alongside the turn, not before it: the count never holds up the resident's answer.
         counting = asyncio.create_task(self._count_conversation(session_id))
         try:
-            replies = await self.rasa.send(sender_for(session_id), text, {"channel": CHANNEL})
+            replies = await self.rasa.send(sender_for(session_id), text, {"channel": CHANNEL}, typed=typed)
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             return _problem(503, "assistant_unavailable", texts.ASSISTANT_DOWN)
@@ -272,7 +271,8 @@ class WebChat:
             if not (isinstance(payload, str) and isinstance(signature, str) and payload
                     and len(payload) <= MAX_PAYLOAD_CHARS and self.signer.button_ok(session_id, payload, signature)):
                 return _problem(400, "button_expired", texts.BUTTON_EXPIRED)
-            return await self._turn(session_id, payload)  # a button this session was offered: may choose an intent
+            # A button this session was offered: may choose an intent.
+            return await self._turn(session_id, payload, typed=False)
         raw = body.get("text")
         if not isinstance(raw, str):
             return _problem(400, "bad_request", texts.BAD_REQUEST)
@@ -282,7 +282,7 @@ class WebChat:
         words = as_plain_text(raw)  # typed words never choose an intent ("/affirm{...}" is read as words)
         if not words:
             return _problem(422, "empty", texts.EMPTY)
-        return await self._turn(session_id, words)
+        return await self._turn(session_id, words, typed=True)
 
     # -- photos -------------------------------------------------------------------------------------
 
@@ -309,7 +309,7 @@ class WebChat:
             return _problem(503, "repairs_unavailable", texts.PHOTO_FAILED)
         if target.found is Found.NOT_VERIFIED:
             # The edge's own request, as on Telegram: the assistant checks who they are, then asks again.
-            return await self._turn(session_id, "/add_photo")
+            return await self._turn(session_id, "/add_photo", typed=False)
         if target.found is Found.NO_REPAIR:
             return _answer([{"text": texts.PHOTO_NO_REPAIR}])
         if target.found is Found.NOT_YOURS:
