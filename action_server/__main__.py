@@ -1,0 +1,32 @@
+"""`python -m action_server`: check the settings, then serve the actions (see action_server/__init__.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from actions.client import ClientSettings, RepairsClient, set_client
+from rasa_sdk import utils
+
+from action_server.app import build_app
+from action_server.settings import ActionServerSettings, SettingsError
+
+
+def main() -> int:
+    try:
+        settings = ActionServerSettings.from_environ(os.environ)
+    except SettingsError as exc:
+        print("The action server cannot start:", *(f"  - {problem}" for problem in exc.problems),
+              sep="\n", file=sys.stderr)
+        return 2
+    utils.configure_colored_logging("INFO")
+    utils.update_sanic_log_level()
+    # The actions' one client to the repairs service, from these settings (not read again from the environment).
+    set_client(RepairsClient(ClientSettings(base_url=settings.repairs_url, token=settings.repairs_token)))
+    app = build_app(settings)
+    app.run(settings.host, settings.port, workers=settings.workers, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
