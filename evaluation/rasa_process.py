@@ -24,6 +24,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 TRAINING_INPUTS = ["config.yml", "domain.yml", "nlu", "data/dialogue", "rasa_components"]
 
 
@@ -110,6 +111,13 @@ class RunningRasa:
     token: str
     process: subprocess.Popen[bytes]
     startup_seconds: float
+    channel_secret: str = ""  # signs turns for its signed channel (repairs_common.turn_signing)
+
+
+def channel_env(secret: str, replay_store: str) -> dict[str, str]:
+    """What credentials.yml's signed channel reads: the secret shared with whoever sends turns, and where
+    used nonces are kept (a database URL or redis://)."""
+    return {"RASA_CHANNEL_SECRET": secret, "RASA_CHANNEL_REPLAY_STORE": replay_store}
 
 
 @contextmanager
@@ -148,11 +156,15 @@ def wait_until_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool]
 
 @contextmanager
 def rasa_server(model: Path, *, token: str | None = None, endpoints: Path | None = None, port: int | None = None,
-                log_file: Path | None = None, timeout: float = 180.0) -> Iterator[RunningRasa]:
+                log_file: Path | None = None, timeout: float = 180.0, channel_secret: str | None = None,
+                replay_store: str | None = None, env: dict[str, str] | None = None) -> Iterator[RunningRasa]:
+    """A local Rasa server with the repository's credentials.yml (the signed channel). Unless given, its
+    channel secret is a throwaway one and used nonces go to a scratch SQLite file."""
     port = port or free_port()
     # A throwaway token for this local server; hex, because a token_urlsafe value can start with "-"
     # and Rasa's argument parser then takes it for an option.
     token = token or secrets.token_hex(16)
+    channel_secret = channel_secret or secrets.token_hex(32)
     command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
                "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml")]
     if endpoints is not None:
@@ -164,9 +176,18 @@ def rasa_server(model: Path, *, token: str | None = None, endpoints: Path | None
         return status.status_code == 200 and bool(status.json().get("model_file"))
 
     started = time.monotonic()
-    with managed_process(command, rasa_env(), log_file) as process:
+    with ExitStack() as scratch:
+        if replay_store is None:
+            replay_dir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="rasa-channel-")))
+            replay_store = f"sqlite:///{replay_dir / 'nonces.db'}"
+        # endpoints.yml (Rasa's default without --endpoints) sends the action server a token from the
+        # environment; a throwaway one unless the caller runs an action server that expects its own.
+        server_env = (rasa_env() | {"ACTION_SERVER_TOKEN": secrets.token_hex(32)}
+                      | channel_env(channel_secret, replay_store) | (env or {}))
+        process = scratch.enter_context(managed_process(command, server_env, log_file))
         wait_until_ready(process, ready, "Rasa", timeout)
-        yield RunningRasa(url=url, token=token, process=process, startup_seconds=time.monotonic() - started)
+        yield RunningRasa(url=url, token=token, process=process, startup_seconds=time.monotonic() - started,
+                          channel_secret=channel_secret)
 
 
 if __name__ == "__main__":  # `python -m evaluation.rasa_process` trains the default model
