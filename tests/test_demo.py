@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from repairs_common import turn_signing
 
 from evaluation.rasa_process import free_port
 from repairs.demo.supervisor import Part, Supervisor, answers
@@ -90,7 +91,11 @@ def test_demo_starts_all_four_parts_and_stops_them_on_ctrl_c(tmp_path):
         rasa = f"http://127.0.0.1:{rasa_port}"
         repairs_token = (var / "repairs-api-token").read_text().strip()
         rasa_token = (var / "rasa-token").read_text().strip()
-        assert (var / "rasa-token").stat().st_mode & 0o077 == 0, "the Rasa token file is readable by others"
+        channel_secret = (var / "rasa-channel-secret").read_text().strip()
+        action_token = (var / "action-server-token").read_text().strip()
+        for secret in ("rasa-token", "rasa-channel-secret", "action-server-token"):
+            assert (var / secret).stat().st_mode & 0o077 == 0, f"{secret} is readable by others"
+        assert len(channel_secret) >= 32 and len(action_token) >= 32
 
         # The repairs service, with its token.
         assert httpx.get(f"{repairs}/healthz", timeout=5).status_code == 200
@@ -104,8 +109,14 @@ def test_demo_starts_all_four_parts_and_stops_them_on_ctrl_c(tmp_path):
         assert page.status_code == 200 and "Housing repairs chat" in page.text
         assert (var / "webchat-secret").stat().st_mode & 0o077 == 0
 
-        # The action server.
+        # The action server: its health for anyone, its actions for Rasa only.
         assert httpx.get(f"http://127.0.0.1:{actions_port}/health", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{actions_port}/actions", timeout=5).status_code == 401
+        allowed = httpx.get(f"http://127.0.0.1:{actions_port}/actions", timeout=5,
+                            headers={"Authorization": f"Bearer {action_token}"})
+        assert allowed.status_code == 200 and {"name": "action_check_status"} in allowed.json()
+        # Its token reaches Rasa through the environment, never written into the endpoints file.
+        assert action_token not in (var / "endpoints.yml").read_text()
 
         # Rasa's HTTP API answers with the token and refuses without it, or with a wrong one.
         status = httpx.get(f"{rasa}/status", params={"token": rasa_token}, timeout=5)
@@ -113,13 +124,23 @@ def test_demo_starts_all_four_parts_and_stops_them_on_ctrl_c(tmp_path):
         assert httpx.get(f"{rasa}/status", timeout=5).status_code == 401
         assert httpx.get(f"{rasa}/status", params={"token": "not-" + rasa_token}, timeout=5).status_code == 401
 
-        # A real conversation on the REST channel: a greeting gets a reply, and verification goes through
-        # Rasa, the action server and the repairs service (so the action server has the right URL and token).
+        # A real conversation on the signed channel: a greeting gets a reply, and verification goes through
+        # Rasa, the action server and the repairs service (so the action server has the right URL and token,
+        # and Rasa sends it the right action token).
         def say(text: str) -> list[str]:
-            r = httpx.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "web:demo-test", "message": text},
-                           timeout=60)
+            body, headers = turn_signing.signed_request(channel_secret, "web:demo-test", text, {},
+                                                        typed=not text.startswith("/"))
+            r = httpx.post(f"{rasa}{turn_signing.WEBHOOK_PATH}", content=body, headers=headers, timeout=60)
             assert r.status_code == 200
             return [str(m.get("text", "")) for m in r.json()]
+
+        # Rasa's REST channel is off; an unsigned turn is refused.
+        rest = httpx.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "web:demo-test", "message": "hi"},
+                          timeout=10)
+        assert rest.status_code == 404
+        unsigned = httpx.post(f"{rasa}{turn_signing.WEBHOOK_PATH}", json={"sender": "web:demo-test",
+                                                                          "message": "hi"}, timeout=10)
+        assert unsigned.status_code == 401
 
         assert any(say("hello")), "no reply to hello"
         say("/start_verification")

@@ -1,8 +1,12 @@
-"""`make chat`: talk to the running demo from a terminal, through Rasa's REST channel.
+"""`make chat`: talk to the running demo from a terminal, through Rasa's signed channel.
 
 Bot replies are printed with their buttons numbered; typing a number (or a button's title) sends that
-button's payload, as tapping it would. Ctrl-D, Ctrl-C or /quit ends the chat. Until the web chat arrives
-this is the quickest way to try the assistant by hand.
+button's payload, as tapping it would. Ctrl-D, Ctrl-C or /quit ends the chat. The quickest way to try the
+assistant by hand.
+
+Rasa takes only turns signed with the secret it shares with the bot (repairs_common.turn_signing): the chat
+signs each turn as the bot does, with the demo's secret (var/rasa-channel-secret, or RASA_CHANNEL_SECRET).
+What you type is sent as typed words, so "/affirm" is read as the word "affirm"; a number sends a button.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import httpx
+from repairs_common import turn_signing
 
 QUIT_WORDS = {"/quit", "/exit"}
 # Connecting is local and quick; a turn can run several actions against the repairs service.
@@ -32,20 +37,23 @@ class ChatError(Exception):
     """The assistant could not be reached or did not answer; the message says what to do."""
 
 
-class RestChannel:
-    """One conversation with Rasa's REST channel (`POST /webhooks/rest/webhook`)."""
+class SignedChannel:
+    """One conversation with Rasa's signed channel (`POST /webhooks/signed/webhook`)."""
 
-    def __init__(self, base_url: str, sender: str, http: httpx.Client) -> None:
+    def __init__(self, base_url: str, sender: str, http: httpx.Client, secret: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.sender = sender
         self.http = http
+        self._secret = secret
 
     def check(self) -> None:
         """Fail early, and clearly, when nothing is listening (Rasa answers `GET /` without a token)."""
         self._call("GET", "/")
 
-    def send(self, message: str) -> list[dict[str, Any]]:
-        response = self._call("POST", "/webhooks/rest/webhook", json={"sender": self.sender, "message": message})
+    def send(self, message: str, *, typed: bool = True) -> list[dict[str, Any]]:
+        body, headers = turn_signing.signed_request(self._secret, self.sender, message, {"channel": "terminal"},
+                                                    typed=typed)
+        response = self._call("POST", turn_signing.WEBHOOK_PATH, content=body, headers=headers)
         try:
             replies = response.json()
         except ValueError as exc:
@@ -54,16 +62,21 @@ class RestChannel:
             raise ChatError("The assistant sent back an unexpected answer.")
         return [reply for reply in replies if isinstance(reply, dict)]
 
-    def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
+    def _call(self, method: str, path: str, content: bytes | None = None,
+              headers: dict[str, str] | None = None) -> httpx.Response:
         url = f"{self.base_url}{path}"
         try:
-            response = self.http.request(method, url, json=json)
+            response = self.http.request(method, url, content=content, headers=headers)
         except httpx.ConnectError as exc:
             raise ChatError(f"Cannot reach the assistant at {self.base_url}. Is `make demo` running?") from exc
         except httpx.TimeoutException as exc:
             raise ChatError("The assistant did not answer in time. Try again, or check var/log/rasa.log.") from exc
         except httpx.HTTPError as exc:
             raise ChatError(f"Talking to the assistant failed ({type(exc).__name__}).") from exc
+        if response.status_code == 401:
+            raise ChatError("The assistant refused the message (401): this chat's secret is not the running "
+                            "demo's. Use the demo's var/rasa-channel-secret, or the RASA_CHANNEL_SECRET it was "
+                            "started with.")
         if response.status_code >= 400:
             raise ChatError(f"The assistant answered HTTP {response.status_code}. See var/log/rasa.log.")
         return response
@@ -92,17 +105,18 @@ def render(replies: list[dict[str, Any]]) -> tuple[list[str], list[Button]]:
     return lines, buttons
 
 
-def resolve(typed: str, buttons: list[Button]) -> str:
-    """What to send for what was typed: a button's payload when it names one, else the text itself."""
+def resolve(typed: str, buttons: list[Button]) -> tuple[str, bool]:
+    """What to send for what was typed, and whether it goes as typed words: a button's payload (not typed)
+    when it names one, else the text itself (typed)."""
     if typed.isdigit() and 1 <= int(typed) <= len(buttons):
-        return buttons[int(typed) - 1].payload
+        return buttons[int(typed) - 1].payload, False
     for button in buttons:
         if typed.casefold() == button.title.casefold():
-            return button.payload
-    return typed
+            return button.payload, False
+    return typed, True
 
 
-def run(channel: RestChannel, read: Callable[[str], str], out: TextIO) -> int:
+def run(channel: SignedChannel, read: Callable[[str], str], out: TextIO) -> int:
     """The chat loop; returns the process exit code."""
     try:
         channel.check()
@@ -123,7 +137,8 @@ def run(channel: RestChannel, read: Callable[[str], str], out: TextIO) -> int:
         if typed.casefold() in QUIT_WORDS:
             return 0
         try:
-            replies = channel.send(resolve(typed, buttons))
+            message, as_typed = resolve(typed, buttons)
+            replies = channel.send(message, typed=as_typed)
         except ChatError as exc:
             print(f"!! {exc}", file=out, flush=True)
             continue  # the resident's last message was not taken: they can send it again
@@ -142,7 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sender", help="conversation id, e.g. web:alice to carry on an earlier chat "
                         "(default: a new web chat each time)")
     args = parser.parse_args(argv)
-    url = args.url or DemoSettings().rasa_url
+    demo = DemoSettings()
+    url = args.url or demo.rasa_url
+    secret = demo.channel_secret()
+    if secret is None:
+        print(f"No secret to sign messages with: start `make demo` first (it makes {demo.channel_secret_file}), "
+              "or set RASA_CHANNEL_SECRET to the one Rasa was started with.", file=sys.stderr)
+        return 2
     sender = args.sender or f"web:terminal-{secrets.token_hex(4)}"
     read: Callable[[str], str] = input
     if sys.stdin.isatty():
@@ -150,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         read = _echoing_reader(sys.stdin, sys.stdout)
     with httpx.Client(timeout=TIMEOUT) as http:
-        return run(RestChannel(url, sender, http), read, sys.stdout)
+        return run(SignedChannel(url, sender, http, secret), read, sys.stdout)
 
 
 def _echoing_reader(source: TextIO, out: TextIO) -> Callable[[str], str]:

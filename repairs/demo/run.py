@@ -3,6 +3,10 @@
 Four processes: the repairs service (8000), the action server (5055), the Rasa server (5005) and the bot
 (8081: the web chat, and Telegram when TELEGRAM_BOT_TOKEN is set), each on 127.0.0.1 unless configured
 otherwise. The Rasa model is retrained first when the training data changed.
+
+Each secret is the environment's when set, else made once under var/ (mode 600) and kept, and each process
+gets only the ones it uses: the bot and Rasa share the signed channel's secret (RASA_CHANNEL_SECRET), Rasa
+and the action server the action token (ACTION_SERVER_TOKEN).
 """
 
 from __future__ import annotations
@@ -12,9 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+from repairs_common import turn_signing
+
 from repairs.auth.secrets import read_or_create_secret
 from repairs.demo.config import DemoSettings
 from repairs.settings import PROJECT_ROOT, Settings
+
+# Only the assistant's processes are given these; the repairs service never sees them.
+ASSISTANT_SECRETS = ("RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN")
 
 
 def prepare_database(settings: Settings, var: Path) -> None:
@@ -70,7 +79,8 @@ def write_endpoints(demo: DemoSettings) -> Path:
     import yaml
 
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
-    endpoints["action_endpoint"] = {"url": f"{demo.action_server_url}/webhook"}
+    # The token stays a ${...} reference that Rasa fills from its environment: this file holds no secret.
+    endpoints["action_endpoint"] = {**endpoints.get("action_endpoint", {}), "url": f"{demo.action_server_url}/webhook"}
     tracker = endpoints.get("tracker_store") or {}
     if tracker.get("dialect") == "sqlite":
         tracker["db"] = str(demo.var_dir / "rasa-tracker.db")
@@ -91,7 +101,7 @@ def telegram_configured() -> bool:
 
 
 def main() -> int:
-    from evaluation.rasa_process import RASA_BIN, rasa_env
+    from evaluation.rasa_process import RASA_BIN, RASA_PYTHON, channel_env, rasa_env
     from repairs.demo.supervisor import Interrupted, Part, Supervisor, answers
 
     demo = DemoSettings()
@@ -99,6 +109,16 @@ def main() -> int:
     (var / "log").mkdir(parents=True, exist_ok=True)
     rasa_token = os.environ.get("RASA_TOKEN") or read_or_create_secret(var / "rasa-token", 24)
     repairs_token = os.environ.get("REPAIRS_API_TOKEN") or read_or_create_secret(var / "repairs-api-token", 24)
+    channel_secret = demo.channel_secret() or read_or_create_secret(demo.channel_secret_file, 32)
+    action_token = os.environ.get("ACTION_SERVER_TOKEN") or read_or_create_secret(var / "action-server-token", 32)
+    try:
+        turn_signing.check_secret(channel_secret)
+        turn_signing.check_secret(action_token)
+    except ValueError as exc:
+        print(f"Demo failed to start: RASA_CHANNEL_SECRET and ACTION_SERVER_TOKEN: {exc}", file=sys.stderr)
+        return 1
+    for name in ASSISTANT_SECRETS:
+        os.environ.pop(name, None)
     os.environ.update({
         "REPAIRS_DATABASE_URL": os.environ.get("REPAIRS_DATABASE_URL", f"sqlite:///{var / 'repairs.db'}"),
         "REPAIRS_API_TOKEN": repairs_token,
@@ -121,13 +141,17 @@ def main() -> int:
         endpoints = write_endpoints(demo)
 
         # Rasa and the action server get only what they need: no REPAIRS_* secrets for Rasa.
-        actions_env = {**rasa_env(), "SANIC_HOST": demo.action_server_host,
+        actions_env = {**rasa_env(), "ACTION_SERVER_HOST": demo.action_server_host,
+                       "ACTION_SERVER_PORT": str(demo.action_server_port), "ACTION_SERVER_TOKEN": action_token,
                        "REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token}
+        # Used turns are remembered beside the conversations, in the tracker's SQLite file: no Redis needed.
+        rasa_server_env = {**rasa_env(), "ACTION_SERVER_TOKEN": action_token,
+                           **channel_env(channel_secret, f"sqlite:///{var / 'rasa-tracker.db'}")}
         # The bot: Telegram's settings come from the environment (or .env); of the service's secrets,
         # only its API token.
         bot_env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
         bot_env.update({"REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token,
-                        "RASA_URL": demo.rasa_url, "RASA_TOKEN": rasa_token,
+                        "RASA_URL": demo.rasa_url, "RASA_TOKEN": rasa_token, "RASA_CHANNEL_SECRET": channel_secret,
                         "BOT_HOST": demo.bot_host, "BOT_PORT": str(demo.bot_port),
                         "WEBCHAT_SECRET_FILE": os.environ.get("WEBCHAT_SECRET_FILE", str(var / "webchat-secret"))})
         telegram = "Telegram on" if telegram_configured() else "Telegram off: no TELEGRAM_BOT_TOKEN"
@@ -141,8 +165,7 @@ def main() -> int:
             ),
             Part(
                 name="action server",
-                command=[str(RASA_BIN), "run", "actions", "--actions", "actions",
-                         "--port", str(demo.action_server_port)],
+                command=[str(RASA_PYTHON), "-m", "action_server"],
                 ready=answers(f"{demo.action_server_url}/health"),
                 show_url=f"{demo.action_server_url}/health",
                 env=actions_env,
@@ -157,8 +180,8 @@ def main() -> int:
                          "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
                 ready=answers(f"{demo.rasa_url}/status", params={"token": rasa_token},
                               accept=lambda r: bool(r.json().get("model_file"))),
-                show_url=f"{demo.rasa_url}/webhooks/rest/webhook  (REST channel; HTTP API needs the token)",
-                env=rasa_env(),
+                show_url=f"{demo.rasa_url}{turn_signing.WEBHOOK_PATH}  (signed channel; HTTP API needs the token)",
+                env=rasa_server_env,
                 cwd=PROJECT_ROOT,
                 ready_timeout=demo.rasa_ready_timeout_seconds,
                 log_file=var / "log" / "rasa.log",
@@ -181,6 +204,9 @@ def main() -> int:
         print(f"Officer sign-in:           supervisor@demo.invalid, password in {var / 'demo-officer-password'}")
         print(f"Service token for the API: in {var / 'repairs-api-token'}")
         print(f"Rasa HTTP API token:       in {var / 'rasa-token'}")
+        print("Signed channel secret:     " + ("RASA_CHANNEL_SECRET, from the environment" if demo.rasa_channel_secret
+                                                else f"in {demo.channel_secret_file}")
+              + "  (the bot and `make chat` sign messages to Rasa with it)")
         print("Ready. Ctrl-C stops everything.", flush=True)
         if demo.exit_when_ready:
             return 0
