@@ -1,15 +1,17 @@
 #!/bin/sh
 # Entrypoint for the assistant image (Dockerfile.rasa): one image, two servers.
 #
-#   serve    the Rasa server: HTTP API (needs RASA_TOKEN) and REST channel on 0.0.0.0:5005 inside
-#            the container, with endpoints.production.yml (its ${...} values come from the
-#            environment; see the rasa service in docker-compose.yml)
-#   actions  the action server on 0.0.0.0:5055, calling the repairs service at REPAIRS_API_URL
-#            with REPAIRS_API_TOKEN
+#   serve    the Rasa server: HTTP API (needs RASA_TOKEN) and the signed channel (credentials.yml:
+#            RASA_CHANNEL_SECRET, RASA_CHANNEL_REPLAY_STORE) on 0.0.0.0:5005 inside the container, with
+#            endpoints.production.yml (its ${...} values come from the environment, ACTION_SERVER_TOKEN
+#            among them; see the rasa service in docker-compose.yml)
+#   actions  the action server (python -m action_server) on 0.0.0.0:5055, answering only calls with
+#            ACTION_SERVER_TOKEN and calling the repairs service at REPAIRS_API_URL with
+#            REPAIRS_API_TOKEN; it refuses to start without any of the three
 #   anything else runs as given, e.g. `docker compose run --rm rasa rasa data validate`
 #
 # Each server is started with `exec`, so it becomes PID 1 and gets `docker stop`'s SIGTERM.
-# Extra arguments are passed on to the server.
+# Extra arguments are passed on to the Rasa server.
 set -eu
 
 command="${1:-serve}"
@@ -25,12 +27,10 @@ case "$command" in
             --credentials /app/credentials.yml --endpoints /app/endpoints.production.yml "$@"
         ;;
     actions)
-        : "${REPAIRS_API_URL:?set REPAIRS_API_URL (the repairs service)}"
-        : "${REPAIRS_API_TOKEN:?set REPAIRS_API_TOKEN (the service token)}"
-        # rasa-sdk binds to SANIC_HOST; inside a container it must be reachable from the Rasa one.
-        export SANIC_HOST="${SANIC_HOST:-0.0.0.0}"
-        exec rasa run actions --actions actions \
-            --port "${ACTION_SERVER_PORT:-5055}" "$@"
+        # It checks its own settings (and says which are missing) before it listens. Inside a container
+        # it must be reachable from the Rasa one, hence all addresses by default.
+        export ACTION_SERVER_HOST="${ACTION_SERVER_HOST:-0.0.0.0}"
+        exec python -m action_server
         ;;
     *)
         exec "$command" "$@"

@@ -8,7 +8,7 @@ as written and after compose-style `${VAR}` interpolation. On top of the schema,
 project's own rules: every service has a healthcheck, the repairs service waits for a
 healthy database and the assistant and the bot start in order behind healthy dependencies, no
 secret is written as a literal and each service gets only its own, published ports bind to
-127.0.0.1 (and the unauthenticated action server is not published), every variable Rasa's
+127.0.0.1 (and neither Rasa nor the action server is published), every variable Rasa's
 endpoints.production.yml reads is set, state lives on declared named volumes, and the bot gets
 settings it reads and starts from the image's files with Telegram off when no token is given.
 
@@ -55,6 +55,8 @@ FAKE_ENV = {
     "RASA_TRACKER_DB_PASSWORD": "test-tracker-password-0123",
     "REDIS_PASSWORD": "test-redis-password-4567",
     "WEBCHAT_SECRET": "test-webchat-secret-89abcdef",
+    "RASA_CHANNEL_SECRET": "test-channel-secret-0123456789abcdef0123",
+    "ACTION_SERVER_TOKEN": "test-action-token-456789abcdef0123456789",
 }
 REQUIRED_SECRETS = sorted(FAKE_ENV)
 # What a `.env` may add for the bot: Telegram and the public address. Compose starts without them.
@@ -323,6 +325,15 @@ def test_the_assistant_gets_its_secrets_and_addresses(resolved: dict[str, Any]) 
     assert actions_env["REPAIRS_API_URL"] == "http://repairs:8000"
     assert actions_env["REPAIRS_API_TOKEN"] == FAKE_ENV["REPAIRS_API_TOKEN"]
     assert rasa_env["ACTION_ENDPOINT_URL"] == "http://action-server:5055/webhook"
+    # Rasa sends the action server the token it checks; the bot signs turns with the secret Rasa checks.
+    assert rasa_env["ACTION_SERVER_TOKEN"] == actions_env["ACTION_SERVER_TOKEN"] == FAKE_ENV["ACTION_SERVER_TOKEN"]
+    bot_env = _environment(services["bot"])
+    assert rasa_env["RASA_CHANNEL_SECRET"] == bot_env["RASA_CHANNEL_SECRET"] == FAKE_ENV["RASA_CHANNEL_SECRET"]
+    # Used nonces in compose's Redis, in a database of their own (the lock store's is 1), so replicas share them.
+    replay = rasa_env["RASA_CHANNEL_REPLAY_STORE"]
+    assert replay == f"redis://:{FAKE_ENV['REDIS_PASSWORD']}@redis:6379/2"
+    assert "RASA_CHANNEL_SECRET" not in _environment(services["action-server"])
+    assert "ACTION_SERVER_TOKEN" not in bot_env
     assert (rasa_env["TRACKER_DB_HOST"], rasa_env["REDIS_HOST"]) == ("db", "redis")
     assert rasa_env["TRACKER_DB_PASSWORD"] == _environment(services["db"])["RASA_TRACKER_DB_PASSWORD"]
     assert rasa_env["REDIS_PASSWORD"] == _environment(services["redis"])["REDIS_PASSWORD"] == FAKE_ENV["REDIS_PASSWORD"]
@@ -334,9 +345,10 @@ def test_the_assistant_gets_its_secrets_and_addresses(resolved: dict[str, Any]) 
 SECRETS_ALLOWED = {
     "db": {"POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD"},  # the second only to make Rasa's role
     "redis": {"REDIS_PASSWORD"},
-    "action-server": {"REPAIRS_API_TOKEN"},
-    "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD"},
-    "bot": {"RASA_TOKEN", "REPAIRS_API_TOKEN", "WEBCHAT_SECRET", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"},
+    "action-server": {"REPAIRS_API_TOKEN", "ACTION_SERVER_TOKEN"},
+    "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN"},
+    "bot": {"RASA_TOKEN", "RASA_CHANNEL_SECRET", "REPAIRS_API_TOKEN", "WEBCHAT_SECRET", "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_WEBHOOK_SECRET"},
 }
 ALL_SECRETS = {name for name in {*FAKE_ENV, *OPTIONAL_ENV} if SECRET_NAME.search(name)}
 
@@ -640,12 +652,14 @@ def _published_host_ips(port: Any) -> str | None:
 def test_published_ports_bind_to_loopback_only(resolved: dict[str, Any]) -> None:
     published = {name: service.get("ports", []) for name, service in _services(resolved).items()}
     assert published["repairs"] == ["127.0.0.1:8000:8000"]
-    assert published["rasa"] == ["127.0.0.1:5005:5005"]
     assert published["bot"] == ["127.0.0.1:8081:8081"]
+    # Residents reach the assistant only through the bot, which signs their turns; the bot reaches Rasa
+    # on compose's network.
+    assert not published["rasa"], "Rasa must not be published: the bot reaches it as rasa:5005"
     assert not published["db"], "the database must not be published on the host"
     assert not published["redis"], "Redis must not be published on the host"
-    # It runs any action for any conversation id it is sent: only Rasa may reach it.
-    assert not published["action-server"], "the action server has no authentication: keep it unpublished"
+    # It runs any action for any conversation id it is sent with the action token: only Rasa may reach it.
+    assert not published["action-server"], "the action server must not be published: only Rasa calls it"
     assert not any("expose" in service for service in _services(resolved).values())
     for name, ports in published.items():
         for port in ports:
@@ -905,12 +919,14 @@ def test_rasa_image_entrypoint_and_healthcheck() -> None:
 
 
 def _run_rasa_entrypoint(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
-    """Run docker/rasa-entrypoint.sh with a stand-in `rasa` that prints its arguments and SANIC_HOST."""
+    """Run docker/rasa-entrypoint.sh with stand-in `rasa` and `python` that print their arguments (and, for
+    the action server, the address it would listen on)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    stub = bin_dir / "rasa"
-    stub.write_text('#!/bin/sh\necho "rasa $* SANIC_HOST=${SANIC_HOST:-}"\n', encoding="utf-8")
-    stub.chmod(0o755)
+    for name, extra in (("rasa", ""), ("python", " ACTION_SERVER_HOST=${ACTION_SERVER_HOST:-}")):
+        stub = bin_dir / name
+        stub.write_text(f'#!/bin/sh\necho "{name} $*{extra}"\n', encoding="utf-8")
+        stub.chmod(0o755)
     result = subprocess.run(["/bin/sh", str(RASA_ENTRYPOINT), *args], env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
                             capture_output=True, text=True, timeout=30, check=False)
     return result.returncode, result.stdout, result.stderr
@@ -933,13 +949,29 @@ def test_rasa_entrypoint_refuses_to_serve_without_a_token(tmp_path: Path) -> Non
 
 
 def test_rasa_entrypoint_runs_the_action_server(tmp_path: Path) -> None:
-    returncode, stdout, _ = _run_rasa_entrypoint(tmp_path, "actions", REPAIRS_API_URL="http://repairs:8000",
-                                                 REPAIRS_API_TOKEN="t")
+    # Our entry point, not `rasa run actions` (which has no authentication): it checks Rasa's token on every
+    # call and refuses to start without its settings (tests/test_signed_channel.py runs it for real).
+    returncode, stdout, _ = _run_rasa_entrypoint(tmp_path, "actions")
     assert returncode == 0
-    assert stdout.split() == ["rasa", "run", "actions", "--actions", "actions", "--port", "5055",
-                              "SANIC_HOST=0.0.0.0"]
-    returncode, stdout, stderr = _run_rasa_entrypoint(tmp_path, "actions", REPAIRS_API_URL="http://repairs:8000")
-    assert returncode != 0 and stdout == "" and "REPAIRS_API_TOKEN" in stderr
+    assert stdout.split() == ["python", "-m", "action_server", "ACTION_SERVER_HOST=0.0.0.0"]
+    copied = " ".join(_copy_sources(RASA_DOCKERFILE))
+    assert "action_server/" in copied and "rasa_channel/" in copied  # the entry point and the signed channel
+
+
+def test_the_assistant_image_enables_only_the_signed_channel() -> None:
+    credentials = yaml_safe_load(ROOT / "credentials.yml")
+    assert list(credentials) == ["rasa_channel.signed.SignedChannel"]  # no `rest:`, no Rasa Telegram connector
+    channel = credentials["rasa_channel.signed.SignedChannel"]
+    assert channel["secret"] == "${RASA_CHANNEL_SECRET}"
+    assert channel["replay_store"] == "${RASA_CHANNEL_REPLAY_STORE}"
+    for endpoints in (PRODUCTION_ENDPOINTS, ROOT / "endpoints.yml"):
+        action = yaml_safe_load(endpoints)["action_endpoint"]
+        assert action["headers"] == {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}, endpoints.name
+        assert "token" not in action  # a query parameter would put the token in URLs and their logs
+
+
+def yaml_safe_load(path: Path) -> Any:
+    return _load_yaml(path.read_text(encoding="utf-8"))
 
 
 def test_rasa_entrypoint_runs_other_commands_as_given(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 """endpoints.production.yml works with a real Rasa: conversations land in PostgreSQL, in a database and role
-made by the compose stack's init script (docker/postgres/10-rasa-tracker.sh), and each turn takes its lock
-in Redis. There is no Docker engine here, so this is the closest check of what the rasa container runs."""
+made by the compose stack's init script (docker/postgres/10-rasa-tracker.sh), each turn takes its lock
+in Redis, and the signed channel keeps its used nonces in Redis as compose configures it, so a replayed turn
+is refused. There is no Docker engine here, so this is the closest check of what the rasa container runs."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,8 +18,18 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from repairs_common import turn_signing
 
-from evaluation.rasa_process import RASA_BIN, ROOT, free_port, managed_process, rasa_env, train, wait_until_ready
+from evaluation.rasa_process import (
+    RASA_BIN,
+    ROOT,
+    channel_env,
+    free_port,
+    managed_process,
+    rasa_env,
+    train,
+    wait_until_ready,
+)
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 INIT_SCRIPT = ROOT / "docker" / "postgres" / "10-rasa-tracker.sh"
@@ -89,12 +102,16 @@ def test_rasa_with_the_production_endpoints_keeps_conversations_in_postgresql(re
     url = sa.engine.make_url(PG_ADMIN_URL)
     model = train(ROOT / "models").path
     port, token = free_port(), "production-endpoints-test-token"
+    secret = "production-channel-secret-" + "p" * 32
     env = rasa_env()
     env.update({
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}/webhook",  # a greeting needs no action
+        "ACTION_SERVER_TOKEN": "a" * 64,
         "TRACKER_DB_HOST": url.host or "127.0.0.1", "TRACKER_DB": name, "TRACKER_DB_USER": name,
         "TRACKER_DB_PASSWORD": "test-tracker-password",
         "REDIS_HOST": "127.0.0.1", "REDIS_PASSWORD": "",
+        # As docker-compose.yml builds it (redis://:${REDIS_PASSWORD}@redis:6379/2), for this Redis.
+        **channel_env(secret, f"redis://:@127.0.0.1:{REDIS_PORT}/2"),
     })
     command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
                "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml"),
@@ -112,11 +129,19 @@ def test_rasa_with_the_production_endpoints_keeps_conversations_in_postgresql(re
         with managed_process([_redis_cli(), "-h", "127.0.0.1", "-p", str(REDIS_PORT), "monitor"], dict(os.environ),
                              monitor_log):
             time.sleep(0.5)
-            reply = httpx.post(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-                               json={"sender": sender, "message": "hello"}, timeout=60)
+            body, headers = turn_signing.signed_request(secret, sender, "hello", {}, typed=True)
+            webhook = f"http://127.0.0.1:{port}{turn_signing.WEBHOOK_PATH}"
+            reply = httpx.post(webhook, content=body, headers=headers, timeout=60)
+            replayed = httpx.post(webhook, content=body, headers=headers, timeout=60)
             time.sleep(0.5)
         assert reply.status_code == 200 and reply.json(), log.read_text()[-3000:]
-        assert f'"lock:{sender}"' in monitor_log.read_text(), "the turn took no lock in Redis"
+        monitored = monitor_log.read_text()
+        assert f'"lock:{sender}"' in monitored, "the turn took no lock in Redis"
+        # The turn's nonce, set once in Redis's database 2 with an expiry; the replay is refused.
+        nonce = json.loads(body)["nonce"]
+        assert re.search(rf'\[2 [^\]]*\] "SET" "signed-channel:nonce:{nonce}" "1" "EX" "\d+" "NX"', monitored), \
+            monitored[-2000:]
+        assert replayed.status_code == 401
 
     engine = sa.create_engine(tracker_url)
     try:

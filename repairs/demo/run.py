@@ -145,8 +145,9 @@ def main() -> int:
                        "ACTION_SERVER_PORT": str(demo.action_server_port), "ACTION_SERVER_TOKEN": action_token,
                        "REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token}
         # Used turns are remembered beside the conversations, in the tracker's SQLite file: no Redis needed.
+        replay_store = os.environ.get("RASA_CHANNEL_REPLAY_STORE") or f"sqlite:///{var / 'rasa-tracker.db'}"
         rasa_server_env = {**rasa_env(), "ACTION_SERVER_TOKEN": action_token,
-                           **channel_env(channel_secret, f"sqlite:///{var / 'rasa-tracker.db'}")}
+                           **channel_env(channel_secret, replay_store)}
         # The bot: Telegram's settings come from the environment (or .env); of the service's secrets,
         # only its API token.
         bot_env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
