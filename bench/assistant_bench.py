@@ -4,7 +4,7 @@
 2. Starts the whole assistant: repairs service, action server, Rasa (bench/assistant_stack.py), and
    times Rasa's start-up (process start to `/status` naming the loaded model).
 3. `/model/parse` latency over the held-out resident messages (tests/heldout/messages.yml), one at a time.
-4. Full conversation turns through the REST channel (Rasa -> action server -> repairs service ->
+4. Full conversation turns through the signed channel (Rasa -> action server -> repairs service ->
    database) by verified residents following a realistic script (bench/conversations.py), one
    conversation at a time and twenty at a time, with a pause between a resident's messages; then a
    stress run with no pause at all, which shows the machine's capacity in turns per second.
@@ -269,9 +269,10 @@ def measure(cfg: Config, run: StoresRun, stack: RunningStack) -> None:
     needed = 2 + cfg.conversations_1 + cfg.conversations_n + cfg.stress_conversations
     pool = talk.make_conversations(needed, people, rng)
     log(f"{stores}: verifying {needed} chats (untimed)")
-    talk.verify_all(stack.rasa_url, pool)
+    talk.verify_all(stack.rasa_url, stack.channel_secret, pool)
     warm, pool = pool[:2], pool[2:]
-    talk.run_conversations(stack.rasa_url, "warm-up", warm, concurrency=1, think=(0, 0), seed=cfg.seed)
+    talk.run_conversations(stack.rasa_url, stack.channel_secret, "warm-up", warm, concurrency=1, think=(0, 0),
+                           seed=cfg.seed)
     run.at_rest_cpu_ms_per_s = meter.at_rest(5.0 if cfg.quick else 15.0)
     log(f"{stores}: CPU at rest (ms/s) {run.at_rest_cpu_ms_per_s}")
 
@@ -283,8 +284,8 @@ def measure(cfg: Config, run: StoresRun, stack: RunningStack) -> None:
     for name, concurrency, count, think in plan:
         chats, pool = pool[:count], pool[count:]
         before = meter.snapshot()
-        result = talk.run_conversations(stack.rasa_url, name, chats, concurrency=concurrency, think=think,
-                                        seed=cfg.seed + concurrency)
+        result = talk.run_conversations(stack.rasa_url, stack.channel_secret, name, chats, concurrency=concurrency,
+                                        think=think, seed=cfg.seed + concurrency)
         scenario = meter.scenario(result, before)
         run.scenarios.append(scenario)
         s = result.summary()

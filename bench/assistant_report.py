@@ -43,8 +43,8 @@ def render(env: dict[str, Any], config: dict[str, Any], training: Training, runs
         "Telegram chat verified once before timing. Every conversation plays the same "
         f"{len(SCRIPT)}-turn script (phrasings vary): "
         + "; ".join(s.kind for s in SCRIPT) + ". Button taps are sent as their payloads, as the bot does. "
-        "A turn is one `POST /webhooks/rest/webhook` until Rasa answers, custom actions and their calls to the "
-        "repairs service included.",
+        "A turn is one signed `POST /webhooks/signed/webhook` until Rasa answers, custom actions and their calls to "
+        "the repairs service included.",
         f"- Between two messages a resident pauses {_think(config['think'])} (reading, typing): quicker than people "
         "type, so the load is on the heavy side. The stress run has no pause at all: its latency is queueing, its "
         "rate is the machine's capacity.",

@@ -1,10 +1,12 @@
-"""The whole assistant for the benchmark: repairs service, action server and Rasa, each a real process.
+"""The whole assistant for the benchmark: repairs service, action server and Rasa, each a real process,
+Rasa taking turns through its signed channel and calling the action server with its token, as in production.
 
 Two ways to store things:
 - `production`: the repairs service on PostgreSQL, Rasa's tracker store in PostgreSQL and its lock store
-  in Redis, as endpoints.production.yml; with a Redis lock store Rasa may run several Sanic workers.
-- `local`: what `make demo` runs: the repairs service on SQLite, Rasa's tracker store in SQLite, Rasa's
-  default in-memory lock store (so one Sanic worker only).
+  in Redis, as endpoints.production.yml, and the signed channel's used nonces in Redis, as compose keeps
+  them; with a Redis lock store Rasa may run several Sanic workers.
+- `local`: what `make demo` runs: the repairs service on SQLite, Rasa's tracker store in SQLite (the
+  channel's nonces in the same file), Rasa's default in-memory lock store (so one Sanic worker only).
 
 Every database here is the benchmark's own (dropped and re-created), and the Redis locks carry a key
 prefix of their own, so other people's work on the same servers is never touched.
@@ -25,7 +27,16 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from evaluation.rasa_process import RASA_BIN, ROOT, free_port, managed_process, rasa_env, wait_until_ready
+from evaluation.rasa_process import (
+    RASA_BIN,
+    RASA_PYTHON,
+    ROOT,
+    channel_env,
+    free_port,
+    managed_process,
+    rasa_env,
+    wait_until_ready,
+)
 
 REPAIRS_DB = "repairs_assistant_bench"
 TRACKER_DB = "rasa_tracker_assistant_bench"
@@ -69,6 +80,7 @@ class RunningStack:
     database_url: str
     tracker: str  # how Rasa stores conversations, in words
     lock_store: str
+    channel_secret: str  # what the bot signs turns with (RASA_CHANNEL_SECRET)
     parts: dict[str, Part] = field(default_factory=dict)
 
 
@@ -103,7 +115,8 @@ def _redis_ping(host: str, port: int) -> None:
 
 def _endpoints(cfg: StackConfig, actions_port: int, lock_prefix: str) -> tuple[str, str, str]:
     """Rasa's endpoints file for these stores, and the tracker and lock store in words."""
-    action = f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+    action = (f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+              "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n")
     if cfg.stores == "local":
         tracker_db = cfg.workdir / "rasa-tracker.db"
         return (action + f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n',
@@ -173,11 +186,12 @@ def assistant_stack(cfg: StackConfig, model: Path) -> Iterator[RunningStack]:
         start("repairs service", [sys.executable, "-m", "repairs", "serve", "--host", "127.0.0.1",
                                   "--port", str(repairs_port), "--workers", str(cfg.repairs_workers)],
               app_env, f"http://127.0.0.1:{repairs_port}/healthz", 120)
+        action_token = secrets.token_hex(32)
         actions_env = rasa_env() | {"REPAIRS_API_URL": f"http://127.0.0.1:{repairs_port}",
-                                    "REPAIRS_API_TOKEN": token,
+                                    "REPAIRS_API_TOKEN": token, "ACTION_SERVER_TOKEN": action_token,
+                                    "ACTION_SERVER_PORT": str(actions_port),
                                     "ACTION_SERVER_SANIC_WORKERS": str(cfg.action_workers)} | dict(cfg.actions_env)
-        start("action server", [str(RASA_BIN), "run", "actions", "--actions", "actions",
-                                "--port", str(actions_port)],
+        start("action server", [str(RASA_PYTHON), "-m", "action_server"],
               actions_env, f"http://127.0.0.1:{actions_port}/health", 120)
 
         rasa_token = secrets.token_hex(16)  # hex: a leading "-" would read as an option
@@ -187,7 +201,11 @@ def assistant_stack(cfg: StackConfig, model: Path) -> Iterator[RunningStack]:
                         "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)]
         log = cfg.workdir / "rasa.log"
         started = time.monotonic()
-        rasa_env_vars = rasa_env() | {"SANIC_WORKERS": str(cfg.rasa_workers)} | dict(cfg.rasa_env)
+        channel_secret = secrets.token_hex(32)
+        replay_store = (f"redis://{cfg.redis_host}:{cfg.redis_port}/{cfg.redis_db + 1}" if production
+                        else f"sqlite:///{cfg.workdir / 'rasa-tracker.db'}")
+        rasa_env_vars = (rasa_env() | {"SANIC_WORKERS": str(cfg.rasa_workers), "ACTION_SERVER_TOKEN": action_token}
+                         | channel_env(channel_secret, replay_store) | dict(cfg.rasa_env))
         rasa = cleanup.enter_context(managed_process(rasa_command, rasa_env_vars, log))
 
         def model_loaded() -> bool:
@@ -198,7 +216,8 @@ def assistant_stack(cfg: StackConfig, model: Path) -> Iterator[RunningStack]:
         parts["Rasa"] = Part("Rasa", rasa, time.monotonic() - started, log)
         yield RunningStack(config=cfg, rasa_url=rasa_url, rasa_token=rasa_token,
                            repairs_url=f"http://127.0.0.1:{repairs_port}", repairs_token=token,
-                           database_url=database_url, tracker=tracker, lock_store=lock_store, parts=parts)
+                           database_url=database_url, tracker=tracker, lock_store=lock_store,
+                           channel_secret=channel_secret, parts=parts)
 
 
 def tenants(database_url: str) -> list[tuple[str, str]]:

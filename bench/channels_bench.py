@@ -129,6 +129,7 @@ def bot_process(tg: TelegramStandIn, stack: RunningStack, log_file: Path, mode: 
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url, "TELEGRAM_MODE": mode,
         "TELEGRAM_WEBHOOK_URL": f"{url}/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
         "BOT_PORT": str(port), "RASA_URL": stack.rasa_url, "RASA_TOKEN": stack.rasa_token,
+        "RASA_CHANNEL_SECRET": stack.channel_secret,
         "REPAIRS_API_URL": stack.repairs_url, "REPAIRS_API_TOKEN": stack.repairs_token, "PYTHONUNBUFFERED": "1",
     })
 
@@ -191,8 +192,8 @@ class Meter:
 def conversations(cfg: Config, run: Run, stack: RunningStack, tg: TelegramStandIn) -> None:
     rng = random.Random(cfg.seed)
     pool = talk.make_conversations(2 + cfg.conversations_1 + cfg.conversations_n, tenants(stack.database_url), rng)
-    log(f"verifying {len(pool)} chats through Rasa's REST channel (untimed)")
-    talk.verify_all(stack.rasa_url, pool)
+    log(f"verifying {len(pool)} chats through Rasa's signed channel (untimed)")
+    talk.verify_all(stack.rasa_url, stack.channel_secret, pool)
     bot_log = WORKDIR / "bot-conversations.log"
     with bot_process(tg, stack, bot_log, cfg.telegram_mode) as bot:
         run.startup_s["bot"] = bot.startup_s

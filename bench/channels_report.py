@@ -79,7 +79,7 @@ def _conversations(run: Run, config: dict[str, Any]) -> list[str]:
     if not run.scenarios:
         return []
     out = ["## Update to reply", "",
-           "Verified tenants of the demo estate, each a distinct Telegram chat, verified through Rasa's REST channel "
+           "Verified tenants of the demo estate, each a distinct Telegram chat, verified through Rasa's signed channel "
            "before timing (as the assistant benchmark does), then playing bench/conversations.py's "
            f"{len(SCRIPT)}-turn script through Telegram: " + "; ".join(s.kind for s in SCRIPT) + ". Buttons are "
            "tapped (a callback query), as a resident does.",

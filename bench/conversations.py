@@ -1,4 +1,4 @@
-"""Verified residents talking to the assistant through Rasa's REST channel, timed turn by turn.
+"""Verified residents talking to the assistant through Rasa's signed channel, timed turn by turn.
 
 A conversation is one distinct sender (a Telegram chat id) that verified before timing starts and then
 plays SCRIPT: a greeting, the list of their repairs, a repair reported end to end (category confirmed,
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from repairs_common import turn_signing
 
 from bench.loadgen import percentile, run_async
 
@@ -120,8 +121,12 @@ class OffScript(Exception):
     pass
 
 
-async def _say(client: httpx.AsyncClient, sender: str, text: str) -> list[dict[str, Any]]:
-    response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+async def _say(client: httpx.AsyncClient, secret: str, sender: str, text: str) -> list[dict[str, Any]]:
+    """One turn signed as the bot signs it: button taps (the script's "/..." payloads) as buttons, words as
+    typed. Signing is part of the timed turn, as it is of the bot's."""
+    body, headers = turn_signing.signed_request(secret, sender, text, {"channel": "telegram"},
+                                                typed=not text.startswith("/"))
+    response = await client.post(turn_signing.WEBHOOK_PATH, content=body, headers=headers)
     response.raise_for_status()
     return list(response.json())
 
@@ -130,10 +135,10 @@ def _text(replies: list[dict[str, Any]]) -> str:
     return " ".join(str(r.get("text") or "") for r in replies)
 
 
-async def _verify(client: httpx.AsyncClient, conversation: Conversation) -> None:
-    await _say(client, conversation.sender, "/start_verification")
-    await _say(client, conversation.sender, conversation.tenancy_reference)
-    answer = _text(await _say(client, conversation.sender, conversation.postcode))
+async def _verify(client: httpx.AsyncClient, secret: str, conversation: Conversation) -> None:
+    await _say(client, secret, conversation.sender, "/start_verification")
+    await _say(client, secret, conversation.sender, conversation.tenancy_reference)
+    answer = _text(await _say(client, secret, conversation.sender, conversation.postcode))
     if "verified" not in answer:
         raise OffScript("verification did not succeed")
 
@@ -144,7 +149,7 @@ def make_conversations(count: int, tenants: Sequence[tuple[str, str]], rng: rand
     return [Conversation(f"telegram:{chat}", *tenants[i % len(tenants)]) for i, chat in enumerate(ids)]
 
 
-def verify_all(rasa_url: str, conversations: list[Conversation], *, concurrency: int = 4,
+def verify_all(rasa_url: str, secret: str, conversations: list[Conversation], *, concurrency: int = 4,
                timeout: float = 60.0) -> None:
     """Link every conversation's chat to its tenant (untimed), a few at a time."""
 
@@ -153,14 +158,14 @@ def verify_all(rasa_url: str, conversations: list[Conversation], *, concurrency:
         async with httpx.AsyncClient(base_url=rasa_url, timeout=timeout, trust_env=False) as client:
             async def worker() -> None:
                 while queue:
-                    await _verify(client, queue.pop())
+                    await _verify(client, secret, queue.pop())
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
 
     run_async(main)
 
 
-async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: random.Random,
+async def _play(client: httpx.AsyncClient, secret: str, conversation: Conversation, rng: random.Random,
                 think: tuple[float, float], result: LoadResult) -> None:
     answer = ""
     for step in SCRIPT:
@@ -175,7 +180,7 @@ async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: rand
         text = step.texts[phrasing].format(ref=conversation.reference)
         started = time.perf_counter()
         try:
-            replies = await _say(client, conversation.sender, text)
+            replies = await _say(client, secret, conversation.sender, text)
         except httpx.TimeoutException:
             result.errors[f"timeout: {step.kind}"] += 1
             continue
@@ -196,8 +201,8 @@ async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: rand
             conversation.reference = found.group(0) if found else None
 
 
-def run_conversations(rasa_url: str, name: str, conversations: list[Conversation], *, concurrency: int,
-                      think: tuple[float, float], seed: int, timeout: float = 60.0) -> LoadResult:
+def run_conversations(rasa_url: str, secret: str, name: str, conversations: list[Conversation], *,
+                      concurrency: int, think: tuple[float, float], seed: int, timeout: float = 60.0) -> LoadResult:
     """Play SCRIPT in every conversation, `concurrency` conversations at a time. Between turns each
     resident pauses for a random time in `think` (seconds); (0, 0) is a stress test with no pause."""
     result = LoadResult(name, concurrency, think, len(conversations), 0.0)
@@ -211,7 +216,7 @@ def run_conversations(rasa_url: str, name: str, conversations: list[Conversation
                 if think[1] > 0:  # residents do not all start typing in the same instant
                     await asyncio.sleep(rng.uniform(0, think[1]))
                 while queue:
-                    await _play(client, queue.pop(), rng, think, result)
+                    await _play(client, secret, queue.pop(), rng, think, result)
 
             started = time.perf_counter()
             await asyncio.gather(*(worker(n) for n in range(concurrency)))

@@ -54,15 +54,16 @@ class SignedChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        if not credentials:
+        settings = dict(credentials or {})
+        if not settings:
             cls.raise_missing_credentials_exception()
-        unknown = set(credentials) - {"secret", "replay_store", "max_age_seconds"}
+        unknown = set(settings) - {"secret", "replay_store", "max_age_seconds"}
         if unknown:
             raise ValueError(f"the signed channel has no settings named {sorted(unknown)}")
         return cls(
-            str(credentials.get("secret") or ""),
-            replay_store_from_url(str(credentials.get("replay_store") or "")),
-            float(credentials.get("max_age_seconds", turn_signing.DEFAULT_MAX_AGE_SECONDS)),
+            str(settings.get("secret") or ""),
+            replay_store_from_url(str(settings.get("replay_store") or "")),
+            float(settings.get("max_age_seconds", turn_signing.DEFAULT_MAX_AGE_SECONDS)),
         )
 
     async def accept(self, body: bytes, signature: str | None) -> turn_signing.Turn:
