@@ -199,7 +199,7 @@ def test_with_the_assistant_down_the_resident_still_gets_the_gas_number() -> Non
 
         async def run() -> None:
             async with Bot(tg.token, base_url=tg.base_url) as bot:
-                await relay(bot, edge, 5, "i can smell gas")
+                await relay(bot, edge, 5, "i can smell gas", typed=True)
             await edge.aclose()
 
         asyncio.run(run())
