@@ -105,6 +105,7 @@ def test_demo_starts_all_four_parts_and_stops_them_on_ctrl_c(tmp_path):
 
         # The web chat, its URL printed.
         assert f"Web chat:                  http://127.0.0.1:{bot_port}/" in output, output
+        assert "Telegram off: no TELEGRAM_BOT_TOKEN" in output, output  # judged with the bot's own settings
         page = httpx.get(f"http://127.0.0.1:{bot_port}/", timeout=5)
         assert page.status_code == 200 and "Housing repairs chat" in page.text
         assert (var / "webchat-secret").stat().st_mode & 0o077 == 0

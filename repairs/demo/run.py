@@ -90,12 +90,13 @@ def write_endpoints(demo: DemoSettings) -> Path:
     return path
 
 
-def telegram_configured() -> bool:
-    """Whether the bot will start Telegram: a token in the environment or in .env, as the bot reads it."""
+def telegram_configured(channel_secret: str) -> bool:
+    """Whether the bot will start Telegram: a token in the environment or in .env, as the bot reads it (with
+    the channel secret the demo gives it, which this process's environment does not hold)."""
     from bot.settings import BotSettings
 
     try:
-        return BotSettings().telegram_enabled
+        return BotSettings(RASA_CHANNEL_SECRET=channel_secret).telegram_enabled
     except ValueError:  # settings the bot will refuse too; its log says why
         return True
 
@@ -155,7 +156,7 @@ def main() -> int:
                         "RASA_URL": demo.rasa_url, "RASA_TOKEN": rasa_token, "RASA_CHANNEL_SECRET": channel_secret,
                         "BOT_HOST": demo.bot_host, "BOT_PORT": str(demo.bot_port),
                         "WEBCHAT_SECRET_FILE": os.environ.get("WEBCHAT_SECRET_FILE", str(var / "webchat-secret"))})
-        telegram = "Telegram on" if telegram_configured() else "Telegram off: no TELEGRAM_BOT_TOKEN"
+        telegram = "Telegram on" if telegram_configured(channel_secret) else "Telegram off: no TELEGRAM_BOT_TOKEN"
         parts = [
             Part(
                 name="repairs service",
