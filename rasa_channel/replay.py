@@ -98,9 +98,15 @@ class SQLReplayStore:
         # Built on first use, not when Rasa reads its credentials: each worker process gets its own pool.
         with self._lock:
             if self._engine is None:
-                connect_args = {"timeout": STORE_TIMEOUT} if self._url.startswith("sqlite") else {
-                    "connect_timeout": int(STORE_TIMEOUT)}
-                engine = sa.create_engine(self._url, pool_pre_ping=True, connect_args=connect_args)
+                if self._url.startswith("sqlite"):
+                    # A pool (SQLAlchemy 1.4 opens a new SQLite connection per use by default), shared by the
+                    # worker threads claims run in.
+                    engine = sa.create_engine(self._url, poolclass=sa.pool.QueuePool, pool_size=2,
+                                              connect_args={"timeout": STORE_TIMEOUT, "check_same_thread": False})
+                    sa.event.listen(engine, "connect", _sqlite_without_a_sync_per_claim)
+                else:
+                    engine = sa.create_engine(self._url, pool_pre_ping=True,
+                                              connect_args={"connect_timeout": int(STORE_TIMEOUT)})
                 try:
                     self._metadata.create_all(engine, checkfirst=True)
                 except SQLAlchemyError:
@@ -136,3 +142,15 @@ class SQLReplayStore:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _sqlite_without_a_sync_per_claim(connection: Any, _record: Any) -> None:
+    """Write-ahead logging, synced at checkpoints rather than at every commit: a claim costs about 0.1 ms
+    instead of a disk sync each (about 9 ms measured here). A power cut could forget the last nonces, which
+    matters only for a turn replayed within its 60 s window across that power cut. (WAL is a property of the
+    file, so Rasa's tracker store, when it shares the file, uses it too: it suits several processes on one
+    machine.)"""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
