@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -24,6 +25,8 @@ def main() -> int:
     # The actions' one client to the repairs service, from these settings (not read again from the environment).
     set_client(RepairsClient(ClientSettings(base_url=settings.repairs_url, token=settings.repairs_token)))
     app = build_app(settings)
+    logging.getLogger("action_server").info("action server on %s:%d, %d worker(s); every call but /health needs "
+                                            "Rasa's token", settings.host, settings.port, settings.workers)
     app.run(settings.host, settings.port, workers=settings.workers, access_log=False)
     return 0
 
