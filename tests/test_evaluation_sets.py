@@ -31,7 +31,8 @@ def _load(name: str) -> list[dict[str, object]]:
 
 def test_every_committed_set_still_has_its_checksum() -> None:
     sums = _checksums()
-    assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md"} <= set(sums)
+    assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md",
+            "dissatisfaction-2026-12/messages.yml"} <= set(sums)
     for name, digest in sums.items():
         assert hashlib.sha256((SETS / name).read_bytes()).hexdigest() == digest, (
             f"{name} changed: a set is committed once (evaluation/sets/README.md); retire it and write a new one")
@@ -68,3 +69,11 @@ def test_every_emergency_class_has_twenty_paraphrases_and_counterparts() -> None
         mine = [i for i in items if i["rule"] == rule]
         assert sum(bool(i["emergency"]) for i in mine) >= 20, rule
         assert sum(not i["emergency"] for i in mine) >= 8, rule
+
+
+def test_the_dissatisfaction_set_is_labelled_and_large_enough() -> None:
+    items = _load("dissatisfaction-2026-12/messages.yml")
+    assert len(items) >= 300
+    assert all(isinstance(i["dissatisfied"], bool) for i in items)
+    assert all((i["about"] is None) == (not i["dissatisfied"]) for i in items)
+    assert 0.3 < sum(bool(i["dissatisfied"]) for i in items) / len(items) < 0.7
