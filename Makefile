@@ -69,12 +69,12 @@ test: app-env rasa-env
 test-fast: app-env
 	$(APP_PY) -m pytest -q -x --db sqlite
 
-# rasa_channel/ and action_server/ run in Rasa's Python 3.10 (their ruff.toml says so); mypy checks them as 3.10
-# code, without following into actions/.
+# rasa_channel/, action_server/ and packages/repairs_common/ run in Rasa's Python 3.10 (their ruff.toml says so);
+# mypy checks them as 3.10 code, without following into actions/.
 lint: app-env
 	$(APP_VENV)/bin/ruff check repairs bot tests bench evaluation packages rasa_channel action_server
 	$(APP_VENV)/bin/mypy
-	$(APP_VENV)/bin/mypy --python-version 3.10 --follow-imports=silent -p rasa_channel -p action_server
+	$(APP_VENV)/bin/mypy --python-version 3.10 --follow-imports=silent -p rasa_channel -p action_server -p repairs_common
 
 demo: app-env rasa-env
 	$(APP_PY) -m repairs.demo.run
