@@ -11,6 +11,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from repairs_common.gas import HAZARDS as GAS_HAZARDS
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
@@ -67,7 +68,8 @@ def _category_from_message(tracker: Tracker) -> tuple[Optional[str], float, List
     return None, 0.0, ranking
 
 
-GAS_SIGNALS = {"gas", "carbon_monoxide"}
+# The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
+GAS_SIGNALS = frozenset(GAS_HAZARDS)
 
 
 def learned_emergency(tracker: Tracker) -> Optional[str]:

@@ -3,7 +3,6 @@ even when the repairs service is down; then an emergency ticket once we know who
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any, Dict, List, Text
 
@@ -11,26 +10,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+# The one gas and carbon monoxide detector, shared with the repairs service's policy. It needs no network,
+# so the safety text never waits for the service; the other actions ask it through this module.
+from repairs_common.gas import mentions_gas
+
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
 from actions.texts import SERVICE_DOWN
 
-# Kept here as well as in the repairs service's policy: the safety text must not depend on the
-# service being up. Deliberately generous; a false alarm costs a paragraph of advice.
-_GAS = re.compile(
-    r"\b(smell(s|ing|y)? (of )?gas|gas(sy)? (smell|leak|leaking|escape|odou?r|stink)|smelt gas|smell gas|"
-    r"(stink|pong|reek|reeks|whiff|odou?r) of gas|hiss\w* (of |from )?(the )?gas|gas (meter|pipe) (is )?hiss\w*|"
-    r"carbon monoxide|co (alarm|detector)|co2? alarm|monoxide)\b",
-    re.IGNORECASE,
-)
-_NEGATED = re.compile(r"\b(no|not|never|dont|don't|cant|can't|without)\s+(\w+\s+){0,2}(smell|gas)", re.IGNORECASE)
-
-
-def mentions_gas(text: str) -> bool:
-    if not text or not _GAS.search(text):
-        return False
-    return not _NEGATED.search(text)
+__all__ = ["ActionEmergency", "create_emergency_ticket", "mentions_gas", "out_of_hours_text"]
 
 
 def out_of_hours_text(council: Dict[str, Any]) -> str:

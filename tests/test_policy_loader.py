@@ -170,12 +170,40 @@ def test_hours_and_working_days_together(broken: Callable[[str, Callable[[dict],
 
 
 def test_bad_regular_expression(broken: Callable[[str, Callable[[dict], None]], Path]) -> None:
-    path = broken("policy.yml", lambda d: _rule(d, "gas")["patterns"].append("smell (of gas"))
+    path = broken("policy.yml", lambda d: _rule(d, "sewage")["patterns"].append("sewage (everywhere"))
     with pytest.raises(PolicyConfigError) as err:
         load_policy(path)
     message = str(err.value)
-    assert "policy.yml" in message and "emergency_rules[1].patterns" in message
-    assert "not a valid regular expression" in message and "smell (of gas" in message
+    assert "policy.yml" in message and "emergency_rules[2].patterns" in message
+    assert "not a valid regular expression" in message and "sewage (everywhere" in message
+
+
+def test_gas_rules_name_the_shared_detector(policy: Policy) -> None:
+    rules = {r.id: r for r in policy.config.emergency_rules}
+    assert (rules["gas"].detector, rules["carbon_monoxide"].detector) == ("gas", "carbon_monoxide")
+    assert not rules["gas"].patterns and not rules["carbon_monoxide"].patterns
+
+
+def test_unknown_detector(broken: Callable[[str, Callable[[dict], None]], Path]) -> None:
+    path = broken("policy.yml", lambda d: _rule(d, "gas").update({"detector": "gas_smell"}))
+    with pytest.raises(PolicyConfigError, match=r"(?s)emergency_rules\[1\]\.detector.*unknown detector 'gas_smell'"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize(("key", "value"), [("patterns", ["smell of gas"]), ("negation", False), ("exclude", ["bill"])])
+def test_a_detector_rule_carries_no_phrases_of_its_own(
+    broken: Callable[[str, Callable[[dict], None]], Path], key: str, value: object
+) -> None:
+    # They would be silently ignored: the shared detector reads the words itself.
+    path = broken("policy.yml", lambda d: _rule(d, "gas").update({key: value}))
+    with pytest.raises(PolicyConfigError, match=f"uses the 'gas' detector.*remove {key}"):
+        load_policy(path)
+
+
+def test_a_pattern_rule_needs_patterns(broken: Callable[[str, Callable[[dict], None]], Path]) -> None:
+    path = broken("policy.yml", lambda d: _rule(d, "sewage").update({"patterns": []}))
+    with pytest.raises(PolicyConfigError, match="'sewage' needs 'patterns'"):
+        load_policy(path)
 
 
 def test_unknown_category_in_a_rule(broken: Callable[[str, Callable[[dict], None]], Path]) -> None:

@@ -2,14 +2,18 @@
 
 Each rule (data/policy.yml, `emergency_rules`) fires when one of its `patterns` matches the normalised text
 and is not negated, every condition holds (category, vulnerability, month, location) and, when given, one of
-its `also_match` patterns matches anywhere in the text. Rules are checked in file order; the first
-emergency rule that fires chooses the safety advice.
+its `also_match` patterns matches anywhere in the text. A rule with a `detector` instead fires when the
+detector the assistant shares (repairs_common.gas) finds that hazard, so the chat's safety advice and the
+ticket's priority cannot disagree. Rules are checked in file order; the first emergency rule that fires
+chooses the safety advice.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from repairs_common.gas import gas_hazards
 
 from repairs.policy.schema import EmergencyRuleConfig
 from repairs.policy.text import NegationGuard, compile_pattern, find_guarded, search_any
@@ -30,6 +34,7 @@ class EmergencyRule:
     negation: bool = True
     resolved_check: bool = True
     advice: str | None = None
+    detector: str | None = None  # a hazard of repairs_common.gas, instead of patterns
 
     @classmethod
     def from_config(cls, config: EmergencyRuleConfig) -> EmergencyRule:
@@ -48,6 +53,7 @@ class EmergencyRule:
             negation=config.negation,
             resolved_check=config.resolved_check,
             advice=config.advice,
+            detector=config.detector,
         )
 
     def conditions_hold(self, *, category: str, vulnerable: bool, month: int, location_type: LocationType) -> bool:
@@ -60,6 +66,8 @@ class EmergencyRule:
 
     def matches(self, text: str, guard: NegationGuard) -> bool:
         """`text` must already be normalised (see `repairs.policy.text.normalise`)."""
+        if self.detector is not None:
+            return self.detector in gas_hazards(text)
         found = find_guarded(
             self.patterns,
             text,

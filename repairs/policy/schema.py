@@ -14,6 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from repairs_common import gas
 
 from repairs.residents.models import Tenure
 from repairs.tickets.models import LocationType, Priority
@@ -172,12 +173,19 @@ class TextMatchingConfig(_Model):
         return _check_regexes(value)
 
 
+# What a rule with a `detector` may not also say: the shared detector reads the words itself.
+_READ_BY_DETECTOR = ("patterns", "also_match", "exclude", "negation", "resolved_check")
+
+
 class EmergencyRuleConfig(_Model):
     id: str = Field(pattern=CODE_PATTERN)
     description: str | None = None
     priority: Priority = Priority.EMERGENCY
     categories: list[str] | None = None
-    patterns: list[str] = Field(min_length=1)
+    # A hazard the assistant's actions detect too (repairs_common.gas), named instead of given patterns,
+    # so the chat's safety advice and the ticket's priority come from the same rule.
+    detector: str | None = None
+    patterns: list[str] = Field(default_factory=list)
     also_match: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     requires_vulnerable: bool = False
@@ -200,6 +208,27 @@ class EmergencyRuleConfig(_Model):
             if bad or not value:
                 raise ValueError(f"months must be a non-empty list of numbers 1 to 12, got {value}")
         return value
+
+    @field_validator("detector")
+    @classmethod
+    def _detector(cls, value: str | None) -> str | None:
+        if value is not None and value not in gas.HAZARDS:
+            raise ValueError(f"unknown detector {value!r}; the shared detectors are {', '.join(gas.HAZARDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _patterns_or_detector(self) -> EmergencyRuleConfig:
+        if self.detector is None:
+            if not self.patterns:
+                raise ValueError(f"rule {self.id!r} needs 'patterns' (at least one) or a 'detector'")
+        else:
+            given = [key for key in _READ_BY_DETECTOR if key in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"rule {self.id!r} uses the {self.detector!r} detector, which reads the words itself: "
+                    f"remove {', '.join(given)}"
+                )
+        return self
 
 
 class PolicyFile(_Model):
