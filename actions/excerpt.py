@@ -8,13 +8,13 @@ out, because an officer needs the repair, not the resident's answers to an ident
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, Iterable, List
+
+from repairs_common.postcodes import find_postcode
+from repairs_common.tenancy_references import find_tenancy_reference
 
 MAX_LINES = 30  # the repairs service accepts at most this many
 MAX_CHARS = 1000  # nor longer lines
-# The shapes the identity check asks for (as actions/verification.py reads them).
-_IDENTITY = re.compile(r"\bT[-\s]?\d{6}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
 LEFT_OUT = "(identity check answer left out)"
 
 
@@ -42,7 +42,8 @@ def report_excerpt(events: Iterable[Dict[str, Any]], limit: int = 20) -> List[Di
                 text = _button_title(text, offered)
             if not text:
                 continue
-            if _IDENTITY.search(text):
+            # The shapes the identity check asks for, read as actions/verification.py reads them.
+            if find_tenancy_reference(text) or find_postcode(text):
                 text = LEFT_OUT
             lines.append({"by": "resident", "text": text[:MAX_CHARS]})
     return lines[-min(limit, MAX_LINES):]

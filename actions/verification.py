@@ -3,13 +3,14 @@ the chat to the resident and remembers it. After two failures, explain and offer
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from repairs_common.postcodes import find_postcode
+from repairs_common.tenancy_references import find_tenancy_reference
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel, split_channel
@@ -18,18 +19,6 @@ from actions.texts import SERVICE_DOWN, VERIFY_FAILED_FINALLY
 
 MAX_FAILURES = 2
 GAVE_UP = "-"  # fills both slots so the form ends; action_after_verification explains
-_TENANCY = re.compile(r"\bT[-\s]?(\d{6})\b", re.IGNORECASE)
-_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})\b", re.IGNORECASE)
-
-
-def find_tenancy_reference(text: str) -> str | None:
-    match = _TENANCY.search(text or "")
-    return f"T-{match.group(1)}" if match else None
-
-
-def find_postcode(text: str) -> str | None:
-    match = _POSTCODE.search(text or "")
-    return f"{match.group(1).upper()} {match.group(2).upper()}" if match else None
 
 
 def _answering(tracker: Tracker) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
+from repairs_common import postcodes, tenancy_references
 
 
 def _clean(value: str) -> str:
@@ -35,3 +36,25 @@ ChatLineText = Annotated[str, StringConstraints(min_length=1, max_length=1000), 
 BlockText = Annotated[str, StringConstraints(max_length=100), AfterValidator(_clean)]
 FloorText = Annotated[str, StringConstraints(max_length=20), AfterValidator(_clean)]
 AvailabilityText = Annotated[str, StringConstraints(max_length=500), AfterValidator(_clean)]
+
+
+# -- the formats the assistant reads too (packages/repairs_common): checked here, then written out one way --
+
+
+def _tenancy_reference(value: str) -> str:
+    normal = tenancy_references.normalise_tenancy_reference(value)
+    if normal is None:
+        raise ValueError(f"must be a tenancy reference: {tenancy_references.DESCRIPTION}, like "
+                         f"{tenancy_references.EXAMPLE}")
+    return normal
+
+
+def _postcode(value: str) -> str:
+    normal = postcodes.normalise_postcode(value)
+    if normal is None:
+        raise ValueError(f"must be a UK postcode, like {postcodes.EXAMPLE}")
+    return normal
+
+
+TenancyReference = Annotated[str, StringConstraints(max_length=20), AfterValidator(_tenancy_reference)]
+Postcode = Annotated[str, StringConstraints(max_length=16), AfterValidator(_postcode)]

@@ -251,6 +251,9 @@ BAD_FILES = {
                    ["line 2", "full_name"]),
     "repeated reference": (HEADER, [GOOD_ROWS[0], GOOD_ROWS[1].replace("T-500002", "T-500001")],
                            ["line 3", "tenancy_reference"]),
+    # The assistant can only ever read a T and six digits: anything else could never be verified.
+    "bad reference": (HEADER, [GOOD_ROWS[0], GOOD_ROWS[1].replace("T-500002", "TEN/500002")],
+                      ["line 3", "tenancy_reference must be a T followed by six numbers"]),
     "bad uprn": (HEADER, [GOOD_ROWS[0].replace("100099000001", "UPRN-Zainab"), GOOD_ROWS[1]], ["line 2", "uprn"]),
     "bad date": (HEADER, [GOOD_ROWS[0].replace("2019-04-01", "1st April Zainab"), GOOD_ROWS[1]],
                  ["line 2", "start_date"]),

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from repairs_common.postcodes import find_postcode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,9 +52,7 @@ PRIORITY_NOTES = {
 }
 
 # A block name that looks like part of a flat's address is never shown.
-_ADDRESS_LIKE = re.compile(
-    r"\b(flat|apartment|apt|room|maisonette)\b|\b[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}\b", re.IGNORECASE
-)
+_ADDRESS_WORDS = re.compile(r"\b(flat|apartment|apt|room|maisonette)\b", re.IGNORECASE)
 # A '+' in a query string arrives as a space when the client did not encode it ('10:00:00 01:00').
 _SPACED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
@@ -232,7 +231,7 @@ def _public_block(row: Row) -> str | None:
         block = ticket.block  # given by the public reporter
     else:
         block = None
-    if block and _ADDRESS_LIKE.search(block):
+    if block and (_ADDRESS_WORDS.search(block) or find_postcode(block)):
         return None
     return block
 

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from repairs_common.postcodes import find_postcode, outward_code
+
 from repairs.policy.engine import Category, Policy
 from repairs.problems import Problem
-from repairs.residents.postcodes import normalise_postcode
 from repairs.tickets.models import LocationType
 
 SERVICE_TYPE = "realtime"
@@ -168,19 +169,13 @@ def _coordinate(fields: Mapping[str, str], name: str, limit: float) -> float | N
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+()\-. ]{3,30}$")
-_UK_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,40})\]$")
 
 
 def postcode_district(text: str | None) -> str | None:
     """The outward half of the first UK postcode found in free text ('12 High St, NW1 8YL' -> 'NW1')."""
-    if not text:
-        return None
-    for match in _UK_POSTCODE.finditer(text[:MAX_ADDRESS]):
-        normal = normalise_postcode(match.group(1) + match.group(2))
-        if normal:
-            return normal.split(" ")[0]
-    return None
+    found = find_postcode(text[:MAX_ADDRESS]) if text else None
+    return outward_code(found) if found else None
 
 
 @dataclass(frozen=True)

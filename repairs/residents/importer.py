@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TextIO
 
+from repairs_common.postcodes import normalise_postcode
+from repairs_common.tenancy_references import DESCRIPTION, EXAMPLE, normalise_tenancy_reference
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repairs.residents.models import Property, Resident, Tenancy, Tenure
-from repairs.residents.postcodes import normalise_postcode
 
 REQUIRED = ("tenancy_reference", "tenure", "full_name", "uprn", "address_line1", "postcode")
 OPTIONAL = ("email", "phone", "vulnerabilities", "address_line2", "block", "estate", "floor", "start_date")
@@ -34,6 +35,10 @@ class ImportResult:
     updated: int
 
 
+def _reference(row: dict[str, str]) -> str | None:
+    return normalise_tenancy_reference(row.get("tenancy_reference") or "")
+
+
 def _row_errors(line: int, row: dict[str, str]) -> list[str]:
     errors = [f"line {line}: {col} is empty" for col in REQUIRED if not (row.get(col) or "").strip()]
     tenure = (row.get("tenure") or "").strip().lower()
@@ -41,6 +46,9 @@ def _row_errors(line: int, row: dict[str, str]) -> list[str]:
         errors.append(f"line {line}: tenure must be tenant or leaseholder")
     if (row.get("postcode") or "").strip() and normalise_postcode(row["postcode"]) is None:
         errors.append(f"line {line}: postcode is not a UK postcode")
+    # The assistant asks residents for exactly this shape: a reference of another could never be verified.
+    if (row.get("tenancy_reference") or "").strip() and _reference(row) is None:
+        errors.append(f"line {line}: tenancy_reference must be {DESCRIPTION}, like {EXAMPLE}")
     uprn = (row.get("uprn") or "").strip()
     if uprn and not (uprn.isdigit() and len(uprn) <= 12):
         errors.append(f"line {line}: uprn must be up to 12 digits")
@@ -80,7 +88,7 @@ def import_residents(session: Session, source: TextIO) -> ImportResult:
         if line - 1 > MAX_ROWS:
             raise ImportFailed([f"more than {MAX_ROWS} rows; split the file"])
         errors.extend(_row_errors(line, row))
-        ref = (row.get("tenancy_reference") or "").strip().upper()
+        ref = _reference(row) or (row.get("tenancy_reference") or "").strip().upper()
         if ref in seen:
             errors.append(f"line {line}: tenancy_reference appears twice in the file")
         seen.add(ref)
@@ -104,7 +112,8 @@ def import_residents(session: Session, source: TextIO) -> ImportResult:
         prop.floor = int(floor) if floor else None
         session.flush()
 
-        ref = row["tenancy_reference"].strip().upper()
+        ref = _reference(row)
+        assert ref is not None  # every row was checked above
         tenancy = session.scalar(select(Tenancy).where(Tenancy.reference == ref))
         start = (row.get("start_date") or "").strip()
         if tenancy is None:

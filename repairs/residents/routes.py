@@ -21,16 +21,18 @@ from repairs.residents.verification import (
     unlink,
     verify_and_link,
 )
-from repairs.schemas import RequiredShortText
+from repairs.schemas import Postcode, TenancyReference
 from repairs.tickets.models import LocationType
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
 
 
 class VerifyBody(BaseModel):
+    """Written out one way before anything compares them: 't 100234' arrives here as T-100234."""
+
     model_config = ConfigDict(extra="forbid")
-    tenancy_reference: RequiredShortText = Field(description="e.g. T-100234")
-    postcode: RequiredShortText = Field(description="e.g. NW1 7AB")
+    tenancy_reference: TenancyReference = Field(description="e.g. T-100234")
+    postcode: Postcode = Field(description="e.g. NW1 7AB")
     channel: Literal["telegram", "web", "whatsapp", "sms"]
     channel_user_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from repairs.auth.secrets import digest
 from repairs.database import utcnow
 from repairs.residents.models import ChannelIdentity, Resident, Tenancy, VerificationAttempt
-from repairs.residents.postcodes import normalise_postcode
 
 
 class VerificationFailed(Exception):
@@ -33,10 +32,6 @@ class TooManyAttempts(Exception):
 class ThrottlePolicy:
     max_failures: int
     window: timedelta
-
-
-def normalise_tenancy_reference(raw: str) -> str:
-    return raw.strip().upper().replace(" ", "")
 
 
 def _throttle_keys(channel: str, external_id: str, tenancy_reference: str) -> list[str]:
@@ -59,7 +54,7 @@ def _check_throttle(session: Session, keys: list[str], throttle: ThrottlePolicy,
 
 def record_failure(session: Session, channel: str, external_id: str, tenancy_reference: str) -> None:
     now = utcnow()
-    for key in _throttle_keys(channel, external_id, normalise_tenancy_reference(tenancy_reference)):
+    for key in _throttle_keys(channel, external_id, tenancy_reference):
         session.add(VerificationAttempt(key_hash=key, attempted_at=now))
     # Old attempts are no longer evidence of anything.
     session.execute(delete(VerificationAttempt).where(VerificationAttempt.attempted_at < now - timedelta(days=1)))
@@ -77,22 +72,21 @@ def verify_and_link(
     """Return the linked resident, or raise VerificationFailed / TooManyAttempts.
 
     The caller must record a failure in its own committed transaction, so throttling survives
-    the rollback of this one."""
-    reference = normalise_tenancy_reference(tenancy_reference)
+    the rollback of this one. The reference and the postcode come written out one way (T-100234,
+    NW1 7AB: the API's schema does it with repairs_common), as the tenancies are stored."""
     now = utcnow()
-    _check_throttle(session, _throttle_keys(channel, external_id, reference), throttle, now)
-    wanted_postcode = normalise_postcode(postcode)
+    _check_throttle(session, _throttle_keys(channel, external_id, tenancy_reference), throttle, now)
     row = session.execute(
         select(Tenancy, Resident)
         .join(Resident, Resident.tenancy_id == Tenancy.id)
-        .where(Tenancy.reference == reference, Resident.is_lead.is_(True))
+        .where(Tenancy.reference == tenancy_reference, Resident.is_lead.is_(True))
         .order_by(Resident.id)
         .limit(1)
     ).first()
-    if row is None or wanted_postcode is None:
+    if row is None:
         raise VerificationFailed()
     tenancy, resident = row
-    if tenancy.property.postcode != wanted_postcode or (tenancy.end_date and tenancy.end_date < now.date()):
+    if tenancy.property.postcode != postcode or (tenancy.end_date and tenancy.end_date < now.date()):
         raise VerificationFailed()
     existing = session.scalar(
         select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)

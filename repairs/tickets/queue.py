@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from repairs_common.postcodes import normalise_postcode
 from sqlalchemy import ScalarSelect, Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from repairs.database import UTCDateTime
 from repairs.residents.models import Property
-from repairs.residents.postcodes import normalise_postcode
 from repairs.tickets.models import LinkedResident, Priority, Status, Ticket
 from repairs.tickets.references import normalise_reference
 
