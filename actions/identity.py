@@ -7,29 +7,23 @@ it belongs to and what they may see. Slots are never trusted for identity or own
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
+from repairs_common.channels import identity_for_sender, parse_channel_identity
 
 from actions.client import ApiError, RepairsClient
-
-_CHANNEL_ID = re.compile(r"^(telegram|web|whatsapp|sms):[\x21-\x7e]{1,128}$")
 
 
 def resident_channel(tracker: Tracker) -> str:
     """`channel:id` for the repairs service. Senders from tools such as `rasa shell` or `rasa test`
     have no channel prefix; they count as web chats."""
-    sender = tracker.sender_id or "anonymous"
-    if _CHANNEL_ID.match(sender):
-        return sender
-    cleaned = re.sub(r"[^\x21-\x7e]", "_", sender)[:120] or "anonymous"
-    return f"web:{cleaned}"
+    return identity_for_sender(tracker.sender_id)
 
 
 def split_channel(identity: str) -> tuple:
-    channel, _, external = identity.partition(":")
-    return channel, external
+    parsed = parse_channel_identity(identity)
+    return parsed.channel, parsed.external_id
 
 
 def current_resident(client: RepairsClient, tracker: Tracker) -> Optional[Dict[str, Any]]:

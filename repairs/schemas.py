@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
-from repairs_common import postcodes, tenancy_references
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
+from repairs_common import channels, postcodes, tenancy_references
 
 
 def _clean(value: str) -> str:
@@ -56,5 +56,21 @@ def _postcode(value: str) -> str:
     return normal
 
 
+def one_of(allowed: tuple[str, ...]) -> tuple[AfterValidator, WithJsonSchema]:
+    """Metadata for `Annotated[str, *one_of(...)]`: a string from a list kept elsewhere, shown as an enum."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return AfterValidator(check), WithJsonSchema({"type": "string", "enum": list(allowed)})
+
+
 TenancyReference = Annotated[str, StringConstraints(max_length=20), AfterValidator(_tenancy_reference)]
 Postcode = Annotated[str, StringConstraints(max_length=16), AfterValidator(_postcode)]
+# A chat's channel and its id there, as `X-Resident-Channel` carries them joined (`telegram:12345`).
+ResidentChannel = Annotated[str, *one_of(channels.RESIDENT_CHANNELS)]
+ChannelUserId = Annotated[
+    str, StringConstraints(min_length=1, max_length=channels.MAX_EXTERNAL_ID, pattern=channels.EXTERNAL_ID_PATTERN)
+]

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from repairs_common.channels import channel_identity
 from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
@@ -29,8 +30,8 @@ TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for about five after e
 
 
 def sender_for(chat_id: int) -> str:
-    """The identity the assistant and the repairs service know this chat by (see actions/identity.py)."""
-    return f"{CHANNEL}:{chat_id}"
+    """The identity the assistant and the repairs service know this chat by (repairs_common.channels)."""
+    return channel_identity(CHANNEL, chat_id)
 
 
 @dataclass

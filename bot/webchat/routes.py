@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from repairs_common.channels import channel_identity
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -71,7 +72,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def sender_for(session_id: str) -> str:
     """The identity the assistant and the repairs service know this browser by (see actions/identity.py)."""
-    return f"{CHANNEL}:{session_id}"
+    return channel_identity(CHANNEL, session_id)
 
 
 class WebChatRepairs(RepairsClient):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
+from repairs_common.channels import RESIDENT_CHANNELS, ChannelIdentityError
+from repairs_common.channels import parse_channel_identity as parse_identity
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -91,9 +93,6 @@ async def require_supervisor(principal: Annotated[Principal, Depends(require_off
     return principal
 
 
-CHANNELS = ("telegram", "web", "whatsapp", "sms")
-
-
 def parse_channel_identity(raw: str | None) -> tuple[str, str]:
     if not raw:
         raise Problem(
@@ -102,15 +101,16 @@ def parse_channel_identity(raw: str | None) -> tuple[str, str]:
             "Resident identity missing",
             "Send X-Resident-Channel as channel:id, for example telegram:12345.",
         )
-    channel, sep, external_id = raw.strip().partition(":")
-    if not sep or channel not in CHANNELS or not (0 < len(external_id) <= 128) or not external_id.isprintable():
+    try:
+        identity = parse_identity(raw.strip())
+    except ChannelIdentityError:
         raise Problem(
             400,
             "resident_identity_invalid",
             "Resident identity not valid",
-            f"X-Resident-Channel must be channel:id with a channel of {', '.join(CHANNELS)}.",
-        )
-    return channel, external_id
+            f"X-Resident-Channel must be channel:id with a channel of {', '.join(RESIDENT_CHANNELS)}.",
+        ) from None
+    return identity.channel, identity.external_id
 
 
 def get_resident(

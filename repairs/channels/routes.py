@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from repairs_common.channels import EXTERNAL_ID_PATTERN, MAX_EXTERNAL_ID
 
 from repairs.auth.dependencies import ContextDep, ServiceDep
 from repairs.channels import state
 from repairs.channels.updates import take_update
 from repairs.database import transaction
 from repairs.problems import Problem
+from repairs.schemas import ChannelUserId, ResidentChannel
 from repairs.usage.conversations import touch
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
 
-Channel = Literal["telegram", "web", "whatsapp", "sms"]
+Channel = ResidentChannel
 MAX_VALUE_BYTES = 8 * 1024  # a keyboard's id, a photo's file id and caption, one long payload: well under
 MAX_TTL_SECONDS = 30 * 86400
-CHAT_PATTERN = r"^[\x21-\x7e]+$"
-ChatField = Annotated[str, Field(min_length=1, max_length=128, pattern=CHAT_PATTERN)]
+ChatField = ChannelUserId
 
 
 class UpdateBody(BaseModel):
@@ -61,7 +62,7 @@ def channel_update(body: UpdateBody, _service: ServiceDep, ctx: ContextDep) -> J
     return JSONResponse({"first": first}, status_code=201 if first else 200)
 
 
-ChatPath = Annotated[str, Path(min_length=1, max_length=128, pattern=CHAT_PATTERN)]
+ChatPath = Annotated[str, Path(min_length=1, max_length=MAX_EXTERNAL_ID, pattern=EXTERNAL_ID_PATTERN)]
 NamePath = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[a-z_]+(:[\x21-\x7e]{1,64})?$")]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -12,10 +12,10 @@ from repairs.auth.dependencies import ContextDep, ServiceDep
 from repairs.database import transaction
 from repairs.notifications import delivery
 from repairs.problems import Problem
+from repairs.schemas import ResidentChannel
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["delivery"])
 
-Channel = Literal["telegram", "web", "whatsapp", "sms"]
 # A short code such as "telegram_forbidden" or "timeout": never a resident's words or a chat's details.
 ErrorCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,63}$")]
 NoteId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -25,7 +25,7 @@ class ClaimBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
     lease_seconds: int = Field(default=60, ge=1, le=3600)
-    channels: list[Channel] = Field(min_length=1, max_length=4)
+    channels: list[ResidentChannel] = Field(min_length=1, max_length=4)
     # One chat's messages only (web chat pulls a resident's updates when their page asks): the rows of the
     # resident linked to this id on the one channel given, returned with this id whichever of their
     # chats on that channel is newest.

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from repairs_common.channels import is_resident_channel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from repairs.auth.dependencies import CHANNELS
 from repairs.reports.period import Period
 from repairs.tickets.models import CallbackRequest
 from repairs.usage.counting import totals
@@ -111,7 +111,7 @@ def assistant_figures(session: Session, period: Period, by_channel: Sequence[tup
     usage.update(misunderstood_messages=counted.get(UsageEvent.MISUNDERSTOOD.value, 0),
                  misunderstood_conversations=counted.get(UsageEvent.MISUNDERSTOOD_CONVERSATION.value, 0))
     return AssistantFigures(
-        reported_in_chat=[(c, n) for c, n in by_channel if c in CHANNELS],
+        reported_in_chat=[(c, n) for c, n in by_channel if is_resident_channel(c)],
         callbacks=[(str(c), int(n)) for c, n in callbacks],
         **usage,  # type: ignore[arg-type]
     )

@@ -21,7 +21,7 @@ from repairs.residents.verification import (
     unlink,
     verify_and_link,
 )
-from repairs.schemas import Postcode, TenancyReference
+from repairs.schemas import ChannelUserId, Postcode, ResidentChannel, TenancyReference
 from repairs.tickets.models import LocationType
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
@@ -33,8 +33,8 @@ class VerifyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenancy_reference: TenancyReference = Field(description="e.g. T-100234")
     postcode: Postcode = Field(description="e.g. NW1 7AB")
-    channel: Literal["telegram", "web", "whatsapp", "sms"]
-    channel_user_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    channel: ResidentChannel
+    channel_user_id: ChannelUserId
 
 
 class PropertyOut(BaseModel):

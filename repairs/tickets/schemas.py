@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from repairs_common.channels import RESIDENT_CHANNELS
 
 from repairs.schemas import (
     AvailabilityText,
@@ -18,10 +19,13 @@ from repairs.schemas import (
     OptionalLongText,
     RequiredShortText,
     ShortText,
+    one_of,
 )
 from repairs.tickets.models import LocationType, Priority, Status
 
 MAX_CONVERSATION_LINES = 30
+# Where a ticket made through the API came from: a resident's chat, or a call or e-mail an officer took.
+API_TICKET_CHANNELS = (*RESIDENT_CHANNELS, "phone", "email", "api")
 
 
 class ConversationLine(BaseModel):
@@ -49,7 +53,7 @@ class TicketCreate(BaseModel):
     vulnerable_present: bool = Field(
         default=False, description="Someone vulnerable is affected (a baby, an elderly or disabled person)"
     )
-    channel: Literal["telegram", "web", "whatsapp", "sms", "phone", "email", "api"] = "api"
+    channel: Annotated[str, *one_of(API_TICKET_CHANNELS)] = "api"
     conversation: list[ConversationLine] | None = Field(
         default=None,
         max_length=MAX_CONVERSATION_LINES,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
+from repairs_common.channels import is_resident_channel
 
-from repairs.auth.dependencies import CHANNELS, ContextDep, ServiceDep
+from repairs.auth.dependencies import ContextDep, ServiceDep
 from repairs.channels.routes import Channel, ChatField
 from repairs.database import transaction
 from repairs.usage.conversations import touch
@@ -29,7 +30,7 @@ class UsageBody(BaseModel):
 
 @router.post("/usage", status_code=204, summary="Count one conversation, misunderstanding or handoff")
 def record_usage(body: UsageBody, _service: ServiceDep, ctx: ContextDep) -> Response:
-    channel = body.channel if body.channel in CHANNELS else "other"
+    channel = body.channel if is_resident_channel(body.channel) else "other"
     with transaction(ctx.sessions) as session:
         count(session, body.event, channel)
     return Response(status_code=204)

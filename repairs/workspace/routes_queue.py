@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from repairs_common.channels import RESIDENT_CHANNELS
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +32,7 @@ router = APIRouter()
 
 PAGE_SIZE = 50
 MAX_SUGGESTIONS = 500
-CHANNELS = ("telegram", "web", "whatsapp", "sms", "phone", "email", "open311", "api")
+CHANNELS = (*RESIDENT_CHANNELS, "phone", "email", "open311", "api")
 OPEN_STATUSES = (Status.REPORTED, Status.TRIAGED, Status.SCHEDULED, Status.IN_PROGRESS, Status.REOPENED)
 FIELDS = ("priority", "category", "status", "block", "estate", "overdue", "vulnerable", "channel", "q")
 Context = Annotated[ServiceContext, Depends(get_context)]
