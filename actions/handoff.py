@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
+from repairs_common.taxonomy import REPAIR_INTENT_PREFIX, category_from_intent
 
 from actions import usage
 from actions.client import ApiError, ServiceUnavailable, get_client
@@ -92,8 +93,9 @@ class ActionDefaultAskAffirmation(Action):
 
 
 def _meaning(intent: str) -> str | None:
-    if intent.startswith("repair_"):
-        return f"you want to report a problem with {CATEGORY_NAMES.get(intent[7:], 'something')}"
+    if intent.startswith(REPAIR_INTENT_PREFIX):
+        category = category_from_intent(intent)
+        return f"you want to report a problem with {CATEGORY_NAMES[category] if category else 'something'}"
     return {
         "check_status": "you want to check on a repair",
         "cancel_repair": "you want to cancel a repair",

@@ -12,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from repairs_common.gas import HAZARDS as GAS_HAZARDS
+from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
@@ -20,7 +21,6 @@ from actions import shared_faults
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
 from actions.texts import (
     CATEGORY_NAMES,
-    COMMUNAL_CATEGORIES,
     NOT_VERIFIED_YET,
     REPORT_CANCELLED,
     SERVICE_DOWN,
@@ -29,7 +29,6 @@ from actions.texts import (
 )
 
 CONFIDENT = 0.6
-REPAIR_PREFIX = "repair_"
 COMMUNAL_PLACES = (
     "stair", "landing", "lift", "corridor", "communal", "hallway outside", "bin", "chute", "entrance", "lobby",
     "car park", "door entry", "intercom", "estate", "block", "roof", "garden", "outside",
@@ -41,7 +40,7 @@ COLD_MONTHS = {10, 11, 12, 1, 2, 3, 4}
 def chosen_category(tracker: Tracker) -> Optional[str]:
     """A category the resident picked from the buttons (`/inform{"category": "plumbing"}`)."""
     for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == "category" and entity.get("value") in CATEGORY_NAMES:
+        if entity.get("entity") == "category" and is_category(entity.get("value")):
             return str(entity["value"])
     return None
 
@@ -55,17 +54,20 @@ def _category_from_message(tracker: Tracker) -> tuple[Optional[str], float, List
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name") or ""
     confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
-    ranking = [
-        r["name"][len(REPAIR_PREFIX):]
-        for r in message.get("intent_ranking") or []
-        if str(r.get("name", "")).startswith(REPAIR_PREFIX)
-    ]
+    ranking = ranked_categories(message)
     chosen = chosen_category(tracker)
     if chosen:
         return chosen, 1.0, ranking
-    if intent.startswith(REPAIR_PREFIX):
-        return intent[len(REPAIR_PREFIX):], confidence, ranking
+    category = category_from_intent(intent)
+    if category:
+        return category, confidence, ranking
     return None, 0.0, ranking
+
+
+def ranked_categories(message: Dict[str, Any]) -> List[str]:
+    """The categories of the repair intents in the message's intent ranking, likeliest first."""
+    found = (category_from_intent(str(r.get("name", ""))) for r in message.get("intent_ranking") or [])
+    return [c for c in found if c]
 
 
 # The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
@@ -176,7 +178,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
 
     if confidence < CONFIDENT and fresh:
         # Not sure what it is: offer the likeliest categories instead of guessing.
-        choices = [c for c in ranking if c in CATEGORY_NAMES][:3] or ["plumbing", "heating", "electrical"]
+        choices = ranking[:3] or ["plumbing", "heating", "electrical"]
         events.append(SlotSet("category", choices[0]))
     # Activating the form here (rather than forcing it with a FollowupAction) lets the dialogue policy
     # see it: Rasa runs the active form next, and `rasa test` stories can say so.
@@ -237,7 +239,7 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         self._gas_check(dispatcher, tracker)
-        picked = value if isinstance(value, str) and value in CATEGORY_NAMES else None  # a category button
+        picked = value if is_category(value) else None  # a category button
         if value is True or picked:
             chosen = picked or tracker.get_slot("category")
             confirmed: Dict[Text, Any] = {"category_confirmed": True, "category": chosen}
@@ -283,15 +285,11 @@ class ActionAskCategoryConfirmed(Action):
         category = tracker.get_slot("category") or "other"
         if tracker.get_slot("awaiting") == "choose_category" or category == "other":
             dispatcher.utter_message(
-                text="Which of these is it closest to?", buttons=category_buttons(list(CATEGORY_NAMES))
+                text="Which of these is it closest to?", buttons=category_buttons(list(CATEGORY_CODES))
             )
             return [SlotSet("awaiting", None)]
-        ranking = [
-            r["name"][len(REPAIR_PREFIX):]
-            for r in (tracker.latest_message.get("intent_ranking") or [])
-            if str(r.get("name", "")).startswith(REPAIR_PREFIX)
-        ]
-        alternatives = [c for c in ranking if c not in (category, "other") and c in CATEGORY_NAMES][:2]
+        ranking = ranked_categories(tracker.latest_message or {})
+        alternatives = [c for c in ranking if c not in (category, "other")][:2]
         buttons = [{"title": "Yes, that's right", "payload": "/affirm"}]
         buttons += category_buttons(alternatives)
         buttons.append({"title": "No, something else", "payload": "/deny"})

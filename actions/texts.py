@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+# Keyed by the shared category codes (repairs_common.taxonomy); tests check they name every one.
 CATEGORY_NAMES = {
     "plumbing": "plumbing or a leak",
     "heating": "heating or hot water",
@@ -39,8 +40,6 @@ BUTTON_LABELS = {
     "fire_safety": "Fire safety",
     "other": "Something else",
 }
-
-COMMUNAL_CATEGORIES = {"lifts", "communal", "external", "roofing"}
 
 # What the actions say in their own words. (The domain keeps only what rules say, so that
 # `rasa data validate` can check every response is used.)

@@ -206,6 +206,20 @@ def test_a_pattern_rule_needs_patterns(broken: Callable[[str, Callable[[dict], N
         load_policy(path)
 
 
+def test_categories_must_be_the_assistants(broken: Callable[[str, Callable[[dict], None]], Path]) -> None:
+    def edit(d: dict) -> None:
+        d["categories"] = [c for c in d["categories"] if c["code"] != "pests"]
+        d["categories"][0]["code"] = "plumbing_and_drains"
+        next(c for c in d["categories"] if c["code"] == "lifts")["communal"] = False
+
+    with pytest.raises(PolicyConfigError) as err:
+        load_policy(broken("categories.yml", edit))
+    message = str(err.value)
+    assert "missing the category code(s) ['plumbing', 'pests']" in message
+    assert "plumbing_and_drains: not a category the assistant knows" in message
+    assert "lifts.communal: must be true" in message
+
+
 def test_unknown_category_in_a_rule(broken: Callable[[str, Callable[[dict], None]], Path]) -> None:
     path = broken("policy.yml", lambda d: _rule(d, "lift_entrapment").update({"categories": ["elevators"]}))
     with pytest.raises(PolicyConfigError, match=r"lift_entrapment.*unknown category 'elevators'"):

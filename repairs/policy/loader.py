@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES
 
 from repairs.policy.calendar import WorkingCalendar
 from repairs.policy.engine import Policy
@@ -91,8 +92,19 @@ def _cross_check(
         if key is not None and key not in advice:
             problems.append(f"  {where}: unknown advice {key!r} (add it under 'advice' in {POLICY_FILE})")
 
+    # The codes are the assistant's too (one intent per category): the file describes them, it cannot add
+    # or drop one, nor disagree about which are by nature communal.
+    missing = [code for code in CATEGORY_CODES if code not in codes]
+    if missing:
+        problems.append(f"  {CATEGORIES_FILE}: missing the category code(s) {missing} (repairs_common.taxonomy)")
     for c in categories.categories:
         check_advice(f"{CATEGORIES_FILE} {c.code}.emergency_advice", c.emergency_advice)
+        if c.code not in CATEGORY_CODES:
+            problems.append(f"  {CATEGORIES_FILE} {c.code}: not a category the assistant knows; the codes are "
+                            f"{', '.join(CATEGORY_CODES)} (repairs_common.taxonomy)")
+        elif c.communal != (c.code in COMMUNAL_CATEGORIES):
+            problems.append(f"  {CATEGORIES_FILE} {c.code}.communal: must be {str(not c.communal).lower()}, as the "
+                            "assistant has it (repairs_common.taxonomy)")
     for i, rule in enumerate(policy.emergency_rules):
         where = f"{POLICY_FILE} emergency_rules[{i}] ({rule.id})"
         check_codes(where, rule.categories)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from repairs_common.taxonomy import REPAIR_INTENT_PREFIX
+
 CONTRACT_INTENTS = (
     "report_repair",
     "check_status",
@@ -13,8 +15,6 @@ CONTRACT_INTENTS = (
     "thank",
     "out_of_scope",
 )
-
-REPAIR_PREFIX = "repair_"
 
 # Internal intents that are not one of the contract's. "Not fixed" is a repair that needs doing
 # again; adding details or photos is about an existing repair; the rest are conversational turns
@@ -35,12 +35,9 @@ FINER_TO_CONTRACT = {
 
 
 def contract_intent(internal: str) -> str:
-    if internal.startswith(REPAIR_PREFIX):
+    if internal.startswith(REPAIR_INTENT_PREFIX):
         return "report_repair"
     if internal in CONTRACT_INTENTS:
         return internal
     return FINER_TO_CONTRACT.get(internal, "out_of_scope")
 
-
-def category_from_intent(internal: str) -> str | None:
-    return internal[len(REPAIR_PREFIX):] if internal.startswith(REPAIR_PREFIX) else None

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from repairs_common.taxonomy import category_from_intent
+
 from repairs.policy.engine import Policy
 from repairs.tickets.models import LocationType
-from repairs.triage.intents import category_from_intent, contract_intent
+from repairs.triage.intents import contract_intent
 from repairs.triage.rasa_client import Parse
 
 COMMUNAL_WORDS = ("stairwell", "stairs in the block", "communal", "landing", "lift", "corridor", "bin store",
