@@ -68,6 +68,14 @@ def test_gas_smell_gets_safety_first_even_before_verification(stack):
     assert "0800 111 999" in replies[0]
 
 
+@pytest.mark.parametrize("message", ["No heating and gas smell in the kitchen",
+                                     "I can't smell anything but my CO alarm keeps going off"])
+def test_gas_inside_another_report_or_after_a_negation_still_gets_safety_first(stack, message):
+    # The actions' old gas check missed both (a negation anywhere in the message cancelled it).
+    replies = texts(stack.say(new_chat(), message))
+    assert "0800 111 999" in replies[0], replies
+
+
 def test_gas_interrupts_verification(stack):
     chat = new_chat()
     stack.say(chat, "my kitchen tap is leaking")
