@@ -75,6 +75,7 @@ GAS_CASES: list[tuple[str, str | None]] = [
     ("carbon monoxide!!", CO),
     ("there's no smell at all yet the CO alarm is going off", CO),
     ("CO alarm went off, I put a new battery in and it's still going", CO),
+    ("the carbon monoxide detector is blaring, and no, it isn't the battery warning", CO),
     ("we all get headaches whenever the gas fire is on", CO),
     ("I feel dizzy and sick when the boiler is running", CO),
     ("the flames on the hob burn yellow instead of blue", CO),
@@ -104,6 +105,8 @@ GAS_CASES: list[tuple[str, str | None]] = [
     # Look-alikes: a carbon monoxide alarm talked about, not going off.
     ("CO alarm needs a new battery", None),
     ("my CO alarm is beeping, I think it just needs a new battery", None),
+    ("the CO detector chirps once a minute, the battery's low", None),
+    ("carbon monoxide alarm keeps chirping", None),
     ("can you fit a carbon monoxide alarm in my flat", None),
     ("I don't have a carbon monoxide detector, can you fit one", None),
     ("no co alarm sounding, just the smoke alarm chirping", None),

@@ -15,7 +15,7 @@ How it reads a message (lower-cased, apostrophes dropped, so "can't" is "cant"):
 - Carbon monoxide has no smell: "cant smell anything" never negates a carbon monoxide sign.
 - A carbon monoxide alarm that is only talked about (fitting one, testing it, a new battery, a low-battery
   chirp) is not one going off; one that is sounding is, whatever else the clause says, unless the sentence
-  puts it down to the battery or the test button (and does not say it is still going).
+  puts it down to the battery, a chirp or the test button (and does not say it is still going).
 - A gas leak an engineer has already dealt with ("capped", "made safe", "fixed") is not a new one.
 It is deliberately generous otherwise: a false alarm costs a paragraph of advice, a missed one a life.
 
@@ -112,7 +112,7 @@ _DEVICE_TALK = re.compile(
     r"law|legal|required|requirement|regulations?|leaflet|information|info|advice about)\b"
 )
 # A sounding alarm put down to its battery or its test button: the low-battery chirp, not carbon monoxide...
-_BATTERY = re.compile(r"\b(?:batter(?:y|ies)|low batt\w*|test button|pressed the test|testing it)\b")
+_BATTERY = re.compile(r"\b(?:batter(?:y|ys|ies)|low batt\w*|chirp\w*|test button|pressed the test|testing it)\b")
 # ...unless the resident says it carries on regardless.
 _STILL = re.compile(r"\b(?:still|even (?:with|after|though)|anyway|again)\b")
 # An alarm that did not go off is no sign of carbon monoxide.
@@ -178,7 +178,12 @@ def _sentence(text: str, match: re.Match[str]) -> str:
 
 
 def _negated(text: str, match: re.Match[str], hazard: str) -> bool:
-    before = _WORD.findall(text[_clause_start(text, match.start()) : match.start()])
+    return _negation_before(text, match.start(), smell_counts=hazard != CARBON_MONOXIDE)
+
+
+def _negation_before(text: str, pos: int, *, smell_counts: bool = True) -> bool:
+    """A negation word in the few words before `pos`, in its clause."""
+    before = _WORD.findall(text[_clause_start(text, pos) : pos])
     window = before[-NEGATION_WINDOW:]
     for i, word in enumerate(window):
         if word not in NEGATION_WORDS:
@@ -186,7 +191,7 @@ def _negated(text: str, match: re.Match[str], hazard: str) -> bool:
         following = window[i + 1 :]
         if following and following[0] in _NOT_A_NEGATION_BEFORE:
             continue
-        if hazard == CARBON_MONOXIDE and any(w in _SMELL_WORDS for w in following):
+        if not smell_counts and any(w in _SMELL_WORDS for w in following):
             continue
         return True
     return False
@@ -196,8 +201,10 @@ def _alarm_only_talked_about(text: str, match: re.Match[str]) -> bool:
     clause = text[_clause_start(text, match.start()) : _clause_end(text, match.end())]
     if _NOT_SOUNDING_AFTER.search(text[match.end() : _clause_end(text, match.end())]):
         return True
-    sentence = _sentence(text, match)
-    if _BATTERY.search(sentence) and not _STILL.search(sentence):
+    start, end = _sentence_bounds(text, match)
+    # "its not the battery beep, its the proper alarm" puts it down to something else.
+    battery = any(not _negation_before(text, b.start()) for b in _BATTERY.finditer(text, start, end))
+    if battery and not _STILL.search(text, start, end):
         return True
     return not _SOUNDING.search(clause) and bool(_DEVICE_TALK.search(clause))
 
