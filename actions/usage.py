@@ -11,6 +11,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
+from repairs_common.channels import ChannelIdentityError, parse_channel_identity
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 
@@ -22,8 +23,10 @@ MISUNDERSTOOD_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirm
 
 
 def channel_of(tracker: Tracker) -> Text:
-    sender = tracker.sender_id or ""
-    return sender.split(":", 1)[0] if ":" in sender else "other"
+    try:
+        return parse_channel_identity(tracker.sender_id or "").channel
+    except ChannelIdentityError:
+        return "other"
 
 
 def count(tracker: Tracker, event: Text) -> None:

@@ -4,7 +4,7 @@ The same tables go through the assistant's actions, imported in Rasa's own Pytho
 subprocess, as the action server runs them), and through the repairs service's own code paths in this 3.11
 process: the policy behind `POST /api/v1/assess`, the verify endpoint's schema, the `X-Resident-Channel`
 parser, the policy's categories. Each side must give the answer in the table, so they cannot drift apart.
-The last tests check that nothing in actions/, repairs/ or bot/ keeps a copy of a rule of its own.
+The last tests check that no source directory (actions/, repairs/, bot/, Rasa's) keeps a copy of a rule of its own.
 """
 
 from __future__ import annotations
@@ -414,6 +414,7 @@ CODE = "(?:" + "|".join(taxonomy.CATEGORY_CODES) + ")"
 COPIES = {
     "tenancy reference regex": re.compile(r"T\[-|\\d\{6\}|\[0-9\]\{6\}"),
     "postcode regex": re.compile(r"\[A-Z\]\{1,2\}"),
+    "sender split by hand": re.compile(r"\b(?:sender\w*|identity)\.(?:split|partition)\(\s*[\"']:[\"']"),
     "channel list": re.compile(
         r"telegram\||[(\[{]\s*[\"']telegram[\"'],\s*[\"']web[\"'],\s*[\"'](?:whatsapp|sms)|Literal\[\s*[\"']telegram"
     ),
@@ -423,8 +424,11 @@ COPIES = {
 }
 
 
+SOURCE_DIRS = ("actions", "repairs", "bot", "rasa_components", "rasa_channel", "action_server")
+
+
 def _sources() -> list[Path]:
-    return sorted(p for d in ("actions", "repairs", "bot", "rasa_components") for p in (ROOT / d).rglob("*.py"))
+    return sorted(p for d in SOURCE_DIRS for p in (ROOT / d).rglob("*.py"))
 
 
 @pytest.mark.parametrize("rule", list(COPIES))
