@@ -3,6 +3,14 @@
 Each backend gets a freshly migrated database once per run (through Alembic, so migrations are
 tested too); every test leaves it empty again. Tests that need real concurrency start a real
 uvicorn server on a free port.
+
+`--clock=2026-12-31T23:30:00+00:00` (or REPAIRS_TEST_CLOCK) moves this whole test process to that instant
+for the run, with time running on from there (time-machine), so the suite can be tried on the days that
+break date arithmetic: a Monday morning, a Friday evening, the eve of a bank holiday, New Year's Eve, a
+clock change. Everything in this process sees it (datetime.now, time.time, date.today, the uvicorn
+servers the tests start in threads). Other processes keep the real clock: Rasa and the action server,
+the bot when a test starts it as a process, Chromium's JavaScript, and PostgreSQL's and SQLite's own
+now() (the service never asks the database for the time, so only those processes differ).
 """
 
 from __future__ import annotations
@@ -12,11 +20,13 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -42,6 +52,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["sqlite", "postgresql", "both"],
         help="which database backends to run database tests against",
     )
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("REPAIRS_TEST_CLOCK") or None,
+        metavar="ISO_INSTANT",
+        help="run the tests as if it were this instant (ISO 8601 with its UTC offset, e.g. "
+        "2026-12-07T08:30:00+00:00); time runs on from there",
+    )
+
+
+CLOCK_TRAVEL = pytest.StashKey[time_machine.travel]()
+
+
+def parse_clock(value: str) -> datetime:
+    """The instant `--clock` names; an offset is required, so a run means the same moment on every machine."""
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        example = "2026-12-07T08:30:00+00:00"
+        raise pytest.UsageError(f"--clock must be an ISO 8601 instant such as {example}, got {value!r}") from None
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise pytest.UsageError(f"--clock needs a UTC offset (e.g. +00:00 or +01:00), got {value!r}") from None
+    return instant
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before collection, so nothing the tests import or set up has read the real clock yet. xdist workers
+    # load this file and run this hook too, so each worker travels as well.
+    value = config.getoption("--clock")
+    if value:
+        travel = time_machine.travel(parse_clock(value), tick=True)
+        travel.start()
+        config.stash[CLOCK_TRAVEL] = travel
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    travel = config.stash.get(CLOCK_TRAVEL, None)
+    if travel is not None:
+        travel.stop()
+        del config.stash[CLOCK_TRAVEL]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    value = config.getoption("--clock")
+    return f"clock: moved to {parse_clock(value).isoformat()} (time runs on)" if value else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
