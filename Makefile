@@ -14,12 +14,13 @@ PYTHON311 ?= $(shell for p in python3.11 python3; do \
 PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v python3.10; \
 	  elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -1; fi)
 
-.PHONY: help demo chat test test-fast lint typecheck bench-api bench-assistant bench-channels bench-workspace bench eval clean app-env rasa-env
+.PHONY: help demo chat test test-fast test-clock lint typecheck bench-api bench-assistant bench-channels bench-workspace bench eval clean app-env rasa-env
 
 help:
 	@echo "make demo       run the whole product on this machine (SQLite, demo data; web chat on :8081)"
 	@echo "make chat       talk to the running demo from this terminal"
 	@echo "make test       install what is missing and run the whole test suite"
+	@echo "make test-clock CLOCK=2026-12-31T23:30:00+00:00  the whole suite as if it were that instant"
 	@echo "make lint       ruff and mypy"
 	@echo "make eval       the assistant on held-out messages, against Rasa's default pipeline (report)"
 	@echo "make bench      the four benchmarks below (reports in bench/results/)"
@@ -68,6 +69,13 @@ test: app-env rasa-env
 
 test-fast: app-env
 	$(APP_PY) -m pytest -q -x --db sqlite
+
+# The whole suite as if it were CLOCK (an ISO 8601 instant with its offset), time running on from there; the
+# instants worth trying are AWKWARD_INSTANTS in tests/conftest.py. Rasa, the action server and Chromium keep
+# the real clock. Example: make test-clock CLOCK=2026-12-31T23:30:00+00:00
+test-clock: app-env rasa-env
+	@test -n "$(CLOCK)" || { echo "Say which instant: make test-clock CLOCK=2026-12-31T23:30:00+00:00" >&2; exit 2; }
+	$(APP_PY) -m pytest -q -n 2 --dist loadfile --clock=$(CLOCK)
 
 # rasa_channel/, action_server/ and packages/repairs_common/ run in Rasa's Python 3.10 (their ruff.toml says so);
 # mypy checks them as 3.10 code, without following into actions/.

@@ -98,6 +98,28 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock: moved to {parse_clock(value).isoformat()} (time runs on)" if value else None
 
 
+# The instants that break date arithmetic that counts from "now". `make test-clock CLOCK=...` runs the whole
+# suite at one of them; the tests that take `awkward_day` run at every one of them in every `make test`.
+AWKWARD_INSTANTS = {
+    "monday-morning": "2026-12-07T08:30:00+00:00",
+    "friday-evening": "2026-12-11T18:30:00+00:00",
+    "christmas-eve": "2026-12-24T16:00:00+00:00",  # then Christmas Day, a weekend and Boxing Day observed
+    "eve-of-good-friday": "2027-03-25T16:00:00+00:00",  # then Good Friday, a weekend and Easter Monday
+    "new-years-eve": "2026-12-31T23:30:00+00:00",  # the year ends half an hour in
+    "clocks-go-forward": "2027-03-28T00:30:00+00:00",  # 01:00 GMT becomes 02:00 BST half an hour in
+    "summer-after-midnight": "2027-07-15T23:30:00+00:00",  # Friday 00:30 in London, still Thursday in UTC
+}
+
+
+@pytest.fixture(params=[pytest.param(value, id=name) for name, value in AWKWARD_INSTANTS.items()])
+def awkward_day(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """Run the test once at each awkward instant, with the clock moved there and running on. Name it first
+    among the test's arguments, so that it is in place before any other fixture reads the clock."""
+    instant = parse_clock(request.param)
+    with time_machine.travel(instant, tick=True):
+        yield instant
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")

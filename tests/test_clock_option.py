@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -38,3 +38,7 @@ def test_the_probe_fails_on_a_clock_that_was_not_moved() -> None:
 def test_an_instant_without_an_offset_is_refused_with_a_clear_message(value: str) -> None:
     with pytest.raises(pytest.UsageError, match="--clock"):
         parse_clock(value)
+
+
+def test_awkward_day_moves_the_clock_to_each_instant(awkward_day: datetime) -> None:
+    check_clocks(awkward_day)
