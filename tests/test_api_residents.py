@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from repairs.residents.models import Tenure
+from datetime import UTC, date, datetime, timedelta
+
+from repairs.database import transaction, utcnow
+from repairs.residents.models import Resident, Tenancy, Tenure
 
 
 def _verify(client, service_headers, ref, postcode, chat="555"):
@@ -107,3 +110,28 @@ def test_responsibility_answers_whose_repair_it_is(client, factory):
         json={"category": "fittings", "location_type": "in_home", "text": "kitchen cupboard broken"},
     )
     assert mine.json()["responsible"] == "council"
+
+
+def _end_tenancy(ctx, res, on: date) -> None:
+    with transaction(ctx.sessions) as s:
+        s.get(Tenancy, s.get(Resident, res.id).tenancy_id).end_date = on
+
+
+def test_a_tenancy_verifies_to_the_end_of_its_last_day_and_not_after(client, ctx, factory, service_headers):
+    res = factory.resident(linked=False)
+    today = ctx.policy.calendar.local_date(utcnow())
+    _end_tenancy(ctx, res, today)
+    assert _verify(client, service_headers, res.tenancy_reference, res.postcode, chat="1").status_code == 200
+    _end_tenancy(ctx, res, today - timedelta(days=1))
+    assert _verify(client, service_headers, res.tenancy_reference, res.postcode, chat="2").status_code == 401
+
+
+def test_a_tenancy_ended_yesterday_in_london_does_not_verify_while_utc_still_has_that_date(
+    client, ctx, factory, service_headers, time_machine
+):
+    # 00:30 on Friday 16 July in London is 23:30 on Thursday 15th in UTC: the tenancy ended on the 15th.
+    time_machine.move_to(datetime(2027, 7, 15, 23, 30, tzinfo=UTC), tick=True)
+    res = factory.resident(linked=False)
+    _end_tenancy(ctx, res, date(2027, 7, 15))
+    r = _verify(client, service_headers, res.tenancy_reference, res.postcode)
+    assert r.status_code == 401, r.text

@@ -96,6 +96,7 @@ def verify(body: VerifyBody, _service: ServiceDep, ctx: ContextDep) -> ResidentO
                 channel=body.channel,
                 external_id=body.channel_user_id,
                 throttle=throttle,
+                tz=ctx.policy.calendar.tz,
             )
             return _resident_out(resident)
     except TooManyAttempts as exc:

@@ -7,7 +7,7 @@ cannot be used to find out which references exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -68,12 +68,15 @@ def verify_and_link(
     channel: str,
     external_id: str,
     throttle: ThrottlePolicy,
+    tz: tzinfo,
 ) -> Resident:
     """Return the linked resident, or raise VerificationFailed / TooManyAttempts.
 
-    The caller must record a failure in its own committed transaction, so throttling survives
-    the rollback of this one. The reference and the postcode come written out one way (T-100234,
-    NW1 7AB: the API's schema does it with repairs_common), as the tenancies are stored."""
+    A tenancy's end date is a date where the home is (`tz`): it verifies until midnight there, not until
+    midnight UTC (an hour later in summer). The caller must record a failure in its own committed
+    transaction, so throttling survives the rollback of this one. The reference and the postcode come
+    written out one way (T-100234, NW1 7AB: the API's schema does it with repairs_common), as the tenancies
+    are stored."""
     now = utcnow()
     _check_throttle(session, _throttle_keys(channel, external_id, tenancy_reference), throttle, now)
     row = session.execute(
@@ -86,7 +89,8 @@ def verify_and_link(
     if row is None:
         raise VerificationFailed()
     tenancy, resident = row
-    if tenancy.property.postcode != postcode or (tenancy.end_date and tenancy.end_date < now.date()):
+    ended = tenancy.end_date is not None and tenancy.end_date < now.astimezone(tz).date()
+    if tenancy.property.postcode != postcode or ended:
         raise VerificationFailed()
     existing = session.scalar(
         select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
