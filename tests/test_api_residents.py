@@ -117,7 +117,8 @@ def _end_tenancy(ctx, res, on: date) -> None:
         s.get(Tenancy, s.get(Resident, res.id).tenancy_id).end_date = on
 
 
-def test_a_tenancy_verifies_to_the_end_of_its_last_day_and_not_after(client, ctx, factory, service_headers):
+def test_a_tenancy_verifies_to_the_end_of_its_last_day_and_not_after(awkward_day, client, ctx, factory,
+                                                                      service_headers):
     res = factory.resident(linked=False)
     today = ctx.policy.calendar.local_date(utcnow())
     _end_tenancy(ctx, res, today)

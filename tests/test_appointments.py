@@ -92,7 +92,7 @@ def set_trade(client, officer, ref: str, trade: str) -> None:
 # -- what is offered ------------------------------------------------------------------------------------
 
 
-def test_slots_are_the_next_working_days_in_the_future_with_full_capacity(client, factory, ctx):
+def test_slots_are_the_next_working_days_in_the_future_with_full_capacity(awkward_day, client, factory, ctx):
     officer = factory.officer()
     ref = report(client, factory.resident())
     calendar = ctx.policy.calendar

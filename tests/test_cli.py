@@ -307,7 +307,7 @@ def test_every_problem_in_a_file_is_listed(cli, ctx, capsys, tmp_path):
 # -- seed-demo ----------------------------------------------------------------------------------------
 
 
-def test_seed_demo_fills_an_empty_database_once(cli, ctx, client, capsys):
+def test_seed_demo_fills_an_empty_database_once(awkward_day, cli, ctx, client, capsys):
     assert cli("seed-demo") == 0
     out, _ = capsys.readouterr()
     assert "50 homes" in out
