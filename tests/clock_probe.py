@@ -8,6 +8,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 
 from repairs.database import utcnow
 from tests.conftest import parse_clock
@@ -33,3 +34,12 @@ def test_time_runs_on() -> None:
     first = utcnow()
     time.sleep(0.05)
     assert utcnow() > first
+
+
+def test_a_day_passes_within_a_test(request: pytest.FixtureRequest, clock_traveller: time_machine.Traveller) -> None:
+    clock_traveller.shift(timedelta(days=1))
+    assert utcnow() > parse_clock(request.config.getoption("--clock")) + timedelta(days=1)
+
+
+def test_the_next_test_starts_at_the_instant_again(request: pytest.FixtureRequest) -> None:
+    check_clocks(parse_clock(request.config.getoption("--clock")))

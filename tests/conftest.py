@@ -4,9 +4,9 @@ Each backend gets a freshly migrated database once per run (through Alembic, so 
 tested too); every test leaves it empty again. Tests that need real concurrency start a real
 uvicorn server on a free port.
 
-`--clock=2026-12-31T23:30:00+00:00` (or REPAIRS_TEST_CLOCK) moves this whole test process to that instant
-for the run, with time running on from there (time-machine), so the suite can be tried on the days that
-break date arithmetic: a Monday morning, a Friday evening, the eve of a bank holiday, New Year's Eve, a
+`--clock=2026-12-31T23:30:00+00:00` (or REPAIRS_TEST_CLOCK) moves this whole test process to that instant,
+and back to it as each test begins, with time running on from there (time-machine), so the suite can be tried
+on the days that break date arithmetic: a Monday morning, a Friday evening, the eve of a bank holiday, New Year's Eve, a
 clock change. Everything in this process sees it (datetime.now, time.time, date.today, the uvicorn
 servers the tests start in threads). Other processes keep the real clock: Rasa and the action server,
 the bot when a test starts it as a process, Chromium's JavaScript, and PostgreSQL's and SQLite's own
@@ -56,12 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--clock",
         default=os.environ.get("REPAIRS_TEST_CLOCK") or None,
         metavar="ISO_INSTANT",
-        help="run the tests as if it were this instant (ISO 8601 with its UTC offset, e.g. "
+        help="run each test as if it began at this instant (ISO 8601 with its UTC offset, e.g. "
         "2026-12-07T08:30:00+00:00); time runs on from there",
     )
 
 
-CLOCK_TRAVEL = pytest.StashKey[time_machine.travel]()
+CLOCK_TRAVEL = pytest.StashKey[tuple[time_machine.travel, time_machine.Traveller, datetime]]()
 
 
 def parse_clock(value: str) -> datetime:
@@ -81,21 +81,38 @@ def pytest_configure(config: pytest.Config) -> None:
     # load this file and run this hook too, so each worker travels as well.
     value = config.getoption("--clock")
     if value:
-        travel = time_machine.travel(parse_clock(value), tick=True)
-        travel.start()
-        config.stash[CLOCK_TRAVEL] = travel
+        instant = parse_clock(value)
+        travel = time_machine.travel(instant, tick=True)
+        config.stash[CLOCK_TRAVEL] = (travel, travel.start(), instant)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    travel = config.stash.get(CLOCK_TRAVEL, None)
-    if travel is not None:
-        travel.stop()
+    travelled = config.stash.get(CLOCK_TRAVEL, None)
+    if travelled is not None:
+        travelled[0].stop()
         del config.stash[CLOCK_TRAVEL]
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_to_the_instant(request: pytest.FixtureRequest) -> None:
+    """With --clock, each test starts at the instant again. The suite takes longer than the awkward moment
+    lasts (New Year's Eve at 23:30 is New Year's Day half an hour on), so without this only the first tests
+    would see it. Autouse, so it runs before the test's other function-scoped fixtures read the clock."""
+    travelled = request.config.stash.get(CLOCK_TRAVEL, None)
+    if travelled is not None:
+        travelled[1].move_to(travelled[2])
+
+
+@pytest.fixture
+def clock_traveller(request: pytest.FixtureRequest) -> time_machine.Traveller | None:
+    """The traveller `--clock` started (None without it), for a test that must move the run's clock itself."""
+    travelled = request.config.stash.get(CLOCK_TRAVEL, None)
+    return None if travelled is None else travelled[1]
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     value = config.getoption("--clock")
-    return f"clock: moved to {parse_clock(value).isoformat()} (time runs on)" if value else None
+    return f"clock: each test starts at {parse_clock(value).isoformat()} (time runs on)" if value else None
 
 
 # The instants that break date arithmetic that counts from "now". `make test-clock CLOCK=...` runs the whole

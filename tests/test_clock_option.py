@@ -25,8 +25,8 @@ def test_the_clock_option_moves_the_test_process_to_that_instant() -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout
-    assert f"clock: moved to {ELSEWHERE} (time runs on)" in run.stdout
+    assert "4 passed" in run.stdout
+    assert f"clock: each test starts at {ELSEWHERE} (time runs on)" in run.stdout
 
 
 def test_the_probe_fails_on_a_clock_that_was_not_moved() -> None:
