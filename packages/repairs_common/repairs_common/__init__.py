@@ -12,4 +12,6 @@ both sides.
   `identity_for_sender`, `RESIDENT_CHANNELS`).
 - `repairs_common.taxonomy`: the repair category codes (`CATEGORY_CODES`, `COMMUNAL_CATEGORIES`,
   `category_from_intent`).
+- `repairs_common.facts`: the facts a call handler decides priority on (`Facts`, `Qualifier`, the codes and
+  qualifiers of evaluation/FACTS.md), and their wire form in Rasa's parse, the triage API and tickets.
 """
