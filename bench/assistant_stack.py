@@ -166,6 +166,7 @@ def assistant_stack(cfg: StackConfig, model: Path) -> Iterator[RunningStack]:
             database_url = f"sqlite:///{cfg.workdir / 'repairs.db'}"
         app_env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
         app_env.update({"REPAIRS_DATABASE_URL": database_url, "REPAIRS_API_TOKEN": token,
+                        "REPAIRS_SECRET_KEY": secrets.token_hex(32),
                         "REPAIRS_PHOTO_DIR": str(cfg.workdir / "photos"), "REPAIRS_MIGRATE_ON_START": "false",
                         "PYTHONUNBUFFERED": "1"})
         _prepare_repairs_database(app_env)

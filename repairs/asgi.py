@@ -27,8 +27,15 @@ def demo_token(settings: Settings) -> SecretStr:
 def prepare(settings: Settings) -> Settings:
     if settings.demo_mode and settings.api_token is None:
         settings = settings.model_copy(update={"api_token": demo_token(settings)})
+    if settings.demo_mode and settings.secret_key is None:
+        # Where `make demo` keeps its own, so a bare `serve --demo` agrees with it.
+        path = Path(settings.photo_dir).parent / "secret-key"
+        settings = settings.model_copy(update={"secret_key": SecretStr(read_or_create_secret(path, 24))})
     if settings.api_token is None:
         log.warning("REPAIRS_API_TOKEN is not set: the bot and the action server cannot call this service")
+    if settings.secret_key is None or not settings.secret_key.get_secret_value():
+        # It keys the throttles' hashes as well as signing sessions: without it nothing can count safely.
+        log.warning("REPAIRS_SECRET_KEY is not set: officers cannot sign in and residents cannot verify")
     if settings.demo_mode or settings.migrate_on_start:
         from repairs.migrate import upgrade
 

@@ -51,8 +51,23 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = Field(default=None, alias="REPAIRS_SECURE_COOKIES")
 
     # Abuse limits
+    # Failed identity checks (tenancy reference and postcode) per chat and per tenancy reference...
     verify_max_failures: int = Field(default=5, alias="REPAIRS_VERIFY_MAX_FAILURES")
     verify_window_minutes: int = Field(default=15, alias="REPAIRS_VERIFY_WINDOW_MINUTES")
+    # ...per client (a web chat's address, which fresh sessions do not escape; a Telegram chat)...
+    verify_client_max_failures: int = Field(default=10, ge=1, le=10_000, alias="REPAIRS_VERIFY_CLIENT_MAX_FAILURES")
+    verify_client_window_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, alias="REPAIRS_VERIFY_CLIENT_WINDOW_MINUTES"
+    )
+    # ...and per postcode, against one estate's postcode tried with many references. Generous, because many
+    # households share a postcode and a resident's typing mistakes count too; past it the postcode's
+    # residents wait as well, so do not set it low.
+    verify_postcode_max_failures: int = Field(
+        default=20, ge=1, le=10_000, alias="REPAIRS_VERIFY_POSTCODE_MAX_FAILURES"
+    )
+    verify_postcode_window_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, alias="REPAIRS_VERIFY_POSTCODE_WINDOW_MINUTES"
+    )
     # Officer sign-ins (workspace and API) that fail from one client address, across all accounts, before
     # that address must wait (429) until the oldest of them is this many minutes old. Generous: a council
     # office's officers may all reach the service from one address. Successful sign-ins do not count.

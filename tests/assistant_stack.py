@@ -85,6 +85,7 @@ def assistant_stack(workdir: Path, *, endpoints_extra: str = "",
     repairs_port, actions_port = free_port(), free_port()
     app_env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
     app_env.update({"REPAIRS_DATABASE_URL": database_url, "REPAIRS_API_TOKEN": token,
+                    "REPAIRS_SECRET_KEY": secrets.token_hex(32),
                     "REPAIRS_PHOTO_DIR": str(workdir / "photos"), "REPAIRS_PORT": str(repairs_port)})
     subprocess.run([sys.executable, "-m", "repairs", "db", "upgrade"], cwd=ROOT, env=app_env, check=True,
                    capture_output=True)

@@ -4,6 +4,7 @@ not count. The address is the server's idea of the client: X-Forwarded-For only 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -165,12 +166,18 @@ def test_a_parallel_burst_across_two_replicas_gets_no_more_than_the_limit(
 
 
 def test_addresses_are_keyed_without_being_stored() -> None:
-    assert address_key("203.0.113.5") != address_key("203.0.113.6")
-    assert address_key("2001:db8::1") == address_key("2001:db8::ffff:1") == address_key("2001:0db8:0:0::2")
-    assert address_key("2001:db8::1") != address_key("2001:db8:0:1::1")
-    assert address_key("::ffff:203.0.113.5") == address_key("203.0.113.5")
-    assert address_key(None) == address_key("")
-    assert "203.0.113.5" not in address_key("203.0.113.5") and len(address_key("testclient")) == 64
+    def key(host: str | None, secret: bytes = b"one secret") -> str:
+        return address_key(host, secret)
+
+    assert key("203.0.113.5") != key("203.0.113.6")
+    assert key("2001:db8::1") == key("2001:db8::ffff:1") == key("2001:0db8:0:0::2")
+    assert key("2001:db8::1") != key("2001:db8:0:1::1")
+    assert key("::ffff:203.0.113.5") == key("203.0.113.5")
+    assert key(None) == key("")
+    assert "203.0.113.5" not in key("203.0.113.5") and len(key("testclient")) == 64
+    # Keyed: without the secret, hashing every IPv4 address finds nothing; another secret, other keys.
+    assert key("203.0.113.5") != hashlib.sha256(b"sign-in:203.0.113.5").hexdigest()
+    assert key("203.0.113.5") != key("203.0.113.5", b"another secret")
 
 
 def test_the_settings_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:

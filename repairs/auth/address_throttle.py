@@ -14,15 +14,15 @@ trusted proxy), so a client cannot choose its own address.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from repairs_common.client_addresses import client_network
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from repairs.auth.models import SignInFailure
-from repairs.auth.secrets import digest
+from repairs.auth.throttle_keys import throttle_key, throttle_secret
 from repairs.database import utcnow
 from repairs.settings import Settings
 
@@ -33,12 +33,14 @@ KEEP = timedelta(days=1)  # older failures are no evidence of anything (and the 
 class AddressThrottle:
     max_failures: int
     window: timedelta
+    secret: bytes  # keys the addresses' hashes (repairs/auth/throttle_keys.py)
 
 
 def throttle_for(settings: Settings) -> AddressThrottle:
     return AddressThrottle(
         max_failures=settings.signin_address_max_failures,
         window=timedelta(minutes=settings.signin_address_window_minutes),
+        secret=throttle_secret(settings),
     )
 
 
@@ -50,19 +52,10 @@ class TooManyFromAddress(Exception):
         self.until = until
 
 
-def address_key(host: str | None) -> str:
-    """The throttle's key for a client address. An IPv6 client is counted by its /64, since one household
-    or server holds a whole /64 and could otherwise take a fresh address for every guess."""
-    raw = (host or "").strip()
-    try:
-        address = ipaddress.ip_address(raw)
-    except ValueError:
-        return digest(f"sign-in:{raw[:100]}")
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return digest(f"sign-in:{address.ipv4_mapped}")
-        return digest(f"sign-in:{ipaddress.IPv6Network((address, 64), strict=False)}")
-    return digest(f"sign-in:{address}")
+def address_key(host: str | None, secret: bytes) -> str:
+    """The throttle's key for a client address: a keyed hash of its network (an IPv6 client by its /64,
+    see repairs_common.client_addresses), never the address."""
+    return throttle_key(secret, "sign-in-address", client_network(host))
 
 
 def begin_attempt(session: Session, host: str | None, throttle: AddressThrottle, *, now: datetime | None = None) -> int:
@@ -70,7 +63,7 @@ def begin_attempt(session: Session, host: str | None, throttle: AddressThrottle,
     TooManyFromAddress (recording nothing) when the address already has `max_failures` in the window.
     The caller commits before checking the password, so other replicas see the attempt."""
     now = now or utcnow()
-    key = address_key(host)
+    key = address_key(host, throttle.secret)
     if session.get_bind().dialect.name == "postgresql":
         # One attempt at a time per address, until this transaction ends (a lock, not a row to clean up).
         session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": int(key[:15], 16)})

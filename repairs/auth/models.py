@@ -60,7 +60,7 @@ class SignInFailure(Base):
     __table_args__ = (Index("ix_sign_in_failures_key_at", "key_hash", "attempted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # sha256 of the client's address (an IPv6 one by its /64), never the address itself.
+    # A keyed hash (HMAC with REPAIRS_SECRET_KEY) of the client's address (an IPv6 one by its /64), never the address.
     key_hash: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -91,12 +91,13 @@ class ChannelIdentity(Base):
 
 
 class VerificationAttempt(Base):
-    """Failed identity checks, kept in the database so throttling holds across replicas."""
+    """Identity checks not (yet) succeeded, kept in the database so throttling holds across replicas."""
 
     __tablename__ = "verification_attempts"
     __table_args__ = (Index("ix_verification_attempts_key_at", "key_hash", "attempted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # sha256 of the throttle key (never the raw reference or chat id).
+    # A keyed hash (HMAC with REPAIRS_SECRET_KEY) of what was counted (chat, reference, client, postcode),
+    # never the value: see repairs/residents/verify_throttle.py.
     key_hash: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Response
@@ -13,13 +12,13 @@ from repairs.channels import state as chat_state
 from repairs.database import transaction
 from repairs.problems import Problem
 from repairs.residents.models import Resident, Tenure
-from repairs.residents.verification import (
-    ThrottlePolicy,
+from repairs.residents.verification import VerificationFailed, unlink, verify_and_link
+from repairs.residents.verify_throttle import (
     TooManyAttempts,
-    VerificationFailed,
-    record_failure,
-    unlink,
-    verify_and_link,
+    VerifyRequest,
+    begin_attempt,
+    succeeded,
+    throttles_for,
 )
 from repairs.schemas import ChannelUserId, Postcode, ResidentChannel, TenancyReference
 from repairs.tickets.models import LocationType
@@ -81,24 +80,26 @@ _NO_MATCH = (
 )
 
 
+# The bot's keyed digest of a web chat's client address (never the address), which the action server passes
+# on from the signed turn's metadata; absent for Telegram, whose chat is the client.
+ClientDigest = Annotated[str | None, Header(max_length=128, pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+
+
 @router.post("/residents/verify", response_model=ResidentOut, summary="Link a chat to a resident")
-def verify(body: VerifyBody, _service: ServiceDep, ctx: ContextDep) -> ResidentOut:
-    throttle = ThrottlePolicy(
-        max_failures=ctx.settings.verify_max_failures,
-        window=timedelta(minutes=ctx.settings.verify_window_minutes),
+def verify(
+    body: VerifyBody, _service: ServiceDep, ctx: ContextDep, x_resident_client: ClientDigest = None
+) -> ResidentOut:
+    asking = VerifyRequest(
+        channel=body.channel,
+        external_id=body.channel_user_id,
+        tenancy_reference=body.tenancy_reference,
+        postcode=body.postcode,
+        client=x_resident_client,
     )
     try:
+        # Counted as a failure before the details are checked, and committed (see verify_throttle).
         with transaction(ctx.sessions) as session:
-            resident = verify_and_link(
-                session,
-                tenancy_reference=body.tenancy_reference,
-                postcode=body.postcode,
-                channel=body.channel,
-                external_id=body.channel_user_id,
-                throttle=throttle,
-                tz=ctx.policy.calendar.tz,
-            )
-            return _resident_out(resident)
+            attempt = begin_attempt(session, throttles_for(ctx.settings), asking)
     except TooManyAttempts as exc:
         raise Problem(
             429,
@@ -107,10 +108,25 @@ def verify(body: VerifyBody, _service: ServiceDep, ctx: ContextDep) -> ResidentO
             "Too many details did not match. Please wait a while, or call us.",
             headers={"Retry-After": str(exc.retry_after_seconds)},
         ) from None
-    except VerificationFailed:
+    try:
         with transaction(ctx.sessions) as session:
-            record_failure(session, body.channel, body.channel_user_id, body.tenancy_reference)
+            resident = verify_and_link(
+                session,
+                tenancy_reference=body.tenancy_reference,
+                postcode=body.postcode,
+                channel=body.channel,
+                external_id=body.channel_user_id,
+                tz=ctx.policy.calendar.tz,
+            )
+            succeeded(session, attempt)
+            return _resident_out(resident)
+    except VerificationFailed:
         raise Problem(401, "verification_failed", "Details not matched", _NO_MATCH) from None
+    except Exception:
+        # Our failure, not the resident's: the attempt does not count against them.
+        with transaction(ctx.sessions) as session:
+            succeeded(session, attempt)
+        raise
 
 
 @router.get("/residents/me", response_model=ResidentOut, summary="The verified resident behind this chat")

@@ -1,4 +1,4 @@
-"""Linking a chat to a resident by tenancy reference and postcode, with throttling kept in the database.
+"""Linking a chat to a resident by tenancy reference and postcode (throttled: verify_throttle.py).
 
 The answer is the same whether the reference is unknown or the postcode is wrong, so the check
 cannot be used to find out which references exist.
@@ -6,58 +6,18 @@ cannot be used to find out which references exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import tzinfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repairs.auth.secrets import digest
 from repairs.database import utcnow
-from repairs.residents.models import ChannelIdentity, Resident, Tenancy, VerificationAttempt
+from repairs.residents.models import ChannelIdentity, Resident, Tenancy
 
 
 class VerificationFailed(Exception):
     pass
-
-
-class TooManyAttempts(Exception):
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__("too many attempts")
-        self.retry_after_seconds = retry_after_seconds
-
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    max_failures: int
-    window: timedelta
-
-
-def _throttle_keys(channel: str, external_id: str, tenancy_reference: str) -> list[str]:
-    # Per chat (one person guessing) and per reference (many chats guessing one reference).
-    return [digest(f"chat:{channel}:{external_id}"), digest(f"ref:{tenancy_reference}")]
-
-
-def _check_throttle(session: Session, keys: list[str], throttle: ThrottlePolicy, now: datetime) -> None:
-    since = now - throttle.window
-    for key in keys:
-        count, oldest = session.execute(
-            select(func.count(), func.min(VerificationAttempt.attempted_at)).where(
-                VerificationAttempt.key_hash == key, VerificationAttempt.attempted_at > since
-            )
-        ).one()
-        if count >= throttle.max_failures:
-            retry = int((oldest + throttle.window - now).total_seconds()) + 1 if oldest else 60
-            raise TooManyAttempts(max(retry, 1))
-
-
-def record_failure(session: Session, channel: str, external_id: str, tenancy_reference: str) -> None:
-    now = utcnow()
-    for key in _throttle_keys(channel, external_id, tenancy_reference):
-        session.add(VerificationAttempt(key_hash=key, attempted_at=now))
-    # Old attempts are no longer evidence of anything.
-    session.execute(delete(VerificationAttempt).where(VerificationAttempt.attempted_at < now - timedelta(days=1)))
 
 
 def verify_and_link(
@@ -67,18 +27,16 @@ def verify_and_link(
     postcode: str,
     channel: str,
     external_id: str,
-    throttle: ThrottlePolicy,
     tz: tzinfo,
 ) -> Resident:
-    """Return the linked resident, or raise VerificationFailed / TooManyAttempts.
+    """Return the linked resident, or raise VerificationFailed.
 
     A tenancy's end date is a date where the home is (`tz`): it verifies until midnight there, not until
-    midnight UTC (an hour later in summer). The caller must record a failure in its own committed
-    transaction, so throttling survives the rollback of this one. The reference and the postcode come
-    written out one way (T-100234, NW1 7AB: the API's schema does it with repairs_common), as the tenancies
-    are stored."""
+    midnight UTC (an hour later in summer). The caller counts the attempt first, in its own committed
+    transaction (verify_throttle.begin_attempt), so throttling survives the rollback of this one. The
+    reference and the postcode come written out one way (T-100234, NW1 7AB: the API's schema does it with
+    repairs_common), as the tenancies are stored."""
     now = utcnow()
-    _check_throttle(session, _throttle_keys(channel, external_id, tenancy_reference), throttle, now)
     row = session.execute(
         select(Tenancy, Resident)
         .join(Resident, Resident.tenancy_id == Tenancy.id)
