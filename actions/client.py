@@ -72,8 +72,10 @@ class RepairsClient:
         params: Optional[Dict[str, Any]] = None,
         idempotency_key: Optional[str] = None,
         files: Any = None,
+        extra_headers: Optional[Dict[str, str]] = None,
     ) -> Any:
         headers = {"Authorization": f"Bearer {self.settings.token}", "Accept": "application/json"}
+        headers.update(extra_headers or {})
         if resident:
             headers["X-Resident-Channel"] = resident
         if idempotency_key:
@@ -117,7 +119,10 @@ class RepairsClient:
         raise ServiceUnavailable(str(last_error))
 
     # --- residents -------------------------------------------------------------------------------
-    def verify(self, *, channel: str, channel_user_id: str, tenancy_reference: str, postcode: str) -> Dict[str, Any]:
+    def verify(self, *, channel: str, channel_user_id: str, tenancy_reference: str, postcode: str,
+               client: Optional[str] = None) -> Dict[str, Any]:
+        """`client`: the bot's keyed digest of a web chat's address, so the service counts failed checks
+        per client whatever the session (see repairs/residents/verify_throttle.py)."""
         return self._request(
             "POST",
             "/api/v1/residents/verify",
@@ -127,6 +132,7 @@ class RepairsClient:
                 "channel": channel,
                 "channel_user_id": channel_user_id,
             },
+            extra_headers={"X-Resident-Client": client} if client else None,
         )
 
     def me(self, resident: str) -> Optional[Dict[str, Any]]:

@@ -7,6 +7,7 @@ it belongs to and what they may see. Slots are never trusted for identity or own
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
@@ -19,6 +20,16 @@ def resident_channel(tracker: Tracker) -> str:
     """`channel:id` for the repairs service. Senders from tools such as `rasa shell` or `rasa test`
     have no channel prefix; they count as web chats."""
     return identity_for_sender(tracker.sender_id)
+
+
+_CLIENT_DIGEST = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def client_digest(tracker: Tracker) -> Optional[str]:
+    """The bot's keyed digest of the web chat client's address, from the latest turn's metadata (which the
+    bot signed with the turn, so a resident cannot set it). None for Telegram, whose chat is the client."""
+    value = ((tracker.latest_message or {}).get("metadata") or {}).get("client")
+    return value if isinstance(value, str) and _CLIENT_DIGEST.fullmatch(value) else None
 
 
 def split_channel(identity: str) -> tuple:

@@ -13,7 +13,7 @@ from repairs_common.postcodes import find_postcode
 from repairs_common.tenancy_references import find_tenancy_reference
 
 from actions.client import ApiError, ServiceUnavailable, get_client
-from actions.identity import resident_channel, split_channel
+from actions.identity import client_digest, resident_channel, split_channel
 from actions.safety import mentions_gas
 from actions.texts import SERVICE_DOWN, VERIFY_FAILED_FINALLY
 
@@ -68,7 +68,8 @@ class ValidateVerifyForm(FormValidationAction):
         channel, external = split_channel(resident_channel(tracker))
         try:
             resident = get_client().verify(
-                channel=channel, channel_user_id=external, tenancy_reference=reference, postcode=postcode
+                channel=channel, channel_user_id=external, tenancy_reference=reference, postcode=postcode,
+                client=client_digest(tracker),
             )
         except ServiceUnavailable:
             dispatcher.utter_message(text=SERVICE_DOWN)

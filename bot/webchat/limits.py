@@ -10,6 +10,9 @@ Two limiters behind one interface, chosen once at start-up (`limiter_from_settin
   rate: set BOT_REDIS_URL to share the buckets.
 - `RedisLimiter`: the buckets in Redis, taken by one Lua script, so replicas share them and two
   requests at once never take the same token. The clock is Redis's, so replicas' clocks need not agree.
+  While Redis cannot be reached it falls back to buckets in this process (each replica then limits on
+  its own, as without Redis) rather than switching the limits off; the repairs service's own throttles
+  on identity checks are in its database and hold across replicas either way.
 
 Either forgets a bucket once it has refilled (it would behave exactly as a new one), so memory is bounded
 by the clients seen in the last half-minute or so, not by every client ever seen.
@@ -27,7 +30,7 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-# Redis answers a script in well under a millisecond; past this, requests go on unlimited rather than wait.
+# Redis answers a script in well under a millisecond; past this, the request is limited in this process.
 REDIS_TIMEOUT_SECONDS = 0.5
 # How often, at most, a Redis outage is logged (every request would otherwise log it).
 OUTAGE_LOG_INTERVAL = 60.0
@@ -162,15 +165,18 @@ return {empty, tostring(wait)}
 
 
 class RedisLimiter:
-    """Buckets in Redis, shared by every replica. Fails open: with Redis down, requests are not limited
-    (and the outage is logged), because refusing every resident would be worse than an unthrottled spell."""
+    """Buckets in Redis, shared by every replica. With Redis down, each request is limited by buckets in
+    this process instead (and the outage is logged): refusing every resident would be worse than limits
+    per replica for a spell, and switching the limits off would let anyone flood the assistant meanwhile."""
 
-    def __init__(self, url: str, prefix: str, timeout: float = REDIS_TIMEOUT_SECONDS) -> None:
+    def __init__(self, url: str, prefix: str, timeout: float = REDIS_TIMEOUT_SECONDS,
+                 fallback: Limiter | None = None) -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._script = self._redis.register_script(TAKE_SCRIPT)
         self._prefix = prefix
+        self._fallback = fallback or MemoryLimiter()
         self._logged_outage_at = -math.inf
 
     async def take(self, buckets: Sequence[Bucket]) -> Verdict:
@@ -185,13 +191,15 @@ class RedisLimiter:
             now = time.monotonic()
             if now - self._logged_outage_at >= OUTAGE_LOG_INTERVAL:
                 self._logged_outage_at = now
-                log.warning("web chat rate limits off: Redis unavailable: %s", type(exc).__name__)
-            return ALLOWED
+                # The kind of failure only: no key, which would say whose bucket it was.
+                log.warning("web chat rate limits per process: Redis unavailable: %s", type(exc).__name__)
+            return await self._fallback.take(buckets)
         if int(empty) == 0:
             return ALLOWED
         return Verdict(False, float(wait), buckets[int(empty) - 1].name)
 
     async def aclose(self) -> None:
+        await self._fallback.aclose()
         await self._redis.aclose()
 
 

@@ -247,12 +247,15 @@ class WebChat:
         except (RepairsUnavailable, RepairsError) as exc:
             log.warning("web chat conversation not counted: %s", exc)
 
-    async def _turn(self, session_id: str, text: str, *, typed: bool) -> Response:
+    async def _turn(self, request: Request, session_id: str, text: str, *, typed: bool) -> Response:
         started = time.monotonic()
         # Counted alongside the turn, not before it: the count never holds up the resident's answer.
         counting = asyncio.create_task(self._count_conversation(session_id))
+        # Signed with the turn, so the actions can pass it to the identity check (X-Resident-Client).
+        client = self.signer.client_digest(request.client.host if request.client else "")
+        metadata = {"channel": CHANNEL, "client": client}
         try:
-            replies = await self.rasa.send(sender_for(session_id), text, {"channel": CHANNEL}, typed=typed)
+            replies = await self.rasa.send(sender_for(session_id), text, metadata, typed=typed)
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             return _problem(503, "assistant_unavailable", texts.ASSISTANT_DOWN)
@@ -273,7 +276,7 @@ class WebChat:
                     and len(payload) <= MAX_PAYLOAD_CHARS and self.signer.button_ok(session_id, payload, signature)):
                 return _problem(400, "button_expired", texts.BUTTON_EXPIRED)
             # A button this session was offered: may choose an intent.
-            return await self._turn(session_id, payload, typed=False)
+            return await self._turn(request, session_id, payload, typed=False)
         raw = body.get("text")
         if not isinstance(raw, str):
             return _problem(400, "bad_request", texts.BAD_REQUEST)
@@ -283,7 +286,7 @@ class WebChat:
         words = as_plain_text(raw)  # typed words never choose an intent ("/affirm{...}" is read as words)
         if not words:
             return _problem(422, "empty", texts.EMPTY)
-        return await self._turn(session_id, words, typed=True)
+        return await self._turn(request, session_id, words, typed=True)
 
     # -- photos -------------------------------------------------------------------------------------
 
@@ -310,7 +313,7 @@ class WebChat:
             return _problem(503, "repairs_unavailable", texts.PHOTO_FAILED)
         if target.found is Found.NOT_VERIFIED:
             # The edge's own request, as on Telegram: the assistant checks who they are, then asks again.
-            return await self._turn(session_id, "/add_photo", typed=False)
+            return await self._turn(request, session_id, "/add_photo", typed=False)
         if target.found is Found.NO_REPAIR:
             return _answer([{"text": texts.PHOTO_NO_REPAIR}])
         if target.found is Found.NOT_YOURS:

@@ -7,7 +7,9 @@ another:
 - the payload of each button the assistant offered in this session (only those may choose an intent,
   as on Telegram; typed words never do);
 - the acknowledgement of an update this session was handed (so a page can only mark its own as seen);
-- the names of rate-limit buckets (never sent out), so Redis holds no session id or client address.
+- the names of rate-limit buckets (never sent out), so Redis holds no session id or client address;
+- the client's digest, which goes with every turn to the assistant and on to the repairs service, whose
+  identity-check throttle counts per client (fresh sessions from one address are one client there too).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+
+from repairs_common.client_addresses import client_network
 
 
 def new_session_id() -> str:
@@ -78,3 +82,8 @@ class Signer:
     # -- rate-limit bucket names: a keyed hash, so an address cannot be recovered by trying them all --
     def limit_key(self, scope: str, value: str) -> str:
         return f"{scope}:{self._mac('limit', scope, value)[:32]}"
+
+    # -- the client, as the repairs service's throttles see it: a keyed digest of its network, never the
+    # address (it is kept in the assistant's conversation store), the same from every session and replica --
+    def client_digest(self, address: str) -> str:
+        return self._mac("client", client_network(address))

@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from repairs_common.client_addresses import client_network
+
 from bot.webchat.limits import Bucket, Limiter, Rate, Verdict, limiter_from_settings
 from bot.webchat.settings import WebChatSettings
 from bot.webchat.signing import Signer
@@ -46,7 +48,9 @@ class WebChatLimits:
     async def take(self, kind: Kind, session_id: str, client: str) -> Verdict:
         buckets = [Bucket("session", self.signer.limit_key(f"session-{kind}", session_id), self.per_session[kind])]
         if self.per_client is not None and kind is not Kind.UPDATES:
-            buckets.append(Bucket("client", self.signer.limit_key("client", client), self.per_client))
+            # By network, as the repairs service counts clients: an IPv6 client holds a whole /64.
+            network = client_network(client)
+            buckets.append(Bucket("client", self.signer.limit_key("client", network), self.per_client))
         verdict = await self.limiter.take(buckets)
         if not verdict.allowed:
             # Which limit, never whose: no session id or address in the log.
