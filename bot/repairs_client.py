@@ -141,6 +141,14 @@ class RepairsClient:
                                          "chat_id": chat_id})
         return dict(body or {})
 
+    async def officer_link(self, code: str, *, telegram_user_id: int) -> dict[str, Any]:
+        """An officer sent a link code from their Telegram account: the service uses it up and links that
+        account to the officer it was made for. Not retried: a repeat of a call that did use the code would
+        be told the code is used."""
+        body = await self._request("POST", "/api/v1/telegram/officer-links",
+                                   json={"code": code, "telegram_user_id": telegram_user_id})
+        return dict(body or {})
+
     # A chat's edge state (see bot/chat_state.py), under /api/v1/channel-state/{channel}/{chat}/{name}.
 
     @staticmethod

@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     # there with "Acknowledge" and "Assign to me" buttons. Unset: no Telegram alert (the workspace banner
     # still shows it).
     officer_alert_chat: str | None = Field(default=None, pattern=r"^-?[0-9]{1,20}$", alias="REPAIRS_OFFICER_ALERT_CHAT")
+    # The bot's Telegram username (without @): the workspace then offers a t.me link that opens the chat with
+    # the officer's one-time link code filled in. Unset: the workspace says to send /link CODE to the bot.
+    telegram_bot_username: str | None = Field(
+        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$", alias="REPAIRS_TELEGRAM_BOT_USERNAME"
+    )
+    # Wrong link codes one Telegram account may send within the window before it must wait.
+    telegram_link_max_failures: int = Field(default=5, ge=1, le=1000, alias="REPAIRS_TELEGRAM_LINK_MAX_FAILURES")
+    telegram_link_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, alias="REPAIRS_TELEGRAM_LINK_WINDOW_MINUTES"
+    )
 
     # A chat idle this long starts a new conversation with its next message, for the assistant's counts in
     # the reports (repairs/usage/conversations.py). Keep it equal to Rasa's session expiry (domain.yml
@@ -112,7 +122,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 
-    @field_validator("officer_alert_chat", "secure_cookies", mode="before")
+    @field_validator("officer_alert_chat", "secure_cookies", "telegram_bot_username", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -5,6 +5,7 @@ Telegram user id is linked, and the workspace lists emergencies nobody has ackno
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 import uuid
@@ -57,8 +58,14 @@ def alert_id(ctx, reference: str) -> int:
 
 
 def link(client, officer, telegram_user_id: int | None) -> httpx.Response:
-    return client.put("/api/v1/officer/me/telegram", headers=officer.headers,
-                      json={"telegram_user_id": telegram_user_id})
+    """Link as an officer does: a one-time code from the service, sent to the bot from that Telegram account
+    (the bot's call is made directly here; tests/test_officer_telegram_link.py goes through the bot)."""
+    if telegram_user_id is None:
+        return client.delete("/api/v1/officer/me/telegram", headers=officer.headers)
+    code = client.post("/api/v1/officer/me/telegram/link-code", headers=officer.headers)
+    assert code.status_code == 201, code.text
+    return client.post("/api/v1/telegram/officer-links", headers=SERVICE_HEADERS,
+                       json={"code": code.json()["code"], "telegram_user_id": telegram_user_id})
 
 
 def tap(client, alert: int, action: str, user: int, chat: str = GROUP) -> httpx.Response:
@@ -165,7 +172,7 @@ def test_a_tap_by_someone_who_is_not_a_known_officer_is_answered_plainly(client,
     assert r.status_code == 403
     body = r.json()
     assert body["code"] == "unknown_officer"
-    assert "5550001" in body["detail"]  # tells them the id to link in the workspace
+    assert "link code" in body["detail"]  # tells them how to link from the workspace
     with transaction(ctx.sessions) as s:
         assert s.scalar(select(EmergencyAlert.acknowledged_at)) is None
 
@@ -273,7 +280,7 @@ def test_a_telegram_user_links_to_one_officer_only_and_can_unlink(client, factor
     assert link(client, jo, 5550006).status_code == 200
     r = link(client, sam, 5550006)
     assert r.status_code == 409 and r.json()["code"] == "telegram_user_taken"
-    assert link(client, jo, None).status_code == 200
+    assert link(client, jo, None).status_code == 204
     assert link(client, sam, 5550006).status_code == 200
 
 
@@ -385,7 +392,7 @@ def test_an_emergency_reaches_the_group_and_assign_to_me_assigns_it(live_server,
         seen = set(tg.callback_answers())
         tg.tap(chat, "Assign to me", from_id=7770999)
         answer = _callback_answer(tg, seen)
-        assert "not linked" in answer["text"] and "7770999" in answer["text"]
+        assert "not linked" in answer["text"] and "link code" in answer["text"]
 
         seen = set(tg.callback_answers())
         tg.tap(chat, "Assign to me", from_id=7770001)
@@ -458,23 +465,33 @@ def test_the_banner_shows_on_every_page_until_someone_takes_it(client, factory, 
         assert event is not None and event.data == {"via": "workspace"} and event.actor_id == str(officer.id)
 
 
-def test_the_alerts_page_links_a_telegram_account(client, factory, ctx, group):
+def test_the_alerts_page_links_a_telegram_account_with_a_one_time_code(client, factory, ctx, group):
     from tests.workspace_client import csrf_of, sign_in
 
-    officer, other = factory.officer(), factory.officer()
-    assert link(client, other, 4440002).status_code == 200
+    officer = factory.officer()
     assert sign_in(client, officer.email, officer.password).status_code == 303
-    csrf = csrf_of(client.get("/officer/alerts"))
-    bad = client.post("/officer/alerts/telegram", data={"csrf_token": csrf, "telegram_user_id": "@jo"})
-    assert bad.status_code == 400 and "is a number" in bad.text
-    taken = client.post("/officer/alerts/telegram", data={"csrf_token": csrf, "telegram_user_id": "4440002"})
-    assert taken.status_code == 409 and "already linked to another officer" in taken.text
-    r = client.post("/officer/alerts/telegram", data={"csrf_token": csrf, "telegram_user_id": "4440001"},
-                    follow_redirects=False)
-    assert r.status_code == 303
-    assert "Linked now: 4440001" in client.get(r.headers["location"]).text
+    page = client.get("/officer/alerts")
+    assert "Your Telegram account is not linked." in page.text
+    assert 'name="telegram_user_id"' not in page.text  # no typing an id: it proved nothing
+    shown = client.post("/officer/alerts/telegram/code", data={"csrf_token": csrf_of(page)})
+    assert shown.status_code == 200
+    code = re.search(r"<code>/link ([A-Z0-9]{8})</code>", shown.text)
+    assert code, shown.text
+    assert "t.me" not in shown.text  # no bot username set: the instruction only
+    assert "no-store" in shown.headers["cache-control"]
+    # Not linked until the code comes back from Telegram; the page says a code is waiting.
+    waiting = client.get("/officer/alerts")
+    assert "A code made earlier works" in waiting.text and code.group(1) not in waiting.text
+    r = client.post("/api/v1/telegram/officer-links", headers=SERVICE_HEADERS,
+                    json={"code": code.group(1), "telegram_user_id": 4440001})
+    assert r.status_code == 200, r.text
+    linked = client.get("/officer/alerts")
+    assert "Your Telegram account is linked." in linked.text
     ticket = report(client, factory.resident())
     assert tap(client, alert_id(ctx, ticket["reference"]), "acknowledge", 4440001).json()["acknowledged_by"]
+    r = client.post("/officer/alerts/telegram/unlink", data={"csrf_token": csrf_of(linked)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Your Telegram account is no longer linked." in client.get(r.headers["location"]).text
 
 
 def test_in_the_browser_the_banner_leads_to_the_alert_and_assign_to_me(browser, live_server, factory, ctx,

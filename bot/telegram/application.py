@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from bot.repairs_client import RepairsError, RepairsUnavailable
 from bot.settings import BotSettings
-from bot.telegram import handlers, officer_alerts
+from bot.telegram import handlers, officer_alerts, officer_link
 from bot.telegram.conversation import CHANNEL, EdgeServices
 from bot.telegram.ordering import ChatOrderedProcessor, FirstDelivery
 from bot.telegram.photos import IMAGE_TYPES
@@ -57,6 +57,9 @@ def add_handlers(application: Application) -> None:
     application.add_handlers([
         # Residents' details stay out of group chats.
         MessageHandler(~private & filters.COMMAND, handlers.private_only),
+        # An officer's one-time link code (before /start reaches the assistant: first match wins).
+        CommandHandler("link", officer_link.link_command, filters=private),
+        CommandHandler("start", officer_link.start_with_code, filters=private & officer_link.START_WITH_CODE),
         CommandHandler(list(handlers.COMMAND_MESSAGES), handlers.command, filters=private),
         CommandHandler("help", handlers.help_command, filters=private),
         CommandHandler("privacy", handlers.privacy, filters=private),

@@ -1,5 +1,6 @@
-"""Emergency alerts over HTTP: the officers' list and acknowledgement, an officer's Telegram link, and the
-bot's call when someone taps a button on an alert in the officers' Telegram group."""
+"""Emergency alerts over HTTP: the officers' list and acknowledgement, an officer's Telegram link (a one-time
+code the officer sends to the bot: repairs/alerts/telegram_link.py), and the bot's calls when someone taps a
+button on an alert in the officers' Telegram group or sends the bot a link code."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import logging
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from repairs.alerts import actions
+from repairs.alerts import actions, telegram_link
 from repairs.auth.dependencies import ContextDep, OfficerDep, Principal, ServiceDep
+from repairs.auth.models import Officer
+from repairs.auth.throttle_keys import throttle_secret
 from repairs.context import ServiceContext
 from repairs.database import transaction
 from repairs.problems import Problem
+from repairs.residents.verify_throttle import TooManyAttempts, begin_counted, succeeded
 
 router = APIRouter(tags=["alerts"])
 log = logging.getLogger(__name__)
@@ -49,9 +53,26 @@ class OutcomeOut(BaseModel):
     assigned_to: str | None
 
 
-class TelegramLink(BaseModel):
+class TelegramLinkState(BaseModel):
+    linked: bool
+    telegram_user_id: int | None
+
+
+class TelegramLinkCodeOut(BaseModel):
+    code: str = Field(description="Send `/link CODE` to the bot from your own Telegram account")
+    expires_at: datetime
+    link: str | None = Field(description="t.me link that sends the code for you (when the bot's username is set)")
+
+
+class TelegramLinkRedeem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    telegram_user_id: TelegramId | None
+    code: str = Field(max_length=40)
+    telegram_user_id: TelegramId
+
+
+class TelegramLinked(BaseModel):
+    officer_name: str
+    message: str
 
 
 class TelegramAction(BaseModel):
@@ -95,15 +116,59 @@ def assign_to_me(alert_id: AlertId, principal: OfficerDep, ctx: ContextDep) -> O
     return _officer_act(alert_id, principal, ctx, assign=True)
 
 
-@router.put("/api/v1/officer/me/telegram", response_model=TelegramLink, summary="Link your Telegram user id")
-def link_telegram(body: TelegramLink, principal: OfficerDep, ctx: ContextDep) -> TelegramLink:
+@router.get("/api/v1/officer/me/telegram", response_model=TelegramLinkState, summary="Your Telegram link")
+def telegram_state(principal: OfficerDep, ctx: ContextDep) -> TelegramLinkState:
+    with transaction(ctx.sessions) as session:
+        officer = session.get(Officer, principal.officer_id)
+        linked = officer.telegram_user_id if officer is not None else None
+    return TelegramLinkState(linked=linked is not None, telegram_user_id=linked)
+
+
+@router.post("/api/v1/officer/me/telegram/link-code", response_model=TelegramLinkCodeOut, status_code=201,
+             summary="A one-time code to link your Telegram account (send it to the bot within 10 minutes)")
+def telegram_link_code(principal: OfficerDep, ctx: ContextDep) -> TelegramLinkCodeOut:
+    assert principal.officer_id is not None
+    secret = throttle_secret(ctx.settings)
+    with transaction(ctx.sessions) as session:
+        issued = telegram_link.issue_code(session, secret, principal.officer_id)
+    return TelegramLinkCodeOut(code=issued.code, expires_at=issued.expires_at,
+                               link=telegram_link.deep_link(ctx.settings, issued.code))
+
+
+@router.delete("/api/v1/officer/me/telegram", status_code=204, summary="Unlink your Telegram account")
+def telegram_unlink(principal: OfficerDep, ctx: ContextDep) -> Response:
     assert principal.officer_id is not None
     with transaction(ctx.sessions) as session:
-        try:
-            actions.link_telegram(session, principal.officer_id, body.telegram_user_id)
-        except actions.AlertActionRefused as exc:
-            raise _refused(exc) from None
-    return body
+        telegram_link.unlink(session, principal.officer_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/telegram/officer-links", response_model=TelegramLinked,
+             summary="An officer sent the bot a link code (called by the bot)")
+def telegram_redeem(body: TelegramLinkRedeem, _service: ServiceDep, ctx: ContextDep) -> TelegramLinked:
+    secret = throttle_secret(ctx.settings)
+    key = [(telegram_link.guess_key(secret, body.telegram_user_id), telegram_link.link_throttle(ctx.settings))]
+    try:
+        # Counted as a wrong code before it is checked, and committed (as identity checks are).
+        with transaction(ctx.sessions) as session:
+            attempt = begin_counted(session, key)
+    except TooManyAttempts as exc:
+        raise Problem(429, "too_many_attempts", "Too many attempts",
+                      "Too many codes from this Telegram account did not work. Please wait a while.",
+                      headers={"Retry-After": str(exc.retry_after_seconds)}) from None
+    try:
+        with transaction(ctx.sessions) as session:
+            officer = telegram_link.redeem(session, secret, body.code, body.telegram_user_id)
+            name = officer.name
+            succeeded(session, attempt)
+    except telegram_link.LinkRefused as exc:
+        if exc.code != "code_not_valid":  # a right code, refused for another reason: not a guess
+            with transaction(ctx.sessions) as session:
+                succeeded(session, attempt)
+        log.info("telegram link refused", extra={"code": exc.code})
+        raise Problem(409 if exc.code == "telegram_user_taken" else 422, exc.code, "Not linked", exc.message) from None
+    log.info("telegram account linked to an officer")
+    return TelegramLinked(officer_name=name, message=f"Linked: your taps on alerts now count as {name}'s.")
 
 
 @router.post(
@@ -124,8 +189,8 @@ def telegram_action(alert_id: AlertId, body: TelegramAction, _service: ServiceDe
                 403,
                 "unknown_officer",
                 "Not a known officer",
-                "Your Telegram account is not linked to an officer account. Your Telegram user id is "
-                f"{body.telegram_user_id}: add it in the workspace under Alerts, then tap again.",
+                "Your Telegram account is not linked to an officer account. In the workspace, open Alerts and "
+                "make a link code, send it to this bot in a private chat, then tap again.",
             )
         try:
             outcome = actions.act(session, alert_id, officer, assign=body.action != "acknowledge", via="telegram")

@@ -35,7 +35,7 @@ class AccountEventView:
     detail: str | None
 
 
-def _record(
+def record_event(
     session: Session, actor_id: int | None, officer_id: int, action: AccountAction, detail: str | None = None
 ) -> None:
     session.add(OfficerAccountEvent(actor_id=actor_id, officer_id=officer_id, action=action, detail=detail))
@@ -54,7 +54,7 @@ def create_account(
     session: Session, actor_id: int | None, *, email: str, name: str, password: str, role: Role
 ) -> Officer:
     officer = create_officer(session, email=email, name=name, password=password, role=role)
-    _record(session, actor_id, officer.id, AccountAction.CREATED, role.value)
+    record_event(session, actor_id, officer.id, AccountAction.CREATED, role.value)
     return officer
 
 
@@ -66,7 +66,7 @@ def deactivate(session: Session, actor_id: int, officer_id: int) -> Officer:
         return officer
     officer.active = False
     revoke_all_sessions(session, officer.id)
-    _record(session, actor_id, officer.id, AccountAction.DEACTIVATED)
+    record_event(session, actor_id, officer.id, AccountAction.DEACTIVATED)
     return officer
 
 
@@ -75,7 +75,7 @@ def reactivate(session: Session, actor_id: int, officer_id: int) -> Officer:
     if officer.active:
         return officer
     officer.active = True
-    _record(session, actor_id, officer.id, AccountAction.REACTIVATED)
+    record_event(session, actor_id, officer.id, AccountAction.REACTIVATED)
     return officer
 
 
@@ -86,7 +86,7 @@ def reset_password(session: Session, actor_id: int, officer_id: int, password: s
     officer.failed_logins = 0
     officer.locked_until = None
     revoke_all_sessions(session, officer.id)
-    _record(session, actor_id, officer.id, AccountAction.PASSWORD_RESET)
+    record_event(session, actor_id, officer.id, AccountAction.PASSWORD_RESET)
     return officer
 
 
@@ -101,7 +101,7 @@ def change_own_password(session: Session, officer_id: int, current: str, new: st
         return False
     officer.password_hash = new_hash
     revoke_all_sessions(session, officer.id)
-    _record(session, officer.id, officer.id, AccountAction.PASSWORD_CHANGED)
+    record_event(session, officer.id, officer.id, AccountAction.PASSWORD_CHANGED)
     return True
 
 
@@ -109,7 +109,7 @@ def unlock(session: Session, actor_id: int, officer_id: int) -> Officer:
     officer = _target(session, officer_id)
     officer.failed_logins = 0
     officer.locked_until = None
-    _record(session, actor_id, officer.id, AccountAction.UNLOCKED)
+    record_event(session, actor_id, officer.id, AccountAction.UNLOCKED)
     return officer
 
 
@@ -120,7 +120,7 @@ def change_role(session: Session, actor_id: int, officer_id: int, role: Role) ->
     if officer.role == role:
         return officer
     officer.role = role
-    _record(session, actor_id, officer.id, AccountAction.ROLE_CHANGED, role.value)
+    record_event(session, actor_id, officer.id, AccountAction.ROLE_CHANGED, role.value)
     return officer
 
 

@@ -85,6 +85,8 @@ class AccountAction(enum.StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - by the officer themselves
     UNLOCKED = "unlocked"
     ROLE_CHANGED = "role_changed"
+    TELEGRAM_LINKED = "telegram_linked"  # by the officer, from the account itself (a one-time code)
+    TELEGRAM_UNLINKED = "telegram_unlinked"
 
 
 class OfficerAccountEvent(Base):

@@ -96,8 +96,15 @@ def begin_attempt(
     """Record an identity check under each of its keys, counted as a failure until `succeeded()`; raises
     TooManyAttempts (recording nothing) when any key already has its limit in its window. The caller
     commits before checking the details, so other replicas see the attempt."""
+    return begin_counted(session, counted_keys(throttles, request), now=now)
+
+
+def begin_counted(
+    session: Session, keys: Sequence[tuple[str, ThrottlePolicy]], *, now: datetime | None = None
+) -> list[int]:
+    """`begin_attempt` for any check that proves who someone is (also an officer's Telegram link code):
+    the keys, each a keyed hash with its own limit."""
     now = now or utcnow()
-    keys = counted_keys(throttles, request)
     if session.get_bind().dialect.name == "postgresql":
         for key in sorted({key for key, _ in keys}):
             session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": int(key[:15], 16)})

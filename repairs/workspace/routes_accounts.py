@@ -42,6 +42,8 @@ ACTION_TEXT = {
     AccountAction.PASSWORD_CHANGED: "changed the password of",
     AccountAction.UNLOCKED: "unlocked",
     AccountAction.ROLE_CHANGED: "changed the role of",
+    AccountAction.TELEGRAM_LINKED: "linked a Telegram account to",
+    AccountAction.TELEGRAM_UNLINKED: "unlinked the Telegram account of",
 }
 
 

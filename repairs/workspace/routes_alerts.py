@@ -1,6 +1,7 @@
 """The alerts page: emergencies nobody has acknowledged, with "Acknowledge" and "Assign to me" (the same
-service as the buttons in the officers' Telegram group), and where an officer links their Telegram user id
-so their taps in that group count as theirs."""
+service as the buttons in the officers' Telegram group), and where an officer links their Telegram account
+(a one-time code to send to the bot: repairs/alerts/telegram_link.py) so their taps in that group count as
+theirs."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from repairs.alerts import actions
+from repairs.alerts import actions, telegram_link
 from repairs.auth.models import Officer
+from repairs.auth.throttle_keys import throttle_secret
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
 from repairs.workspace.auth import BackgroundOfficer, CsrfForm, CurrentOfficer, WorkspaceOfficer
@@ -30,7 +32,6 @@ DONE = {
     "already_acknowledged": "{ref} had already been acknowledged.",
     "assigned": "{ref} is assigned to you.",
     "already_assigned": "{ref} was already yours.",
-    "linked": "Your Telegram account is linked: your taps on alerts in the officers' group now count as yours.",
     "unlinked": "Your Telegram account is no longer linked.",
 }
 
@@ -65,22 +66,33 @@ def _rows(ctx: ServiceContext) -> tuple[list[AlertRow], int]:
     ], total
 
 
-def _telegram_id(ctx: ServiceContext, officer_id: int) -> int | None:
+@dataclass(frozen=True)
+class TelegramState:
+    linked: bool
+    code_expires: str | None  # when a code made earlier and not yet used stops working
+
+
+def _telegram_state(ctx: ServiceContext, officer_id: int) -> TelegramState:
     with transaction(ctx.sessions) as session:
         officer = session.get(Officer, officer_id)
-        return officer.telegram_user_id if officer is not None else None
+        waiting = telegram_link.waiting_code_expiry(session, officer_id)
+    return TelegramState(
+        linked=officer is not None and officer.telegram_user_id is not None,
+        code_expires=local_time(waiting) if waiting else None,
+    )
 
 
 async def _page(
     request: Request, officer: WorkspaceOfficer, ctx: ServiceContext, *, message: str | None = None,
-    error: str | None = None, status_code: int = 200, telegram_value: str | None = None,
+    error: str | None = None, status_code: int = 200, issued: telegram_link.IssuedCode | None = None,
 ) -> HTMLResponse:
     rows, total = await run_in_threadpool(_rows, ctx)
-    linked = await run_in_threadpool(_telegram_id, ctx, officer.id)
+    telegram = await run_in_threadpool(_telegram_state, ctx, officer.id)
     return await render(
         request, "alerts.html", officer, status_code=status_code, rows=rows, total=total, message=message,
-        error=error, telegram_user_id=linked,
-        telegram_value=telegram_value if telegram_value is not None else (str(linked) if linked else ""),
+        error=error, telegram=telegram, issued=issued,
+        issued_expires=local_time(issued.expires_at) if issued else None,
+        issued_link=telegram_link.deep_link(ctx.settings, issued.code) if issued else None,
         group_configured=ctx.settings.officer_alert_chat is not None,
     )
 
@@ -130,22 +142,26 @@ async def assign_to_me(
     return await _handle(request, officer, ctx, alert_id, assign=True)
 
 
-def _link(ctx: ServiceContext, officer_id: int, telegram_user_id: int | None) -> None:
+def _issue(ctx: ServiceContext, officer_id: int) -> telegram_link.IssuedCode:
+    secret = throttle_secret(ctx.settings)
     with transaction(ctx.sessions) as session:
-        actions.link_telegram(session, officer_id, telegram_user_id)
+        return telegram_link.issue_code(session, secret, officer_id)
 
 
-@router.post("/alerts/telegram")
-async def link_telegram(request: Request, officer: CurrentOfficer, form: CsrfForm, ctx: Context) -> Response:
-    raw = str(form.get("telegram_user_id") or "").strip()[:30]
-    if raw and not (raw.isdigit() and 0 < int(raw) <= 2**53):
-        return await _page(request, officer, ctx, status_code=400, telegram_value=raw,
-                           error="A Telegram user id is a number, such as 123456789. The bot tells you yours "
-                                 "when you tap a button on an alert in the officers' group.")
-    try:
-        await run_in_threadpool(_link, ctx, officer.id, int(raw) if raw else None)
-    except actions.AlertActionRefused as exc:
-        return await _page(request, officer, ctx, error=exc.message, status_code=409, telegram_value=raw)
-    return RedirectResponse(f"/officer/alerts?{urlencode({'done': 'linked' if raw else 'unlinked'})}", status_code=303)
+@router.post("/alerts/telegram/code", response_class=HTMLResponse)
+async def telegram_code(request: Request, officer: CurrentOfficer, _form: CsrfForm, ctx: Context) -> Response:
+    """A one-time code for the officer to send to the bot. Shown on this answer only (never stored: its hash
+    is), so it is a page, not a redirect; the page is no-store like every workspace page."""
+    issued = await run_in_threadpool(_issue, ctx, officer.id)
+    return await _page(request, officer, ctx, issued=issued)
 
 
+def _unlink(ctx: ServiceContext, officer_id: int) -> None:
+    with transaction(ctx.sessions) as session:
+        telegram_link.unlink(session, officer_id)
+
+
+@router.post("/alerts/telegram/unlink")
+async def telegram_unlink(request: Request, officer: CurrentOfficer, _form: CsrfForm, ctx: Context) -> Response:
+    await run_in_threadpool(_unlink, ctx, officer.id)
+    return RedirectResponse(f"/officer/alerts?{urlencode({'done': 'unlinked'})}#telegram", status_code=303)
