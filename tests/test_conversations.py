@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -81,6 +82,35 @@ def test_gas_interrupts_verification(stack):
     stack.say(chat, "my kitchen tap is leaking")
     replies = texts(stack.say(chat, "wait theres a strong smell of gas now"))
     assert "0800 111 999" in replies[0]
+
+
+def test_fresh_web_chat_sessions_from_one_client_cannot_spray_identity_checks(stack):
+    """The bot signs its keyed digest of a web chat client's address into every turn's metadata; the actions
+    send it with the identity check, and the service counts failures per client (10 an hour), so fresh
+    sessions from one address get no fresh tries."""
+    run = uuid.uuid4().hex[:8]
+    metadata = {"channel": "web", "client": f"client-{run}-" + "x" * 30}
+
+    def say(sender: str, text: str, client: dict[str, object] = metadata) -> list[str]:
+        r = stack.post_turn(sender, text, typed=not text.startswith("/"), metadata=client)
+        r.raise_for_status()
+        return texts(list(r.json()))
+
+    for n in range(5):  # five sessions, two wrong tries each (then the assistant offers a person)
+        sender = f"web:spray-{run}-{n}"
+        say(sender, "/start_verification")
+        for attempt in range(2):
+            say(sender, f"T-9{n}{attempt}100")
+            say(sender, f"E{n + 1} {attempt}AB")
+    last = f"web:spray-{run}-last"
+    say(last, "/start_verification")
+    say(last, TENANT[0])
+    assert any("too many tries" in t for t in say(last, TENANT[1]))
+    # Another client, with the same details, is not held back.
+    other = {"channel": "web", "client": f"other-{run}-" + "y" * 30}
+    say(f"web:other-{run}", "/start_verification", other)
+    say(f"web:other-{run}", TENANT[0], other)
+    assert any("verified" in t for t in say(f"web:other-{run}", TENANT[1], other))
 
 
 def test_verified_resident_reports_a_leak_and_gets_a_reference(stack):
