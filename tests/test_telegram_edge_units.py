@@ -248,3 +248,10 @@ def test_only_residents_private_messages_and_taps_carry_their_chat_to_be_counted
     assert resident_chat(tap(private)) == "5"
     assert resident_chat(tap(in_group)) is None, "an officer's tap on an emergency alert"
     assert resident_chat(Update(5)) is None
+    # An officer sending their link code privately is not a resident's conversation either.
+    for text in ("/link ABCD2345", "/link", "/LINK@repairs_bot abcd2345", "/start link-ABCD2345"):
+        linking = Message(6, date=None, chat=Chat(5, "private"), from_user=User(5, "O", False), text=text)  # type: ignore[arg-type]
+        assert resident_chat(Update(6, message=linking)) is None, text
+    for text in ("/start", "/linkage is broken", "link my repair"):
+        words = Message(7, date=None, chat=Chat(5, "private"), from_user=User(5, "R", False), text=text)  # type: ignore[arg-type]
+        assert resident_chat(Update(7, message=words)) == "5", text

@@ -99,8 +99,11 @@ def _first_delivery(edge: EdgeServices) -> FirstDelivery:
 
 def resident_chat(update: Update) -> str | None:
     """The chat of a resident's message, command or button tap, whose conversation the repairs service
-    counts with the update's claim; None for anything else (the officers' group and its alert buttons)."""
+    counts with the update's claim; None for anything else (the officers' group and its alert buttons, an
+    officer's /link)."""
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE or (update.message is None and update.callback_query is None):
         return None
+    if update.message is not None and officer_link.is_link_message(update.message.text):
+        return None  # an officer linking their Telegram account is no resident's conversation
     return str(chat.id)

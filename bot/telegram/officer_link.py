@@ -9,6 +9,7 @@ the code nor the user id is logged.
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import Update
 from telegram.ext import ContextTypes, filters
@@ -21,9 +22,15 @@ log = logging.getLogger(__name__)
 START_PREFIX = "link-"
 # `/start link-CODE` only: a plain /start still greets the resident through the assistant.
 START_WITH_CODE = filters.Regex(rf"^/start(@\w+)?\s+{START_PREFIX}")
+_LINKING = re.compile(rf"^/(link(@\w+)?(\s|$)|start(@\w+)?\s+{START_PREFIX})", re.IGNORECASE)
 USAGE = "Send /link followed by the code the workspace shows you (Alerts page), like /link ABCD2345."
 UNAVAILABLE = "The repairs service did not answer, so nothing was linked. Please try again in a moment."
 NOT_DONE = "That did not work. Make a new code in the workspace and try again."
+
+
+def is_link_message(text: str | None) -> bool:
+    """An officer linking their account, not a resident talking to the assistant (not counted as one)."""
+    return bool(text) and _LINKING.match(text or "") is not None
 
 
 async def link_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
