@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
+
+from repairs_common.facts import Facts, Qualifier
 
 from repairs.policy.calendar import WorkingCalendar, require_aware
+from repairs.policy.fact_rules import FactDecision, FactRuleSet, Question
 from repairs.policy.responsibility import Responsibility, ResponsibilityRules
 from repairs.policy.rules import RuleSet
 from repairs.policy.schema import ComplaintStage, PolicyFile
@@ -19,7 +23,12 @@ from repairs.policy.wording import describe_deadline
 from repairs.residents.models import Tenure
 from repairs.tickets.models import LocationType, Priority
 
-__all__ = ["Assessment", "Category", "Deadlines", "Policy", "Responsibility", "WorkingCalendar"]
+__all__ = ["Assessment", "Category", "Deadlines", "Policy", "Question", "Responsibility", "WorkingCalendar"]
+
+# Which path decided a priority: the fact rules (the assistant sent facts), the phrase rules (it did not:
+# Rasa was not reachable, or an older model), or the shared gas and carbon monoxide detector, which wins
+# over both.
+DecisionPath = Literal["facts", "phrases", "detector"]
 
 # Lower is more pressing.
 _RANK = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}
@@ -38,6 +47,10 @@ class Assessment:
     advice: str | None  # safety text for emergencies, placeholders filled in; else None
     advice_key: str | None
     awaab: bool  # Awaab's Law clocks apply (tenant + (damp and mould or an emergency hazard))
+    path: DecisionPath = "phrases"
+    rule: str | None = None  # the rule that gave the priority; None when the category's default did
+    facts: Facts | None = None  # the facts decided on (with what the resident's record adds), when given
+    question: Question | None = None  # what to ask when an unknown fact would change the priority
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class Policy:
         category_advice: dict[str, str],
         calendar: WorkingCalendar,
         rules: RuleSet,
+        fact_rules: FactRuleSet,
         responsibility_rules: ResponsibilityRules,
         out_of_hours_phone: str,
     ) -> None:
@@ -66,6 +80,7 @@ class Policy:
         self.out_of_hours_phone = out_of_hours_phone
         self._category_advice = category_advice
         self._rules = rules
+        self._fact_rules = fact_rules
         self._responsibility = responsibility_rules
         self._damp_patterns = tuple(compile_pattern(p) for p in config.awaab.damp_mould.text_patterns)
         self._vulnerability_patterns = tuple(compile_pattern(p) for p in config.vulnerability.text_patterns)
@@ -106,14 +121,19 @@ class Policy:
         at: datetime,
         reported_emergency: bool = False,
         learned_emergency: str | None = None,
+        facts: Facts | None = None,
     ) -> Assessment:
         """The priority, safety advice and Awaab's Law status of a report.
 
+        With `facts` (what the assistant read in the message, plus any answers), the fact rules decide, and
+        the assessment names the question to ask when an unknown fact would change the priority. Without
+        them the phrase rules decide, as before facts existed. Either way the shared gas and carbon monoxide
+        detector wins, and `reported_emergency` can raise the priority, never lower it.
+
         `learned_emergency` is the assistant's language model's judgement that the words describe an
-        emergency, named by its kind of safety advice ("water", "security", ...). Like
-        `reported_emergency` it can raise the priority to an emergency, never lower it; the phrase rules
-        still choose the advice when they fire too. Both exist because neither alone catches every way
-        a resident describes a flood or a break-in.
+        emergency, named by its kind of safety advice ("water", "security", ...). On the phrase path, like
+        `reported_emergency`, it can raise the priority to an emergency, never lower it; the phrase rules
+        still choose the advice when they fire too. Facts supersede it: they say the same with reasons.
         """
         cat = self.category(category)
         at_utc = require_aware(at, "at")
@@ -125,22 +145,47 @@ class Policy:
         priority = cat.default_priority
         reasons = [f"category_default:{priority.value}"]
         advice_key: str | None = None
+        rule_name: str | None = None
+        path: DecisionPath = "phrases"
+        used: Facts | None = None
+        decision: FactDecision | None = None
 
-        for rule in self._rules.matching(
-            normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
-        ):
-            reasons.append(f"rule:{rule.id}")
-            if _more_pressing(rule.priority, priority):
-                priority = rule.priority
-            if rule.priority is Priority.EMERGENCY and advice_key is None:
-                advice_key = rule.advice
+        if facts is None:
+            for rule in self._rules.matching(
+                normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
+            ):
+                reasons.append(f"rule:{rule.id}")
+                if _more_pressing(rule.priority, priority):
+                    priority = rule.priority
+                    rule_name = rule.id
+                if rule.priority is Priority.EMERGENCY and advice_key is None:
+                    advice_key = rule.advice
+        else:
+            path = "facts"
+            used = _with_vulnerability(facts, vulnerable)
+            detected = self._rules.detected(
+                normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
+            )
+            if detected:
+                first = detected[0]
+                path, priority, rule_name, advice_key = "detector", first.priority, first.id, first.advice
+                reasons.append(f"rule:{first.id}")
+            else:
+                decision = self._fact_rules.decide(used)
+                if decision.rule is not None and decision.priority is not None:
+                    priority, rule_name = decision.priority, decision.rule.id
+                    reasons.append(f"fact_rule:{decision.rule.id}")
+                    if decision.assumed:
+                        reasons.append("fact_unknown:" + ",".join(decision.assumed))
+                    if priority is Priority.EMERGENCY:
+                        advice_key = decision.rule.advice
 
         if vulnerable and priority is Priority.ROUTINE and cat.code in self.config.vulnerability.raise_to_urgent:
             priority = Priority.URGENT
             reasons.append("vulnerable_raise")
 
-        if (learned_emergency and priority is not Priority.EMERGENCY and learned_emergency in self.config.advice
-                and not self._rules.guard.says_resolved(normalised)):
+        if (facts is None and learned_emergency and priority is not Priority.EMERGENCY
+                and learned_emergency in self.config.advice and not self._rules.guard.says_resolved(normalised)):
             priority = Priority.EMERGENCY
             reasons.append(f"model:{learned_emergency}")
             advice_key = advice_key or learned_emergency
@@ -157,6 +202,10 @@ class Policy:
         if awaab_reason:
             reasons.append(awaab_reason)
 
+        question = None
+        if used is not None and decision is not None:
+            question = self._fact_rules.question(used, decision, priority)
+
         return Assessment(
             priority=priority,
             emergency=emergency,
@@ -164,6 +213,10 @@ class Policy:
             advice=self.advice(advice_key) if advice_key else None,
             advice_key=advice_key,
             awaab=awaab,
+            path=path,
+            rule=rule_name,
+            facts=used,
+            question=question,
         )
 
     def _awaab(
@@ -280,3 +333,11 @@ class Policy:
 
     def describe_deadline(self, when: datetime, now: datetime) -> str:
         return describe_deadline(when, now, self.calendar.tz)
+
+
+def _with_vulnerability(facts: Facts, vulnerable: bool) -> Facts:
+    """The facts with what the resident's record (or the message's words) says about vulnerability: someone
+    vulnerable at home is at risk. The record wins over a "no" in the message: the safe side."""
+    if not vulnerable or facts.get("at_risk") is True:
+        return facts
+    return Facts(facts.affected, {**facts.qualifiers, "at_risk": Qualifier(True, 1.0)})

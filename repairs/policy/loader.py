@@ -18,6 +18,7 @@ from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES
 
 from repairs.policy.calendar import WorkingCalendar
 from repairs.policy.engine import Policy
+from repairs.policy.fact_rules import FactRuleSet
 from repairs.policy.responsibility import ResponsibilityRules
 from repairs.policy.rules import EmergencyRule, RuleSet
 from repairs.policy.schema import CategoriesFile, PolicyFile, ResponsibilityFile
@@ -109,6 +110,8 @@ def _cross_check(
         where = f"{POLICY_FILE} emergency_rules[{i}] ({rule.id})"
         check_codes(where, rule.categories)
         check_advice(where, rule.advice)
+    for i, fact_rule in enumerate(policy.fact_rules):
+        check_advice(f"{POLICY_FILE} fact_rules[{i}] ({fact_rule.rule})", fact_rule.advice)
     check_codes(f"{POLICY_FILE} vulnerability.raise_to_urgent", policy.vulnerability.raise_to_urgent)
     check_codes(f"{POLICY_FILE} awaab.damp_mould.categories", policy.awaab.damp_mould.categories)
     for tenure in ("tenant", "leaseholder"):
@@ -141,6 +144,7 @@ def load_policy(data_dir: Path, *, out_of_hours_phone: str = "020 7974 4444") ->
         category_advice={c.code: c.emergency_advice for c in categories.categories if c.emergency_advice},
         calendar=calendar,
         rules=RuleSet(rules=tuple(EmergencyRule.from_config(r) for r in policy.emergency_rules), guard=guard),
+        fact_rules=FactRuleSet.from_config(policy.fact_rules, policy.fact_questions, policy.fact_confidence),
         responsibility_rules=ResponsibilityRules(responsibility, out_of_hours_phone),
         out_of_hours_phone=out_of_hours_phone,
     )

@@ -95,3 +95,16 @@ class RuleSet:
             if rule.conditions_hold(category=category, vulnerable=vulnerable, month=month, location_type=location_type)
             and rule.matches(text, self.guard)
         ]
+
+    def detected(
+        self, text: str, *, category: str, vulnerable: bool, month: int, location_type: LocationType
+    ) -> list[EmergencyRule]:
+        """Only the rules decided by a shared detector (gas, carbon monoxide): they hold whatever else the
+        report's facts say. `text` must already be normalised."""
+        return [
+            rule
+            for rule in self.rules
+            if rule.detector is not None
+            and rule.conditions_hold(category=category, vulnerable=vulnerable, month=month, location_type=location_type)
+            and rule.matches(text, self.guard)
+        ]

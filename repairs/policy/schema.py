@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from repairs_common import gas
+from repairs_common.facts import AFFECTED_CODES, CARBON_MONOXIDE, GAS_LEAK, QUALIFIERS, Facts, FactsError
 
 from repairs.residents.models import Tenure
 from repairs.tickets.models import LocationType, Priority
@@ -231,6 +232,112 @@ class EmergencyRuleConfig(_Model):
         return self
 
 
+# A qualifier's value in a fact rule or a question's answer: true/false, a choice ("total"), or null for
+# "the message does not say" (only in a rule's list of values it accepts).
+FactValue = bool | str | None
+ASK = "ask"
+
+
+def _check_fact_value(qualifier: str, value: FactValue) -> None:
+    """Refuse a qualifier or value outside repairs_common.facts' vocabulary (the extractor's too)."""
+    try:
+        Facts.from_labels({qualifier: value})
+    except FactsError as exc:
+        raise ValueError(f"{exc} (the vocabulary is repairs_common.facts)") from None
+
+
+class FactRuleConfig(_Model):
+    """A priority decided from facts: `when` names the affected code(s) (any one of them) and the value(s)
+    each qualifier must have; a list of values is any one of them, and null in it means "also when the message
+    does not say". A rule applies only to what is happening now (`current` not false) unless `when` names
+    `current` itself.
+
+    `if_unknown` says what happens while a qualifier the rule needs is unknown: `ask` (the default: the rule
+    does not apply, and the assistant may ask about it), or a priority to decide at meanwhile (the safe side
+    for a severe risk; the question is still asked, so an answer can lower it). A mapping gives it per
+    qualifier; with several unknown, the least pressing of them holds."""
+
+    rule: str = Field(pattern=CODE_PATTERN)
+    description: str | None = None
+    when: dict[str, FactValue | list[FactValue]]
+    priority: Priority = Priority.EMERGENCY
+    if_unknown: str | dict[str, str] = ASK
+    advice: str | None = None
+
+    @field_validator("when")
+    @classmethod
+    def _vocabulary(cls, value: dict[str, FactValue | list[FactValue]]) -> dict[str, FactValue | list[FactValue]]:
+        affected = value.get("affected")
+        codes = affected if isinstance(affected, list) else [affected]
+        if not codes or any(not isinstance(c, str) for c in codes):
+            raise ValueError("'affected' is required: an affected code or a list of them")
+        unknown = [c for c in codes if c not in AFFECTED_CODES]
+        if unknown:
+            raise ValueError(f"unknown affected code(s) {unknown}; the codes are {sorted(AFFECTED_CODES)} "
+                             "(repairs_common.facts)")
+        for name, accepted in value.items():
+            if name == "affected":
+                continue
+            if name not in QUALIFIERS:
+                raise ValueError(f"unknown qualifier {name!r}; the qualifiers are {list(QUALIFIERS)} "
+                                 "(repairs_common.facts)")
+            values = accepted if isinstance(accepted, list) else [accepted]
+            if not values:
+                raise ValueError(f"qualifier {name!r} needs at least one value")
+            for one in values:
+                _check_fact_value(name, one)
+        return value
+
+    @model_validator(mode="after")
+    def _if_unknown(self) -> FactRuleConfig:
+        per_qualifier = self.if_unknown if isinstance(self.if_unknown, dict) else {}
+        for name in per_qualifier:
+            if name not in self.when or name == "affected":
+                raise ValueError(f"rule {self.rule!r}: if_unknown names {name!r}, which its 'when' does not")
+        choices = per_qualifier.values() if per_qualifier else [self.if_unknown]
+        allowed = [ASK, *(p.value for p in Priority)]
+        for choice in choices:
+            if choice not in allowed:
+                raise ValueError(f"rule {self.rule!r}: if_unknown must be one of {allowed}, not {choice!r}")
+        return self
+
+    def codes(self) -> list[str]:
+        affected = self.when["affected"]
+        return [str(c) for c in affected] if isinstance(affected, list) else [str(affected)]
+
+
+class FactQuestionOption(_Model):
+    label: str = Field(min_length=1, max_length=40)  # a button
+    value: bool | str
+
+
+class FactQuestionConfig(_Model):
+    """The one question the assistant asks when an unknown qualifier would change the priority. `affected`
+    optionally narrows it to reports about those codes (the same qualifier reads differently for a leak and a
+    gas fire); the first question that fits is asked."""
+
+    qualifier: str
+    affected: list[str] | None = None
+    text: str = Field(min_length=1, max_length=200)
+    options: list[FactQuestionOption] = Field(min_length=2, max_length=4)
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> FactQuestionConfig:
+        if self.qualifier not in QUALIFIERS:
+            raise ValueError(f"unknown qualifier {self.qualifier!r}; the qualifiers are {list(QUALIFIERS)} "
+                             "(repairs_common.facts)")
+        unknown = [c for c in self.affected or [] if c not in AFFECTED_CODES]
+        if unknown:
+            raise ValueError(f"unknown affected code(s) {unknown} (repairs_common.facts)")
+        # Gas and carbon monoxide never wait behind a question: safety advice comes first, always.
+        never = sorted({GAS_LEAK, CARBON_MONOXIDE} & set(self.affected or []))
+        if never:
+            raise ValueError(f"no question may be asked about {never}: their safety advice never waits")
+        for option in self.options:
+            _check_fact_value(self.qualifier, option.value)
+        return self
+
+
 class PolicyFile(_Model):
     version: Literal[1] = 1
     working_days: WorkingDaysConfig = Field(default_factory=WorkingDaysConfig)
@@ -240,6 +347,10 @@ class PolicyFile(_Model):
     complaints: ComplaintsConfig
     text_matching: TextMatchingConfig = Field(default_factory=TextMatchingConfig)
     emergency_rules: list[EmergencyRuleConfig] = Field(default_factory=list)
+    # Below this confidence an extracted fact counts as not known (so it can be asked about).
+    fact_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    fact_rules: list[FactRuleConfig] = Field(default_factory=list)
+    fact_questions: list[FactQuestionConfig] = Field(default_factory=list)
     advice: dict[str, str]
 
     @field_validator("advice")
@@ -265,6 +376,15 @@ class PolicyFile(_Model):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"emergency rule ids must be unique, repeated: {dupes}")
+        return value
+
+    @field_validator("fact_rules")
+    @classmethod
+    def _unique_fact_rules(cls, value: list[FactRuleConfig]) -> list[FactRuleConfig]:
+        names = [rule.rule for rule in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"fact rule names must be unique, repeated: {dupes}")
         return value
 
     @model_validator(mode="after")
