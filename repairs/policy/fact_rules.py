@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from repairs_common.facts import CARBON_MONOXIDE, GAS_LEAK, QUALIFIERS, Facts
+from repairs_common.facts import CARBON_MONOXIDE, GAS_LEAK, QUALIFIERS, Facts, FactsError
 
 from repairs.policy.schema import ASK, FactQuestionConfig, FactRuleConfig, FactValue
 from repairs.tickets.models import Priority
@@ -196,3 +196,19 @@ class FactRuleSet:
             questions=tuple(FactQuestion.from_config(q) for q in questions),
             confidence=confidence,
         )
+
+
+def read_reported_facts(doc: Mapping[str, object] | None, answers: Mapping[str, object] | None) -> Facts | None:
+    """Facts sent with a report (wire form) with the resident's answers to questions laid over them (each held
+    with confidence 1). None when no facts were sent: the phrase rules decide. FactsError for anything outside
+    the vocabulary, or answers without facts to answer about."""
+    if doc is None:
+        if answers:
+            raise FactsError("answers need the facts they answer questions about")
+        return None
+    facts = Facts.from_json(doc)
+    for name, value in (answers or {}).items():
+        if not isinstance(value, bool | str):
+            raise FactsError(f"the answer for {name!r} must be true, false or one of its values")
+        facts = facts.with_answer(name, value)
+    return facts

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from repairs_common.facts import Facts, FactsError
+
+log = logging.getLogger(__name__)
 
 
 class NluUnavailable(Exception):
@@ -21,6 +25,9 @@ class Parse:
     # The assistant's learned emergency signal (rasa_components.emergency_classifier): the kind of
     # emergency, named by its safety advice, or None.
     emergency: str | None = None
+    # What the assistant's fact extractor read in the message (repairs_common.facts), or None when the model
+    # has no extractor (an older model): the policy then decides from the phrase rules.
+    facts: Facts | None = None
 
 
 class RasaNluClient:
@@ -47,7 +54,21 @@ class RasaNluClient:
             ranking=ranking,
             entities=list(body.get("entities") or []),
             emergency=_emergency_kind(body.get("emergency")),
+            facts=read_facts(body.get("facts")),
         )
+
+
+def read_facts(doc: Any) -> Facts | None:
+    """The parse's facts; None when absent, or when they do not fit the vocabulary (a model trained against
+    another version of it): the phrase rules then decide, which is safer than a half-read set of facts."""
+    if doc is None:
+        return None
+    try:
+        return Facts.from_json(doc)
+    except FactsError as exc:
+        # The reason names a code or qualifier of the vocabulary, never the resident's words.
+        log.warning("parse facts ignored: %s", exc)
+        return None
 
 
 def _emergency_kind(signal: Any) -> str | None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from repairs_common.facts import Facts, FactsError
 
 from repairs.auth.dependencies import ContextDep, PrincipalDep
 from repairs.database import utcnow
+from repairs.policy.fact_rules import read_reported_facts
 from repairs.problems import Problem
 from repairs.schemas import LongText
 from repairs.tickets.models import LocationType
 from repairs.triage.rasa_client import NluUnavailable
-from repairs.triage.service import triage
+from repairs.triage.service import decision_fields, triage
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 
@@ -21,6 +23,17 @@ router = APIRouter(prefix="/api/v1", tags=["triage"])
 class TriageBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: LongText = Field(description="A resident's message, as written")
+
+
+class OptionOut(BaseModel):
+    label: str
+    value: bool | str
+
+
+class QuestionOut(BaseModel):
+    qualifier: str
+    text: str
+    options: list[OptionOut]
 
 
 class TriageOut(BaseModel):
@@ -33,6 +46,14 @@ class TriageOut(BaseModel):
     emergency: bool
     confidence: float = Field(ge=0.0, le=1.0)
     advice: str | None
+    # Added December 2026 (CONTRACTS.md): what the decision rests on. The six fields above stay as they are.
+    facts: dict[str, Any] | None = Field(
+        default=None, description="The facts the priority was decided from (repairs_common.facts' wire form); "
+        "null when the assistant's model sent none and the phrase rules decided")
+    question: QuestionOut | None = Field(
+        default=None, description="What to ask the resident when an unknown fact would change the priority")
+    rule: str | None = Field(default=None, description="The rule that gave the priority; null for the "
+                             "category's default")
 
 
 @router.post("/triage", response_model=TriageOut, summary="Understand a message: intent, category, priority")
@@ -53,6 +74,9 @@ def triage_message(body: TriageBody, _principal: PrincipalDep, ctx: ContextDep) 
         emergency=result.emergency,
         confidence=min(max(result.confidence, 0.0), 1.0),
         advice=result.advice,
+        facts=result.facts,
+        question=QuestionOut.model_validate(result.question) if result.question else None,
+        rule=result.rule,
     )
 
 
@@ -66,12 +90,20 @@ class AssessBody(BaseModel):
         description="The assistant model's emergency kind for these words (an advice key such as 'water'); "
         "can raise the priority to an emergency, never lower it",
     )
+    facts: dict[str, Any] | None = Field(
+        default=None, description="What the assistant read in the message (repairs_common.facts' wire form); "
+        "with them the fact rules decide, without them the phrase rules")
+    answers: dict[str, bool | str] | None = Field(
+        default=None, max_length=12, description="The resident's answers to questions: qualifier -> value")
 
 
 class AssessOut(BaseModel):
     priority: Literal["emergency", "urgent", "routine"]
     emergency: bool
     advice: str | None
+    facts: dict[str, Any] | None = None
+    question: QuestionOut | None = None
+    rule: str | None = None
 
 
 @router.post("/assess", response_model=AssessOut, summary="How urgent a described repair is (policy only)")
@@ -83,8 +115,19 @@ def assess(body: AssessBody, _principal: PrincipalDep, ctx: ContextDep) -> Asses
         ctx.policy.category(body.category)
     except KeyError:
         raise Problem(422, "unknown_category", "Unknown category") from None
+    facts = reported_facts(body.facts, body.answers)
     result = ctx.policy.assess(
         body.category, body.text, vulnerable=ctx.policy.mentions_vulnerability(body.text), tenure=None,
         location_type=LocationType(body.location_type), at=utcnow(), learned_emergency=body.emergency_signal,
+        facts=facts,
     )
-    return AssessOut(priority=result.priority.value, emergency=result.emergency, advice=result.advice)
+    return AssessOut(priority=result.priority.value, emergency=result.emergency, advice=result.advice,
+                     **decision_fields(result))
+
+
+def reported_facts(doc: dict[str, Any] | None, answers: dict[str, bool | str] | None) -> Facts | None:
+    """The facts sent with a request, answers applied; a 422 problem naming what does not fit the vocabulary."""
+    try:
+        return read_reported_facts(doc, answers)
+    except FactsError as exc:
+        raise Problem(422, "invalid_facts", "Facts outside the vocabulary", str(exc)) from None

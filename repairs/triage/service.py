@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from repairs_common.taxonomy import category_from_intent
 
-from repairs.policy.engine import Policy
+from repairs.policy.engine import Assessment, Policy
 from repairs.tickets.models import LocationType
 from repairs.triage.intents import contract_intent
 from repairs.triage.rasa_client import Parse
@@ -29,6 +30,18 @@ class Triage:
     emergency: bool
     confidence: float
     advice: str | None
+    facts: dict[str, Any] | None = None  # wire form of the facts decided on
+    question: dict[str, Any] | None = None  # what to ask when an unknown fact would change the priority
+    rule: str | None = None  # the rule that gave the priority
+
+
+def decision_fields(assessment: Assessment) -> dict[str, Any]:
+    """What a decision rests on, in wire form: the facts, the question (or None) and the rule."""
+    return {
+        "facts": assessment.facts.to_json() if assessment.facts is not None else None,
+        "question": assessment.question.to_json() if assessment.question is not None else None,
+        "rule": assessment.rule,
+    }
 
 
 def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
@@ -51,14 +64,16 @@ def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
     # Safety first: if the words describe an emergency (a gas smell above all), it is a repair
     # report whatever the classifier thought the message was.
     assessment = policy.assess(category or "other", text, vulnerable=vulnerable, tenure=None,
-                               location_type=location, at=now, learned_emergency=parse.emergency)
+                               location_type=location, at=now, learned_emergency=parse.emergency,
+                               facts=parse.facts)
     if intent != "report_repair" and assessment.emergency:
         intent = "report_repair"
         guessed = _category_for_advice(assessment.advice_key) or "other"
         if guessed != "other":  # the emergency's own category: assess once more under it
             category = guessed
             assessment = policy.assess(category, text, vulnerable=vulnerable, tenure=None,
-                                       location_type=location, at=now, learned_emergency=parse.emergency)
+                                       location_type=location, at=now, learned_emergency=parse.emergency,
+                                       facts=parse.facts)
         category = category or "other"
     if intent != "report_repair" or category is None:
         return Triage(intent=intent, category=None, priority=None, emergency=False,
@@ -70,6 +85,7 @@ def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
         emergency=assessment.emergency,
         confidence=round(confidence, 4),
         advice=assessment.advice,
+        **decision_fields(assessment),
     )
 
 
@@ -86,4 +102,6 @@ def _category_for_advice(advice_key: str | None) -> str | None:
         "lift": "lifts",
         "ceiling": "walls_floors",
         "heating_vulnerable": "heating",
+        "fall_from_height": "doors_windows",
+        "structural": "walls_floors",
     }.get(advice_key or "")

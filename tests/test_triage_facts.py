@@ -1,0 +1,147 @@
+"""Triage and assess with facts: a stand-in Rasa server (real HTTP, on a local port) answers /model/parse with
+facts as the assistant's extractor adds them, and the service decides from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
+from repairs.context import ServiceContext
+from repairs.triage.rasa_client import RasaNluClient
+from tests.serving import serving
+
+CONTRACT_FIELDS = {"intent", "category", "priority", "emergency", "confidence", "advice"}
+
+
+class ParseStandIn:
+    """Answers every /model/parse with `reply` (set by the test) and keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.reply: dict[str, Any] = {}
+        self.asked: list[dict[str, Any]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/model/parse")
+        async def parse(request: Request) -> dict[str, Any]:
+            self.asked.append({"body": await request.json(), "token": request.query_params.get("token")})
+            return self.reply
+
+
+@pytest.fixture
+def rasa(ctx: ServiceContext) -> Iterator[ParseStandIn]:
+    stand_in = ParseStandIn()
+    with serving(stand_in.app) as url:
+        ctx.nlu = RasaNluClient(url, "rasa-token", timeout=5.0)
+        yield stand_in
+
+
+def reply(intent: str, facts: dict[str, Any] | None, confidence: float = 0.93) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": "x", "intent": {"name": intent, "confidence": confidence},
+                            "intent_ranking": [{"name": intent, "confidence": confidence}], "entities": []}
+    if facts is not None:
+        body["facts"] = facts
+    return body
+
+
+LEAK_UNSAID = {"affected": [{"code": "water_leak", "p": 0.91}], "location": {"value": "in_home", "p": 0.8}}
+
+
+def test_triage_decides_from_the_parse_facts_and_names_its_question(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    rasa.reply = reply("repair_plumbing", LEAK_UNSAID)
+    r = client.post("/api/v1/triage", headers=service_headers, json={"text": "my pipe is leaking"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) >= CONTRACT_FIELDS
+    assert (body["intent"], body["category"], body["priority"], body["emergency"], body["advice"]) == (
+        "report_repair", "plumbing", "urgent", False, None)
+    assert body["rule"] == "uncontained_leak"  # decided on the safe side while the answer is unknown
+    assert body["facts"]["affected"] == [{"code": "water_leak", "p": 0.91}]
+    assert body["question"] == {
+        "qualifier": "contained", "text": "Is the water contained, or is it spreading?",
+        "options": [{"label": "Contained", "value": True}, {"label": "Spreading", "value": False}],
+    }
+    assert rasa.asked == [{"body": {"text": "my pipe is leaking"}, "token": "rasa-token"}]
+
+
+def test_triage_calls_an_emergency_from_facts_the_phrases_would_miss(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    rasa.reply = reply("repair_plumbing", {"affected": [{"code": "water_supply", "p": 0.88}],
+                                           "extent": {"value": "total", "p": 0.8}})
+    body = client.post("/api/v1/triage", headers=service_headers,
+                       json={"text": "nothing comes out of any of the taps"}).json()
+    assert (body["priority"], body["emergency"], body["rule"], body["question"]) == (
+        "emergency", True, "no_water", None)
+    assert body["advice"] and "stop tap" in body["advice"]
+
+
+def test_triage_without_facts_falls_back_to_the_phrase_rules(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    rasa.reply = reply("repair_plumbing", None)
+    body = client.post("/api/v1/triage", headers=service_headers,
+                       json={"text": "a pipe has burst and water is pouring through the ceiling"}).json()
+    assert (body["emergency"], body["rule"], body["facts"], body["question"]) == (True, "flooding", None, None)
+
+
+def test_facts_outside_the_vocabulary_are_ignored_not_trusted(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    rasa.reply = reply("repair_plumbing", {"affected": [{"code": "water_lake", "p": 0.9}]})
+    body = client.post("/api/v1/triage", headers=service_headers,
+                       json={"text": "a pipe has burst and water is pouring through the ceiling"}).json()
+    assert (body["emergency"], body["rule"], body["facts"]) == (True, "flooding", None)
+
+
+def test_gas_gets_no_question_even_when_facts_leave_things_unsaid(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    rasa.reply = reply("repair_gas", {"affected": [{"code": "gas_leak", "p": 0.95}, {"code": "heating", "p": 0.7}]})
+    body = client.post("/api/v1/triage", headers=service_headers,
+                       json={"text": "smell of gas and the boiler is off"}).json()
+    assert body["emergency"] is True and body["question"] is None and "0800 111 999" in body["advice"]
+
+
+def test_a_non_repair_carries_no_facts(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    rasa.reply = reply("thank", {"affected": []})
+    body = client.post("/api/v1/triage", headers=service_headers, json={"text": "cheers"}).json()
+    assert (body["intent"], body["priority"], body["facts"], body["question"], body["rule"]) == (
+        "thank", None, None, None, None)
+
+
+# -- /assess: the assistant's dry run, before it creates the ticket -------------------------------------------
+
+
+def test_assess_names_the_question_and_an_answer_decides(client: TestClient, service_headers: dict[str, str]) -> None:
+    base = {"category": "plumbing", "text": "the toilet is blocked",
+            "facts": {"affected": [{"code": "toilet", "p": 0.9}]}}
+    first = client.post("/api/v1/assess", headers=service_headers, json=base).json()
+    assert first["question"]["qualifier"] == "only_toilet" and first["priority"] == "urgent"
+    answered = client.post("/api/v1/assess", headers=service_headers,
+                           json={**base, "answers": {"only_toilet": True}}).json()
+    assert (answered["priority"], answered["emergency"], answered["rule"], answered["question"]) == (
+        "emergency", True, "only_toilet", None)
+    assert answered["facts"]["only_toilet"] == {"value": True, "p": 1.0}
+
+
+@pytest.mark.parametrize("extra", [
+    {"facts": {"affected": [{"code": "toilet_roll"}]}},
+    {"facts": {"affected": [{"code": "toilet"}]}, "answers": {"only_toilet": "maybe"}},
+    {"facts": {"affected": [{"code": "toilet"}]}, "answers": {"shoe_size": True}},
+    {"answers": {"only_toilet": True}},
+    {"facts": {"affected": [{"code": "toilet", "p": 7}]}},
+])
+def test_assess_refuses_facts_outside_the_vocabulary(
+    client: TestClient, service_headers: dict[str, str], extra: dict[str, Any]
+) -> None:
+    r = client.post("/api/v1/assess", headers=service_headers,
+                    json={"category": "plumbing", "text": "the toilet is blocked", **extra})
+    assert r.status_code == 422, r.text
