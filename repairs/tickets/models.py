@@ -114,6 +114,12 @@ class Ticket(Base):
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str] = mapped_column(String(20), default="api", active_history=True)
     priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What gave the priority: the facts decided on (repairs_common.facts' wire form, answers included; null
+    # when the report came without them), the rule's name (null: the category's default) and the path
+    # (facts, phrases, or the gas and carbon monoxide detector).
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    priority_rule: Mapped[str | None] = mapped_column(String(60))
+    priority_path: Mapped[str | None] = mapped_column(String(10))
     trade: Mapped[str | None] = mapped_column(String(40))
     assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
 

@@ -29,6 +29,7 @@ from repairs.database import UTCDateTime, transaction, utcnow
 from repairs.idempotency.service import request_fingerprint, run_once, validate_key
 from repairs.photos.processing import PhotoRejected, process_photo
 from repairs.problems import Problem
+from repairs.reported_facts import facts_or_422
 from repairs.residents.models import Resident, Tenancy
 from repairs.tickets import service
 from repairs.tickets.lifecycle import ACCEPTS_INFORMATION
@@ -117,6 +118,7 @@ def create_ticket(
             "Unknown category",
             "Use one of the category codes from GET /api/v1/categories.",
         ) from None
+    facts = facts_or_422(body.facts, body.answers)
 
     def create(session: Session) -> tuple[int, dict[str, object]]:
         resident = session.get(
@@ -139,6 +141,7 @@ def create_ticket(
             vulnerable_present=body.vulnerable_present,
             channel=body.channel if body.channel != "api" else actor.channel,
             conversation=[line.model_dump() for line in body.conversation] if body.conversation else None,
+            facts=facts,
         )
         try:
             created = service.create_ticket(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from repairs_common.channels import RESIDENT_CHANNELS
@@ -59,6 +59,12 @@ class TicketCreate(BaseModel):
         max_length=MAX_CONVERSATION_LINES,
         description="The last messages of the chat that produced the report, oldest first, kept for officers",
     )
+    facts: dict[str, Any] | None = Field(
+        default=None, description="What the assistant read in the report (repairs_common.facts' wire form); "
+        "with them the priority is decided by the fact rules, and the ticket records them")
+    answers: dict[str, bool | str] | None = Field(
+        default=None, max_length=12, description="The resident's answers to the assistant's questions: "
+        "qualifier -> value (e.g. {\"contained\": false})")
 
 
 class AppointmentOut(BaseModel):

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from repairs_common.facts import Facts
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -90,6 +91,9 @@ class NewTicket:
     extra: dict[str, str] = field(default_factory=dict)
     # The last messages of the chat that produced the report ({"by": "resident"|"assistant", "text"}).
     conversation: list[dict[str, str]] | None = None
+    # What the assistant read in the report, with the resident's answers to its questions: the fact rules
+    # decide the priority from them. None: the phrase rules decide.
+    facts: Facts | None = None
 
 
 STATUS_MESSAGES = {
@@ -218,6 +222,7 @@ def create_ticket(
         location_type=new.location_type,
         at=now,
         reported_emergency=new.reported_emergency,
+        facts=new.facts,
     )
     if tenure == Tenure.LEASEHOLDER and not assessment.emergency:
         duty = policy.responsibility(tenure, new.category, new.location_type, new.description)
@@ -243,6 +248,9 @@ def create_ticket(
         vulnerable=vulnerable,
         channel=new.channel,
         priority_reasons=list(assessment.reasons),
+        facts=assessment.facts.to_json() if assessment.facts is not None else None,
+        priority_rule=assessment.rule,
+        priority_path=assessment.path,
         trade=policy.category(new.category).trade,
         reported_at=now,
         due_at=deadlines.due_at,
@@ -270,6 +278,8 @@ def create_ticket(
                 "priority": assessment.priority.value,
                 "emergency": assessment.emergency,
                 "reasons": list(assessment.reasons),
+                "rule": assessment.rule,
+                "path": assessment.path,
                 "channel": new.channel,
             },
         )
@@ -336,6 +346,7 @@ def _fresh_target(policy: Policy, ticket: Ticket, now: datetime) -> None:
         location_type=ticket.location_type,
         at=now,
         reported_emergency=ticket.emergency,
+        facts=Facts.from_json(ticket.facts) if ticket.facts else None,
     )
     ticket.due_at = policy.deadlines(assessment, ticket.category, now).due_at
 

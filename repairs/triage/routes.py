@@ -6,12 +6,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from repairs_common.facts import Facts, FactsError
 
 from repairs.auth.dependencies import ContextDep, PrincipalDep
 from repairs.database import utcnow
-from repairs.policy.fact_rules import read_reported_facts
 from repairs.problems import Problem
+from repairs.reported_facts import facts_or_422
 from repairs.schemas import LongText
 from repairs.tickets.models import LocationType
 from repairs.triage.rasa_client import NluUnavailable
@@ -115,7 +114,7 @@ def assess(body: AssessBody, _principal: PrincipalDep, ctx: ContextDep) -> Asses
         ctx.policy.category(body.category)
     except KeyError:
         raise Problem(422, "unknown_category", "Unknown category") from None
-    facts = reported_facts(body.facts, body.answers)
+    facts = facts_or_422(body.facts, body.answers)
     result = ctx.policy.assess(
         body.category, body.text, vulnerable=ctx.policy.mentions_vulnerability(body.text), tenure=None,
         location_type=LocationType(body.location_type), at=utcnow(), learned_emergency=body.emergency_signal,
@@ -124,10 +123,3 @@ def assess(body: AssessBody, _principal: PrincipalDep, ctx: ContextDep) -> Asses
     return AssessOut(priority=result.priority.value, emergency=result.emergency, advice=result.advice,
                      **decision_fields(result))
 
-
-def reported_facts(doc: dict[str, Any] | None, answers: dict[str, bool | str] | None) -> Facts | None:
-    """The facts sent with a request, answers applied; a 422 problem naming what does not fit the vocabulary."""
-    try:
-        return read_reported_facts(doc, answers)
-    except FactsError as exc:
-        raise Problem(422, "invalid_facts", "Facts outside the vocabulary", str(exc)) from None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from repairs_common.facts import Facts, FactsError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -17,6 +18,7 @@ from repairs.auth.models import Officer
 from repairs.complaints.handling import status_text
 from repairs.context import ServiceContext
 from repairs.notifications.models import Notification
+from repairs.policy.fact_wording import describe_facts
 from repairs.residents.models import ChannelIdentity, Resident, Tenancy
 from repairs.tickets.lifecycle import ALLOWED_TRANSITIONS
 from repairs.tickets.models import Complaint, LinkedResident, Priority, Status, Ticket, TicketMerge
@@ -99,6 +101,8 @@ class TicketPage:
     told: list[tuple[str, str]]
     description: str
     priority_reasons: list[str]
+    # "Priority from rule X because: <the facts in words>" (None for tickets from before rules were recorded).
+    priority_basis: str | None
     photos: list[dict[str, Any]]
     timeline: list[TimelineEntry]
     # The chat that produced the report (who, words), when the assistant sent it with the report.
@@ -188,6 +192,27 @@ def _details(kind: str, data: dict[str, Any], officers: dict[str, str], from_sta
     if kind == "open311_report":
         out.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in data.items() if k not in labels)
     return out
+
+
+def priority_basis(ticket: Ticket) -> str | None:
+    """Which rule gave the priority, and the facts it rested on in words."""
+    if ticket.priority_path is None:
+        return None
+    if ticket.priority_path == "detector":
+        said = f"Priority from rule {ticket.priority_rule}: the gas and carbon monoxide check read it in the words"
+    elif ticket.priority_rule is None:
+        said = "Priority from the category's usual priority"
+    elif ticket.priority_path == "phrases":
+        said = f"Priority from phrase rule {ticket.priority_rule}"
+    else:
+        said = f"Priority from rule {ticket.priority_rule}"
+    if ticket.facts is None:
+        return said + " (the assistant sent no facts)"
+    try:
+        words = describe_facts(Facts.from_json(ticket.facts))
+    except FactsError:  # written by us, but a row from another vocabulary should not break the page
+        words = "facts recorded in an older form"
+    return f"{said} because: {words}"
 
 
 def build(session: Session, ctx: ServiceContext, ticket: Ticket, now: datetime, me: int) -> TicketPage:
@@ -327,6 +352,7 @@ def build(session: Session, ctx: ServiceContext, ticket: Ticket, now: datetime, 
         told=told,
         description=ticket.description,
         priority_reasons=[str(r) for r in ticket.priority_reasons or []],
+        priority_basis=priority_basis(ticket),
         photos=[
             {"id": p.public_id, "width": p.width, "height": p.height, "at": local_time(p.created_at),
              "by": p.uploaded_by}
