@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import fact_questions
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
 from actions.texts import ANYTHING_ELSE, ASK_REPHRASE, REPORT_CANCELLED, SERVICE_DOWN, yes_no
@@ -33,6 +34,10 @@ class ActionHandleAffirm(Action):
         from actions import complaints, handoff, shared_faults, tracking
 
         kind, reference = _awaiting(tracker)
+        if kind == fact_questions.AWAITING:
+            from actions.reporting import answer_fact
+
+            return answer_fact(dispatcher, tracker, said=True)
         if shared_faults.is_offer(kind) and reference:
             return shared_faults.join(dispatcher, tracker, reference)
         if kind == "cancel" and reference:
@@ -58,6 +63,10 @@ class ActionHandleDeny(Action):
         from actions import complaints, shared_faults
 
         kind, reference = _awaiting(tracker)
+        if kind == fact_questions.AWAITING:
+            from actions.reporting import answer_fact
+
+            return answer_fact(dispatcher, tracker, said=False)
         if shared_faults.is_offer(kind):
             return shared_faults.decline(dispatcher, tracker)
         if kind == "cancel":
@@ -101,9 +110,11 @@ class ActionHandleAnswer(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         from actions import tracking
-        from actions.reporting import chosen_category, start_report
+        from actions.reporting import answer_fact, chosen_category, start_report
 
         kind, asked_about = _awaiting(tracker)
+        if kind == fact_questions.AWAITING:
+            return answer_fact(dispatcher, tracker)
         score = _score(tracker)
         if kind == "rate" and asked_about and score:
             return _rate(dispatcher, tracker, asked_about, score)

@@ -226,10 +226,17 @@ class RepairsClient:
     def council(self) -> Dict[str, Any]:
         return self._request("GET", "/api/v1/council")
 
-    def assess(self, category: str, text: str, *, emergency_signal: Optional[str] = None) -> Dict[str, Any]:
+    def assess(self, category: str, text: str, *, emergency_signal: Optional[str] = None,
+               facts: Optional[Dict[str, Any]] = None, answers: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """The policy's verdict, without logging anything: with `facts` (and the resident's `answers`) it also
+        names the question to ask when an unknown fact would change the priority."""
         body: Dict[str, Any] = {"category": category, "text": text[:4000]}
         if emergency_signal:
             body["emergency_signal"] = emergency_signal
+        if facts is not None:
+            body["facts"] = facts
+            if answers:
+                body["answers"] = answers
         return self._request("POST", "/api/v1/assess", json=body)
 
     def triage(self, text: str) -> Dict[str, Any]:

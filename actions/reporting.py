@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from repairs_common.gas import HAZARDS as GAS_HAZARDS
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
+from actions import fact_questions
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
@@ -80,8 +81,10 @@ def learned_emergency(tracker: Tracker) -> Optional[str]:
     return str(kind) if kind and kind != "none" else None
 
 
-def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True) -> List[EventType]:
-    """Begin (or, after verification, resume) a report."""
+def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True,
+                 answers: Optional[Dict[str, Any]] = None) -> List[EventType]:
+    """Begin (or, after verification or an answer to the policy's question, resume) a report. `answers`: the
+    resident's answer just given (the slot is set by this turn's events, so the tracker does not have it yet)."""
     client = get_client()
     events: List[EventType] = []
     text = tracker.get_slot("description") or ""
@@ -90,8 +93,13 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     ranking: List[str] = []
     report_id = tracker.get_slot("report_id") or str(uuid.uuid4())
     communal = tracker.get_slot("location_type") == "communal"
+    facts = tracker.get_slot("facts")
+    answers = answers if answers is not None else tracker.get_slot("fact_answers")
     if fresh:
         report_id = str(uuid.uuid4())
+        # A category button is not parsed, so it carries no facts: keep those of the words it follows.
+        facts = facts if chosen_category(tracker) else fact_questions.message_facts(tracker)
+        answers = None
         text = tracker.latest_message.get("text") or ""
         found, confidence, ranking = _category_from_message(tracker)
         if chosen_category(tracker):
@@ -113,6 +121,9 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
             SlotSet("report_confirmed", None),
             SlotSet("location_type", "communal" if communal else ("in_home" if places else None)),
             SlotSet("awaiting", None),
+            SlotSet("facts", facts),
+            SlotSet("fact_answers", None),
+            SlotSet("fact_question", None),
         ]
 
     # The language model's emergency signal for the words just typed (rasa_components.emergency_classifier);
@@ -125,7 +136,8 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     triage = None
     try:
         # The policy's verdict on these words; the category is already known from understanding them.
-        triage = client.assess(category or "other", text, emergency_signal=signal) if text else None
+        triage = client.assess(category or "other", text, emergency_signal=signal, facts=facts,
+                               answers=answers) if text else None
     except (ServiceUnavailable, ApiError):
         triage = None
     emergency = bool(triage and triage.get("emergency")) or category == "gas"
@@ -151,8 +163,15 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     if emergency:
         key = f"report:{report_id}"
         return events + create_emergency_ticket(
-            dispatcher, tracker, category=category or "other", description=text, key=key
+            dispatcher, tracker, category=category or "other", description=text, key=key, facts=facts,
+            answers=answers,
         ) + [SlotSet("awaiting", None)]
+
+    # Ask, then decide: when a fact the words leave unsaid would change the priority, the policy names one
+    # question, asked once per report. (An emergency never waits for it: that was logged above.)
+    question = triage.get("question") if triage else None
+    if question and not answers:
+        return events + [SlotSet("category", category)] + fact_questions.ask(dispatcher, question)
 
     if communal:
         # A fault in a shared part of the block may be reported already: "me too" instead of a second report.
@@ -332,7 +351,8 @@ class ActionSubmitReport(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         reset = [SlotSet(s, None) for s in ("category_confirmed", "place", "details", "access", "vulnerable_present",
-                                             "report_confirmed", "location_type")]
+                                             "report_confirmed", "location_type", "facts", "fact_answers",
+                                             "fact_question")]
         if not tracker.get_slot("report_confirmed"):
             dispatcher.utter_message(text=REPORT_CANCELLED)
             return reset + [SlotSet("report_id", None), SlotSet("description", None)]
@@ -350,6 +370,11 @@ class ActionSubmitReport(Action):
             # The chat that produced it, for the officer who picks it up.
             "conversation": report_excerpt(tracker.events) or None,
         }
+        if tracker.get_slot("facts") is not None:
+            # What the priority rests on: the service's fact rules decide from these and record them.
+            body["facts"] = tracker.get_slot("facts")
+            if tracker.get_slot("fact_answers"):
+                body["answers"] = tracker.get_slot("fact_answers")
         key = f"report:{tracker.get_slot('report_id') or tracker.latest_message.get('message_id') or uuid.uuid4()}"
         try:
             ticket = get_client().create_ticket(resident_channel(tracker), body, idempotency_key=key)
@@ -375,3 +400,16 @@ class ActionSubmitReport(Action):
         dispatcher.utter_message(text="If you have a photo of the problem, send it now and I'll add it.")
         return reset + [SlotSet("last_ticket_ref", ticket["reference"]), SlotSet("report_id", None),
                         SlotSet("description", None), SlotSet("awaiting", None)]
+
+
+def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *, said: Optional[bool] = None) -> List[EventType]:
+    """The resident answered the policy's question (a button, or a typed yes/no): record it and carry on with
+    the report, now decided with the answer. Anything else asks the question again."""
+    question = tracker.get_slot("fact_question") or {}
+    value = fact_questions.answered(tracker, question, said=said)
+    if value is None or not question.get("qualifier"):
+        return fact_questions.ask(dispatcher, question) if question.get("qualifier") else [SlotSet("awaiting", None)]
+    answers = {str(question["qualifier"]): value}
+    events: List[EventType] = [SlotSet("fact_answers", answers), SlotSet("fact_question", None),
+                               SlotSet("awaiting", None)]
+    return events + start_report(dispatcher, tracker, fresh=False, answers=answers)

@@ -4,7 +4,7 @@ even when the repairs service is down; then an emergency ticket once we know who
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -30,22 +30,25 @@ def out_of_hours_text(council: Dict[str, Any]) -> str:
 
 
 def create_emergency_ticket(
-    dispatcher: CollectingDispatcher, tracker: Tracker, *, category: str, description: str, key: str
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, category: str, description: str, key: str,
+    facts: Optional[Dict[str, Any]] = None, answers: Optional[Dict[str, Any]] = None,
 ) -> List[EventType]:
-    """Log the emergency for a verified resident; say what happens next."""
+    """Log the emergency for a verified resident; say what happens next. `facts` and `answers`, when the
+    assistant has them, go with it so the ticket records what its priority rests on."""
     client = get_client()
+    body: Dict[str, Any] = {
+        "category": category,
+        "description": description[:4000] or "Emergency reported in the chat",
+        "reported_emergency": True,
+        "location_type": "in_home",
+        "conversation": report_excerpt(tracker.events) or None,
+    }
+    if facts is not None:
+        body["facts"] = facts
+        if answers:
+            body["answers"] = answers
     try:
-        ticket = client.create_ticket(
-            resident_channel(tracker),
-            {
-                "category": category,
-                "description": description[:4000] or "Emergency reported in the chat",
-                "reported_emergency": True,
-                "location_type": "in_home",
-                "conversation": report_excerpt(tracker.events) or None,
-            },
-            idempotency_key=key,
-        )
+        ticket = client.create_ticket(resident_channel(tracker), body, idempotency_key=key)
     except ServiceUnavailable:
         dispatcher.utter_message(text=SERVICE_DOWN)
         return []
