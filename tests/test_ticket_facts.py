@@ -50,6 +50,16 @@ def test_a_ticket_reported_with_facts_and_an_answer_records_them_and_the_rule(
     assert (created.data["rule"], created.data["path"]) == ("uncontained_leak", "facts")
 
 
+def test_officers_read_the_rule_path_and_facts_through_the_api(
+    client: TestClient, factory: Factory, backend: str
+) -> None:
+    ref = create(client, factory.resident(), facts=LEAK, answers={"contained": False}).json()["reference"]
+    officer = factory.officer()
+    body = client.get(f"/api/v1/officer/tickets/{ref}", headers=officer.headers).json()
+    assert (body["priority_rule"], body["priority_path"]) == ("uncontained_leak", "facts")
+    assert body["facts"]["contained"] == {"value": False, "p": 1.0}
+
+
 def test_the_answer_decides_a_contained_leak_is_routine(
     client: TestClient, factory: Factory, ctx: ServiceContext, backend: str
 ) -> None:

@@ -75,6 +75,11 @@ class OfficerTicketOut(BaseModel):
     trade: str | None
     assigned_officer_id: int | None
     priority_reasons: list[str]
+    # What gave the priority: the rule (null for the category's default), the path (facts, phrases, detector;
+    # null for tickets from before it was recorded) and the facts decided on (repairs_common.facts' wire form).
+    priority_rule: str | None = None
+    priority_path: str | None = None
+    facts: dict[str, Any] | None = None
     allowed_next: list[Status]
     events: list[EventOut]
     access_notes: str | None
@@ -237,6 +242,9 @@ def _officer_view(ticket: Ticket, ctx: Any, session: Session) -> OfficerTicketOu
         trade=ticket.trade,
         assigned_officer_id=ticket.assigned_officer_id,
         priority_reasons=list(ticket.priority_reasons or []),
+        priority_rule=ticket.priority_rule,
+        priority_path=ticket.priority_path,
+        facts=ticket.facts,
         allowed_next=sorted(ALLOWED_TRANSITIONS[ticket.status]),
         events=[
             EventOut(
