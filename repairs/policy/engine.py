@@ -19,9 +19,8 @@ from repairs.policy.rules import RuleSet
 from repairs.policy.schema import ComplaintStage, PolicyFile
 from repairs.policy.taxonomy import Category
 from repairs.policy.text import compile_pattern, find_guarded, normalise
+from repairs.policy.vocabulary import LocationType, Priority, Tenure
 from repairs.policy.wording import describe_deadline
-from repairs.residents.models import Tenure
-from repairs.tickets.models import LocationType, Priority
 
 __all__ = ["Assessment", "Category", "Deadlines", "Policy", "Question", "Responsibility", "WorkingCalendar"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from repairs_common.facts import CARBON_MONOXIDE, GAS_LEAK, QUALIFIERS, Facts, FactsError
 
 from repairs.policy.schema import ASK, FactQuestionConfig, FactRuleConfig, FactValue
-from repairs.tickets.models import Priority
+from repairs.policy.vocabulary import Priority
 
 # Lower is more pressing.
 RANK = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from repairs.policy.schema import Outcome, ResponsibilityFile, ResponsibilityRuleConfig, TenureResponsibility
 from repairs.policy.text import compile_pattern, normalise, search_any
-from repairs.residents.models import Tenure
-from repairs.tickets.models import LocationType
+from repairs.policy.vocabulary import LocationType, Tenure
 
 COUNCIL = "council"
 RESIDENT = "resident"

@@ -17,7 +17,7 @@ from repairs_common.gas import gas_hazards
 
 from repairs.policy.schema import EmergencyRuleConfig
 from repairs.policy.text import NegationGuard, compile_pattern, find_guarded, search_any
-from repairs.tickets.models import LocationType, Priority
+from repairs.policy.vocabulary import LocationType, Priority
 
 
 @dataclass(frozen=True)

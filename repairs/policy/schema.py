@@ -17,8 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from repairs_common import gas
 from repairs_common.facts import AFFECTED_CODES, CARBON_MONOXIDE, GAS_LEAK, QUALIFIERS, Facts, FactsError
 
-from repairs.residents.models import Tenure
-from repairs.tickets.models import LocationType, Priority
+from repairs.policy.vocabulary import LocationType, Priority, Tenure
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 PLACEHOLDERS = frozenset({"out_of_hours_phone"})

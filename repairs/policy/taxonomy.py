@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from repairs.policy.schema import CategoryConfig
-from repairs.tickets.models import Priority
+from repairs.policy.vocabulary import Priority
 
 
 @dataclass(frozen=True)

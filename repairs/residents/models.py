@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repairs.database import Base, UTCDateTime, utcnow
-
-
-class Tenure(enum.StrEnum):
-    TENANT = "tenant"
-    LEASEHOLDER = "leaseholder"
+from repairs.policy.vocabulary import Tenure
 
 
 class Property(Base):

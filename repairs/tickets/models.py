@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repairs.database import Base, UTCDateTime, utcnow
+from repairs.policy.vocabulary import LocationType, Priority
 from repairs.residents.models import Property, Resident
 
 
@@ -46,18 +47,6 @@ OPEN_STATUSES = (
     Status.IN_PROGRESS,
     Status.REOPENED,
 )
-
-
-class Priority(enum.StrEnum):
-    EMERGENCY = "emergency"
-    URGENT = "urgent"
-    ROUTINE = "routine"
-
-
-class LocationType(enum.StrEnum):
-    IN_HOME = "in_home"
-    COMMUNAL = "communal"
-    EXTERNAL = "external"
 
 
 def _enum(e: type[enum.Enum]) -> Enum:
