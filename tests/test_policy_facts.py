@@ -226,6 +226,25 @@ def test_without_facts_the_phrase_rules_decide(policy: Policy) -> None:
     assert (quiet.path, quiet.rule) == ("phrases", None)
 
 
+def test_facts_naming_nothing_affected_leave_the_words_to_the_phrase_rules(policy: Policy) -> None:
+    """An extractor that could not place a report is not the last word: the phrase rules still read it."""
+    text = "a pipe has burst and water is pouring through the ceiling"
+    unsure = Facts.from_json({"affected": [{"code": "water_leak", "p": 0.1}]})
+    for facts in (Facts.from_labels({"affected": []}), unsure):
+        result = policy.assess("plumbing", text, vulnerable=False, tenure=None, at=SUMMER, facts=facts)
+        assert (result.emergency, result.path, result.rule, result.question) == (True, "phrases", "flooding", None)
+        assert result.facts == facts  # recorded all the same
+    learned = policy.assess("other", "something is very wrong", vulnerable=False, tenure=None, at=SUMMER,
+                            learned_emergency="water", facts=Facts.from_labels({"affected": []}))
+    assert learned.emergency and "model:water" in learned.reasons
+
+
+def test_the_learned_signal_does_not_override_facts(policy: Policy) -> None:
+    result = policy.assess("plumbing", "", vulnerable=False, tenure=None, at=SUMMER, learned_emergency="water",
+                           facts=Facts.from_labels({"affected": ["water_leak"], "contained": True}))
+    assert not result.emergency and result.rule == "leak_contained"
+
+
 def test_reported_emergency_still_raises_on_the_facts_path(policy: Policy) -> None:
     result = policy.assess("other", "", vulnerable=False, tenure=None, at=SUMMER, reported_emergency=True,
                            facts=Facts.from_labels({"affected": []}))

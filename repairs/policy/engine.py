@@ -126,8 +126,9 @@ class Policy:
 
         With `facts` (what the assistant read in the message, plus any answers), the fact rules decide, and
         the assessment names the question to ask when an unknown fact would change the priority. Without
-        them the phrase rules decide, as before facts existed. Either way the shared gas and carbon monoxide
-        detector wins, and `reported_emergency` can raise the priority, never lower it.
+        them, or when they name nothing affected, the phrase rules decide, as before facts existed. Either way
+        the shared gas and carbon monoxide detector wins, and `reported_emergency` can raise the priority,
+        never lower it.
 
         `learned_emergency` is the assistant's language model's judgement that the words describe an
         emergency, named by its kind of safety advice ("water", "security", ...). On the phrase path, like
@@ -149,7 +150,12 @@ class Policy:
         used: Facts | None = None
         decision: FactDecision | None = None
 
-        if facts is None:
+        # Facts that name nothing affected (with confidence) say nothing to decide on: the phrase rules and the
+        # learned signal still read the words then, so a report the extractor could not place is not lost.
+        from_facts = facts is not None and bool(self._fact_rules.codes(facts))
+        if facts is not None:
+            used = _with_vulnerability(facts, vulnerable)
+        if not from_facts:
             for rule in self._rules.matching(
                 normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
             ):
@@ -160,8 +166,8 @@ class Policy:
                 if rule.priority is Priority.EMERGENCY and advice_key is None:
                     advice_key = rule.advice
         else:
+            assert used is not None
             path = "facts"
-            used = _with_vulnerability(facts, vulnerable)
             detected = self._rules.detected(
                 normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
             )
@@ -183,7 +189,7 @@ class Policy:
             priority = Priority.URGENT
             reasons.append("vulnerable_raise")
 
-        if (facts is None and learned_emergency and priority is not Priority.EMERGENCY
+        if (not from_facts and learned_emergency and priority is not Priority.EMERGENCY
                 and learned_emergency in self.config.advice and not self._rules.guard.says_resolved(normalised)):
             priority = Priority.EMERGENCY
             reasons.append(f"model:{learned_emergency}")
