@@ -112,6 +112,8 @@ def test_a_reopened_ticket_keeps_deciding_from_its_facts(
     {"facts": {"affected": [{"code": "water_leak"}]}, "answers": {"postcode": True}},
     {"answers": {"contained": True}},
     {"facts": ["water_leak"]},
+    {"facts": {"affected": 5}},
+    {"facts": {"affected": [{"code": "water_leak", "p": "high"}]}},
 ])
 def test_facts_outside_the_vocabulary_are_refused(
     client: TestClient, factory: Factory, ctx: ServiceContext, bad: dict[str, Any], backend: str

@@ -93,10 +93,12 @@ def test_triage_without_facts_falls_back_to_the_phrase_rules(
 def test_facts_outside_the_vocabulary_are_ignored_not_trusted(
     client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
 ) -> None:
-    rasa.reply = reply("repair_plumbing", {"affected": [{"code": "water_lake", "p": 0.9}]})
-    body = client.post("/api/v1/triage", headers=service_headers,
-                       json={"text": "a pipe has burst and water is pouring through the ceiling"}).json()
-    assert (body["emergency"], body["rule"], body["facts"]) == (True, "flooding", None)
+    for odd in ({"affected": [{"code": "water_lake", "p": 0.9}]}, {"affected": 7}, "water_leak"):
+        rasa.reply = reply("repair_plumbing", odd)  # type: ignore[arg-type]
+        r = client.post("/api/v1/triage", headers=service_headers,
+                        json={"text": "a pipe has burst and water is pouring through the ceiling"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["emergency"], r.json()["rule"], r.json()["facts"]) == (True, "flooding", None)
 
 
 def test_gas_gets_no_question_even_when_facts_leave_things_unsaid(

@@ -198,6 +198,15 @@ class FactRuleSet:
         )
 
 
+def parse_facts(doc: object) -> Facts:
+    """Facts.from_json, with every malformed document a FactsError (a number where the list of affected
+    codes goes would otherwise be a TypeError)."""
+    try:
+        return Facts.from_json(doc)  # type: ignore[arg-type]
+    except (TypeError, AttributeError) as exc:
+        raise FactsError(f"facts are not in the wire form ({type(exc).__name__})") from None
+
+
 def read_reported_facts(doc: Mapping[str, object] | None, answers: Mapping[str, object] | None) -> Facts | None:
     """Facts sent with a report (wire form) with the resident's answers to questions laid over them (each held
     with confidence 1). None when no facts were sent: the phrase rules decide. FactsError for anything outside
@@ -206,7 +215,7 @@ def read_reported_facts(doc: Mapping[str, object] | None, answers: Mapping[str, 
         if answers:
             raise FactsError("answers need the facts they answer questions about")
         return None
-    facts = Facts.from_json(doc)
+    facts = parse_facts(doc)
     for name, value in (answers or {}).items():
         if not isinstance(value, bool | str):
             raise FactsError(f"the answer for {name!r} must be true, false or one of its values")

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from repairs_common.facts import Facts, FactsError
 
+from repairs.policy.fact_rules import parse_facts
+
 log = logging.getLogger(__name__)
 
 
@@ -64,7 +66,7 @@ def read_facts(doc: Any) -> Facts | None:
     if doc is None:
         return None
     try:
-        return Facts.from_json(doc)
+        return parse_facts(doc)
     except FactsError as exc:
         # The reason names a code or qualifier of the vocabulary, never the resident's words.
         log.warning("parse facts ignored: %s", exc)
