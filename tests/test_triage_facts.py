@@ -3,6 +3,7 @@ facts as the assistant's extractor adds them, and the service decides from them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,8 +92,13 @@ def test_triage_without_facts_falls_back_to_the_phrase_rules(
 
 
 def test_facts_outside_the_vocabulary_are_ignored_not_trusted(
-    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+    rasa.reply = reply("repair_plumbing", {"affected": [{"code": "water_leak"}], "floor": {"value": "flat 12b"}})
+    client.post("/api/v1/triage", headers=service_headers, json={"text": "leak in flat 12b"})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "parse facts ignored" in logged and "12b" not in logged  # a value copied from the words stays out
     for odd in ({"affected": [{"code": "water_lake", "p": 0.9}]}, {"affected": 7}, "water_leak"):
         rasa.reply = reply("repair_plumbing", odd)  # type: ignore[arg-type]
         r = client.post("/api/v1/triage", headers=service_headers,

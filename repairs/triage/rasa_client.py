@@ -67,9 +67,9 @@ def read_facts(doc: Any) -> Facts | None:
         return None
     try:
         return parse_facts(doc)
-    except FactsError as exc:
-        # The reason names a code or qualifier of the vocabulary, never the resident's words.
-        log.warning("parse facts ignored: %s", exc)
+    except FactsError:
+        # Not the reason: it quotes the offending value, which an extractor could have copied from the words.
+        log.warning("parse facts ignored: outside the facts vocabulary")
         return None
 
 
