@@ -105,6 +105,21 @@ def test_a_reopened_ticket_keeps_deciding_from_its_facts(
         assert (ticket.due_at - ticket.updated_at).total_seconds() == pytest.approx(24 * 3600, abs=5)
 
 
+def test_a_reopen_survives_facts_recorded_in_an_older_vocabulary(
+    client: TestClient, factory: Factory, ctx: ServiceContext, backend: str
+) -> None:
+    from repairs.tickets import service
+
+    ref = create(client, factory.resident(), facts=LEAK, answers={"contained": True}).json()["reference"]
+    with transaction(ctx.sessions) as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        ticket.facts = {"affected": [{"code": "flood_v0", "p": 1.0}]}
+        actor = service.Actor(type="officer", id="1")
+        for status in (Status.TRIAGED, Status.COMPLETED, Status.REOPENED):
+            service.change_status(s, ctx.policy, ticket, status, actor=actor, notify=False)
+        assert ticket.status is Status.REOPENED
+
+
 @pytest.mark.parametrize("bad", [
     {"facts": {"affected": [{"code": "flood"}]}},
     {"facts": {"affected": [{"code": "water_leak"}], "contained": {"value": "a bit"}}},

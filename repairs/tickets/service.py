@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from repairs_common.facts import Facts
+from repairs_common.facts import Facts, FactsError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from repairs.database import utcnow
 from repairs.notifications.buttons import is_it_fixed
 from repairs.notifications.outbox import enqueue
 from repairs.policy.engine import Policy
+from repairs.policy.fact_rules import parse_facts
 from repairs.residents.models import Property, Resident, Tenure
 from repairs.tickets.lifecycle import (
     ACCEPTS_INFORMATION,
@@ -346,9 +347,20 @@ def _fresh_target(policy: Policy, ticket: Ticket, now: datetime) -> None:
         location_type=ticket.location_type,
         at=now,
         reported_emergency=ticket.emergency,
-        facts=Facts.from_json(ticket.facts) if ticket.facts else None,
+        facts=_recorded_facts(ticket),
     )
     ticket.due_at = policy.deadlines(assessment, ticket.category, now).due_at
+
+
+def _recorded_facts(ticket: Ticket) -> Facts | None:
+    """The facts the ticket was decided from; None (the phrase rules) for a row from an older vocabulary, which
+    must not stop a reopen."""
+    if not ticket.facts:
+        return None
+    try:
+        return parse_facts(ticket.facts)
+    except FactsError:
+        return None
 
 
 def _release_appointments(ticket: Ticket, *, attended: bool) -> None:
