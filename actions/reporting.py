@@ -148,6 +148,13 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         council = _council(client)
         dispatcher.utter_message(text=out_of_hours_text(council))
 
+    # Ask, then decide: when a fact the words leave unsaid would change the priority, the policy names one
+    # question, asked once per report and before anything else (verification included), so a leak that turns
+    # out to be spreading gets its safety advice at once. An emergency never waits for it.
+    question = triage.get("question") if triage and not emergency else None
+    if question and not answers:
+        return events + [SlotSet("category", category)] + fact_questions.ask(dispatcher, question)
+
     try:
         resident = current_resident(client, tracker)
     except ServiceUnavailable:
@@ -166,12 +173,6 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
             dispatcher, tracker, category=category or "other", description=text, key=key, facts=facts,
             answers=answers,
         ) + [SlotSet("awaiting", None)]
-
-    # Ask, then decide: when a fact the words leave unsaid would change the priority, the policy names one
-    # question, asked once per report. (An emergency never waits for it: that was logged above.)
-    question = triage.get("question") if triage else None
-    if question and not answers:
-        return events + [SlotSet("category", category)] + fact_questions.ask(dispatcher, question)
 
     if communal:
         # A fault in a shared part of the block may be reported already: "me too" instead of a second report.

@@ -24,6 +24,7 @@ def resume_pending(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
         return events + create_emergency_ticket(
             dispatcher, tracker, category=tracker.get_slot("category") or "other",
             description=tracker.get_slot("description") or "", key=key,
+            facts=tracker.get_slot("facts"), answers=tracker.get_slot("fact_answers"),
         )
     from actions import tracking
 

@@ -16,6 +16,7 @@ from repairs_common.gas import mentions_gas
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
+from actions.fact_questions import message_facts
 from actions.identity import current_resident, resident_channel
 from actions.texts import SERVICE_DOWN
 
@@ -80,6 +81,9 @@ class ActionEmergency(Action):
             SlotSet("requested_slot", None),
             SlotSet("description", text[:4000]),
             SlotSet("category", "gas"),
+            # This message's facts, not an earlier report's, go with the ticket.
+            SlotSet("facts", message_facts(tracker)),
+            SlotSet("fact_answers", None),
         ]
         client = get_client()
         try:
@@ -97,4 +101,5 @@ class ActionEmergency(Action):
             from actions.verification import start_verification
 
             return events + [SlotSet("report_id", key)] + start_verification("emergency")
-        return events + create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key)
+        return events + create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
+                                                facts=message_facts(tracker))

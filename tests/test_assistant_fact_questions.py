@@ -204,3 +204,23 @@ def test_gas_gets_its_safety_advice_first_and_never_a_question(services: Service
     assert not any(r.get("buttons") for r in responses)
     row = ticket_row(services, chat.slots["last_ticket_ref"])
     assert (row["priority"], row["priority_rule"], row["priority_path"]) == ("emergency", "gas", "detector")
+
+
+def test_the_question_comes_before_verification_so_a_spreading_leak_gets_its_advice_at_once(
+    services: Services,
+) -> None:
+    chat = Chat(services)  # not verified yet
+    responses, _ = chat.run("action_start_report", "water is leaking from the pipe under the sink", "repair_plumbing",
+                            facts=LEAK)
+    assert [r["text"] for r in responses if r.get("buttons")] == ["Is the water contained, or is it spreading?"]
+    responses, _ = chat.run("action_handle_answer", '/inform{"fact_answer": "false"}', "inform",
+                            entities=[{"entity": "fact_answer", "value": "false"}])
+    words = said(responses)
+    assert "stop tap" in words and chat.slots["pending"] == "emergency", words
+
+    # Verified, the emergency is logged with the facts and the answer.
+    chat.verify()
+    chat.run("action_after_verification", "NW1 8YL", "inform")
+    row = ticket_row(services, chat.slots["last_ticket_ref"])
+    assert (row["priority"], row["priority_rule"], row["priority_path"]) == ("emergency", "uncontained_leak", "facts")
+    assert '"contained": {"value": false, "p": 1.0}' in row["facts"]
