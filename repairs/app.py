@@ -22,6 +22,7 @@ from repairs.tickets.officer_routes import router as officer_router
 from repairs.tickets.routes import router as tickets_router
 from repairs.tickets.shared_fault_routes import router as shared_faults_router
 from repairs.triage.routes import router as triage_router
+from repairs.unexpected_errors import RequestGuard
 from repairs.usage.routes import router as usage_router
 from repairs.workspace import pages as workspace
 
@@ -60,4 +61,6 @@ def create_app(context: ServiceContext) -> FastAPI:
         default_limit=context.settings.max_json_body_bytes,
         upload_limit=context.settings.max_photo_bytes + 64 * 1024,
     )
+    # Added last, so it is the outermost: every response gets its request id, the body limit's refusals too.
+    app.add_middleware(RequestGuard)
     return app

@@ -58,11 +58,15 @@ def utcnow() -> datetime:
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     """Build the engine for `url`. SQLite gets WAL, foreign keys and write transactions that
     take the write lock up front (BEGIN IMMEDIATE), so concurrent writers wait instead of
-    failing with 'database is locked' half-way through a request."""
+    failing with 'database is locked' half-way through a request.
+
+    `hide_parameters`: a database error's message otherwise quotes the values bound to the failed statement
+    (descriptions, names, phone numbers), and that message reaches tracebacks and logs."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=NullPool if ":memory:" not in url else None,
         )
@@ -71,6 +75,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     return create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,

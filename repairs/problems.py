@@ -1,16 +1,16 @@
-"""Errors as RFC 9457 problem details, and the handlers that make sure nothing leaks as a bare 500."""
+"""Errors as RFC 9457 problem details, and the handlers for the errors a request is expected to meet.
+
+An unexpected error (a bug, a database failure) is caught before it reaches these, by the guard in
+repairs/unexpected_errors.py, which answers it and logs it without personal data."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://repairs.example/problems/"
@@ -121,16 +121,4 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail,
             instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Logged with the exception type and path only: request bodies may hold personal data.
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(
-            500,
-            "internal_error",
-            "Something went wrong on our side",
-            "Nothing you sent was lost; please try again shortly.",
-            instance=request.url.path,
         )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
+import sqlalchemy as sa
+
+from evaluation.rasa_process import free_port, managed_process, wait_until_ready
 from repairs.logs import JsonFormatter
+from tests.conftest import SERVICE_HEADERS, SERVICE_TOKEN
 
 
 def test_flows_leave_no_personal_data_in_logs(client, factory, service_headers, caplog):
@@ -71,3 +82,79 @@ def test_outgoing_request_urls_with_tokens_are_not_logged(capsys):
         root.handlers[:], level, httpx_level = saved
         root.setLevel(level)
         logging.getLogger("httpx").setLevel(httpx_level)
+
+
+# A database error, forced on the insert of a ticket whose description carries personal data. On PostgreSQL a
+# CHECK constraint fails, whose error quotes the whole failing row ("Failing row contains (...)") even with the
+# engine hiding bound parameters; on SQLite a trigger aborts the insert.
+FORCE_FAILURE = {
+    "postgresql": ("ALTER TABLE tickets ADD CONSTRAINT zz_forced_failure CHECK (description NOT LIKE '%zq-%') "
+                   "NOT VALID", "ALTER TABLE tickets DROP CONSTRAINT IF EXISTS zz_forced_failure"),
+    "sqlite": ("CREATE TRIGGER zz_forced_failure BEFORE INSERT ON tickets WHEN NEW.description LIKE '%zq-%' "
+               "BEGIN SELECT RAISE(ABORT, 'forced failure'); END", "DROP TRIGGER IF EXISTS zz_forced_failure"),
+}
+
+
+@contextmanager
+def forced_database_failure(engine: sa.Engine) -> Iterator[None]:
+    create, drop = FORCE_FAILURE[engine.dialect.name]
+    with engine.begin() as conn:
+        conn.execute(sa.text(create))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(drop))
+
+
+@contextmanager
+def service_process(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`python -m repairs serve` as production runs it, its log (uvicorn's own lines too) in a file."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
+    env.update({"REPAIRS_DATABASE_URL": database_url, "REPAIRS_API_TOKEN": SERVICE_TOKEN,
+                "REPAIRS_PHOTO_DIR": str(tmp_path / "photos"), "REPAIRS_PORT": str(port),
+                "REPAIRS_SECRET_KEY": "test-secret-key-" + "y" * 20, "REPAIRS_LOG_LEVEL": "DEBUG",
+                "REPAIRS_OUTBOX_SWEEP_SECONDS": "0"})
+    log_file = tmp_path / "repairs.log"
+    url = f"http://127.0.0.1:{port}"
+    with managed_process([sys.executable, "-m", "repairs", "serve"], env, log_file) as process:
+        wait_until_ready(process, lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200,
+                         "repairs service", 60)
+        yield url, log_file
+
+
+def test_a_database_error_leaves_no_personal_data_in_the_service_log(backend, ctx, engine, factory, tmp_path):
+    res = factory.resident(name="Philippa Quorndon-Smythe", postcode="NW5 2TX")
+    secret_text = "Philippa Quorndon-Smythe on 07700 900461: water through the ceiling zq-marker"
+    headers = {**SERVICE_HEADERS, "X-Resident-Channel": res.chat, "Idempotency-Key": "forced-1"}
+    with service_process(ctx.settings.database_url, tmp_path) as (url, log_file), forced_database_failure(engine):
+        answer = httpx.post(f"{url}/api/v1/tickets", headers=headers, timeout=30,
+                            json={"category": "plumbing", "description": secret_text})
+        # A caller's own request id is kept when it is a safe token; anything else is replaced.
+        kept = httpx.post(f"{url}/api/v1/tickets", timeout=30,
+                          headers={**headers, "Idempotency-Key": "forced-2", "X-Request-ID": "bot-4f2a9c01"},
+                          json={"category": "plumbing", "description": secret_text})
+        replaced = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "Philippa Quorndon 07700"}, timeout=5)
+    logged = log_file.read_text(errors="replace")
+
+    assert answer.status_code == 500, answer.text
+    assert answer.json()["code"] == "internal_error"
+    request_id = answer.headers["X-Request-ID"]
+    assert answer.json()["request_id"] == request_id
+    assert kept.status_code == 500 and kept.headers["X-Request-ID"] == "bot-4f2a9c01"
+    assert replaced.headers["X-Request-ID"] != "Philippa Quorndon 07700"
+    assert "Philippa" not in replaced.headers["X-Request-ID"]
+
+    # Nothing of what the resident said is logged. uvicorn's own traceback of the error would quote it: the
+    # service answers the error itself, so there is none.
+    for personal in ("Philippa", "Quorndon", "07700", "900461", "zq-marker", "ceiling", "NW5"):
+        assert personal not in logged, (personal, logged)
+    assert "Traceback" not in logged and "Exception in ASGI application" not in logged
+    # The failure is logged, with what an operator needs to find it.
+    entries = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    failures = [e for e in entries if e.get("message") == "unexpected error"]
+    assert [e["request_id"] for e in failures] == [request_id, "bot-4f2a9c01"], logged
+    assert failures[0]["route"] == "/api/v1/tickets" and failures[0]["method"] == "POST"
+    assert failures[0]["error_type"] in ("IntegrityError", "OperationalError")
+    assert failures[0]["where"].startswith("repairs/"), failures[0]
