@@ -45,7 +45,7 @@ class ActionHandleAffirm(Action):
         if kind == "offer_reopen" and reference:
             return tracking.send_back(dispatcher, tracker, reference, tracker.get_slot("description") or "Not fixed")
         if kind == "offer_human":
-            return [SlotSet("awaiting", None)] + handoff.request_human(dispatcher, tracker)
+            return [SlotSet("awaiting", None), *handoff.request_human(dispatcher, tracker)]
         if kind == "retry_report":
             return [SlotSet("awaiting", None), FollowupAction("action_submit_report")]
         if kind == "complaint_confirm":
@@ -75,7 +75,9 @@ class ActionHandleDeny(Action):
             return complaints.record_complaint(dispatcher, tracker, tracker.get_slot("description") or "",
                                                reference or None)
         elif kind == "offer_human":
-            dispatcher.utter_message(text="OK. Try telling me in a few words, like \"leaking tap\" or \"check my repair\".")
+            dispatcher.utter_message(
+                text="OK. Try telling me in a few words, like \"leaking tap\" or \"check my repair\"."
+            )
         elif kind == "retry_report":
             dispatcher.utter_message(text=REPORT_CANCELLED)
         else:
@@ -129,8 +131,8 @@ class ActionHandleAnswer(Action):
             if kind == "rate":
                 return tracking.ask_rating(dispatcher, reference)
             if kind == "information":
-                return [SlotSet("awaiting", None)] + tracking.collect_information(reference)
-            return [SlotSet("awaiting", None)] + tracking.check_status(dispatcher, tracker)
+                return [SlotSet("awaiting", None), *tracking.collect_information(reference)]
+            return [SlotSet("awaiting", None), *tracking.check_status(dispatcher, tracker)]
         if chosen_category(tracker):
             return start_report(dispatcher, tracker, fresh=True)
         if kind == "rate":

@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
+from urllib.parse import quote
 
 import requests
 
@@ -43,7 +44,7 @@ class ClientSettings:
     backoff: float = 0.3
 
     @classmethod
-    def from_env(cls) -> "ClientSettings":
+    def from_env(cls) -> ClientSettings:
         token = os.environ.get("REPAIRS_API_TOKEN", "")
         if not token:
             token_file = os.environ.get("REPAIRS_API_TOKEN_FILE", "")
@@ -170,33 +171,33 @@ class RepairsClient:
 
     def me_too(self, resident: str, reference: str) -> Dict[str, Any]:
         """Link the resident's household to an open shared fault (saying it twice changes nothing)."""
-        return self._request("POST", f"/api/v1/shared-faults/{requests.utils.quote(reference)}/me-too",
+        return self._request("POST", f"/api/v1/shared-faults/{quote(reference)}/me-too",
                              resident=resident)
 
     def get_ticket(self, resident: str, reference: str) -> Dict[str, Any]:
-        return self._request("GET", f"/api/v1/tickets/{requests.utils.quote(reference)}", resident=resident)
+        return self._request("GET", f"/api/v1/tickets/{quote(reference)}", resident=resident)
 
     def cancel(self, resident: str, reference: str, reason: str = "") -> Dict[str, Any]:
         return self._request(
-            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/cancel", resident=resident,
+            "POST", f"/api/v1/tickets/{quote(reference)}/cancel", resident=resident,
             json={"reason": reason or None},
         )
 
     def reopen(self, resident: str, reference: str, reason: str) -> Dict[str, Any]:
         return self._request(
-            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/reopen", resident=resident,
+            "POST", f"/api/v1/tickets/{quote(reference)}/reopen", resident=resident,
             json={"reason": reason[:4000] or "Not fixed"},
         )
 
     def add_information(self, resident: str, reference: str, text: str) -> Dict[str, Any]:
         return self._request(
-            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/information", resident=resident,
+            "POST", f"/api/v1/tickets/{quote(reference)}/information", resident=resident,
             json={"text": text[:4000]},
         )
 
     def rate(self, resident: str, reference: str, score: int, fixed: Optional[bool] = None) -> Dict[str, Any]:
         return self._request(
-            "POST", f"/api/v1/tickets/{requests.utils.quote(reference)}/rating", resident=resident,
+            "POST", f"/api/v1/tickets/{quote(reference)}/rating", resident=resident,
             json={"score": score, "fixed": fixed},
         )
 

@@ -36,7 +36,7 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
         from actions.verification import start_verification
 
         dispatcher.utter_message(text="I'm sorry things have gone wrong. I'll need to check who you are first.")
-        return [SlotSet("description", text[:4000])] + start_verification("complaint")
+        return [SlotSet("description", text[:4000]), *start_verification("complaint")]
     complaint_text = text if tracker.latest_message.get("intent", {}).get("name") == "complaint" else (
         tracker.get_slot("description") or text
     )

@@ -33,7 +33,7 @@ def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Ev
     usage.count(tracker, "person")
     # Asking for a person ends whatever form was running (the rules say `active_loop: null`); without
     # this the form stays active after the hand-off and the next turn falls back.
-    return [ActiveLoop(None), SlotSet("requested_slot", None)] + _hand_off(dispatcher, tracker)
+    return [ActiveLoop(None), SlotSet("requested_slot", None), *_hand_off(dispatcher, tracker)]
 
 
 def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

@@ -14,11 +14,10 @@ from rasa_sdk.types import DomainDict
 from repairs_common.gas import HAZARDS as GAS_HAZARDS
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
-from actions import fact_questions
+from actions import fact_questions, shared_faults
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
-from actions import shared_faults
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
 from actions.texts import (
     CATEGORY_NAMES,
@@ -153,7 +152,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     # out to be spreading gets its safety advice at once. An emergency never waits for it.
     question = triage.get("question") if triage and not emergency else None
     if question and not answers:
-        return events + [SlotSet("category", category)] + fact_questions.ask(dispatcher, question)
+        return [*events, SlotSet("category", category), *fact_questions.ask(dispatcher, question)]
 
     try:
         resident = current_resident(client, tracker)
@@ -165,7 +164,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         dispatcher.utter_message(text=NOT_VERIFIED_YET)
         from actions.verification import start_verification
 
-        return events + [SlotSet("category", category)] + start_verification(pending)
+        return [*events, SlotSet("category", category), *start_verification(pending)]
 
     if emergency:
         key = f"report:{report_id}"
@@ -194,7 +193,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
             dispatcher.utter_message(
                 text="If the problem is in a shared part of the building or outside, tell me and I'll report it."
             )
-            return events + [SlotSet("category", None), SlotSet("report_id", None)]
+            return [*events, SlotSet("category", None), SlotSet("report_id", None)]
 
     if confidence < CONFIDENT and fresh:
         # Not sure what it is: offer the likeliest categories instead of guessing.
@@ -202,7 +201,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         events.append(SlotSet("category", choices[0]))
     # Activating the form here (rather than forcing it with a FollowupAction) lets the dialogue policy
     # see it: Rasa runs the active form next, and `rasa test` stories can say so.
-    return events + [ActiveLoop("report_form")]
+    return [*events, ActiveLoop("report_form")]
 
 
 def _council(client: Any) -> Dict[str, Any]:
@@ -356,7 +355,7 @@ class ActionSubmitReport(Action):
                                              "fact_question")]
         if not tracker.get_slot("report_confirmed"):
             dispatcher.utter_message(text=REPORT_CANCELLED)
-            return reset + [SlotSet("report_id", None), SlotSet("description", None)]
+            return [*reset, SlotSet("report_id", None), SlotSet("description", None)]
         description = tracker.get_slot("description") or ""
         if tracker.get_slot("details"):
             description = f"{description}\n{tracker.get_slot('details')}"
@@ -390,7 +389,7 @@ class ActionSubmitReport(Action):
                 dispatcher.utter_message(text=f"{exc.detail} {exc.body.get('advice') or ''}".strip())
             else:
                 dispatcher.utter_message(text="Sorry, I couldn't log that. Please call the repairs line.")
-            return reset + [SlotSet("report_id", None)]
+            return [*reset, SlotSet("report_id", None)]
         message = (
             f"Done. Your repair reference is {ticket['reference']}. It's {ticket['priority']} priority: "
             f"we aim to fix it {ticket['due_text']}."
@@ -399,8 +398,8 @@ class ActionSubmitReport(Action):
             message += " Because it's damp or mould, we'll also inspect it and write to you about what we found."
         dispatcher.utter_message(text=message)
         dispatcher.utter_message(text="If you have a photo of the problem, send it now and I'll add it.")
-        return reset + [SlotSet("last_ticket_ref", ticket["reference"]), SlotSet("report_id", None),
-                        SlotSet("description", None), SlotSet("awaiting", None)]
+        return [*reset, SlotSet("last_ticket_ref", ticket["reference"]), SlotSet("report_id", None),
+                SlotSet("description", None), SlotSet("awaiting", None)]
 
 
 def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *, said: Optional[bool] = None) -> List[EventType]:

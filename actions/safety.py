@@ -54,7 +54,9 @@ def create_emergency_ticket(
         dispatcher.utter_message(text=SERVICE_DOWN)
         return []
     except ApiError as exc:
-        dispatcher.utter_message(text=f"I couldn't log it just now ({exc.detail or exc.code}). Please call the repairs line.")
+        dispatcher.utter_message(
+            text=f"I couldn't log it just now ({exc.detail or exc.code}). Please call the repairs line."
+        )
         return []
     dispatcher.utter_message(
         text=(
@@ -90,16 +92,18 @@ class ActionEmergency(Action):
             resident = current_resident(client, tracker)
         except ServiceUnavailable:
             dispatcher.utter_message(
-                text="Our repairs system isn't answering right now, so please also call the repairs line once you are safe."
+                text="Our repairs system isn't answering right now, so please also call the repairs line once you "
+                "are safe."
             )
             return events
         key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
         if resident is None:
             dispatcher.utter_message(
-                text="Once you're safe, I can log this as an emergency repair for you. I just need to check who you are."
+                text="Once you're safe, I can log this as an emergency repair for you. I just need to check who "
+                "you are."
             )
             from actions.verification import start_verification
 
-            return events + [SlotSet("report_id", key)] + start_verification("emergency")
+            return [*events, SlotSet("report_id", key), *start_verification("emergency")]
         return events + create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
                                                 facts=message_facts(tracker))

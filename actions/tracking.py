@@ -143,7 +143,7 @@ def do_cancel(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str
         dispatcher.utter_message(text=f"Repair {reference} is cancelled. Tell me if you need anything else fixed.")
         return []
 
-    return [SlotSet("awaiting", None)] + _guarded(dispatcher, run)
+    return [SlotSet("awaiting", None), *_guarded(dispatcher, run)]
 
 
 def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -164,7 +164,7 @@ def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Ev
 
 
 def do_reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
-    return [SlotSet("awaiting", None)] + _guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))
+    return [SlotSet("awaiting", None), *_guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))]
 
 
 def _reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
@@ -199,7 +199,7 @@ def send_back(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str
                                       "what's wrong and I'll report it.")
         return []
 
-    return [SlotSet("awaiting", None)] + _guarded(dispatcher, run)
+    return [SlotSet("awaiting", None), *_guarded(dispatcher, run)]
 
 
 def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -260,7 +260,7 @@ class ActionSubmitInformation(Action):
             return []
 
         result = _guarded(dispatcher, run) if reference and text else []
-        return result + [SlotSet("information_text", None), SlotSet("awaiting", None)]
+        return [*result, SlotSet("information_text", None), SlotSet("awaiting", None)]
 
 
 def complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

@@ -77,7 +77,9 @@ class ValidateVerifyForm(FormValidationAction):
         except ApiError as exc:
             failures = float(tracker.get_slot("verify_failures") or 0) + 1
             if exc.status == 429:
-                dispatcher.utter_message(text="There have been too many tries for now. Please wait a while, or call us.")
+                dispatcher.utter_message(
+                    text="There have been too many tries for now. Please wait a while, or call us."
+                )
                 return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP, "verify_failures": float(MAX_FAILURES)}
             if failures >= MAX_FAILURES:
                 return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP, "verify_failures": failures}
@@ -127,5 +129,5 @@ class ActionAfterVerification(Action):
                 from actions.handoff import contact_line
 
                 dispatcher.utter_message(text=contact_line())
-            return cleared + [SlotSet("pending", None), SlotSet("verify_failures", 0.0)]
+            return [*cleared, SlotSet("pending", None), SlotSet("verify_failures", 0.0)]
         return cleared + resume_pending(dispatcher, tracker)

@@ -67,7 +67,7 @@ class EmergencyClassifier(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "EmergencyClassifier":
+               execution_context: ExecutionContext) -> EmergencyClassifier:
         return cls(config, model_storage, resource)
 
     @staticmethod
@@ -112,9 +112,9 @@ class EmergencyClassifier(GraphComponent):
         probabilities = self._clf.predict_proba(self._features(texts))
         classes = list(self._clf.classes_)
         none = classes.index(NONE)
-        for message, row in zip(texts, probabilities):
+        for message, row in zip(texts, probabilities, strict=True):
             p_emergency = float(1.0 - row[none])
-            kinds = [(p, c) for p, c in zip(row, classes) if c != NONE]
+            kinds = [(p, c) for p, c in zip(row, classes, strict=True) if c != NONE]
             best = max(kinds)[1] if kinds else NONE
             kind = best if p_emergency >= float(self._config["threshold"]) else NONE
             message.set(OUTPUT, {"kind": kind, "confidence": round(p_emergency, 4), "likeliest": best},
@@ -129,7 +129,7 @@ class EmergencyClassifier(GraphComponent):
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "EmergencyClassifier":
+             execution_context: ExecutionContext, **kwargs: Any) -> EmergencyClassifier:
         import skops.io as sio
 
         try:

@@ -63,7 +63,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         # Training encodes every example: batch them (far faster than one at a time).
         examples = [m for m in training_data.training_examples if m.get(TEXT)]
         vectors = self._encoder(self._config.get("model_dir")).encode([m.get(TEXT) for m in examples])
-        for message, vector in zip(examples, vectors):
+        for message, vector in zip(examples, vectors, strict=True):
             self._add(message, vector)
         return training_data
 
