@@ -7,6 +7,7 @@ import os
 import sys
 
 from actions.client import ClientSettings, RepairsClient, set_client
+from actions.texts import set_repairs_phone
 from rasa_sdk import utils
 
 from action_server.app import build_app
@@ -24,6 +25,7 @@ def main() -> int:
     utils.update_sanic_log_level()
     # The actions' one client to the repairs service, from these settings (not read again from the environment).
     set_client(RepairsClient(ClientSettings(base_url=settings.repairs_url, token=settings.repairs_token)))
+    set_repairs_phone(settings.repairs_phone)
     app = build_app(settings)
     logging.getLogger("action_server").info("action server on %s:%d, %d worker(s); every call but /health needs "
                                             "Rasa's token", settings.host, settings.port, settings.workers)

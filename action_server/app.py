@@ -1,14 +1,23 @@
-"""rasa-sdk's action server app, answering only calls that carry Rasa's token.
+"""rasa-sdk's action server app, answering only calls that carry Rasa's token, and failing without a word
+of the conversation.
 
 Rasa sends the token as `Authorization: Bearer ...` (the action endpoint's `headers` in endpoints*.yml).
 Every route but `/health` (which says nothing and is what health checks probe) checks it in constant time;
 a call without it gets 401 and runs nothing.
+
+rasa-sdk's own handler for an action that raises logs the exception with its traceback and answers 500 with
+the exception's message and the whole request: the tracker, with every message and slot. Rasa then logs that
+answer. Here an action's failure is logged by the action's name, the exception's type and the line that
+raised it, and answered with no more than that.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
@@ -20,13 +29,51 @@ from action_server.settings import ActionServerSettings
 logger = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/health"})
+# The actions' own code, whose innermost frame says where a failure was raised (rasa-sdk's frames say less).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_app(settings: ActionServerSettings, actions_package: str = "actions") -> Sanic:
     # No CORS origins: no browser has any business calling the action server.
     app = create_app(actions_package, cors_origins="")
     require_token(app, settings.action_token)
+    answer_failures_privately(app)
     return app
+
+
+def answer_failures_privately(app: Sanic) -> None:
+    """Replace rasa-sdk's exception handler (registered for Exception; the later registration wins)."""
+
+    @app.exception(Exception)
+    async def action_failed(request: Request, exception: Exception) -> HTTPResponse:
+        action = _action_name(request)
+        logger.error("action %s failed: %s at %s", action, type(exception).__name__,
+                     raised_where(exception.__traceback__))
+        return response.json({"error": "action_failed", "action_name": action}, status=500)
+
+
+def _action_name(request: Request) -> str:
+    try:
+        body: Any = request.json
+    except Exception:  # an unreadable body names no action
+        return "(unknown)"
+    name = body.get("next_action") if isinstance(body, dict) else None
+    # An action's name is ours (domain.yml), but the field is the caller's: keep it short and plain.
+    return name if isinstance(name, str) and name.replace("_", "").isalnum() and len(name) <= 80 else "(unknown)"
+
+
+def raised_where(traceback: TracebackType | None) -> str:
+    """`file:line` of the innermost frame in this project's code."""
+    where = "(unknown)"
+    while traceback is not None:
+        code_file = traceback.tb_frame.f_code.co_filename
+        filename = Path(code_file).resolve()
+        # "<...>" names generated code, which has no file of ours.
+        ours = filename.is_relative_to(PROJECT_ROOT) and ".venv-rasa" not in filename.parts
+        if ours and not code_file.startswith("<"):
+            where = f"{filename.relative_to(PROJECT_ROOT)}:{traceback.tb_lineno}"
+        traceback = traceback.tb_next
+    return where
 
 
 def require_token(app: Sanic, token: str) -> None:

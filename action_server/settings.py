@@ -14,6 +14,7 @@ from pathlib import Path
 # A token shorter than this is a placeholder, not a secret (openssl rand -hex 32 makes 64 characters).
 MIN_TOKEN_CHARS = 32
 DEFAULT_PORT = 5055
+DEFAULT_REPAIRS_PHONE = "020 7974 4444"
 
 
 class SettingsError(Exception):
@@ -32,6 +33,9 @@ class ActionServerSettings:
     host: str = "127.0.0.1"  # ACTION_SERVER_HOST
     port: int = DEFAULT_PORT  # ACTION_SERVER_PORT
     workers: int = 1  # ACTION_SERVER_SANIC_WORKERS (rasa-sdk's own name for it)
+    # REPAIRS_PHONE: the council's repairs number, said when the repairs service fails (the service's own
+    # setting of the same name and default, so one value in the environment serves both)
+    repairs_phone: str = DEFAULT_REPAIRS_PHONE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ActionServerSettings:
@@ -50,10 +54,14 @@ class ActionServerSettings:
                             "characters: make one with `openssl rand -hex 32` and give Rasa the same")
         port = _number(environ, "ACTION_SERVER_PORT", DEFAULT_PORT, 1, 65535, problems)
         workers = _number(environ, "ACTION_SERVER_SANIC_WORKERS", 1, 1, 64, problems)
+        phone = environ.get("REPAIRS_PHONE", "").strip() or DEFAULT_REPAIRS_PHONE
+        if len(phone) > 40 or not any(ch.isdigit() for ch in phone):
+            problems.append("REPAIRS_PHONE must be the council's repairs phone number, e.g. 020 7974 4444")
         if problems:
             raise SettingsError(problems)
         return cls(repairs_url=url, repairs_token=repairs_token, action_token=action_token,
-                   host=environ.get("ACTION_SERVER_HOST", "").strip() or "127.0.0.1", port=port, workers=workers)
+                   host=environ.get("ACTION_SERVER_HOST", "").strip() or "127.0.0.1", port=port, workers=workers,
+                   repairs_phone=phone)
 
 
 def _from_file(environ: Mapping[str, str], name: str) -> str:

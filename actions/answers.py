@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import fact_questions
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
-from actions.texts import ANYTHING_ELSE, ASK_REPHRASE, REPORT_CANCELLED, SERVICE_DOWN, yes_no
+from actions.texts import ANYTHING_ELSE, ASK_REPHRASE, REPORT_CANCELLED, service_down, yes_no
 
 
 def _awaiting(tracker: Tracker) -> tuple:
@@ -146,7 +146,7 @@ def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, sc
     try:
         get_client().rate(resident_channel(tracker), reference, score, fixed=_said_fixed(tracker))
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []
     except ApiError as exc:
         dispatcher.utter_message(text=exc.detail or "I couldn't record that rating.")

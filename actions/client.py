@@ -2,13 +2,17 @@
 
 Every call has a timeout. Reads are retried with back-off; creates are retried too, but only
 because each carries an Idempotency-Key, so a retry can never make a second ticket. Failures
-surface as `ServiceUnavailable` (the service is down or timing out: tell the resident nothing was
-lost) or `ApiError` (the service answered with a problem document).
+surface as `ServiceUnavailable` (a failure on our side: the service is down, timing out, failing
+with a 5xx, or refusing our own token; tell the resident nothing was lost) or `ApiError` (the service
+answered the request itself with a 4xx problem document: "no match", "not yours", "too many tries").
+Only an `ApiError` says anything about what the resident told us.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -16,12 +20,24 @@ from urllib.parse import quote
 
 import requests
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read
 RETRY_STATUSES = {502, 503, 504}
+# 401: the service refused the action server's own token (a wrong or rotated REPAIRS_API_TOKEN). Our fault,
+# never the resident's, so it is a failure like a 500, not an answer.
+OUR_FAILURE_STATUSES = {401}
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class ServiceUnavailable(Exception):
-    """The repairs service could not be reached, or kept failing."""
+    """The repairs service could not be reached, kept failing, or refused our own token. `kind` says which
+    (an exception type or "status 500"); `request_id` is the service's X-Request-ID, when it answered."""
+
+    def __init__(self, kind: str, request_id: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.request_id = request_id
 
 
 @dataclass
@@ -57,6 +73,12 @@ class ClientSettings:
         )
 
 
+def _request_id(response: requests.Response) -> str:
+    # Only an id as the service makes them (repairs/unexpected_errors.py): nothing else reaches a log line.
+    given = response.headers.get("X-Request-ID", "")
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else ""
+
+
 class RepairsClient:
     def __init__(self, settings: ClientSettings, session: Optional[requests.Session] = None) -> None:
         self.settings = settings
@@ -83,7 +105,7 @@ class RepairsClient:
             headers["Idempotency-Key"] = idempotency_key
         safe_to_retry = method == "GET" or idempotency_key is not None
         attempts = 1 + (self.settings.retries if safe_to_retry else 0)
-        last_error: Optional[Exception] = None
+        last_error: Optional[ServiceUnavailable] = None
         for attempt in range(attempts):
             if attempt:
                 time.sleep(self.settings.backoff * (2 ** (attempt - 1)))
@@ -98,15 +120,18 @@ class RepairsClient:
                     timeout=self.settings.timeout,
                 )
             except requests.RequestException as exc:  # connection refused, timeouts, resets
-                last_error = exc
+                last_error = ServiceUnavailable(type(exc).__name__)
                 continue
             if response.status_code in RETRY_STATUSES:
-                last_error = ServiceUnavailable(f"status {response.status_code}")
+                last_error = ServiceUnavailable(f"status {response.status_code}", _request_id(response))
                 continue
             if 200 <= response.status_code < 300:
                 if response.status_code == 204 or not response.content:
                     return None
                 return response.json()
+            if response.status_code >= 500 or response.status_code in OUR_FAILURE_STATUSES:
+                last_error = ServiceUnavailable(f"status {response.status_code}", _request_id(response))
+                break  # not retried: a 500 on a create may have half-happened, and a refused token stays refused
             try:
                 body = response.json()
             except ValueError:
@@ -117,7 +142,12 @@ class RepairsClient:
                 detail=str(body.get("detail") or body.get("title") or ""),
                 body=body if isinstance(body, dict) else {},
             )
-        raise ServiceUnavailable(str(last_error))
+        failure = last_error or ServiceUnavailable("no attempt")
+        # The method and path (ids and references, never what the resident said) and the service's request id,
+        # so an operator can find the service's own line about it.
+        logger.warning("repairs service call failed: %s %s: %s (request id %s)", method, path, failure.kind,
+                       failure.request_id or "none")
+        raise failure
 
     # --- residents -------------------------------------------------------------------------------
     def verify(self, *, channel: str, channel_user_id: str, tenancy_reference: str, postcode: str,

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
-from actions.texts import SERVICE_DOWN, yes_no
+from actions.texts import service_down, yes_no
 from actions.tracking import STILL_OPEN, mentioned_reference
 
 _NOT_FIXED = re.compile(
@@ -30,7 +30,7 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
     try:
         resident = current_resident(client, tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []
     if resident is None:
         from actions.verification import start_verification
@@ -73,7 +73,7 @@ def record_complaint(
         complaint = get_client().complain(resident_channel(tracker), text or "Complaint made in the chat",
                                           reference=reference, idempotency_key=key)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []
     except ApiError:
         dispatcher.utter_message(text="Sorry, I couldn't record that. Please call the repairs line.")

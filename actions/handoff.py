@@ -13,16 +13,16 @@ from repairs_common.taxonomy import REPAIR_INTENT_PREFIX, category_from_intent
 from actions import usage
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
-from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, yes_no
-
-FALLBACK_PHONE = "the council's repairs line"
+from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, repairs_phone, yes_no
 
 
 def contact_line() -> str:
     try:
         council = get_client().council()
     except (ServiceUnavailable, ApiError):
-        return f"You can call {FALLBACK_PHONE}. In an emergency out of hours, call the same number."
+        # The service knows the opening hours and the out-of-hours line; without it, the number we were given.
+        return (f"You can call the repairs team on {repairs_phone()}. In an emergency out of hours, call the same "
+                "number.")
     return (
         f"You can call the repairs team on {council['repairs_phone']} ({council['opening_hours']}). "
         f"Out of hours, for emergencies only: {council['out_of_hours_phone']}."

@@ -38,7 +38,9 @@ def split_channel(identity: str) -> tuple:
 
 
 def current_resident(client: RepairsClient, tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """The verified resident for this chat, or None. Raises ServiceUnavailable if the service is down."""
+    """The verified resident for this chat, or None when the service says the chat is not verified. Raises
+    ServiceUnavailable when the service fails (down, a 5xx, our token refused): that is no answer about the
+    resident, and taking it for "not verified" would send them through verification for our fault."""
     try:
         return client.me(resident_channel(tracker))
     except ApiError:

@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.texts import yes_no
+from actions.texts import VERIFY_TROUBLE_START, yes_no
 
 QUESTIONS: Dict[str, str] = {
     "tenancy_reference": (
@@ -47,11 +47,23 @@ def _question(slot: str) -> type:
             return f"action_ask_{slot}"
 
         def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+            if slot == "postcode" and _said_this_turn(tracker, VERIFY_TROUBLE_START):
+                return []  # the apology for our failure has just asked for the postcode again
             dispatcher.utter_message(text=text, buttons=_copy(buttons))
             return []
 
     _Ask.__name__ = "ActionAsk" + "".join(part.title() for part in slot.split("_"))
     return _Ask
+
+
+def _said_this_turn(tracker: Tracker, start: str) -> bool:
+    """Has the assistant said something starting with `start` since the resident's latest message?"""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and str(event.get("text") or "").startswith(start):
+            return True
+    return False
 
 
 def _copy(buttons: Optional[List[Dict[str, Any]]]) -> List[Dict[str, Any]]:

@@ -23,8 +23,8 @@ from actions.texts import (
     CATEGORY_NAMES,
     NOT_VERIFIED_YET,
     REPORT_CANCELLED,
-    SERVICE_DOWN,
     category_buttons,
+    service_down,
     yes_no,
 )
 
@@ -157,7 +157,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     try:
         resident = current_resident(client, tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return events
     if resident is None:
         pending = "emergency" if emergency else "report"

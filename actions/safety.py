@@ -18,7 +18,7 @@ from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.fact_questions import message_facts
 from actions.identity import current_resident, resident_channel
-from actions.texts import SERVICE_DOWN
+from actions.texts import service_down
 
 __all__ = ["ActionEmergency", "create_emergency_ticket", "mentions_gas", "out_of_hours_text"]
 
@@ -51,7 +51,7 @@ def create_emergency_ticket(
     try:
         ticket = client.create_ticket(resident_channel(tracker), body, idempotency_key=key)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []
     except ApiError as exc:
         dispatcher.utter_message(

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
-from actions.texts import SERVICE_DOWN
+from actions.texts import service_down
 
 AWAITING = "metoo"
 REPORT_SLOTS = ("report_id", "description", "category", "category_confirmed", "place", "details", "access",
@@ -53,7 +53,7 @@ def join(dispatcher: CollectingDispatcher, tracker: Tracker, reference: Text) ->
     try:
         fault = get_client().me_too(resident_channel(tracker), reference)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []  # still awaiting: "yes" again later tries once more
     except ApiError:
         # Fixed or closed in the meantime: report it as new instead.

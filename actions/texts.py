@@ -43,10 +43,40 @@ BUTTON_LABELS = {
 
 # What the actions say in their own words. (The domain keeps only what rules say, so that
 # `rasa data validate` can check every response is used.)
-SERVICE_DOWN = (
-    "Sorry, our repairs system isn't answering just now. Nothing you've told me is lost: please try again in a "
-    "few minutes. If it's an emergency, call the repairs line straight away."
-)
+
+# The council's repairs number, for the messages that must work when the repairs service (which knows it too)
+# does not answer. The action server sets it from REPAIRS_PHONE at start-up; configuration, not state.
+_repairs_phone = "020 7974 4444"
+
+
+def set_repairs_phone(phone: str) -> None:
+    global _repairs_phone
+    _repairs_phone = phone
+
+
+def repairs_phone() -> str:
+    return _repairs_phone
+
+
+def service_down() -> str:
+    """A failure on our side (the repairs service down, timing out, failing): never the resident's mistake."""
+    return (
+        "Sorry, something went wrong on our side. Nothing you've told me is lost: please try again in a minute, "
+        f"or call the repairs team on {_repairs_phone}. If it's an emergency, call straight away."
+    )
+
+
+# Verification failed on our side: the tenancy reference is kept, and the postcode is all that is asked again.
+VERIFY_TROUBLE_START = "Sorry, something went wrong on our side and I couldn't check your details just now."
+
+
+def verify_trouble() -> str:
+    return (
+        f"{VERIFY_TROUBLE_START} Nothing you've told me is lost: in a minute, send me your postcode again and I'll "
+        f"try once more. Or call the repairs team on {_repairs_phone}."
+    )
+
+
 VERIFY_FAILED_FINALLY = (
     "I still can't match those details, so I can't look at your repairs here. Please call the repairs team and "
     "they'll sort it out with you."

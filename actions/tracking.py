@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
-from actions.texts import NOT_VERIFIED_YET, PHOTO_HOW, SERVICE_DOWN, describe_ticket, ticket_buttons, yes_no
+from actions.texts import NOT_VERIFIED_YET, PHOTO_HOW, describe_ticket, service_down, ticket_buttons, yes_no
 
 _REF = re.compile(r"\bHR[-\s]?([2-9A-HJKMNP-Z]{6})\b", re.IGNORECASE)
 
@@ -47,7 +47,7 @@ def _verified_or_ask(dispatcher: CollectingDispatcher, tracker: Tracker, pending
     try:
         resident = current_resident(get_client(), tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []
     if resident is not None:
         return None
@@ -61,7 +61,7 @@ def _guarded(dispatcher: CollectingDispatcher, action: Callable[[], List[EventTy
     try:
         return action()
     except ServiceUnavailable:
-        dispatcher.utter_message(text=SERVICE_DOWN)
+        dispatcher.utter_message(text=service_down())
         return []
     except ApiError as exc:
         if exc.status == 404:

@@ -1,8 +1,14 @@
 """Verify once: tenancy reference and postcode, checked by the repairs service, which then links
-the chat to the resident and remembers it. After two failures, explain and offer a person."""
+the chat to the resident and remembers it. After two failures, explain and offer a person.
+
+Only the service's answer "those details don't match" (a 4xx) is a failure of the resident's. When the
+service itself fails (down, timing out, a 5xx, refusing our token), the resident is told it is our fault,
+the tenancy reference they gave is kept, sending the postcode again retries, and nothing is counted
+towards the two tries."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -15,7 +21,9 @@ from repairs_common.tenancy_references import find_tenancy_reference
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import client_digest, resident_channel, split_channel
 from actions.safety import mentions_gas
-from actions.texts import SERVICE_DOWN, VERIFY_FAILED_FINALLY
+from actions.texts import VERIFY_FAILED_FINALLY, verify_trouble
+
+logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 2
 GAVE_UP = "-"  # fills both slots so the form ends; action_after_verification explains
@@ -71,9 +79,12 @@ class ValidateVerifyForm(FormValidationAction):
                 channel=channel, channel_user_id=external, tenancy_reference=reference, postcode=postcode,
                 client=client_digest(tracker),
             )
-        except ServiceUnavailable:
-            dispatcher.utter_message(text=SERVICE_DOWN)
-            return {"tenancy_reference": GAVE_UP, "postcode": GAVE_UP}
+        except ServiceUnavailable as failure:
+            # The kind of failure and the service's request id; never the reference or postcode.
+            logger.warning("verification not checked: the repairs service failed (%s, request id %s)",
+                           failure.kind, failure.request_id or "none")
+            dispatcher.utter_message(text=verify_trouble())
+            return {"postcode": None}
         except ApiError as exc:
             failures = float(tracker.get_slot("verify_failures") or 0) + 1
             if exc.status == 429:

@@ -261,6 +261,7 @@ ACTION_SERVER_SETTINGS = {"REPAIRS_API_URL": "http://127.0.0.1:9", "REPAIRS_API_
     ("REPAIRS_API_URL", ""),
     ("ACTION_SERVER_TOKEN", ""),
     ("ACTION_SERVER_TOKEN", "too-short"),
+    ("REPAIRS_PHONE", "ring the council"),  # the number said when the service fails: it must be one
 ])
 def test_the_action_server_refuses_to_start_without_its_settings(missing: str, value: str) -> None:
     port = free_port()

@@ -144,7 +144,9 @@ def main() -> int:
         # Rasa and the action server get only what they need: no REPAIRS_* secrets for Rasa.
         actions_env = {**rasa_env(), "ACTION_SERVER_HOST": demo.action_server_host,
                        "ACTION_SERVER_PORT": str(demo.action_server_port), "ACTION_SERVER_TOKEN": action_token,
-                       "REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token}
+                       "REPAIRS_API_URL": repairs_url, "REPAIRS_API_TOKEN": repairs_token,
+                       # The number the actions give when the service fails: the service's own (.env read).
+                       "REPAIRS_PHONE": settings.repairs_phone}
         # Used turns are remembered beside the conversations, in the tracker's SQLite file: no Redis needed.
         replay_store = os.environ.get("RASA_CHANNEL_REPLAY_STORE") or f"sqlite:///{var / 'rasa-tracker.db'}"
         rasa_server_env = {**rasa_env(), "ACTION_SERVER_TOKEN": action_token,
