@@ -9,11 +9,15 @@ an empty tracker (a conversation starts with its session events), so only that P
       type: rasa_tracker.erasable.ErasableSQLTrackerStore
       dialect: "sqlite"   # every other key as for `type: SQL`
       db: "var/rasa-tracker.db"
+
+Its engine hides bound parameters: a database error's message otherwise quotes the values of the failed
+statement, and the values of the events table are the conversation itself (every message, every slot).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -22,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 class ErasableSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # SQLTrackerStore builds its engine inside __init__ with no way to pass this; the engine reads the
+        # attribute whenever it formats an error, so setting it once here covers every statement after.
+        self.engine.hide_parameters = True
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         if len(tracker.events) == 0:
             with self.session_scope() as session:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -221,6 +223,65 @@ def test_resident_verifies_reports_a_leak_with_a_photo_and_gets_a_reference(
     assert f"added the photo to {reference}" in joined(added)
     ticket = resident_get(stack, chat, f"/api/v1/tickets/{reference}").json()
     assert len(ticket["photos"]) == 1 and ticket["photos"][0]["width"] == 96
+
+
+def test_a_database_error_behind_a_photos_caption_leaves_only_ids_in_the_logs(
+        tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:
+    """The service fails to keep a caption (its database refuses it): the bot logs the failure with the
+    service's request id, which the service's own line carries too, and no log holds the caption's words."""
+    chat = next(_chats)
+    verify(tg, chat)
+    reference, _ = report_leak(tg, chat)
+    before = {"bot": len(bot.log()), "repairs": len(stack.log("repairs"))}
+    database = stack.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TRIGGER zz_forced_caption_failure BEFORE INSERT ON ticket_events "
+                   "WHEN NEW.data LIKE '%zq-caption%' BEGIN SELECT RAISE(ABORT, 'forced failure'); END")
+    try:
+        caption = "zq-caption Philippa Quorndon-Smythe, 07700 900461, says it leaks at night"
+        added = turn(tg, chat, lambda: tg.user_photo(chat, jpeg(), caption=caption))
+    finally:
+        with sqlite3.connect(database) as db:
+            db.execute("DROP TRIGGER IF EXISTS zz_forced_caption_failure")
+    assert f"added the photo to {reference}" in joined(added)  # the photo itself was kept
+
+    bot_log, repairs_log = bot.log()[before["bot"]:], stack.log("repairs")[before["repairs"]:]
+    failed = re.search(r"photo caption not added: 500 internal_error \(request id ([\w.-]+)\)", bot_log)
+    assert failed, bot_log
+    entries = [json.loads(line) for line in repairs_log.splitlines() if line.startswith("{")]
+    assert failed.group(1) in [e.get("request_id") for e in entries if e.get("message") == "unexpected error"]
+    for part, logged in (("bot", bot_log), ("repairs", repairs_log), ("rasa", stack.log("rasa")),
+                         ("actions", stack.log("actions"))):
+        for personal in ("zq-caption", "Philippa", "Quorndon", "07700", "900461", "leaks at night"):
+            assert personal not in logged, f"{personal!r} is in the {part} log"
+
+
+def test_a_tracker_store_error_leaves_no_message_text_in_rasas_log(
+        tg: TelegramStandIn, bot: RunningBot, stack: Stack) -> None:
+    """Rasa's SQL tracker store fails to save a turn (its database refuses it). Rasa logs the database's error
+    in full and carries on in memory; the statement's values are the turn itself, so the store's engine hides
+    them, and neither Rasa's log nor the bot's holds the words."""
+    chat = next(_chats)
+    before = {"bot": len(bot.log()), "rasa": len(stack.log("rasa"))}
+    tracker_db = stack.database_url.removeprefix("sqlite:///").replace("repairs.db", "tracker.db")
+    with sqlite3.connect(tracker_db) as db:
+        db.execute("CREATE TRIGGER zz_forced_tracker_failure BEFORE INSERT ON events "
+                   "WHEN NEW.data LIKE '%zq-tracker%' BEGIN SELECT RAISE(ABORT, 'forced failure'); END")
+    try:
+        answer = say(tg, chat, "zq-tracker Philippa Quorndon-Smythe here, my boiler at flat 12 is broken")
+    finally:
+        with sqlite3.connect(tracker_db) as db:
+            db.execute("DROP TRIGGER IF EXISTS zz_forced_tracker_failure")
+    assert answer, "the resident hears something"
+    rasa_log = stack.log("rasa")[before["rasa"]:]
+    assert "Error happened when trying to save conversation tracker" in rasa_log, rasa_log[-3000:]
+    assert "SQL parameters hidden" in rasa_log
+    # Unhidden, the values are the chat's id and the event (its words, when they fall within the 300 characters
+    # SQLAlchemy shows of each value).
+    assert str(chat) not in rasa_log
+    for part, logged in (("rasa", rasa_log), ("bot", bot.log()[before["bot"]:])):
+        for personal in ("zq-tracker", "Philippa", "Quorndon", "flat 12", "boiler"):
+            assert personal not in logged, f"{personal!r} is in the {part} log"
 
 
 def test_a_photo_goes_on_the_repair_the_resident_picks_when_none_is_current(
