@@ -8,6 +8,7 @@ All calls carry the service token and have timeouts. The resident is named by th
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class RepairsUnavailable(Exception):
@@ -23,14 +25,22 @@ class RepairsUnavailable(Exception):
 
 @dataclass
 class RepairsError(Exception):
-    """The service answered with a problem document."""
+    """The service answered with a problem document. `request_id` is the service's X-Request-ID: logged with
+    the failure (it is in str()), it finds the service's own line about the same request."""
 
     status: int
     code: str
     detail: str
+    request_id: str = ""
 
     def __str__(self) -> str:
-        return f"{self.status} {self.code}"
+        return f"{self.status} {self.code}" + (f" (request id {self.request_id})" if self.request_id else "")
+
+
+def _request_id(response: httpx.Response) -> str:
+    # Only as the service makes them (see repairs/unexpected_errors.py): nothing else reaches a log line.
+    given = response.headers.get("X-Request-ID", "")
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ class RepairsClient:
                 last = type(exc).__name__
                 continue
             if response.status_code in RETRY_STATUSES:
-                last = f"status {response.status_code}"
+                request_id = _request_id(response)
+                last = f"status {response.status_code}" + (f" (request id {request_id})" if request_id else "")
                 continue
             if response.is_success:
                 return response.json() if response.content else None
@@ -81,7 +92,7 @@ class RepairsClient:
                 body = {}
             body = body if isinstance(body, dict) else {}
             raise RepairsError(response.status_code, str(body.get("code") or "error"),
-                               str(body.get("detail") or body.get("title") or ""))
+                               str(body.get("detail") or body.get("title") or ""), _request_id(response))
         raise RepairsUnavailable(last)
 
     async def first_delivery(self, channel: str, update_id: str, *, chat: str | None = None) -> bool:
