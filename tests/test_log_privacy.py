@@ -158,3 +158,25 @@ def test_a_database_error_leaves_no_personal_data_in_the_service_log(backend, ct
     assert failures[0]["route"] == "/api/v1/tickets" and failures[0]["method"] == "POST"
     assert failures[0]["error_type"] in ("IntegrityError", "OperationalError")
     assert failures[0]["where"].startswith("repairs/"), failures[0]
+
+
+def test_a_logged_exception_keeps_its_type_and_place_but_not_its_message():
+    # Any log.exception anywhere (the bot's error handler, the delivery loop) goes through this formatter:
+    # a message or a chained cause's message can quote a resident's words, so neither may be written.
+    def insert_row() -> None:
+        try:
+            raise KeyError("Philippa Quorndon, NW5 2TX")
+        except KeyError as inner:
+            raise RuntimeError("insert failed for 07700 900123") from inner
+
+    try:
+        insert_row()
+    except RuntimeError:
+        record = logging.LogRecord("bot", logging.ERROR, __file__, 1, "handler failed", None, sys.exc_info())
+    line = JsonFormatter().format(record)
+    for personal in ("Philippa", "Quorndon", "NW5 2TX", "07700"):
+        assert personal not in line
+    error = json.loads(line)["error"]
+    assert error["type"] == "RuntimeError"
+    assert error["caused_by"] == ["KeyError"]
+    assert any("in insert_row" in frame for frame in error["frames"])
