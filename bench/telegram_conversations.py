@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from bench.conversations import _REFERENCE, SCRIPT, Conversation, LoadResult, Turn
+from bench.conversations import _REFERENCE, MAKES_TICKET, SCRIPT, Conversation, LoadResult, Turn, choose
 from tests.telegram_standin import SentMessage, TelegramStandIn
 
 _TAPS = {"/affirm"}  # scripted texts that are button taps, by the payload the button carries
@@ -91,8 +91,8 @@ class _Player:
             if "{ref}" in " ".join(step.texts) and conversation.reference is None:
                 self.error(f"skipped: {step.kind} (no ticket was made)")
                 continue
-            phrasing = rng.randrange(len(step.texts))
-            outcome = self.turn(chat, step.texts[phrasing].format(ref=conversation.reference))
+            label, template = choose(step, rng)
+            outcome = self.turn(chat, template.format(ref=conversation.reference))
             if isinstance(outcome, str):
                 self.error(f"{outcome}: {step.kind}")
                 continue
@@ -103,10 +103,12 @@ class _Player:
             ok = any(w in answer.lower() for w in wanted)
             if not ok:
                 # The bot's words to a made-up resident, and which of the step's phrasings it was answering.
-                self.error(f"off script: {step.kind}", (f"{step.kind}, phrasing {phrasing + 1}", answer[:300]))
+                self.error(f"off script: {step.kind}", (f"{step.kind}: {label}", answer[:300]))
+                with self._lock:
+                    self.result.off_script_phrasings[f"{step.kind}: {label}"] += 1
             with self._lock:
                 self.result.turns.append(Turn(step.kind, ms, ok))
-            if step.kind == "confirm the report (button)":
+            if step.kind == MAKES_TICKET:
                 found = _REFERENCE.search(answer)
                 conversation.reference = found.group(0) if found else None
 
