@@ -9,11 +9,15 @@
    conversation at a time and twenty at a time, with a pause between a resident's messages; then a
    stress run with no pause at all, which shows the machine's capacity in turns per second.
 5. CPU used per turn by each process, and each process tree's memory after the load.
+6. The same for a bare `rasa init`-shaped assistant (bench/bare_assistant.py; trained once and cached):
+   `/model/parse` on the same messages and turns of the same words at one and twenty conversations at
+   once, so the report can give ours as a ratio of bare Rasa's, both measured in this run on this machine.
 
     python -m bench.assistant_bench                       # production-like stores (PostgreSQL + Redis)
     python -m bench.assistant_bench --stores local        # SQLite + in-memory lock store, as `make demo`
     python -m bench.assistant_bench --quick               # smoke run (writes var/bench/assistant-quick.md)
     python -m bench.assistant_bench --model models/x.tar.gz   # skip training (reported as skipped)
+    python -m bench.assistant_bench --no-bare                # without the bare assistant's measurements
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from bench import bare_assistant
 from bench import conversations as talk
-from bench.assistant_report import render
+from bench.assistant_report import ratios, render
 from bench.assistant_stack import REPAIRS_DB, STORES, TRACKER_DB, RunningStack, StackConfig, assistant_stack, tenants
 from bench.loadgen import percentile
 from bench.proc_usage import Memory, cpu_delta, cpu_snapshot, memory, pids_named, tree_memory
@@ -47,7 +52,9 @@ DEFAULT_PG_ADMIN = os.environ.get(
     "BENCH_POSTGRES_URL", os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 )
 HELDOUT = ROOT / "tests" / "heldout" / "messages.yml"
-TARGETS = {"training_s": 90.0, "turn_p95_ms_at_20": 150.0, "memory_mb": 1600.0}
+TARGETS = {"training_s": 90.0, "turn_p95_ms_at_20": 150.0, "memory_mb": 1600.0,
+           # Ours against the bare assistant in the same run (issue 13).
+           "parse_p50_ratio": 1.0, "turn_p95_ratio_at_20": 2.0}
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Config:
     seed: int
     out: Path
     quick: bool
+    bare: bool
 
 
 @dataclass
@@ -120,6 +128,30 @@ class StoresRun:
             "shared_servers_memory": {k: m.as_dict() for k, m in self.shared_servers_memory.items()},
             "busy_before_pct": self.busy_before_pct, "at_rest_cpu_ms_per_s": self.at_rest_cpu_ms_per_s,
             "notes": self.notes,
+        }
+
+
+@dataclass
+class BareRun:
+    """The bare assistant's figures in this run."""
+
+    model: str
+    training_s: float | None = None  # None: the cached model was used
+    startup_s: float = 0.0
+    parse_ms: list[float] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    memory_after: Memory | None = None
+    busy_before_pct: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "training_s": self.training_s, "startup_s": round(self.startup_s, 2),
+            "parse": {"n": len(self.parse_ms), "p50_ms": round(percentile(self.parse_ms, 50), 2),
+                      "p95_ms": round(percentile(self.parse_ms, 95), 2)},
+            "scenarios": [s.as_dict() for s in self.scenarios],
+            "memory_after_load": self.memory_after.as_dict() if self.memory_after else None,
+            "busy_before_pct": self.busy_before_pct, "notes": self.notes,
         }
 
 
@@ -261,7 +293,7 @@ def measure(cfg: Config, run: StoresRun, stack: RunningStack) -> None:
     meter = Meter(stack, cfg.pg_admin_url)
     run.busy_before_pct = wait_for_quiet(cfg.quiet_wait, stores, log)
 
-    messages = [m["text"] for m in yaml.safe_load(HELDOUT.read_text())][: cfg.parse_messages]
+    messages = parse_messages(cfg)
     run.parse_ms = talk.parse_latencies(stack.rasa_url, stack.rasa_token, messages)
     log(f"{stores}: /model/parse x{len(run.parse_ms)}: p50 {percentile(run.parse_ms, 50):.1f} ms, "
         f"p95 {percentile(run.parse_ms, 95):.1f} ms")
@@ -298,6 +330,63 @@ def measure(cfg: Config, run: StoresRun, stack: RunningStack) -> None:
             "Redis (shared with other users)": memory(pids_named("redis-server"))}
     log(f"{stores}: memory after load (RSS MB) "
         + ", ".join(f"{k} {m.rss_mb:.0f}" for k, m in run.memory_after.items()))
+
+
+def parse_messages(cfg: Config) -> list[str]:
+    return [m["text"] for m in yaml.safe_load(HELDOUT.read_text())][: cfg.parse_messages]
+
+
+# -- the bare assistant -------------------------------------------------------------------------------
+
+
+def run_bare(cfg: Config) -> BareRun:
+    """The bare assistant measured as ours is: the same parse messages, the same conversation counts, pauses
+    and seeds at one and at `concurrency` conversations; its Rasa's CPU per turn and memory after the load."""
+    trained = bare_assistant.train()
+    run = BareRun(trained.path.name, trained.seconds)
+    how = f"trained in {trained.seconds:.1f}s" if trained.seconds is not None else "cached model"
+    log(f"bare assistant: {how} ({trained.path.name})")
+    rng = random.Random(cfg.seed)
+    try:
+        with bare_assistant.bare_rasa(trained.path, ROOT / "var" / "bench" / "assistant-bare" / "rasa.log") as rasa:
+            run.startup_s = rasa.startup_seconds
+            log(f"bare assistant: ready in {rasa.startup_seconds:.1f}s")
+            run.busy_before_pct = wait_for_quiet(cfg.quiet_wait, "bare assistant", log)
+            run.parse_ms = talk.parse_latencies(rasa.url, rasa.token, parse_messages(cfg))
+            log(f"bare assistant: /model/parse x{len(run.parse_ms)}: p50 {percentile(run.parse_ms, 50):.1f} ms, "
+                f"p95 {percentile(run.parse_ms, 95):.1f} ms")
+            pool = bare_assistant.conversations(2 + cfg.conversations_1 + cfg.conversations_n, rng)
+            warm, pool = pool[:2], pool[2:]
+            bare_assistant.run_conversations(rasa.url, "warm-up", warm, concurrency=1, think=(0, 0), seed=cfg.seed)
+            plan = [("one conversation at a time", 1, cfg.conversations_1),
+                    (f"{cfg.concurrency} conversations at once", cfg.concurrency, cfg.conversations_n)]
+            for name, concurrency, count in plan:
+                chats, pool = pool[:count], pool[count:]
+                before = cpu_snapshot(process_tree(rasa.process.pid)), time.process_time(), machine_ticks()
+                result = bare_assistant.run_conversations(rasa.url, name, chats, concurrency=concurrency,
+                                                          think=cfg.think, seed=cfg.seed + concurrency)
+                run.scenarios.append(_bare_scenario(result, rasa.process.pid, before))
+                s = result.summary()
+                log(f"bare assistant: {name}: {s['turns']} turns, p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, "
+                    f"errors {s['errors']}")
+            run.memory_after = tree_memory(rasa.process.pid)
+    except Exception as exc:  # report what was measured, and why the rest was not
+        log(f"bare assistant: FAILED: {exc!r}")
+        run.notes.append(f"**The bare assistant's run failed** ({type(exc).__name__}: {str(exc)[:300]}); what is "
+                         "given is partial. Log: var/bench/assistant-bare/rasa.log.")
+    return run
+
+
+def _bare_scenario(result: talk.LoadResult, pid: int, before: tuple[dict[int, float], float, tuple[int, int]]
+                   ) -> Scenario:
+    after = cpu_snapshot(process_tree(pid)), time.process_time(), machine_ticks()
+    turns = max(1, len(result.turns))
+    per_turn = {"Rasa": cpu_delta(before[0], after[0]) * 1000 / turns,
+                "load generator": (after[1] - before[1]) * 1000 / turns}
+    busy, total = after[2][0] - before[2][0], max(1, after[2][1] - before[2][1])
+    ticks = os.sysconf("SC_CLK_TCK")
+    others = max(0.0, busy / ticks - sum(per_turn.values()) * turns / 1000) / (total / ticks) * 100
+    return Scenario(result, {k: round(v, 2) for k, v in per_turn.items()}, 100 * busy / total, others)
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -362,6 +451,8 @@ def parse_args(argv: list[str] | None) -> Config:
                         help="seconds to wait for other processes to leave the CPUs idle before measuring")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", type=Path, help="Markdown report path (JSON alongside)")
+    parser.add_argument("--no-bare", dest="bare", action="store_false",
+                        help="skip the bare `rasa init`-shaped assistant (and the ratios)")
     args = parser.parse_args(argv)
     quick = args.quick
     low, _, high = args.think.partition(",")
@@ -380,7 +471,7 @@ def parse_args(argv: list[str] | None) -> Config:
         # A smoke run's figures are not results: they go to the git-ignored var/.
         out=args.out or (ROOT / "var" / "bench" / "assistant-quick.md" if quick
                          else ROOT / "bench" / "results" / "assistant.md"),
-        quick=quick,
+        quick=quick, bare=args.bare,
     )
 
 
@@ -391,10 +482,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {env['nproc']} cores, {env['memory_gb']} GB; stores {cfg.stores}")
     scratch = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     runs: list[StoresRun] = []
+    bare: BareRun | None = None
     try:
         training, model = measure_training(cfg, scratch)
         for stores in cfg.stores:
             runs.append(run_stores(cfg, stores, model))
+        # After ours, one process at a time: the two never share the machine.
+        bare = run_bare(cfg) if cfg.bare else None
     except KeyboardInterrupt:
         log("interrupted: processes stopped, benchmark databases dropped")
         return 130
@@ -402,12 +496,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     env["wall_s"] = round(time.perf_counter() - started, 1)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items() if k != "pg_admin_url"}
-    markdown = render(env, config, training, runs, TARGETS)
+    markdown = render(env, config, training, runs, TARGETS, bare)
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     cfg.out.write_text(markdown)
     json_path = cfg.out.with_suffix(".json")
-    json_path.write_text(json.dumps({"environment": env, "config": config, "training": vars(training),
-                                     "runs": [r.as_dict() for r in runs], "targets": TARGETS}, indent=2, default=str))
+    report = {"environment": env, "config": config, "training": vars(training), "runs": [r.as_dict() for r in runs],
+              "targets": TARGETS, "bare": bare.as_dict() if bare else None,
+              "ratios": ratios(runs, bare, cfg.concurrency) if bare else None}
+    json_path.write_text(json.dumps(report, indent=2, default=str))
     print(markdown)
     log(f"wrote {cfg.out.relative_to(ROOT)} and {json_path.relative_to(ROOT)} in {env['wall_s']:.0f}s")
     return 0
