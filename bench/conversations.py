@@ -65,7 +65,7 @@ SCRIPT: tuple[Step, ...] = (
                              "my bedroom window won't close properly, the handle is broken",
                              "the toilet in the bathroom keeps running after you flush it",
                              "the light in my hallway doesn't work even with a new bulb",
-                             "the lock on my back door is really stiff and hard to turn",
+                             "the back door lock in my kitchen is really stiff and hard to turn",
                              "the kitchen sink is draining really slowly and gurgles",
                              "a floorboard in the living room is loose and moves when you step on it",
                              "the bathroom sink is coming away from the wall"),
