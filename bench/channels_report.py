@@ -81,8 +81,8 @@ def _conversations(run: Run, config: dict[str, Any]) -> list[str]:
     out = ["## Update to reply", "",
            "Verified tenants of the demo estate, each a distinct Telegram chat, verified through Rasa's signed channel "
            "before timing (as the assistant benchmark does), then playing bench/conversations.py's "
-           f"{len(SCRIPT)}-turn script through Telegram: " + "; ".join(s.kind for s in SCRIPT) + ". Buttons are "
-           "tapped (a callback query), as a resident does.",
+           f"{len(SCRIPT)}-turn script through Telegram: " + "; ".join(s.kind for s in SCRIPT) + ". Where the bot "
+           "offers a button the resident taps it (a callback query) half the time and types an answer otherwise.",
            "",
            "A turn is timed from the moment the stand-in holds the resident's update (handed to the bot at once: "
            "POSTed to the webhook, or returned to a waiting getUpdates) to the moment the stand-in receives the last "

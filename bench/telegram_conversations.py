@@ -8,8 +8,8 @@ is over once its chat has been quiet for `quiet` seconds; that wait is not timed
 pause before the next message counts from the last reply (it is never shorter than the quiet wait).
 
 The script is bench/conversations.py's, so these figures compare with the assistant benchmark's
-REST-channel turns. Buttons are tapped (a callback query), as a resident does: through Telegram a
-typed "/affirm" is words, never an intent. Nothing here logs message text.
+signed-channel turns. A button is tapped (a callback query) when the script chooses a tap, as a resident
+does: through Telegram a typed "/affirm" is words, never an intent. Nothing here logs message text.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class _Player:
             wanted = [e.format(ref=conversation.reference).lower() for e in step.expect]
             ok = any(w in answer.lower() for w in wanted)
             if not ok:
-                # The bot's words to a made-up resident, and which of the step's phrasings it was answering.
+                # The bot's words to a made-up resident, and the scripted phrasing it was answering.
                 self.error(f"off script: {step.kind}", (f"{step.kind}: {label}", answer[:300]))
                 with self._lock:
                     self.result.off_script_phrasings[f"{step.kind}: {label}"] += 1
