@@ -51,6 +51,18 @@ class ApiError(Exception):
         return f"{self.status} {self.code}"
 
 
+def _duplicate_in_flight(response: requests.Response) -> bool:
+    """The service's 409 "retry": the same idempotency key is still being served (the first attempt timed out
+    on our side but is running there). Sending it again is safe and gets the first attempt's answer."""
+    if response.status_code != 409:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == "retry"
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     base_url: str
@@ -122,7 +134,7 @@ class RepairsClient:
             except requests.RequestException as exc:  # connection refused, timeouts, resets
                 last_error = ServiceUnavailable(type(exc).__name__)
                 continue
-            if response.status_code in RETRY_STATUSES:
+            if response.status_code in RETRY_STATUSES or (safe_to_retry and _duplicate_in_flight(response)):
                 last_error = ServiceUnavailable(f"status {response.status_code}", _request_id(response))
                 continue
             if 200 <= response.status_code < 300:

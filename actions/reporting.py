@@ -3,6 +3,7 @@ confirm, and log it once (an Idempotency-Key per report, so a double-tapped "yes
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 from typing import Any, Dict, List, Optional, Text
@@ -27,6 +28,8 @@ from actions.texts import (
     service_down,
     yes_no,
 )
+
+logger = logging.getLogger(__name__)
 
 CONFIDENT = 0.6
 COMMUNAL_PLACES = (
@@ -388,7 +391,13 @@ class ActionSubmitReport(Action):
             if exc.code == "not_council_responsibility":
                 dispatcher.utter_message(text=f"{exc.detail} {exc.body.get('advice') or ''}".strip())
             else:
-                dispatcher.utter_message(text="Sorry, I couldn't log that. Please call the repairs line.")
+                # Any other refusal of a report the form built is a fault of ours, not the resident's: say so,
+                # and leave a line (status and code only) for whoever looks into it.
+                logger.warning("report not logged: the service answered %s %s", exc.status, exc.code)
+                dispatcher.utter_message(
+                    text="Sorry, something went wrong on our side and I couldn't log that. "
+                    "Please call the repairs line and we'll take it from there."
+                )
             return [*reset, SlotSet("report_id", None)]
         message = (
             f"Done. Your repair reference is {ticket['reference']}. It's {ticket['priority']} priority: "

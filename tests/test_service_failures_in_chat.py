@@ -227,3 +227,49 @@ def test_the_client_tells_the_services_answers_from_failures_of_ours(tmp_path: P
     assert "repairs service call failed: POST /api/v1/residents/verify: status 500 (request id req500abcdef)" \
         in done.stderr
     assert "T-100001" not in done.stderr and "NW1 8YL" not in done.stderr
+
+
+class _InFlightOnce(BaseHTTPRequestHandler):
+    """The service's answer while the same idempotency key is still being served (409 "retry"), then the
+    ticket: what a create looks like when its first attempt timed out on our side but ran on the service's."""
+
+    calls: list[str] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).calls.append(self.headers.get("Idempotency-Key") or "")
+        first = len(type(self).calls) == 1
+        status, doc = (409, {"code": "retry", "detail": "A duplicate request was in flight; retry shortly."}) \
+            if first else (201, {"reference": "HR-1234AB", "priority": "routine"})
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+CREATE_PROBE = """
+import sys
+from actions.client import ClientSettings, RepairsClient
+client = RepairsClient(ClientSettings(base_url=sys.argv[1], token="t", timeout=(1.0, 1.0), retries=2, backoff=0.01))
+print(client.create_ticket("telegram:1", {"category": "plumbing"}, idempotency_key="report:abc")["reference"])
+"""
+
+
+def test_a_create_still_in_flight_on_the_service_is_sent_again_with_its_key_not_dropped() -> None:
+    # Under load the bench saw "Sorry, I couldn't log that": the retried create met its own first attempt.
+    _InFlightOnce.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _InFlightOnce)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = subprocess.run([str(RASA_PYTHON), "-c", CREATE_PROBE, f"http://127.0.0.1:{server.server_address[1]}"],
+                              cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "HR-1234AB"
+    assert _InFlightOnce.calls == ["report:abc", "report:abc"]
