@@ -6,6 +6,7 @@ method is a pure function of the configuration and its arguments. Datetimes in a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -14,6 +15,7 @@ from repairs_common.facts import Facts, Qualifier
 
 from repairs.policy.calendar import WorkingCalendar, require_aware
 from repairs.policy.fact_rules import FactDecision, FactRuleSet, Question
+from repairs.policy.hazards import DAMP_MOULD, HazardMap
 from repairs.policy.responsibility import Responsibility, ResponsibilityRules
 from repairs.policy.rules import RuleSet
 from repairs.policy.schema import ComplaintStage, PolicyFile
@@ -45,11 +47,21 @@ class Assessment:
     reasons: list[str]  # e.g. ["category_default:routine", "rule:flooding", "vulnerable_raise"]
     advice: str | None  # safety text for emergencies, placeholders filled in; else None
     advice_key: str | None
-    awaab: bool  # Awaab's Law clocks apply (tenant + (damp and mould or an emergency hazard))
+    awaab: bool  # Awaab's Law clocks apply (a tenant's emergency hazard, or significant hazard in force)
     path: DecisionPath = "phrases"
     rule: str | None = None  # the rule that gave the priority; None when the category's default did
     facts: Facts | None = None  # the facts decided on (with what the resident's record adds), when given
     question: Question | None = None  # what to ask when an unknown fact would change the priority
+    hazard: str | None = None  # the HHSRS hazard (repairs.policy.vocabulary.HHSRS_HAZARDS), None for none
+    hazard_group: str | None = None  # its group in the phases (policy.yml awaab.hazard_groups)
+
+
+@dataclass(frozen=True)
+class AwaabStatus:
+    applies: bool
+    reason: str | None  # for Assessment.reasons, e.g. "awaab:emergency_hazard", "awaab:falls"
+    hazard: str | None
+    group: str | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Policy:
         self._rules = rules
         self._fact_rules = fact_rules
         self._responsibility = responsibility_rules
+        self._hazards = HazardMap(config.awaab)
         self._damp_patterns = tuple(compile_pattern(p) for p in config.awaab.damp_mould.text_patterns)
         self._vulnerability_patterns = tuple(compile_pattern(p) for p in config.vulnerability.text_patterns)
 
@@ -203,9 +216,11 @@ class Policy:
         # Safety advice only for emergencies: a matching rule's, else the category's, else the generic one.
         advice_key = (advice_key or self._category_advice.get(cat.code) or GENERIC_ADVICE) if emergency else None
 
-        awaab, awaab_reason = self._awaab(cat.code, normalised, tenure, emergency, at_utc)
-        if awaab_reason:
-            reasons.append(awaab_reason)
+        codes = self._fact_rules.codes(used) if used is not None else frozenset()
+        known = self._fact_rules.known(used) if used is not None else {}
+        status = self._awaab(cat.code, normalised, tenure, priority, at_utc, codes, known)
+        if status.reason:
+            reasons.append(status.reason)
 
         question = None
         if used is not None and decision is not None:
@@ -217,33 +232,65 @@ class Policy:
             reasons=reasons,
             advice=self.advice(advice_key) if advice_key else None,
             advice_key=advice_key,
-            awaab=awaab,
+            awaab=status.applies,
             path=path,
             rule=rule_name,
             facts=used,
             question=question,
+            hazard=status.hazard,
+            hazard_group=status.group,
         )
 
     def _awaab(
-        self, category: str, text: str, tenure: Tenure | None, emergency: bool, at: datetime
-    ) -> tuple[bool, str | None]:
+        self,
+        category: str,
+        text: str,
+        tenure: Tenure | None,
+        priority: Priority,
+        at: datetime,
+        codes: frozenset[str],
+        known: Mapping[str, bool | str | None],
+    ) -> AwaabStatus:
+        """The report's hazard and whether its Awaab's Law clocks apply. The hazard is recorded whether or not
+        they do (a leaseholder's, or a group not yet in force): the reports count it either way."""
         cfg = self.config.awaab
+        damp_words = find_guarded(self._damp_patterns, text, guard=self._rules.guard) is not None
+        candidates = self._hazards.candidates(category, codes, known, damp_words=damp_words)
+        day = at.astimezone(self.calendar.tz).date()
+        emergency = priority is Priority.EMERGENCY
+
+        def applies(hazard: str) -> bool:
+            group = self._hazards.group(hazard)
+            return self._hazards.in_force(group, day) and (emergency or self._hazards.significant(group, priority))
+
+        chosen = next((c for c in candidates if applies(c.hazard)), None)
+        shown = chosen or (candidates[0] if candidates else None)
+        hazard = shown.hazard if shown else None
+        group = self._hazards.group(hazard) if hazard else None
+
+        def no_clocks() -> AwaabStatus:
+            return AwaabStatus(False, None, hazard, group)
+
         if not cfg.enabled:
-            return False, None
-        if cfg.in_force_from is not None and at.astimezone(self.calendar.tz).date() < cfg.in_force_from:
-            return False, None
+            return no_clocks()
+        if cfg.in_force_from is not None and day < cfg.in_force_from:
+            return no_clocks()
         if tenure is None:
             if not cfg.apply_when_tenure_unknown:
-                return False, None
+                return no_clocks()
         elif tenure not in cfg.tenures:
-            return False, None
-        if emergency:
-            return True, "awaab:emergency_hazard"
-        if category in cfg.damp_mould.categories:
-            return True, "awaab:damp_mould"
-        if find_guarded(self._damp_patterns, text, guard=self._rules.guard) is not None:
-            return True, "awaab:damp_mould_text"
-        return False, None
+            return no_clocks()
+        if emergency and (cfg.emergency.every_hazard or chosen is not None):
+            return AwaabStatus(True, "awaab:emergency_hazard", hazard, group)
+        if chosen is None:
+            return no_clocks()
+        if chosen.hazard == DAMP_MOULD and category in cfg.damp_mould.categories:
+            reason = "awaab:damp_mould"
+        elif chosen.source == "text":
+            reason = "awaab:damp_mould_text"
+        else:
+            reason = f"awaab:{group}"
+        return AwaabStatus(True, reason, hazard, group)
 
     # -- deadlines --------------------------------------------------------------------------------
 
@@ -269,7 +316,7 @@ class Policy:
                     make_safe_by = awaab_investigate_by
             else:
                 awaab_investigate_by = self.calendar.add_working_days(
-                    reported, awaab.damp_mould.investigate_working_days
+                    reported, awaab.significant.investigate_working_days
                 )
 
         return Deadlines(
@@ -287,16 +334,16 @@ class Policy:
 
     def awaab_after_investigation(self, investigated_at: datetime) -> tuple[datetime, datetime]:
         """(written summary by, safety work by), both counted in working days from the investigation."""
-        damp = self.config.awaab.damp_mould
+        significant = self.config.awaab.significant
         investigated = require_aware(investigated_at, "investigated_at")
         return (
-            self.calendar.add_working_days(investigated, damp.written_summary_working_days),
-            self.calendar.add_working_days(investigated, damp.safety_work_working_days),
+            self.calendar.add_working_days(investigated, significant.written_summary_working_days),
+            self.calendar.add_working_days(investigated, significant.safety_work_working_days),
         )
 
     def awaab_further_works_by(self, investigated_at: datetime) -> datetime:
         """When further (supplementary preventative) works must have started: 12 weeks by default."""
-        weeks = self.config.awaab.damp_mould.further_works_weeks
+        weeks = self.config.awaab.significant.further_works_weeks
         return self.calendar.add_calendar_days(require_aware(investigated_at, "investigated_at"), weeks * 7)
 
     def complaint_stage(self, stage: int) -> ComplaintStage:

@@ -114,6 +114,7 @@ def _cross_check(
         check_advice(f"{POLICY_FILE} fact_rules[{i}] ({fact_rule.rule})", fact_rule.advice)
     check_codes(f"{POLICY_FILE} vulnerability.raise_to_urgent", policy.vulnerability.raise_to_urgent)
     check_codes(f"{POLICY_FILE} awaab.damp_mould.categories", policy.awaab.damp_mould.categories)
+    check_codes(f"{POLICY_FILE} awaab.hazard_from_categories", list(policy.awaab.hazard_from_categories))
     for tenure in ("tenant", "leaseholder"):
         section = getattr(responsibility, tenure)
         for i, r in enumerate(section.rules):

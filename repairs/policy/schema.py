@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from repairs_common import gas
 from repairs_common.facts import AFFECTED_CODES, CARBON_MONOXIDE, GAS_LEAK, QUALIFIERS, Facts, FactsError
 
-from repairs.policy.vocabulary import LocationType, Priority, Tenure
+from repairs.policy.vocabulary import HHSRS_HAZARDS, LocationType, Priority, Tenure
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 PLACEHOLDERS = frozenset({"out_of_hours_phone"})
@@ -117,14 +117,46 @@ class Timescales(_Model):
         return timescale
 
 
+# A qualifier's value in a fact rule or a question's answer: true/false, a choice ("total"), or null for
+# "the message does not say" (only in a rule's list of values it accepts).
+FactValue = bool | str | None
+ASK = "ask"
+
+
+def _check_fact_value(qualifier: str, value: FactValue) -> None:
+    """Refuse a qualifier or value outside repairs_common.facts' vocabulary (the extractor's too)."""
+    try:
+        Facts.from_labels({qualifier: value})
+    except FactsError as exc:
+        raise ValueError(f"{exc} (the vocabulary is repairs_common.facts)") from None
+
+
 class AwaabEmergency(_Model):
     investigate_hours: int = Field(default=24, gt=0)  # investigate and make safe
+    # The first phase (27 October 2025) already covers an emergency hazard of any kind: true gives every
+    # emergency the clock from `in_force_from`; false gives it only to emergencies in a hazard group in force.
+    every_hazard: bool = True
+
+
+_SIGNIFICANT_KEYS = ("investigate_working_days", "written_summary_working_days", "safety_work_working_days",
+                     "further_works_weeks")
+
+
+class AwaabSignificant(_Model):
+    """The significant-hazard clocks, the same for every hazard group."""
+
+    investigate_working_days: int = Field(default=10, ge=0)        # from when we first hear about it
+    written_summary_working_days: int = Field(default=3, ge=0)     # from the investigation
+    safety_work_working_days: int = Field(default=5, ge=0)         # from the investigation
+    further_works_weeks: int = Field(default=12, gt=0)             # from the investigation
 
 
 class AwaabDamp(_Model):
     categories: list[str] = Field(default_factory=lambda: ["damp_mould"])
     # Words in the description that make a report in another category a damp and mould one.
     text_patterns: list[str] = Field(default_factory=list)
+    # Older files kept the significant-hazard clocks here; they are read as `awaab.significant` when that
+    # section is absent.
     investigate_working_days: int = Field(default=10, ge=0)
     written_summary_working_days: int = Field(default=3, ge=0)
     safety_work_working_days: int = Field(default=5, ge=0)
@@ -136,6 +168,52 @@ class AwaabDamp(_Model):
         return _check_regexes(value)
 
 
+class HazardGroupConfig(_Model):
+    """HHSRS hazards that come under the clocks together, from `in_force_from` (null: not yet)."""
+
+    in_force_from: date | None
+    hazards: list[str] = Field(min_length=1)
+    # A report in the group that is not an emergency counts as a significant hazard at these priorities.
+    significant_at: list[Priority] = Field(default_factory=lambda: [Priority.URGENT])
+
+    @field_validator("hazards")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [h for h in value if h not in HHSRS_HAZARDS]
+        if unknown:
+            raise ValueError(f"unknown HHSRS hazard(s) {unknown}; the hazards are {list(HHSRS_HAZARDS)}")
+        return value
+
+
+class HazardFromFacts(_Model):
+    """A report whose facts name one of `affected`, and whose qualifiers fit `when` (every one; a list is any
+    of its values, null in it meaning "also when the message does not say"), has `hazard`."""
+
+    affected: list[str] = Field(min_length=1)
+    when: dict[str, FactValue | list[FactValue]] = Field(default_factory=dict)
+    hazard: str
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> HazardFromFacts:
+        unknown = [c for c in self.affected if c not in AFFECTED_CODES]
+        if unknown:
+            raise ValueError(f"unknown affected code(s) {unknown}; the codes are {sorted(AFFECTED_CODES)} "
+                             "(repairs_common.facts)")
+        for name, accepted in self.when.items():
+            if name not in QUALIFIERS:
+                raise ValueError(f"unknown qualifier {name!r}; the qualifiers are {list(QUALIFIERS)}")
+            for one in accepted if isinstance(accepted, list) else [accepted]:
+                _check_fact_value(name, one)
+        if self.hazard not in HHSRS_HAZARDS:
+            raise ValueError(f"unknown HHSRS hazard {self.hazard!r}; the hazards are {list(HHSRS_HAZARDS)}")
+        return self
+
+
+def _list(value: object) -> list[str]:
+    """A list of category codes as an older file gives it (anything else is left to validation to refuse)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 class AwaabConfig(_Model):
     enabled: bool = True
     in_force_from: date | None = date(2025, 10, 27)
@@ -143,6 +221,59 @@ class AwaabConfig(_Model):
     apply_when_tenure_unknown: bool = False
     emergency: AwaabEmergency = Field(default_factory=AwaabEmergency)
     damp_mould: AwaabDamp = Field(default_factory=AwaabDamp)
+    significant: AwaabSignificant = Field(default_factory=AwaabSignificant)
+    # The phases: group code -> its hazards and the date its reports get the clocks. A file without them
+    # (written before the phases) has damp and mould alone, from `in_force_from`, as it always had.
+    hazard_groups: dict[str, HazardGroupConfig] = Field(default_factory=dict)
+    # A report's hazard: from its facts first (the first entry that fits), else from its category.
+    hazard_from_facts: list[HazardFromFacts] = Field(default_factory=list)
+    hazard_from_categories: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _before_phases(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given = data.get("damp_mould")
+        damp: dict[str, object] = given if isinstance(given, dict) else {}
+        if "significant" not in data:
+            data["significant"] = {k: damp[k] for k in _SIGNIFICANT_KEYS if k in damp}
+        if "hazard_groups" not in data:
+            data["hazard_groups"] = {"damp_mould": {
+                "in_force_from": data.get("in_force_from", date(2025, 10, 27)),
+                "hazards": ["damp_mould"],
+                "significant_at": [p.value for p in Priority if p is not Priority.EMERGENCY],
+            }}
+            data.setdefault("hazard_from_facts", [{"affected": ["damp_mould"], "hazard": "damp_mould"}])
+            data.setdefault("hazard_from_categories",
+                            {c: "damp_mould" for c in _list(damp.get("categories", ["damp_mould"]))})
+        return data
+
+    @model_validator(mode="after")
+    def _hazards(self) -> AwaabConfig:
+        bad = [g for g in self.hazard_groups if not re.match(CODE_PATTERN, g)]
+        if bad:
+            raise ValueError(f"hazard group names must be lower_case_with_underscores, not {bad}")
+        seen: dict[str, str] = {}
+        for group, config in self.hazard_groups.items():
+            for hazard in config.hazards:
+                if hazard in seen:
+                    raise ValueError(f"hazard {hazard!r} is in two groups: {seen[hazard]!r} and {group!r}")
+                seen[hazard] = group
+        if "damp_mould" not in seen:
+            raise ValueError("the damp_mould hazard must be in a hazard group (the first phase)")
+        for hazard in self.hazard_from_categories.values():
+            if hazard not in HHSRS_HAZARDS:
+                raise ValueError(f"hazard_from_categories: unknown HHSRS hazard {hazard!r}")
+        return self
+
+    def group_of(self, hazard: str) -> str | None:
+        """The group a hazard is phased in with; None for one in no group (never under the clocks)."""
+        for group, config in self.hazard_groups.items():
+            if hazard in config.hazards:
+                return group
+        return None
 
 
 class VulnerabilityConfig(_Model):
@@ -229,20 +360,6 @@ class EmergencyRuleConfig(_Model):
                     f"remove {', '.join(given)}"
                 )
         return self
-
-
-# A qualifier's value in a fact rule or a question's answer: true/false, a choice ("total"), or null for
-# "the message does not say" (only in a rule's list of values it accepts).
-FactValue = bool | str | None
-ASK = "ask"
-
-
-def _check_fact_value(qualifier: str, value: FactValue) -> None:
-    """Refuse a qualifier or value outside repairs_common.facts' vocabulary (the extractor's too)."""
-    try:
-        Facts.from_labels({qualifier: value})
-    except FactsError as exc:
-        raise ValueError(f"{exc} (the vocabulary is repairs_common.facts)") from None
 
 
 class FactRuleConfig(_Model):

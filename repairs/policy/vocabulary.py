@@ -25,3 +25,73 @@ class LocationType(enum.StrEnum):
 class Tenure(enum.StrEnum):
     TENANT = "tenant"
     LEASEHOLDER = "leaseholder"
+
+
+# The 29 hazards of the Housing Health and Safety Rating System (Housing Act 2004; the HHSRS (England)
+# Regulations 2005, schedule 1), in the schedule's order. Awaab's Law (the Hazards in Social Housing
+# regulations) brings them under its clocks in phases; which hazard belongs to which phase, and from when, is
+# council data in data/policy.yml (`awaab.hazard_groups`). The codes themselves are the law's, so they live here.
+HHSRS_HAZARDS: tuple[str, ...] = (
+    "damp_mould",                  # damp and mould growth
+    "excess_cold",
+    "excess_heat",
+    "asbestos_mmf",                # asbestos and manufactured mineral fibres
+    "biocides",
+    "carbon_monoxide",             # carbon monoxide and fuel combustion products
+    "lead",
+    "radiation",
+    "uncombusted_fuel_gas",
+    "volatile_organic_compounds",
+    "crowding_space",              # crowding and space
+    "entry_by_intruders",
+    "lighting",
+    "noise",
+    "domestic_hygiene",            # domestic hygiene, pests and refuse
+    "food_safety",
+    "personal_hygiene",            # personal hygiene, sanitation and drainage
+    "water_supply",
+    "falls_baths",                 # falls associated with baths etc.
+    "falls_level",                 # falling on level surfaces etc.
+    "falls_stairs",                # falling on stairs etc.
+    "falls_between_levels",
+    "electrical",                  # electrical hazards
+    "fire",
+    "flames_hot_surfaces",
+    "collision_entrapment",
+    "explosions",
+    "amenities",                   # position and operability of amenities etc.
+    "structural_collapse",         # structural collapse and falling elements
+)
+
+# How the workspace names them.
+HHSRS_NAMES: dict[str, str] = {
+    "damp_mould": "Damp and mould growth",
+    "excess_cold": "Excess cold",
+    "excess_heat": "Excess heat",
+    "asbestos_mmf": "Asbestos and MMF",
+    "biocides": "Biocides",
+    "carbon_monoxide": "Carbon monoxide and fuel combustion products",
+    "lead": "Lead",
+    "radiation": "Radiation",
+    "uncombusted_fuel_gas": "Uncombusted fuel gas",
+    "volatile_organic_compounds": "Volatile organic compounds",
+    "crowding_space": "Crowding and space",
+    "entry_by_intruders": "Entry by intruders",
+    "lighting": "Lighting",
+    "noise": "Noise",
+    "domestic_hygiene": "Domestic hygiene, pests and refuse",
+    "food_safety": "Food safety",
+    "personal_hygiene": "Personal hygiene, sanitation and drainage",
+    "water_supply": "Water supply",
+    "falls_baths": "Falls associated with baths",
+    "falls_level": "Falling on level surfaces",
+    "falls_stairs": "Falling on stairs",
+    "falls_between_levels": "Falling between levels",
+    "electrical": "Electrical hazards",
+    "fire": "Fire",
+    "flames_hot_surfaces": "Flames, hot surfaces",
+    "collision_entrapment": "Collision and entrapment",
+    "explosions": "Explosions",
+    "amenities": "Position and operability of amenities",
+    "structural_collapse": "Structural collapse and falling elements",
+}
