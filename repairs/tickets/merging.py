@@ -114,6 +114,13 @@ def _take_earlier_clocks(main: Ticket, duplicate: Ticket) -> list[str]:
     if duplicate.awaab_applies and not main.awaab_applies:
         main.awaab_applies = True
         changed.append("awaab_applies")
+        # The clocks came with the duplicate's hazard: the main ticket shows which one they are for.
+        if duplicate.hazard is not None:
+            main.hazard, main.hazard_group = duplicate.hazard, duplicate.hazard_group
+            changed.append("hazard")
+    elif main.hazard is None and duplicate.hazard is not None:
+        main.hazard, main.hazard_group = duplicate.hazard, duplicate.hazard_group
+        changed.append("hazard")
     if duplicate.vulnerable and not main.vulnerable:
         main.vulnerable = True
         changed.append("vulnerable")

@@ -121,6 +121,10 @@ class Ticket(Base):
     investigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     awaab_summary_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     awaab_safety_work_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The report's HHSRS hazard (repairs.policy.vocabulary.HHSRS_HAZARDS) and its group in the phases
+    # (policy.yml awaab.hazard_groups), recorded whether or not the clocks apply; null: no hazard.
+    hazard: Mapped[str | None] = mapped_column(String(40))
+    hazard_group: Mapped[str | None] = mapped_column(String(40), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, active_history=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, active_history=True)

@@ -259,6 +259,8 @@ def create_ticket(
         awaab_applies=assessment.awaab,
         awaab_investigate_by=deadlines.awaab_investigate_by,
         awaab_safety_work_by=deadlines.awaab_safety_work_by,
+        hazard=assessment.hazard,
+        hazard_group=assessment.hazard_group,
         reporter_name=new.reporter_name,
         reporter_email=new.reporter_email,
         reporter_phone=new.reporter_phone,
