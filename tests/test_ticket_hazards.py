@@ -117,3 +117,17 @@ def test_the_migration_maps_existing_damp_and_mould_tickets(scratch_database_url
         engine.dispose()
     assert rows == {"HR-DAMP01": "damp_mould", "HR-DAMP02": "damp_mould", "HR-DAMP03": "damp_mould",
                     "HR-ELEC01": None, "HR-FITT01": None}
+
+
+def test_a_merge_brings_the_duplicates_hazard_with_its_clocks(
+    client: TestClient, factory: Factory, ctx: ServiceContext, backend: str
+) -> None:
+    officer = factory.officer()
+    res = factory.resident()
+    with time_machine.travel(AFTER_PHASE_2, tick=False):
+        main = create(client, res, category="fittings", description="the bedroom window catch is loose")["reference"]
+        dup = create(client, res, facts=FALL)["reference"]
+    r = client.post(f"/api/v1/officer/tickets/{dup}/merge", headers=officer.headers, json={"into": main})
+    assert r.status_code == 200, r.text
+    merged = stored(ctx, main)
+    assert (merged.hazard, merged.hazard_group, merged.awaab_applies) == ("falls_between_levels", "falls", True)

@@ -21,7 +21,7 @@ from repairs.policy.rules import RuleSet
 from repairs.policy.schema import ComplaintStage, PolicyFile
 from repairs.policy.taxonomy import Category
 from repairs.policy.text import compile_pattern, find_guarded, normalise
-from repairs.policy.vocabulary import LocationType, Priority, Tenure
+from repairs.policy.vocabulary import HHSRS_NAMES, LocationType, Priority, Tenure
 from repairs.policy.wording import describe_deadline
 
 __all__ = ["Assessment", "Category", "Deadlines", "Policy", "Question", "Responsibility", "WorkingCalendar"]
@@ -382,6 +382,14 @@ class Policy:
         """What decided `responsibility(...)`: "rule:<id>", "category:<code>" or "default" (for audit)."""
         self.category(category)
         return self._responsibility.decide(tenure, category, location_type, text)[1]
+
+    def hazard_group_name(self, group: str) -> str:
+        """The group's name for officers ("Falls"); an unknown code (a group since removed) in words."""
+        config = self.config.awaab.hazard_groups.get(group)
+        return (config.name if config and config.name else None) or group.replace("_", " ").capitalize()
+
+    def hazard_name(self, hazard: str) -> str:
+        return HHSRS_NAMES.get(hazard) or hazard.replace("_", " ").capitalize()
 
     def describe_deadline(self, when: datetime, now: datetime) -> str:
         return describe_deadline(when, now, self.calendar.tz)

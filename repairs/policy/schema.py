@@ -172,6 +172,7 @@ class HazardGroupConfig(_Model):
     """HHSRS hazards that come under the clocks together, from `in_force_from` (null: not yet)."""
 
     in_force_from: date | None
+    name: str | None = None  # how the workspace names the group; its code in words when not given
     hazards: list[str] = Field(min_length=1)
     # A report in the group that is not an emergency counts as a significant hazard at these priorities.
     significant_at: list[Priority] = Field(default_factory=lambda: [Priority.URGENT])

@@ -34,7 +34,7 @@ COLUMNS = (
     "location_type", "location", "category", "category_name", "trade_code", "priority", "hact_priority_code",
     "emergency", "status", "description_of_work", "reported_at", "target_completion", "make_safe_by",
     "completed_at", "closed_at", "cancelled_at", "completed_within_target", "reopen_count", "tenancy_reference",
-    "tenure", "vulnerable_household", "awaab_law_applies", "channel",
+    "tenure", "vulnerable_household", "awaab_law_applies", "channel", "hhsrs_hazard", "awaab_hazard_group",
 )
 FORMULA_STARTS = frozenset("=+-@\t\r")
 BATCH = 1000
@@ -63,7 +63,7 @@ def ticket_rows(session: Session, period: Period, categories: Mapping[str, Categ
                Property.postcode, t.block, Property.estate, t.location_type, t.location, t.category, t.trade,
                t.priority, t.emergency, t.status, t.summary, t.reported_at, t.due_at, t.make_safe_by,
                t.completed_at, t.closed_at, t.cancelled_at, t.reopen_count, Tenancy.reference, Tenancy.tenure,
-               t.vulnerable, t.awaab_applies, t.channel)
+               t.vulnerable, t.awaab_applies, t.channel, t.hazard, t.hazard_group)
         .outerjoin(Property, Property.id == t.property_id)
         .outerjoin(Resident, Resident.id == t.resident_id)
         .outerjoin(Tenancy, Tenancy.id == Resident.tenancy_id)
@@ -75,7 +75,7 @@ def ticket_rows(session: Session, period: Period, categories: Mapping[str, Categ
     rows = session.connection().execution_options(yield_per=BATCH).execute(query)
     for (reference, uprn, line1, line2, town, postcode, block, estate, location_type, location, category_code,
          trade, priority, emergency, status, summary, reported_at, due_at, make_safe_by, completed_at, closed_at,
-         cancelled_at, reopen_count, tenancy_ref, tenure, vulnerable, awaab, channel) in rows:
+         cancelled_at, reopen_count, tenancy_ref, tenure, vulnerable, awaab, channel, hazard, hazard_group) in rows:
         category = categories.get(category_code)
         within = None if completed_at is None else completed_at <= due_at
         yield [
@@ -84,7 +84,8 @@ def ticket_rows(session: Session, period: Period, categories: Mapping[str, Categ
             priority.value, HACT_PRIORITY_CODE.get(priority, ""), _yes_no(emergency), status.value, summary,
             _when(reported_at, tz), _when(due_at, tz), _when(make_safe_by, tz), _when(completed_at, tz),
             _when(closed_at, tz), _when(cancelled_at, tz), _yes_no(within), str(reopen_count), tenancy_ref or "",
-            tenure.value if tenure else "", _yes_no(vulnerable), _yes_no(awaab), channel,
+            tenure.value if tenure else "", _yes_no(vulnerable), _yes_no(awaab), channel, hazard or "",
+            hazard_group or "",
         ]
 
 

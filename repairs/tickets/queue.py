@@ -30,6 +30,7 @@ class QueueFilters:
     overdue: bool | None = None
     vulnerable: bool | None = None
     channel: str | None = None
+    hazard_group: str | None = None  # Awaab's Law hazard group (policy.yml awaab.hazard_groups)
     q: str | None = None  # a reference, a postcode, or part of an address or block name
     include_closed: bool = False
 
@@ -98,6 +99,8 @@ def queue_query(filters: QueueFilters, *, now: datetime) -> Select[Ticket, str, 
         query = query.where(Ticket.vulnerable.is_(filters.vulnerable))
     if filters.channel:
         query = query.where(Ticket.channel == filters.channel)
+    if filters.hazard_group:
+        query = query.where(Ticket.hazard_group == filters.hazard_group)
     if filters.q and filters.q.strip():
         term = filters.q.strip()
         ref = normalise_reference(term)

@@ -34,7 +34,7 @@ PAGE_SIZE = 50
 MAX_SUGGESTIONS = 500
 CHANNELS = (*RESIDENT_CHANNELS, "phone", "email", "open311", "api")
 OPEN_STATUSES = (Status.REPORTED, Status.TRIAGED, Status.SCHEDULED, Status.IN_PROGRESS, Status.REOPENED)
-FIELDS = ("priority", "category", "status", "block", "estate", "overdue", "vulnerable", "channel", "q")
+FIELDS = ("priority", "category", "status", "block", "estate", "overdue", "vulnerable", "channel", "hazard", "q")
 Context = Annotated[ServiceContext, Depends(get_context)]
 
 
@@ -54,6 +54,8 @@ class Row:
     due_text: str
     overdue: bool
     awaab: str | None
+    hazard: str | None  # the hazard group's name, e.g. "Falls"
+    hazard_detail: str | None  # the HHSRS hazard itself, e.g. "Falling between levels"
     # Shown only for a ticket other households are linked to (a shared fault): how many it affects.
     households: int | None
 
@@ -79,6 +81,7 @@ def _read_filters(request: Request, ctx: ServiceContext) -> tuple[QueueFilters, 
     channel = choice("channel", CHANNELS, "channel")
     overdue = choice("overdue", ("yes", "no"), "deadline choice")
     vulnerable = choice("vulnerable", ("yes", "no"), "vulnerability choice")
+    hazard = choice("hazard", tuple(ctx.policy.config.awaab.hazard_groups), "hazard group")
     filters = QueueFilters(
         priority=Priority(priority) if priority else None,
         category=category,
@@ -88,6 +91,7 @@ def _read_filters(request: Request, ctx: ServiceContext) -> tuple[QueueFilters, 
         overdue=None if overdue is None else overdue == "yes",
         vulnerable=None if vulnerable is None else vulnerable == "yes",
         channel=channel,
+        hazard_group=hazard,
         q=raw["q"] or None,
     )
     return filters, raw, problems
@@ -119,6 +123,8 @@ def _row(entry: QueueEntry, ctx: ServiceContext, now: datetime) -> Row:
         due_text=time_left(t.due_at, now),
         overdue=t.due_at < now,
         awaab=awaab,
+        hazard=ctx.policy.hazard_group_name(t.hazard_group) if t.hazard_group else None,
+        hazard_detail=ctx.policy.hazard_name(t.hazard) if t.hazard else None,
         households=entry.households_affected if entry.linked_households else None,
     )
 
@@ -176,6 +182,7 @@ async def queue(request: Request, officer: CurrentOfficer, ctx: Context) -> Resp
         statuses=[(s.value, s.value.replace("_", " ")) for s in OPEN_STATUSES],
         categories=[(c.code, c.name) for c in ctx.policy.categories.values()],
         channels=[(c, c) for c in CHANNELS],
+        hazard_groups=[(code, ctx.policy.hazard_group_name(code)) for code in ctx.policy.config.awaab.hazard_groups],
         page_size=PAGE_SIZE,
         blocks=loaded.blocks,
         estates=loaded.estates,

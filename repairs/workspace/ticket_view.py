@@ -120,6 +120,8 @@ class TicketPage:
     make_safe: Clock | None
     awaab: list[Clock]
     awaab_applies: bool
+    hazard: str | None  # the hazard group's name ("Falls"), None for no hazard
+    hazard_detail: str | None  # the HHSRS hazard ("Falling between levels")
     investigated_at: str | None
     # The action forms' choices.
     next_statuses: list[tuple[str, str]]
@@ -374,6 +376,8 @@ def build(session: Session, ctx: ServiceContext, ticket: Ticket, now: datetime, 
         make_safe=_clock("make safe", ticket.make_safe_by, now) if ticket.make_safe_by else None,
         awaab=awaab,
         awaab_applies=ticket.awaab_applies,
+        hazard=policy.hazard_group_name(ticket.hazard_group) if ticket.hazard_group else None,
+        hazard_detail=policy.hazard_name(ticket.hazard) if ticket.hazard else None,
         investigated_at=local_time(ticket.investigated_at) if ticket.investigated_at else None,
         # In the order a repair moves through them, not alphabetically.
         next_statuses=[(s.value, s.value.replace("_", " ")) for s in Status if s in ALLOWED_TRANSITIONS[ticket.status]],
