@@ -131,3 +131,19 @@ def test_a_merge_brings_the_duplicates_hazard_with_its_clocks(
     assert r.status_code == 200, r.text
     merged = stored(ctx, main)
     assert (merged.hazard, merged.hazard_group, merged.awaab_applies) == ("falls_between_levels", "falls", True)
+
+
+def test_officers_read_and_filter_the_hazard_through_the_api(
+    client: TestClient, factory: Factory, ctx: ServiceContext, backend: str
+) -> None:
+    officer = factory.officer()
+    res = factory.resident()
+    with time_machine.travel(AFTER_PHASE_2, tick=False):
+        falls = create(client, res, facts=FALL)["reference"]
+        plain = create(client, res, category="fittings", description="a kitchen drawer is broken")["reference"]
+    body = client.get(f"/api/v1/officer/tickets/{falls}", headers=officer.headers).json()
+    assert (body["hazard"], body["hazard_group"]) == ("falls_between_levels", "falls")
+    items = client.get("/api/v1/officer/tickets", headers=officer.headers,
+                       params={"hazard_group": "falls", "limit": 200}).json()["items"]
+    shown = {item["reference"]: item["hazard_group"] for item in items}
+    assert shown.get(falls) == "falls" and plain not in shown

@@ -41,6 +41,8 @@ class QueueRow(BaseModel):
     due_at: datetime
     overdue: bool
     awaab_next: datetime | None
+    # The HHSRS hazard's group in Awaab's Law's phases (policy.yml awaab.hazard_groups); null for none.
+    hazard_group: str | None = None
     # Other households linked to it ("me too" on a shared fault, or a merged duplicate's), as on the ticket.
     linked_households: int = 0
 
@@ -80,6 +82,9 @@ class OfficerTicketOut(BaseModel):
     priority_rule: str | None = None
     priority_path: str | None = None
     facts: dict[str, Any] | None = None
+    # The HHSRS hazard (repairs.policy.vocabulary) and its group in Awaab's Law's phases; null for none.
+    hazard: str | None = None
+    hazard_group: str | None = None
     allowed_next: list[Status]
     events: list[EventOut]
     access_notes: str | None
@@ -172,6 +177,7 @@ def queue(
     overdue: bool | None = None,
     vulnerable: bool | None = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
+    hazard_group: Annotated[str | None, Query(max_length=40, description="An Awaab's Law hazard group")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Reference, postcode or address")] = None,
     include_closed: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -186,6 +192,7 @@ def queue(
         overdue=overdue,
         vulnerable=vulnerable,
         channel=channel,
+        hazard_group=hazard_group,
         q=q,
         include_closed=include_closed,
     )
@@ -219,6 +226,7 @@ def _queue_row(entry: QueueEntry, now: datetime) -> QueueRow:
         due_at=t.due_at,
         overdue=t.is_open and t.due_at < now,
         awaab_next=awaab_next(t),
+        hazard_group=t.hazard_group,
         linked_households=entry.linked_households,
     )
 
@@ -245,6 +253,8 @@ def _officer_view(ticket: Ticket, ctx: Any, session: Session) -> OfficerTicketOu
         priority_rule=ticket.priority_rule,
         priority_path=ticket.priority_path,
         facts=ticket.facts,
+        hazard=ticket.hazard,
+        hazard_group=ticket.hazard_group,
         allowed_next=sorted(ALLOWED_TRANSITIONS[ticket.status]),
         events=[
             EventOut(
