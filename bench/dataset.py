@@ -314,6 +314,9 @@ class TicketMaker:
                 "investigated_at": None,
                 "awaab_summary_by": None,
                 "awaab_safety_work_by": None,
+                # Damp and mould only, as the first phase had it: the queue's hazard filter has rows to find.
+                "hazard": "damp_mould" if category == "damp_mould" else None,
+                "hazard_group": "damp_mould" if category == "damp_mould" else None,
                 "completed_at": completed_at,
                 "closed_at": finished + timedelta(days=3) if status == Status.CLOSED else None,
                 "cancelled_at": finished if status == Status.CANCELLED else None,
