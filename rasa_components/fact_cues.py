@@ -1,0 +1,292 @@
+"""Word and clause cues for the facts a call handler decides on (evaluation/FACTS.md).
+
+Pure Python (no Rasa, no NumPy), so it runs in Rasa's Python 3.10 and in the evaluation's 3.11. Two uses:
+- `cue_vector` gives the learned extractor (rasa_components.facts_extractor) a few dozen 0/1 features beside
+  the sentence embedding: what an embedding blurs (a negation inside one clause, "the only toilet", a floor
+  number, a child's age) a word cue says exactly, and the classifier learns how far to trust each cue.
+- `lexicon_facts` reads the facts from the cues alone: the lexicon-only extractor the learned one is measured
+  against (`make eval`), and a floor under it where a cue is decisive (see `decisive`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Keywords per affected code. A hazard counts only when no negation precedes it in its clause ("no smell of gas");
+# a service counts unless its clause says it works ("the heating is fine").
+CODE_PATTERNS: dict[str, tuple[str, ...]] = {
+    "gas_leak": (r"smell(?:s|t|ed|ing)? (?:of |like )?gas", r"gas (?:smell|leak|odou?r)", r"odou?r of gas",
+                 r"hiss\w* .{0,20}gas", r"gas .{0,20}hiss", r"stinks? of gas", r"rotten egg", r"leaking gas"),
+    "carbon_monoxide": (r"carbon monoxide", r"\bco\b (?:alarm|detector)", r"\bco2? alarm", r"fumes",
+                        r"soot", r"black (?:marks|stains)", r"brown stains", r"yellow flame",
+                        r"flame .{0,20}yellow"),
+    "gas_appliance": (r"gas (?:hob|cooker|oven|fire)", r"\bhob\b", r"cooker", r"gas fire", r"pilot light",
+                      r"\bburners?\b", r"\brings?\b on"),
+    "water_leak": (r"leak", r"burst", r"drip", r"pouring", r"gushing", r"flood", r"spray", r"water .{0,25}"
+                   r"(?:coming|running|through|everywhere|on the floor|into)", r"overflow", r"weeping",
+                   r"swimming pool"),
+    "water_ingress": (r"\brain", r"roof .{0,20}(?:leak|coming|in)", r"storm", r"loft", r"skylight",
+                      r"through the roof"),
+    "sewage": (r"sewage", r"sewer", r"foul water", r"\bpoo\b", r"toilet water", r"waste water"),
+    "electrical_danger": (r"spark", r"burning", r"scorch", r"melt", r"exposed", r"live wires?", r"bare wires?",
+                          r"\bwires?\b", r"\bshock", r"crackl", r"buzz", r"smoke .{0,30}(?:socket|plug|fuse|"
+                          r"electric)", r"copper", r"into the (?:socket|light|fuse|electric)",
+                          r"(?:light fitting|fuse box|socket|switch|electrics) .{0,20}(?:wet|water|hot)"),
+    "ceiling_collapse": (r"ceiling .{0,30}(?:fallen|fell|collaps|came down|coming down|sag|bulg|droop|"
+                         r"dropping|caved|hanging down)", r"(?:collapsed|fallen|sagging|bulging) ceiling",
+                         r"plaster .{0,20}ceiling", r"ceiling .{0,15}like a balloon"),
+    "structural": (r"bricks?", r"chimney", r"collaps", r"bulg\w+ (?:out|wall)", r"bowing", r"leaning",
+                   r"crack\w* .{0,40}(?:wider|bigger|longer|getting|daylight|right through|hand)",
+                   r"caved in", r"gave way", r"given way", r"crumbling", r"falling off"),
+    "fall_from_height": (r"restrictor", r"window (?:limiter|safety catch|catch)", r"balcony .{0,20}"
+                         r"(?:rail|railing|balustrade|barrier|glass)", r"balustrade", r"railings?",
+                         r"opens? (?:all the way|wide|fully)"),
+    "insecure_entry": (r"(?:door|window|lock)\w* .{0,30}(?:won'?t|wont|can'?t|cannot|doesn'?t|not|does not)"
+                       r" (?:lock|shut|close|secure|catch)", r"(?:can'?t|cannot|unable to) (?:lock|secure|"
+                       r"shut|close)", r"kicked .{0,10}in", r"broke(?:n)? in", r"break[- ]?in", r"burgl",
+                       r"forced", r"lock\w* (?:is |was )?(?:broken|snapped|bust)", r"smashed", r"boarded",
+                       r"stuck open", r"open to the street", r"key .{0,20}(?:round|turn)"),
+    "trapped_in_lift": (r"(?:stuck|trapped|trap) in (?:the |a )?lift", r"lift .{0,40}(?:with .{0,20} "
+                        r"(?:inside|in it)|stuck with)", r"lift stopped between floors with",
+                        r"(?:inside|in) the lift", r"lift .{0,30}(?:inside|trapped)"),
+    "fire": (r"\bfire\b(?! door| alarm| extinguisher| brigade)", r"caught fire", r"set fire", r"smoke"),
+    "damp_mould": (r"mou?ld", r"damp", r"condensation", r"musty", r"black spots"),
+    "pests": (r"\bmice\b", r"\bmouse\b", r"\brats?\b", r"cockroach", r"bed ?bugs?", r"wasps?", r"pigeons?",
+              r"\bants\b", r"droppings", r"fleas"),
+    "water_supply": (r"no (?:running )?water", r"water (?:supply|pressure)", r"low pressure", r"trickle",
+                     r"taps? .{0,20}(?:dry|nothing)", r"nothing (?:comes |come )?from (?:the )?taps?",
+                     r"no water from", r"water .{0,10}(?:went|gone|is) off", r"water it is stop",
+                     r"(?:very |really )?(?:weak|slow) .{0,20}taps?", r"water .{0,10}(?:very |really )?"
+                     r"(?:weak|slow)", r"have no water", r"got no water", r"any water", r"dry"),
+    "heating": (r"heating", r"boiler", r"radiators?", r"heaters?", r"\bno heat\b", r"towel rail",
+                r"thermostat", r"no (?:heat|warmth)"),
+    "hot_water": (r"hot water", r"immersion", r"hot tap", r"lukewarm", r"water .{0,10}(?:only )?(?:warm|cold)"
+                  r" not hot", r"runs? cold"),
+    "power": (r"no (?:power|electric|electricity|lights?)", r"power", r"electric(?:ity|s)?\b(?! shower| meter|"
+              r" shock| socket)", r"trip", r"sockets? .{0,30}(?:dead|not work|don'?t work|stopped)",
+              r"lights? .{0,30}(?:don'?t|not|stopped) work", r"fuse", r"dead"),
+    "toilet": (r"toilet", r"\bloo\b", r"\bwc\b", r"cistern", r"flush"),
+    "lift": (r"\blifts?\b",),
+}
+HAZARD_CODES = frozenset({
+    "gas_leak", "carbon_monoxide", "gas_appliance", "water_leak", "water_ingress", "sewage", "electrical_danger",
+    "ceiling_collapse", "structural", "fall_from_height", "insecure_entry", "trapped_in_lift", "fire",
+    "damp_mould", "pests",
+})
+SERVICE_CODES = ("water_supply", "heating", "hot_water", "power", "toilet", "lift")
+
+NEGATION = re.compile(r"\b(?:no|not|never|nothing|without|none|nobody|isn'?t|aren'?t|wasn'?t|doesn'?t|don'?t|"
+                      r"didn'?t|hasn'?t|haven'?t|can'?t see)\b")
+WORKS = re.compile(r"\b(?:is |are |still )?(?:fine|ok|okay|works?|working|normal(?:ly)?|function(?:s|ing)?)\b")
+NOT_WORKS = re.compile(r"\b(?:not|n'?t|no) (?:\w+ )?(?:work|working|function)")
+
+# Qualifier cues, each a pattern over the whole message (lower-cased).
+CUES: dict[str, str] = {
+    "contained_true": r"bucket|bowl|towel|\btray\b|\bpot\b|\btub\b|\bcup\b|caught|catching|stopcock (?:off|"
+                      r"is off)|turned (?:the |it )?(?:water )?off|turned off|valve off|(?:it'?s |it is )?stopped"
+                      r"|under control|slow drip|bit of a drip|little drip|slight drip|only a drip|\bdrip(?:s|ping)?\b|"
+                      r"a bit\b|put towels|mop|turns? off (?:fine|ok)|switch it off at the knob|turns off",
+    "contained_false": r"pouring|gushing|spraying|flood|everywhere|spreading|can'?t stop|cannot stop|won'?t stop|"
+                       r"not stop|keeps? (?:pouring|coming)|through (?:the |my )?(?:ceiling|light)|into (?:the )?"
+                       r"(?:light|socket)|too much|running down|swimming pool|won'?t (?:turn|switch) off|"
+                       r"will not (?:turn|switch) off|can'?t turn off|stays on|still lit|still there|jammed open|"
+                       r"not switch off|won'?t switch|really fast|coming very much|pissing",
+    "total": r"\bat all\b|whole|every (?:tap|room|radiator|socket)|all (?:the |of the )?(?:lifts|radiators|taps|"
+             r"sockets|lights)|\bnone of\b|completely|entirely|anywhere|everywhere|both (?:of the )?lifts|"
+             r"all lifts|only lift|single lift|no working lift|nothing works|stone cold|totally|total|"
+             r"\bno (?:heating|heat|hot water|water|power|electric|electricity)\b|nor hot water|neither",
+    "partial": r"\bone (?:radiator|socket|room|tap|circuit|of the|lift|ring)\b|only (?:the )?(?:kitchen|bathroom|"
+               r"bedroom|lounge|hall|upstairs|downstairs|one room|warm)|(?:rest|others?|everything else|"
+               r"the other one|other rooms?|all the others?) (?:of the \w+ )?(?:is |are |still )?(?:fine|ok|"
+               r"okay|work|warm|hot|on)|low (?:water )?pressure|trickle|lukewarm|half the|some days|"
+               r"comes and goes|runs? out|sometimes|(?:very |really )?(?:weak|slow)|other one works|"
+               r"the big one|main lift is working|for the other floors|only warm|\bbut the \w+ (?:tap|has)",
+    "only_toilet_true": r"only (?:one )?(?:toilet|loo|wc)|(?:one|sole|single|just one) (?:toilet|loo|wc)|"
+                        r"no (?:other|second|another) (?:toilet|loo)|only (?:got|have) the one|only one in the|"
+                        r"it'?s the only one|the only one we|only the one|one toilet only|only one bathroom",
+    "only_toilet_false": r"another (?:toilet|one)|other (?:toilet|loo)|second toilet .{0,30}(?:works|fine)|"
+                         r"(?:upstairs|downstairs) (?:one|toilet) (?:works|is fine)|(?:using|use) the (?:one|"
+                         r"toilet) (?:upstairs|downstairs)|main bathroom one|can use the one|a second toilet",
+    "at_risk_true": r"\bbaby\b|babies|newborn|toddler|\binfant|\bkids?\b|children|child\b|grandkids|grandson|"
+                    r"granddaughter|nephew|pregnan|elderly|\bold\b|disab|wheelchair|walking frame|crutches|"
+                    r"oxygen|dialysis|dementia|bed-?bound|housebound|chemo|cancer|copd|asthma|cystic fibrosis|"
+                    r"sickle cell|heart failure|insulin|operation|frail|blind|autis|learning difficult|"
+                    r"breathing monitor|stairlift|crohn|very sick|seriously ill|vulnerable(?! people here)|"
+                    r"carer|care for|look after|cot\b|pram|eczema|chest infection|allergic|\bmy (?:mum|dad|nan|"
+                    r"gran|grandma|grandad|grandfather|grandmother|mother|father)\b",
+    "at_risk_false": r"no (?:vulnerable|children|kids|one vulnerable|elderly)|nobody vulnerable|healthy|"
+                     r"fit and well|just me and|no kids or elderly",
+    "cold": r"freez|below zero|minus \d|\bicy\b|icicles|\bice\b|bitter(?:ly)? cold|see my breath|snow|"
+            r"\b(?:[0-9]|1[0-2]) degrees|very very cold|so cold|really cold|shaking",
+    "trapped_true": r"(?:is|are|am|i'?m|is being) (?:stuck|trapped|trap)|stuck with|with me in it|"
+                    r"(?:inside|in there)\b|broken down with",
+    "trapped_false": r"got (?:me|him|her|them) out|(?:they'?re|they are|we'?re|i'?m) out|managed to|"
+                     r"nobody stuck|no one stuck|was stuck|were stuck|got trapped .{0,20}out",
+    "stairs_true": r"can'?t (?:manage |do |walk down |climb |go down |get down )?(?:the )?stairs|cannot "
+                   r"(?:climb|walk|go down|manage|use|do)|wheelchair|walking frame|crutches|stuck (?:in my flat|"
+                   r"indoors)|can'?t get (?:out|home|back up|upstairs)|unable to leave|can'?t walk|"
+                   r"heart failure|on oxygen|legs bad",
+    "stairs_false": r"(?:can|able to) (?:manage |use |do )?(?:the )?stairs|stairs (?:are )?(?:ok|fine|no problem)|"
+                    r"use the stairs|fit and well",
+    "floor_ground": r"ground[- ]floor|basement|bungalow|downstairs flat|french doors|patio",
+    "floor_upper": r"(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                   r"top|upper) floor|floor \d+|\d+ floor|floors? (?:above|up)|tower|top floor",
+    "loc_communal": r"communal|stair ?well|landing|lobby|corridor|the block|entrance|bin (?:store|room|chute)|"
+                    r"lift|whole building|plant room|on our floor|entrance hall|car park|flat next door|"
+                    r"neighbours'? flat",
+    "loc_external": r"outside|garden|overflow|path|pavement|street|fence|gutter|estate|external|outer|drain "
+                    r"cover|manhole|playground|car park|in the wind",
+    "current_false": r"(?:it'?s |has )?stopped now|(?:is |are |it'?s )?(?:fixed|sorted)|(?:has |had )?gone now|"
+                     r"came back on|back on now|working again|works now|got (?:me|him|her|them) out|"
+                     r"(?:it'?s |has )?dried up|cleared|last (?:week|month|night) .{0,40}(?:now|since)|"
+                     r"was (?:stuck|broken|going off|leaking)|earlier|yesterday .{0,40}now|has been fine|"
+                     r"put it out|it'?s out now|drained away|dry today|was patched|been boarded|secured them|"
+                     r"boarded (?:it )?up|managed to",
+    "secure_true": r"boarded|secured?\b(?! it)|chain|bolt|wedged|(?:still )?locks? (?:now|fine|ok)|"
+                   r"locking now|locksmith|fixed it",
+    "secure_false": r"won'?t (?:lock|shut|close)|wont (?:lock|shut|close)|can'?t (?:lock|secure|close|shut)|"
+                    r"cannot (?:lock|secure)|not lock|doesn'?t (?:lock|catch)|does not lock|wide open|stuck open|"
+                    r"open to the street|kicked|smashed",
+    "battery": r"battery|batteries|chirp|end of life|short beep|once a minute|every (?:minute|\d+ seconds)",
+    "battery_denied": r"not (?:the )?battery|replaced the battery|new battery and it still|proper (?:loud )?alarm|"
+                      r"headache|dizzy|sick|nause",
+}
+_COMPILED_CUES = {name: re.compile(pattern) for name, pattern in CUES.items()}
+_COMPILED_CODES = {code: [re.compile(p) for p in patterns] for code, patterns in CODE_PATTERNS.items()}
+CLAUSE_SPLIT = re.compile(r"[.!?;,\n]+|\bbut\b|\bhowever\b|\bthough\b|\bexcept\b")
+
+WORD_AGES = r"(\d{1,3})[- ](?:years?|yrs?)[- ]old|(?:is|aged|age|i'?m|i am|she'?s|he'?s|mum'?s|dad'?s) (\d{2,3})\b"
+AGE = re.compile(WORD_AGES)
+YOUNG = re.compile(r"(\d{1,2})[- ](?:weeks?|months?|month)[- ]?(?:old)?|(\d)[- ](?:years?|yrs?)[- ]old|"
+                   r"\bunder (?:[1-5]|five)\b|(?:is|he'?s|she'?s) [1-5]\b")
+
+
+def normalise(text: str) -> str:
+    return text.lower().replace("\u2019", "'")
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in CLAUSE_SPLIT.split(normalise(text)) if c.strip()]
+
+
+@dataclass(frozen=True)
+class CodeHit:
+    hit: bool  # said, not denied within its clause
+    denied: bool  # said, and denied (a hazard negated, a service said to work)
+
+
+def code_hits(text: str) -> dict[str, CodeHit]:
+    out: dict[str, CodeHit] = {}
+    for code, patterns in _COMPILED_CODES.items():
+        hit = denied = False
+        for clause in clauses(text):
+            for pattern in patterns:
+                match = pattern.search(clause)
+                if match is None:
+                    continue
+                if code in HAZARD_CODES:
+                    negated = NEGATION.search(clause[: match.start()]) is not None
+                else:
+                    rest = clause[match.end():]
+                    negated = WORKS.search(rest) is not None and NOT_WORKS.search(rest) is None
+                if negated:
+                    denied = True
+                else:
+                    hit = True
+        out[code] = CodeHit(hit, denied and not hit)
+    return out
+
+
+def cue_flags(text: str) -> dict[str, bool]:
+    low = normalise(text)
+    flags = {name: pattern.search(low) is not None for name, pattern in _COMPILED_CUES.items()}
+    ages = [int(a or b) for a, b in AGE.findall(low)]
+    flags["age_at_risk"] = any(a >= 70 or a <= 5 for a in ages) or YOUNG.search(low) is not None
+    flags["at_risk_true"] = flags["at_risk_true"] or flags["age_at_risk"]
+    floors = [int(a or b) for a, b in re.findall(r"(\d+)(?:st|nd|rd|th)? floor|floor (\d+)", low)]
+    if floors and all(n == 0 for n in floors):
+        flags["floor_ground"] = True
+    return flags
+
+
+CODE_FEATURES = tuple(sorted(CODE_PATTERNS))
+FLAG_FEATURES = tuple(sorted(CUES)) + ("age_at_risk",)
+FEATURE_NAMES: tuple[str, ...] = (
+    tuple(f"hit:{c}" for c in CODE_FEATURES) + tuple(f"denied:{c}" for c in CODE_FEATURES)
+    + tuple(f"cue:{f}" for f in FLAG_FEATURES)
+)
+
+
+def cue_vector(text: str) -> list[float]:
+    """The cues as 0/1 features, in FEATURE_NAMES order."""
+    hits = code_hits(text)
+    flags = cue_flags(text)
+    return ([float(hits[c].hit) for c in CODE_FEATURES] + [float(hits[c].denied) for c in CODE_FEATURES]
+            + [float(flags[f]) for f in FLAG_FEATURES])
+
+
+def _first(flags: dict[str, bool], options: Iterable[tuple[str, object]]) -> object:
+    for name, value in options:
+        if flags.get(name):
+            return value
+    return None
+
+
+def decisive(text: str) -> dict[str, object]:
+    """Qualifier values a cue settles on its own, whatever the learned model says: the resident said it in
+    so many words ("the only toilet", "12th floor", "my 3-week-old", "nobody stuck")."""
+    flags = cue_flags(text)
+    out: dict[str, object] = {}
+    if flags["only_toilet_true"] and not flags["only_toilet_false"]:
+        out["only_toilet"] = True
+    elif flags["only_toilet_false"]:
+        out["only_toilet"] = False
+    if flags["floor_ground"] and not flags["floor_upper"]:
+        out["floor"] = "ground"
+    elif flags["floor_upper"] and not flags["floor_ground"]:
+        out["floor"] = "upper"
+    if flags["age_at_risk"]:
+        out["at_risk"] = True
+    return out
+
+
+def lexicon_facts(text: str) -> dict[str, object]:
+    """The facts read from the cues alone, as a labeller writes them (`affected` codes, qualifier values)."""
+    hits = code_hits(text)
+    flags = cue_flags(text)
+    codes = {code for code, h in hits.items() if h.hit}
+    if "carbon_monoxide" in codes and flags["battery"] and not flags["battery_denied"]:
+        codes.discard("carbon_monoxide")
+    if "trapped_in_lift" in codes and not flags["trapped_false"]:
+        codes.discard("lift")
+    if "gas_leak" in codes or "carbon_monoxide" in codes:
+        codes.discard("gas_appliance")
+    if "sewage" in codes:
+        codes.discard("water_leak")
+    if "ceiling_collapse" in codes:
+        codes.discard("structural")
+    if "water_ingress" in codes:
+        codes.discard("water_leak")
+    if "hot_water" in codes and not re.search(r"heating|radiator|heat\b", normalise(text)):
+        codes.discard("heating")
+    facts: dict[str, object] = {"affected": sorted(codes)}
+    if codes & {"water_leak", "water_ingress", "gas_appliance"}:
+        facts["contained"] = _first(flags, [("contained_false", False), ("contained_true", True)])
+    if "insecure_entry" in codes:
+        facts["secure"] = _first(flags, [("secure_true", True), ("secure_false", False)])
+    if codes & {"water_supply", "heating", "hot_water", "power", "lift"}:
+        facts["extent"] = _first(flags, [("partial", "partial"), ("total", "total")])
+    if "toilet" in codes:
+        facts["only_toilet"] = _first(flags, [("only_toilet_false", False), ("only_toilet_true", True)])
+    facts["at_risk"] = _first(flags, [("at_risk_false", False), ("at_risk_true", True)])
+    facts["cold"] = True if flags["cold"] else None
+    if codes & {"lift", "trapped_in_lift"}:
+        facts["trapped"] = _first(flags, [("trapped_false", False), ("trapped_true", True)])
+        facts["cannot_use_stairs"] = _first(flags, [("stairs_false", False), ("stairs_true", True)])
+    facts["floor"] = _first(flags, [("floor_ground", "ground"), ("floor_upper", "upper")])
+    facts["location"] = _first(flags, [("loc_communal", "communal"), ("loc_external", "external")]) or (
+        "in_home" if codes else None)
+    facts["current"] = False if flags["current_false"] else None
+    return {k: v for k, v in facts.items() if v is not None or k == "affected"}
