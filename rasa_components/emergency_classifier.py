@@ -22,7 +22,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import METADATA, METADATA_INTENT, TEXT
+from rasa.shared.nlu.constants import METADATA, METADATA_EXAMPLE, METADATA_INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, vstack
@@ -40,6 +40,12 @@ def emergency_label(message: Message) -> str:
     intent_metadata = metadata.get(METADATA_INTENT) if isinstance(metadata, dict) else None
     kind = intent_metadata.get("emergency") if isinstance(intent_metadata, dict) else None
     return str(kind) if kind else NONE
+
+
+def _has_fact_labels(message: Message) -> bool:
+    metadata = message.get(METADATA) or {}
+    example = metadata.get(METADATA_EXAMPLE) if isinstance(metadata, dict) else None
+    return isinstance(example, dict) and "facts" in example
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -88,7 +94,9 @@ class EmergencyClassifier(GraphComponent):
         return vstack(rows).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        # The fact-labelled reports (nlu/facts_*.yml) carry no emergency kind: counted here they would teach
+        # that a burst pipe is "none", so this classifier leaves them to the fact extractor.
+        examples = [m for m in training_data.intent_examples if m.get(TEXT) and not _has_fact_labels(m)]
         labels = [emergency_label(m) for m in examples]
         if len(set(labels)) < 2:
             logger.warning("EmergencyClassifier: no labelled emergencies in the training data; not trained.")
