@@ -112,4 +112,5 @@ clean:
 # The assistant's understanding, measured on tests/heldout/ (never trained on) against Rasa's default
 # pipeline, with Rasa's cross-validation on the training data; report in evaluation/results/heldout.md.
 eval: app-env rasa-env
-	$(APP_PY) -m evaluation.heldout
+	$(APP_PY) -m evaluation.heldout --folds 0
+	$(APP_PY) -m evaluation.facts_eval
