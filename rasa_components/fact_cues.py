@@ -14,16 +14,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from repairs_common import gas
+
 # Keywords per affected code. A hazard counts only when no negation precedes it in its clause ("no smell of gas");
 # a service counts unless its clause says it works ("the heating is fine").
 CODE_PATTERNS: dict[str, tuple[str, ...]] = {
-    "gas_leak": (r"smell(?:s|t|ed|ing)? (?:of |like )?gas", r"gas (?:smell|leak|odou?r)", r"odou?r of gas",
-                 r"hiss\w* .{0,20}gas", r"gas .{0,20}hiss", r"stinks? of gas", r"rotten egg", r"leaking gas"),
-    "carbon_monoxide": (r"carbon monoxide", r"\bco\b (?:alarm|detector)", r"\bco2? alarm", r"fumes",
-                        r"soot", r"black (?:marks|stains)", r"brown stains", r"yellow flame",
-                        r"flame .{0,20}yellow"),
-    "gas_appliance": (r"gas (?:hob|cooker|oven|fire)", r"\bhob\b", r"cooker", r"gas fire", r"pilot light",
-                      r"\bburners?\b", r"\brings?\b on"),
+    # Gas and carbon monoxide are read by the one shared detector (repairs_common.gas), never by patterns here.
+    "gas_appliance": (r"\b(?:hob|cooker|oven|burners?|pilot light|fireplace)\b", r"\bfire\b.{0,30}(?:knob|flame|lit\b|"
+                      r"turn|switch)", r"\brings?\b on"),
     "water_leak": (r"leak", r"burst", r"drip", r"pouring", r"gushing", r"flood", r"spray", r"water .{0,25}"
                    r"(?:coming|running|through|everywhere|on the floor|into)", r"overflow", r"weeping",
                    r"swimming pool"),
@@ -195,8 +193,13 @@ class CodeHit:
     denied: bool  # said, and denied (a hazard negated, a service said to work)
 
 
+# The shared detector's hazards, as affected codes.
+DETECTED = {"gas_leak": gas.GAS, "carbon_monoxide": gas.CARBON_MONOXIDE}
+
+
 def code_hits(text: str) -> dict[str, CodeHit]:
-    out: dict[str, CodeHit] = {}
+    detected = gas.gas_hazards(text)
+    out: dict[str, CodeHit] = {code: CodeHit(hazard in detected, False) for code, hazard in DETECTED.items()}
     for code, patterns in _COMPILED_CODES.items():
         hit = denied = False
         for clause in clauses(text):
@@ -231,7 +234,7 @@ def cue_flags(text: str) -> dict[str, bool]:
     return flags
 
 
-CODE_FEATURES = tuple(sorted(CODE_PATTERNS))
+CODE_FEATURES = tuple(sorted(set(CODE_PATTERNS) | set(DETECTED)))
 FLAG_FEATURES = tuple(sorted(CUES)) + ("age_at_risk", "floor_number_upper")
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"hit:{c}" for c in CODE_FEATURES) + tuple(f"denied:{c}" for c in CODE_FEATURES)
@@ -305,8 +308,6 @@ def lexicon_facts(text: str) -> dict[str, object]:
     hits = code_hits(text)
     flags = cue_flags(text)
     codes = {code for code, h in hits.items() if h.hit} - denied_hazards(text)
-    if "carbon_monoxide" in codes and flags["battery"] and not flags["battery_denied"]:
-        codes.discard("carbon_monoxide")
     if "trapped_in_lift" in codes and not flags["trapped_false"]:
         codes.discard("lift")
     if "gas_leak" in codes or "carbon_monoxide" in codes:
