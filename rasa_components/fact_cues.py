@@ -32,7 +32,8 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                           r"\bwires?\b", r"\bshock", r"crackl", r"buzz", r"smoke .{0,30}(?:socket|plug|fuse|"
                           r"electric)", r"copper", r"into the (?:socket|light|fuse|electric)",
                           r"(?:light fitting|fuse box|socket|switch|electrics) .{0,20}(?:wet|water|hot)"),
-    "ceiling_collapse": (r"\b(?:sagging|bulging)\b", r"ceiling .{0,30}(?:fallen|fell|collaps|came down|coming down|sag|bulg|droop|"
+    "ceiling_collapse": (r"\b(?:sagging|bulging)\b", r"ceiling .{0,30}(?:fallen|fell|collaps|came down|coming down|"
+                                                     r"sag|bulg|droop|"
                          r"dropping|caved|hanging down)", r"(?:collapsed|fallen|sagging|bulging) ceiling",
                          r"plaster .{0,20}ceiling", r"ceiling .{0,15}like a balloon"),
     "structural": (r"bricks?", r"chimney", r"collaps", r"bulg\w+ (?:out|wall)", r"bowing", r"leaning",
@@ -94,13 +95,15 @@ CUES: dict[str, str] = {
                        r"(?:light|socket)|too much|running down|swimming pool|won'?t (?:turn|switch) off|"
                        r"will not (?:turn|switch) off|can'?t turn off|stays on|still lit|still there|jammed open|"
                        r"not switch off|won'?t switch|really fast|coming very much|pissing",
-    "total": r"\bat all\b|whole|lost all|throughout|(?:total|complete) loss|failed completely|every (?:tap|room|radiator|socket)|all (?:the |of the )?(?:lifts|radiators|taps|"
+    "total": r"\bat all\b|whole|lost all|throughout|(?:total|complete) loss|failed completely|every (?:tap|room|"
+             r"radiator|socket)|all (?:the |of the )?(?:lifts|radiators|taps|"
              r"sockets|lights)|\bnone of\b|completely|entirely|anywhere|everywhere|both (?:of the )?lifts|"
              r"all lifts|only lift|single lift|no working lift|nothing works|stone cold|totally|total|"
              r"\bno (?:heating|heat|hot water|water|power|electric|electricity)\b|nor hot water|neither",
     "partial": r"\bone (?:radiator|socket|room|tap|circuit|of the|lift|ring)\b|only (?:the )?(?:kitchen|bathroom|"
                r"bedroom|lounge|hall|upstairs|downstairs|one room|warm)|(?:rest|others?|everything else|"
-               r"the other one|other rooms?|all the others?) (?:of (?:the|her|his|my|our|their) \w+ )?(?:is |are |still )?(?:fine|ok|"
+               r"the other one|other rooms?|all the others?) (?:of (?:the|her|his|my|our|their) \w+ )?(?:is |are |"
+               r"still )?(?:fine|ok|"
                r"okay|work|warm|hot|on)|low (?:water )?pressure|trickle|lukewarm|half the|some days|"
                r"comes and goes|runs? out|sometimes|(?:very |really )?(?:weak|slow)|other one works|"
                r"the big one|main lift is working|for the other floors|only warm|\bbut the \w+ (?:tap|has)",
@@ -108,7 +111,8 @@ CUES: dict[str, str] = {
                         r"no (?:other|second|another) (?:toilet|loo)|only (?:got|have) the one|only one in the|"
                         r"it'?s the only one|the only one we|only the one|one toilet only|only one bathroom",
     "only_toilet_false": r"another (?:toilet|one)|other (?:toilet|loo)|second toilet .{0,30}(?:works|fine)|"
-                         r"(?:upstairs|downstairs|other|second|spare) (?:one|toilet|loo) (?:still )?(?:works|is (?:fine|working|ok))|(?:using|use) the (?:one|"
+                         r"(?:upstairs|downstairs|other|second|spare) (?:one|toilet|loo) (?:still )?(?:works|"
+                         r"is (?:fine|working|ok))|(?:using|use) the (?:one|"
                          r"toilet) (?:upstairs|downstairs)|main bathroom one|can use the one|a second toilet",
     "at_risk_true": r"\bbaby\b|babies|newborn|toddler|\binfant|\bkids?\b|children|child\b|grandkids|grandson|"
                     r"granddaughter|nephew|pregnan|elderly|\bold\b|disab|wheelchair|walking frame|crutches|"
@@ -143,7 +147,8 @@ CUES: dict[str, str] = {
                     r"neighbours'? flat",
     "loc_external": r"outside|garden|overflow|path|pavement|street|fence|gutter|estate|external|outer|drain "
                     r"cover|manhole|playground|car park|in the wind",
-    "current_false": r"(?:it'?s |has )?stopped now|(?:smell|it|that) has gone\b|is home now|(?:is |are |it'?s )?(?:fixed|sorted)|(?:has |had )?gone now|"
+    "current_false": r"(?:it'?s |has )?stopped now|(?:smell|it|that) has gone\b|is home now|(?:is |are |"
+                     r"it'?s )?(?:fixed|sorted)|(?:has |had )?gone now|"
                      r"came back on|back on now|working again|works now|got (?:me|him|her|them) out|"
                      r"(?:it'?s |has )?dried up|cleared|last (?:week|month|night) .{0,40}(?:now|since)|"
                      r"was (?:stuck|broken|going off|leaking)|earlier|yesterday .{0,40}now|has been fine|"
@@ -168,7 +173,8 @@ CLAUSE_SPLIT = re.compile(r"[.!?;,\n]+|\bbut\b|\bhowever\b|\bthough\b|\bexcept\b
 
 WORD_AGES = r"(\d{1,3})[- ](?:years?|yrs?)[- ]old|(?:is|aged|age|i'?m|i am|she'?s|he'?s|mum'?s|dad'?s) (\d{2,3})\b"
 AGE = re.compile(WORD_AGES)
-YOUNG = re.compile(r"(\d{1,2}|\w+)[- ](?:weeks?|months?|month)[- ]old|aged \w+ (?:weeks|months)|twins|(\d)[- ](?:years?|yrs?)[- ]old|"
+YOUNG = re.compile(r"(\d{1,2}|\w+)[- ](?:weeks?|months?|month)[- ]old|aged \w+ (?:weeks|months)|twins|"
+                   r"(\d)[- ](?:years?|yrs?)[- ]old|"
                    r"\bunder (?:[1-5]|five)\b|(?:is|he'?s|she'?s) [1-5]\b")
 
 
@@ -235,7 +241,7 @@ def cue_flags(text: str) -> dict[str, bool]:
 
 
 CODE_FEATURES = tuple(sorted(set(CODE_PATTERNS) | set(DETECTED)))
-FLAG_FEATURES = tuple(sorted(CUES)) + ("age_at_risk", "floor_number_upper")
+FLAG_FEATURES = (*sorted(CUES), "age_at_risk", "floor_number_upper")
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"hit:{c}" for c in CODE_FEATURES) + tuple(f"denied:{c}" for c in CODE_FEATURES)
     + tuple(f"cue:{f}" for f in FLAG_FEATURES)
@@ -267,12 +273,12 @@ def _first(flags: dict[str, bool], options: Iterable[tuple[str, object]]) -> obj
     return None
 
 
-def decisive(text: str) -> dict[str, object]:
+def decisive(text: str) -> dict[str, bool | str | None]:
     """Qualifier values a cue settles on its own, whatever the learned model says: the resident said it in
     so many words ("the only toilet", "my 3-week-old", "nobody here is vulnerable", "it won't stop"). (A floor
     number is left to the learned model, which reads it better in context: measured on evaluation/dev.)"""
     flags = cue_flags(text)
-    out: dict[str, object] = {}
+    out: dict[str, bool | str | None] = {}
     if flags["only_toilet_true"] and not flags["only_toilet_false"]:
         out["only_toilet"] = True
     elif flags["only_toilet_false"]:

@@ -22,10 +22,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, METADATA, METADATA_EXAMPLE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from repairs_common.facts import Facts
 
 from rasa_components import fact_cues
 from rasa_components.facts_model import NO_FACTS_INTENTS, FactsModel, features
-from repairs_common.facts import Facts
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class FactsExtractor(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "FactsExtractor":
+               execution_context: ExecutionContext) -> FactsExtractor:
         return cls(config, model_storage, resource)
 
     @staticmethod
@@ -122,7 +122,8 @@ class FactsExtractor(GraphComponent):
                 # A button payload or an empty turn reports nothing.
                 message.set(OUTPUT, Facts().to_json(), add_to_output=True)
         if texts:
-            for message, facts in zip(texts, self._model.predict(self._rows(texts), [m.get(TEXT) for m in texts])):
+            predicted = self._model.predict(self._rows(texts), [m.get(TEXT) for m in texts])
+            for message, facts in zip(texts, predicted, strict=True):
                 message.set(OUTPUT, facts.to_json(), add_to_output=True)
         return messages
 
@@ -136,7 +137,7 @@ class FactsExtractor(GraphComponent):
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "FactsExtractor":
+             execution_context: ExecutionContext, **kwargs: Any) -> FactsExtractor:
         try:
             with model_storage.read_from(resource) as directory:
                 meta = json.loads((directory / META).read_text())

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
-
-from rasa_components import fact_cues
 from repairs_common.facts import (
     AFFECTED_CODES,
     BOOLEAN_QUALIFIERS,
@@ -23,6 +21,8 @@ from repairs_common.facts import (
     Facts,
     Qualifier,
 )
+
+from rasa_components import fact_cues
 
 NOT_SAID = "null"
 # A qualifier is only read for the codes it qualifies (evaluation/FACTS.md); the others apply to any report.
@@ -46,7 +46,7 @@ def label_of(value: object) -> str:
     return str(value)
 
 
-def value_of(name: str, label: str) -> object:
+def value_of(name: str, label: str) -> bool | str | None:
     if label == NOT_SAID:
         return None
     if name in BOOLEAN_QUALIFIERS:
@@ -96,7 +96,7 @@ class FactsModel:
 
     @classmethod
     def fit(cls, x: np.ndarray, labels: Sequence[Mapping[str, Any]], *, c: float = 1.0, max_iter: int = 2000,
-            threshold: float = 0.5) -> "FactsModel":
+            threshold: float = 0.5) -> FactsModel:
         codes: Dict[str, Linear] = {}
         for code in sorted(AFFECTED_CODES):
             y = ["1" if code in (lab.get("affected") or []) else "0" for lab in labels]
@@ -155,11 +155,12 @@ class FactsModel:
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> "FactsModel":
+    def from_state(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> FactsModel:
         tables: Dict[str, Dict[str, Linear]] = {"codes": {}, "qualifiers": {}}
         for kind in tables:
             for name, classes in meta[kind].items():
-                if (kind == "codes" and name not in AFFECTED_CODES) or (kind == "qualifiers" and name not in QUALIFIERS):
+                known = AFFECTED_CODES if kind == "codes" else QUALIFIERS
+                if name not in known:
                     raise ValueError(f"unknown {kind[:-1]} {name!r} in the saved facts model")
                 tables[kind][name] = Linear(list(classes), np.asarray(arrays[f"{kind}.{name}.coef"]),
                                             np.asarray(arrays[f"{kind}.{name}.intercept"]))
