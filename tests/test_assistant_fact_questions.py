@@ -49,7 +49,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     database_url = f"sqlite:///{workdir / 'repairs.db'}"
     repairs_port, actions_port = free_port(), free_port()
     app_env = {k: v for k, v in os.environ.items() if not k.startswith("REPAIRS_")}
+    # The service refuses identity checks without its secret key (the throttles' keys are keyed with it).
     app_env.update({"REPAIRS_DATABASE_URL": database_url, "REPAIRS_API_TOKEN": token,
+                    "REPAIRS_SECRET_KEY": secrets.token_hex(32),
                     "REPAIRS_PHOTO_DIR": str(workdir / "photos"), "REPAIRS_PORT": str(repairs_port)})
     for command in (["db", "upgrade"], ["seed-demo"]):
         subprocess.run([sys.executable, "-m", "repairs", *command], cwd=ROOT, env=app_env, check=True,
