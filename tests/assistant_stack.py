@@ -110,3 +110,8 @@ def assistant_stack(workdir: Path, *, endpoints_extra: str = "",
                     database_url=database_url, rasa_token=rasa.token, channel_secret=rasa.channel_secret,
                     action_server_url=f"http://127.0.0.1:{actions_port}", action_token=action_token,
                     log_dir=workdir)
+
+
+def texts(replies: list[dict[str, object]]) -> str:
+    """Everything the assistant said in one answer, as one string to look for words in."""
+    return " ".join(str(r.get("text", "")) for r in replies)

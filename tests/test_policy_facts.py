@@ -4,7 +4,7 @@ the questions asked when an unknown fact would change the priority, and the fall
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,12 @@ from repairs_common.facts import Facts
 from repairs.policy.engine import Assessment, Policy
 from repairs.policy.loader import PolicyConfigError, load_policy
 from repairs.tickets.models import Priority
-
-DATA_DIR = Path(__file__).parent.parent / "data"
-WINTER = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-SUMMER = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
+from tests.policy_fixtures import DATA_DIR, SUMMER, WINTER, shipped_policy
 
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    return load_policy(DATA_DIR, out_of_hours_phone="020 7000 0000")
+    return shipped_policy()
 
 
 def decide(policy: Policy, labels: dict[str, Any], *, category: str = "other", text: str = "",

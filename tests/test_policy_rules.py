@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from repairs.policy.engine import Assessment, Policy
-from repairs.policy.loader import load_policy
 from repairs.residents.models import Tenure
 from repairs.tickets.models import LocationType, Priority
-
-DATA_DIR = Path(__file__).parent.parent / "data"
-WINTER = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-SUMMER = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
+from tests.policy_fixtures import SUMMER, WINTER, shipped_policy
 
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    return load_policy(DATA_DIR, out_of_hours_phone="020 7000 0000")
+    return shipped_policy()
 
 
 def assess(

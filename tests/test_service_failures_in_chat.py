@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from evaluation.rasa_process import RASA_PYTHON, ROOT, rasa_env
-from tests.assistant_stack import Stack, assistant_stack
+from tests.assistant_stack import Stack, assistant_stack, texts
 
 TENANT = ("T-100001", "NW1 8YL")  # seed-demo's first home (a tenant)
 PHONE = "020 7974 4444"  # the action server's REPAIRS_PHONE default (the service's too)
@@ -43,10 +43,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def new_chat() -> str:
     return f"telegram:{770000 + next(_chats)}"
-
-
-def texts(replies: list[dict[str, object]]) -> str:
-    return " ".join(str(r.get("text", "")) for r in replies)
 
 
 def sqlite_path(stack: Stack) -> str:

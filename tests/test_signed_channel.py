@@ -24,7 +24,7 @@ import pytest
 from repairs_common import turn_signing
 
 from evaluation.rasa_process import RASA_PYTHON, ROOT, free_port, rasa_env, rasa_server, train
-from tests.assistant_stack import Stack, assistant_stack
+from tests.assistant_stack import Stack, assistant_stack, texts
 
 TENANT = ("T-100001", "NW1 8YL")  # seed-demo's first home (a tenant)
 _chats = itertools.count(1)
@@ -38,10 +38,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def new_chat() -> str:
     return f"telegram:{880000 + next(_chats)}"
-
-
-def texts(replies: list[dict[str, object]]) -> str:
-    return " ".join(str(r.get("text", "")) for r in replies)
 
 
 def user_events(stack: Stack, sender: str) -> list[dict[str, object]]:

@@ -489,19 +489,13 @@ class PolicyFile(_Model):
     @field_validator("emergency_rules")
     @classmethod
     def _unique_rules(cls, value: list[EmergencyRuleConfig]) -> list[EmergencyRuleConfig]:
-        ids = [rule.id for rule in value]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"emergency rule ids must be unique, repeated: {dupes}")
+        _refuse_repeats("emergency rule ids", [rule.id for rule in value])
         return value
 
     @field_validator("fact_rules")
     @classmethod
     def _unique_fact_rules(cls, value: list[FactRuleConfig]) -> list[FactRuleConfig]:
-        names = [rule.rule for rule in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"fact rule names must be unique, repeated: {dupes}")
+        _refuse_repeats("fact rule names", [rule.rule for rule in value])
         return value
 
     @model_validator(mode="after")
@@ -554,3 +548,10 @@ class TenureResponsibility(_Model):
 class ResponsibilityFile(_Model):
     tenant: TenureResponsibility
     leaseholder: TenureResponsibility
+
+
+def _refuse_repeats(what: str, names: list[str]) -> None:
+    """Rules are named in tickets' records and in logs, so a name must say which rule it was."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{what} must be unique, repeated: {dupes}")
