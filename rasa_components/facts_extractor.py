@@ -132,7 +132,9 @@ class FactsExtractor(GraphComponent):
         arrays, meta = self._model.state()
         meta["cues"] = fact_cues.fingerprint()
         with self._model_storage.write_to(self._resource) as directory:
-            np.savez(directory / ARRAYS, **arrays)
+            # NumPy 2's stubs (the lint's environment) read ** as maybe their allow_pickle flag, which Rasa's NumPy
+            # 1.23 does not have: passing it would store an array named allow_pickle. The arrays are plain.
+            np.savez(directory / ARRAYS, **arrays)  # type: ignore[arg-type]
             (directory / META).write_text(json.dumps(meta))
 
     @classmethod
