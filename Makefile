@@ -129,8 +129,9 @@ bench-channels: app-env rasa-env encoder
 bench-workspace: app-env
 	$(APP_PY) -m bench.workspace_bench
 
+# In Rasa's Python, where the pipeline encodes, with one BLAS thread as Rasa runs (evaluation/rasa_process.py).
 bench-encoder: app-env rasa-env encoder
-	$(APP_PY) -m bench.encoder_bench
+	PYTHONPATH=. OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(RASA_PY) -m bench.encoder_bench
 
 bench: bench-assistant bench-api bench-channels bench-workspace bench-encoder
 
