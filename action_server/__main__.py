@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 
-from actions.client import ClientSettings, RepairsClient, set_client
 from actions.texts import set_repairs_phone
 from rasa_sdk import utils
 
@@ -23,8 +22,6 @@ def main() -> int:
         return 2
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
-    # The actions' one client to the repairs service, from these settings (not read again from the environment).
-    set_client(RepairsClient(ClientSettings(base_url=settings.repairs_url, token=settings.repairs_token)))
     set_repairs_phone(settings.repairs_phone)
     app = build_app(settings)
     logging.getLogger("action_server").info("action server on %s:%d, %d worker(s); every call but /health needs "

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from actions.client import ClientSettings, RepairsClient, get_client, set_client
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
 from sanic.request import Request
@@ -38,7 +39,25 @@ def build_app(settings: ActionServerSettings, actions_package: str = "actions") 
     app = create_app(actions_package, cors_origins="")
     require_token(app, settings.action_token)
     answer_failures_privately(app)
+    share_one_client(app, settings)
     return app
+
+
+def share_one_client(app: Sanic, settings: ActionServerSettings) -> None:
+    """The actions' one client to the repairs service, from these settings (not read again from the
+    environment): opened in the server's own event loop, so each worker process has one connection pool shared
+    by every conversation, and closed when the server stops."""
+
+    async def open_client(app: Sanic, loop: Any) -> None:
+        set_client(RepairsClient(ClientSettings(base_url=settings.repairs_url, token=settings.repairs_token)))
+
+    async def close_client(app: Sanic, loop: Any) -> None:
+        client = get_client()
+        set_client(None)
+        await client.aclose()
+
+    app.register_listener(open_client, "before_server_start")
+    app.register_listener(close_client, "after_server_stop")
 
 
 def answer_failures_privately(app: Sanic) -> None:

@@ -9,9 +9,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import fact_questions
+from actions import complaints, fact_questions, handoff, shared_faults, tracking
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
+from actions.reporting import answer_fact, chosen_category, start_report
 from actions.texts import ANYTHING_ELSE, ASK_REPHRASE, REPORT_CANCELLED, service_down, yes_no
 
 
@@ -30,27 +31,25 @@ class ActionHandleAffirm(Action):
     def name(self) -> Text:
         return "action_handle_affirm"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions import complaints, handoff, shared_faults, tracking
-
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         kind, reference = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
-            from actions.reporting import answer_fact
-
-            return answer_fact(dispatcher, tracker, said=True)
+            return await answer_fact(dispatcher, tracker, said=True)
         if shared_faults.is_offer(kind) and reference:
-            return shared_faults.join(dispatcher, tracker, reference)
+            return await shared_faults.join(dispatcher, tracker, reference)
         if kind == "cancel" and reference:
-            return tracking.do_cancel(dispatcher, tracker, reference)
+            return await tracking.do_cancel(dispatcher, tracker, reference)
         if kind == "offer_reopen" and reference:
-            return tracking.send_back(dispatcher, tracker, reference, tracker.get_slot("description") or "Not fixed")
+            return await tracking.send_back(dispatcher, tracker, reference,
+                                            tracker.get_slot("description") or "Not fixed")
         if kind == "offer_human":
-            return [SlotSet("awaiting", None), *handoff.request_human(dispatcher, tracker)]
+            return [SlotSet("awaiting", None), *await handoff.request_human(dispatcher, tracker)]
         if kind == "retry_report":
             return [SlotSet("awaiting", None), FollowupAction("action_submit_report")]
         if kind == "complaint_confirm":
-            return complaints.record_complaint(dispatcher, tracker, tracker.get_slot("description") or "", reference
-                                               or None)
+            return await complaints.record_complaint(dispatcher, tracker, tracker.get_slot("description") or "",
+                                                     reference or None)
         dispatcher.utter_message(text="Great. What can I help you with?")
         return [SlotSet("awaiting", None)]
 
@@ -59,21 +58,18 @@ class ActionHandleDeny(Action):
     def name(self) -> Text:
         return "action_handle_deny"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions import complaints, shared_faults
-
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         kind, reference = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
-            from actions.reporting import answer_fact
-
-            return answer_fact(dispatcher, tracker, said=False)
+            return await answer_fact(dispatcher, tracker, said=False)
         if shared_faults.is_offer(kind):
             return shared_faults.decline(dispatcher, tracker)
         if kind == "cancel":
             dispatcher.utter_message(text=f"OK, I've left {reference} as it is.")
         elif kind == "offer_reopen":
-            return complaints.record_complaint(dispatcher, tracker, tracker.get_slot("description") or "",
-                                               reference or None)
+            return await complaints.record_complaint(dispatcher, tracker, tracker.get_slot("description") or "",
+                                                     reference or None)
         elif kind == "offer_human":
             dispatcher.utter_message(
                 text="OK. Try telling me in a few words, like \"leaking tap\" or \"check my repair\"."
@@ -110,16 +106,14 @@ class ActionHandleAnswer(Action):
     def name(self) -> Text:
         return "action_handle_answer"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions import tracking
-        from actions.reporting import answer_fact, chosen_category, start_report
-
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         kind, asked_about = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
-            return answer_fact(dispatcher, tracker)
+            return await answer_fact(dispatcher, tracker)
         score = _score(tracker)
         if kind == "rate" and asked_about and score:
-            return _rate(dispatcher, tracker, asked_about, score)
+            return await _rate(dispatcher, tracker, asked_about, score)
         reference = tracking.mentioned_reference(tracker)
         if reference:
             if kind == "cancel":
@@ -127,14 +121,14 @@ class ActionHandleAnswer(Action):
                                          buttons=yes_no("Yes, cancel it", "No, keep it"))
                 return [SlotSet("awaiting", f"cancel:{reference}")]
             if kind == "reopen":
-                return tracking.do_reopen(dispatcher, tracker, reference, "Not fixed (said in the chat)")
+                return await tracking.do_reopen(dispatcher, tracker, reference, "Not fixed (said in the chat)")
             if kind == "rate":
                 return tracking.ask_rating(dispatcher, reference)
             if kind == "information":
                 return [SlotSet("awaiting", None), *tracking.collect_information(reference)]
-            return [SlotSet("awaiting", None), *tracking.check_status(dispatcher, tracker)]
+            return [SlotSet("awaiting", None), *await tracking.check_status(dispatcher, tracker)]
         if chosen_category(tracker):
-            return start_report(dispatcher, tracker, fresh=True)
+            return await start_report(dispatcher, tracker, fresh=True)
         if kind == "rate":
             dispatcher.utter_message(text="Please give a score from 1 to 5, where 5 is excellent.")
             return []
@@ -142,9 +136,9 @@ class ActionHandleAnswer(Action):
         return []
 
 
-def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, score: int) -> List[EventType]:
+async def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, score: int) -> List[EventType]:
     try:
-        get_client().rate(resident_channel(tracker), reference, score, fixed=_said_fixed(tracker))
+        await get_client().rate(resident_channel(tracker), reference, score, fixed=_said_fixed(tracker))
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return []

@@ -13,16 +13,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-import requests
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read
+MAX_BACKOFF = 2.0  # seconds: the longest wait between two attempts, however many there are
 RETRY_STATUSES = {502, 503, 504}
 # 401: the service refused the action server's own token (a wrong or rotated REPAIRS_API_TOKEN). Our fault,
 # never the resident's, so it is a failure like a 500, not an answer.
@@ -32,12 +33,14 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 class ServiceUnavailable(Exception):
     """The repairs service could not be reached, kept failing, or refused our own token. `kind` says which
-    (an exception type or "status 500"); `request_id` is the service's X-Request-ID, when it answered."""
+    (an exception type or "status 500"); `request_id` is the service's X-Request-ID, when it answered.
+    `retryable`: whether sending the same request again may help (a refused token or a 500 will not)."""
 
-    def __init__(self, kind: str, request_id: str = "") -> None:
+    def __init__(self, kind: str, request_id: str = "", *, retryable: bool = True) -> None:
         super().__init__(kind)
         self.kind = kind
         self.request_id = request_id
+        self.retryable = retryable
 
 
 @dataclass
@@ -51,7 +54,7 @@ class ApiError(Exception):
         return f"{self.status} {self.code}"
 
 
-def _duplicate_in_flight(response: requests.Response) -> bool:
+def _duplicate_in_flight(response: httpx.Response) -> bool:
     """The service's 409 "retry": the same idempotency key is still being served (the first attempt timed out
     on our side but is running there). Sending it again is safe and gets the first attempt's answer."""
     if response.status_code != 409:
@@ -63,11 +66,15 @@ def _duplicate_in_flight(response: requests.Response) -> bool:
     return isinstance(body, dict) and body.get("code") == "retry"
 
 
+def _worth_retrying(error: BaseException) -> bool:
+    return isinstance(error, ServiceUnavailable) and error.retryable
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     base_url: str
     token: str
-    timeout: tuple = DEFAULT_TIMEOUT
+    timeout: Tuple[float, float] = DEFAULT_TIMEOUT  # connect, read
     retries: int = 2
     backoff: float = 0.3
 
@@ -84,20 +91,31 @@ class ClientSettings:
             token=token,
         )
 
+    def http_timeout(self) -> httpx.Timeout:
+        connect, read = self.timeout
+        return httpx.Timeout(read, connect=connect)
 
-def _request_id(response: requests.Response) -> str:
+
+def _request_id(response: httpx.Response) -> str:
     # Only an id as the service makes them (repairs/unexpected_errors.py): nothing else reaches a log line.
     given = response.headers.get("X-Request-ID", "")
     return given if _SAFE_REQUEST_ID.fullmatch(given) else ""
 
 
 class RepairsClient:
-    def __init__(self, settings: ClientSettings, session: Optional[requests.Session] = None) -> None:
+    """Asynchronous: an action waiting for the service yields the action server's event loop to the other
+    conversations, so one slow call stalls nobody else's turn. One per process (see get_client), so its
+    connection pool is shared by every action."""
+
+    def __init__(self, settings: ClientSettings, http: Optional[httpx.AsyncClient] = None) -> None:
         self.settings = settings
-        self.http = session or requests.Session()
+        self.http = http or httpx.AsyncClient(timeout=settings.http_timeout())
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
 
     # --- plumbing -------------------------------------------------------------------------------
-    def _request(
+    async def _request(
         self,
         method: str,
         path: str,
@@ -116,57 +134,60 @@ class RepairsClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         safe_to_retry = method == "GET" or idempotency_key is not None
-        attempts = 1 + (self.settings.retries if safe_to_retry else 0)
-        last_error: Optional[ServiceUnavailable] = None
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(self.settings.backoff * (2 ** (attempt - 1)))
-            try:
-                response = self.http.request(
-                    method,
-                    self.settings.base_url + path,
-                    headers=headers,
-                    json=json,
-                    params=params,
-                    files=files,
-                    timeout=self.settings.timeout,
-                )
-            except requests.RequestException as exc:  # connection refused, timeouts, resets
-                last_error = ServiceUnavailable(type(exc).__name__)
-                continue
-            if response.status_code in RETRY_STATUSES or (safe_to_retry and _duplicate_in_flight(response)):
-                last_error = ServiceUnavailable(f"status {response.status_code}", _request_id(response))
-                continue
-            if 200 <= response.status_code < 300:
-                if response.status_code == 204 or not response.content:
-                    return None
-                return response.json()
-            if response.status_code >= 500 or response.status_code in OUR_FAILURE_STATUSES:
-                last_error = ServiceUnavailable(f"status {response.status_code}", _request_id(response))
-                break  # not retried: a 500 on a create may have half-happened, and a refused token stays refused
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise ApiError(
-                status=response.status_code,
-                code=str(body.get("code", "error")),
-                detail=str(body.get("detail") or body.get("title") or ""),
-                body=body if isinstance(body, dict) else {},
-            )
-        failure = last_error or ServiceUnavailable("no attempt")
-        # The method and path (ids and references, never what the resident said) and the service's request id,
-        # so an operator can find the service's own line about it.
-        logger.warning("repairs service call failed: %s %s: %s (request id %s)", method, path, failure.kind,
-                       failure.request_id or "none")
-        raise failure
+        # tenacity, as the bot's clients use it: bounded exponential back-off with asyncio.sleep, retrying only
+        # the failures `_attempt` marks retryable, and the last failure raised as it was.
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(1 + (self.settings.retries if safe_to_retry else 0)),
+            wait=wait_exponential(multiplier=self.settings.backoff, max=MAX_BACKOFF),
+            retry=retry_if_exception(_worth_retrying),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(method, path, headers=headers, json=json, params=params,
+                                               files=files, safe_to_retry=safe_to_retry)
+        except ServiceUnavailable as failure:
+            # The method and path (ids and references, never what the resident said) and the service's request
+            # id, so an operator can find the service's own line about it.
+            logger.warning("repairs service call failed: %s %s: %s (request id %s)", method, path, failure.kind,
+                           failure.request_id or "none")
+            raise
+        raise ServiceUnavailable("no attempt", retryable=False)  # not reached: tenacity makes at least one
+
+    async def _attempt(self, method: str, path: str, *, headers: Dict[str, str], json: Any,
+                       params: Optional[Dict[str, Any]], files: Any, safe_to_retry: bool) -> Any:
+        try:
+            response = await self.http.request(method, self.settings.base_url + path, headers=headers, json=json,
+                                               params=params, files=files)
+        except httpx.HTTPError as exc:  # connection refused, timeouts, resets
+            raise ServiceUnavailable(type(exc).__name__) from None
+        if response.status_code in RETRY_STATUSES or (safe_to_retry and _duplicate_in_flight(response)):
+            raise ServiceUnavailable(f"status {response.status_code}", _request_id(response))
+        if 200 <= response.status_code < 300:
+            if response.status_code == 204 or not response.content:
+                return None
+            return response.json()
+        if response.status_code >= 500 or response.status_code in OUR_FAILURE_STATUSES:
+            # Not retried: a 500 on a create may have half-happened, and a refused token stays refused.
+            raise ServiceUnavailable(f"status {response.status_code}", _request_id(response), retryable=False)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        raise ApiError(
+            status=response.status_code,
+            code=str(body.get("code", "error")) if isinstance(body, dict) else "error",
+            detail=str(body.get("detail") or body.get("title") or "") if isinstance(body, dict) else "",
+            body=body if isinstance(body, dict) else {},
+        )
 
     # --- residents -------------------------------------------------------------------------------
-    def verify(self, *, channel: str, channel_user_id: str, tenancy_reference: str, postcode: str,
-               client: Optional[str] = None) -> Dict[str, Any]:
+    async def verify(self, *, channel: str, channel_user_id: str, tenancy_reference: str, postcode: str,
+                     client: Optional[str] = None) -> Dict[str, Any]:
         """`client`: the bot's keyed digest of a web chat's address, so the service counts failed checks
         per client whatever the session (see repairs/residents/verify_throttle.py)."""
-        return self._request(
+        return await self._request(
             "POST",
             "/api/v1/residents/verify",
             json={
@@ -178,17 +199,18 @@ class RepairsClient:
             extra_headers={"X-Resident-Client": client} if client else None,
         )
 
-    def me(self, resident: str) -> Optional[Dict[str, Any]]:
+    async def me(self, resident: str) -> Optional[Dict[str, Any]]:
         """The verified resident behind this chat, or None when the chat is not linked."""
         try:
-            return self._request("GET", "/api/v1/residents/me", resident=resident)
+            return await self._request("GET", "/api/v1/residents/me", resident=resident)
         except ApiError as exc:
             if exc.status in (403, 400):
                 return None
             raise
 
-    def responsibility(self, resident: str, *, category: str, location_type: str, text: str) -> Dict[str, Any]:
-        return self._request(
+    async def responsibility(self, resident: str, *, category: str, location_type: str,
+                             text: str) -> Dict[str, Any]:
+        return await self._request(
             "POST",
             "/api/v1/responsibility",
             resident=resident,
@@ -196,81 +218,85 @@ class RepairsClient:
         )
 
     # --- tickets --------------------------------------------------------------------------------
-    def create_ticket(self, resident: str, body: Dict[str, Any], *, idempotency_key: str) -> Dict[str, Any]:
-        return self._request("POST", "/api/v1/tickets", resident=resident, json=body, idempotency_key=idempotency_key)
+    async def create_ticket(self, resident: str, body: Dict[str, Any], *, idempotency_key: str) -> Dict[str, Any]:
+        return await self._request("POST", "/api/v1/tickets", resident=resident, json=body,
+                                   idempotency_key=idempotency_key)
 
-    def list_tickets(self, resident: str, *, status: str = "open", limit: int = 10,
-                     include_linked: bool = True) -> List[Dict[str, Any]]:
+    async def list_tickets(self, resident: str, *, status: str = "open", limit: int = 10,
+                           include_linked: bool = True) -> List[Dict[str, Any]]:
         """`include_linked=False`: only the resident's own reports, not neighbours' they are linked to."""
         params: Dict[str, Any] = {"status": status, "limit": limit, "include_linked": str(include_linked).lower()}
-        page = self._request("GET", "/api/v1/tickets", resident=resident, params=params)
+        page = await self._request("GET", "/api/v1/tickets", resident=resident, params=params)
         return list(page["items"])
 
-    def shared_faults(self, resident: str, category: str) -> List[Dict[str, Any]]:
+    async def shared_faults(self, resident: str, category: str) -> List[Dict[str, Any]]:
         """Open faults in a shared part of the resident's block, in this category (oldest first)."""
-        page = self._request("GET", "/api/v1/shared-faults", resident=resident, params={"category": category})
+        page = await self._request("GET", "/api/v1/shared-faults", resident=resident, params={"category": category})
         return list(page["items"])
 
-    def me_too(self, resident: str, reference: str) -> Dict[str, Any]:
+    async def me_too(self, resident: str, reference: str) -> Dict[str, Any]:
         """Link the resident's household to an open shared fault (saying it twice changes nothing)."""
-        return self._request("POST", f"/api/v1/shared-faults/{quote(reference)}/me-too",
-                             resident=resident)
+        return await self._request("POST", f"/api/v1/shared-faults/{quote(reference)}/me-too",
+                                   resident=resident)
 
-    def get_ticket(self, resident: str, reference: str) -> Dict[str, Any]:
-        return self._request("GET", f"/api/v1/tickets/{quote(reference)}", resident=resident)
+    async def get_ticket(self, resident: str, reference: str) -> Dict[str, Any]:
+        return await self._request("GET", f"/api/v1/tickets/{quote(reference)}", resident=resident)
 
-    def cancel(self, resident: str, reference: str, reason: str = "") -> Dict[str, Any]:
-        return self._request(
+    async def cancel(self, resident: str, reference: str, reason: str = "") -> Dict[str, Any]:
+        return await self._request(
             "POST", f"/api/v1/tickets/{quote(reference)}/cancel", resident=resident,
             json={"reason": reason or None},
         )
 
-    def reopen(self, resident: str, reference: str, reason: str) -> Dict[str, Any]:
-        return self._request(
+    async def reopen(self, resident: str, reference: str, reason: str) -> Dict[str, Any]:
+        return await self._request(
             "POST", f"/api/v1/tickets/{quote(reference)}/reopen", resident=resident,
             json={"reason": reason[:4000] or "Not fixed"},
         )
 
-    def add_information(self, resident: str, reference: str, text: str) -> Dict[str, Any]:
-        return self._request(
+    async def add_information(self, resident: str, reference: str, text: str) -> Dict[str, Any]:
+        return await self._request(
             "POST", f"/api/v1/tickets/{quote(reference)}/information", resident=resident,
             json={"text": text[:4000]},
         )
 
-    def rate(self, resident: str, reference: str, score: int, fixed: Optional[bool] = None) -> Dict[str, Any]:
-        return self._request(
+    async def rate(self, resident: str, reference: str, score: int, fixed: Optional[bool] = None) -> Dict[str, Any]:
+        return await self._request(
             "POST", f"/api/v1/tickets/{quote(reference)}/rating", resident=resident,
             json={"score": score, "fixed": fixed},
         )
 
-    def complain(self, resident: str, text: str, *, reference: Optional[str], idempotency_key: str) -> Dict[str, Any]:
+    async def complain(self, resident: str, text: str, *, reference: Optional[str],
+                       idempotency_key: str) -> Dict[str, Any]:
         body: Dict[str, Any] = {"text": text[:4000]}
         if reference:
             body["ticket_reference"] = reference
-        return self._request("POST", "/api/v1/complaints", resident=resident, json=body,
-                             idempotency_key=idempotency_key)
+        return await self._request("POST", "/api/v1/complaints", resident=resident, json=body,
+                                   idempotency_key=idempotency_key)
 
-    def request_callback(self, resident: str, reason: str, *, idempotency_key: str) -> Dict[str, Any]:
-        return self._request("POST", "/api/v1/callbacks", resident=resident, json={"reason": reason[:1000]},
-                             idempotency_key=idempotency_key)
+    async def request_callback(self, resident: str, reason: str, *, idempotency_key: str) -> Dict[str, Any]:
+        return await self._request("POST", "/api/v1/callbacks", resident=resident, json={"reason": reason[:1000]},
+                                   idempotency_key=idempotency_key)
 
-    def count_usage(self, event: str, channel: str) -> None:
+    async def count_usage(self, event: str, channel: str) -> None:
         """Add one to the assistant's daily usage counter (counts only). One quick attempt: a counter is never
         worth keeping a resident waiting, so a failure is the caller's to ignore."""
         try:
-            response = self.http.post(self.settings.base_url + "/api/v1/assistant/usage", timeout=(1.0, 2.0),
-                                      json={"event": event, "channel": channel},
-                                      headers={"Authorization": f"Bearer {self.settings.token}"})
-        except requests.RequestException as exc:
+            response = await self.http.post(self.settings.base_url + "/api/v1/assistant/usage",
+                                            timeout=httpx.Timeout(2.0, connect=1.0),
+                                            json={"event": event, "channel": channel},
+                                            headers={"Authorization": f"Bearer {self.settings.token}"})
+        except httpx.HTTPError as exc:
             raise ServiceUnavailable(type(exc).__name__) from None
         if response.status_code != 204:
             raise ServiceUnavailable(f"status {response.status_code}")
 
-    def council(self) -> Dict[str, Any]:
-        return self._request("GET", "/api/v1/council")
+    async def council(self) -> Dict[str, Any]:
+        return await self._request("GET", "/api/v1/council")
 
-    def assess(self, category: str, text: str, *, emergency_signal: Optional[str] = None,
-               facts: Optional[Dict[str, Any]] = None, answers: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    async def assess(self, category: str, text: str, *, emergency_signal: Optional[str] = None,
+                     facts: Optional[Dict[str, Any]] = None,
+                     answers: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """The policy's verdict, without logging anything: with `facts` (and the resident's `answers`) it also
         names the question to ask when an unknown fact would change the priority."""
         body: Dict[str, Any] = {"category": category, "text": text[:4000]}
@@ -280,10 +306,10 @@ class RepairsClient:
             body["facts"] = facts
             if answers:
                 body["answers"] = answers
-        return self._request("POST", "/api/v1/assess", json=body)
+        return await self._request("POST", "/api/v1/assess", json=body)
 
-    def triage(self, text: str) -> Dict[str, Any]:
-        return self._request("POST", "/api/v1/triage", json={"text": text[:4000]})
+    async def triage(self, text: str) -> Dict[str, Any]:
+        return await self._request("POST", "/api/v1/triage", json={"text": text[:4000]})
 
 
 _client: Optional[RepairsClient] = None

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
+from actions.pending import Pending, start_verification
 from actions.texts import service_down, yes_no
 from actions.tracking import STILL_OPEN, mentioned_reference
 
@@ -24,25 +25,23 @@ _NOT_FIXED = re.compile(
 )
 
 
-def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     client = get_client()
     text = tracker.latest_message.get("text") or ""
     try:
-        resident = current_resident(client, tracker)
+        resident = await current_resident(client, tracker)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return []
     if resident is None:
-        from actions.verification import start_verification
-
         dispatcher.utter_message(text="I'm sorry things have gone wrong. I'll need to check who you are first.")
-        return [SlotSet("description", text[:4000]), *start_verification("complaint")]
+        return [SlotSet("description", text[:4000]), *start_verification(Pending.COMPLAINT)]
     complaint_text = text if tracker.latest_message.get("intent", {}).get("name") == "complaint" else (
         tracker.get_slot("description") or text
     )
     reference = mentioned_reference(tracker)
     if _NOT_FIXED.search(complaint_text):
-        target = reference or _latest_repair(client, tracker)
+        target = reference or await _latest_repair(client, tracker)
         if target:
             dispatcher.utter_message(
                 text=f"I'm sorry. Would you like me to send someone back for {target}? "
@@ -50,27 +49,27 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
                 buttons=yes_no("Reopen the repair", "Make a complaint"),
             )
             return [SlotSet("awaiting", f"offer_reopen:{target}"), SlotSet("description", complaint_text[:4000])]
-    return record_complaint(dispatcher, tracker, complaint_text, reference)
+    return await record_complaint(dispatcher, tracker, complaint_text, reference)
 
 
-def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
+async def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
     """The repair a "not fixed" complaint is most likely about: the latest finished one (it can be
     reopened), else the latest still open ("nobody came"; tracking.send_back passes the words on)."""
     try:
         # A complaint is about the resident's own report, not a neighbour's they are linked to.
-        tickets = client.list_tickets(resident_channel(tracker), status="all", limit=10, include_linked=False)
+        tickets = await client.list_tickets(resident_channel(tracker), status="all", limit=10, include_linked=False)
     except (ServiceUnavailable, ApiError):
         return None
     candidates = [t for t in tickets if t.get("can_reopen")] or [t for t in tickets if t.get("status") in STILL_OPEN]
     return str(candidates[0]["reference"]) if candidates else None
 
 
-def record_complaint(
+async def record_complaint(
     dispatcher: CollectingDispatcher, tracker: Tracker, text: str, reference: Optional[str]
 ) -> List[EventType]:
     key = f"complaint:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
     try:
-        complaint = get_client().complain(resident_channel(tracker), text or "Complaint made in the chat",
+        complaint = await get_client().complain(resident_channel(tracker), text or "Complaint made in the chat",
                                           reference=reference, idempotency_key=key)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
@@ -97,5 +96,6 @@ class ActionComplaint(Action):
     def name(self) -> Text:
         return "action_complaint"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return start_complaint(dispatcher, tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return await start_complaint(dispatcher, tracker)

@@ -13,12 +13,13 @@ from repairs_common.taxonomy import REPAIR_INTENT_PREFIX, category_from_intent
 from actions import usage
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
+from actions.pending import Pending
 from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, repairs_phone, yes_no
 
 
-def contact_line() -> str:
+async def contact_line() -> str:
     try:
-        council = get_client().council()
+        council = await get_client().council()
     except (ServiceUnavailable, ApiError):
         # The service knows the opening hours and the out-of-hours line; without it, the number we were given.
         return (f"You can call the repairs team on {repairs_phone()}. In an emergency out of hours, call the same "
@@ -29,36 +30,36 @@ def contact_line() -> str:
     )
 
 
-def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    usage.count(tracker, "person")
+async def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    await usage.count(tracker, "person")
     # Asking for a person ends whatever form was running (the rules say `active_loop: null`); without
     # this the form stays active after the hand-off and the next turn falls back.
-    return [ActiveLoop(None), SlotSet("requested_slot", None), *_hand_off(dispatcher, tracker)]
+    return [ActiveLoop(None), SlotSet("requested_slot", None), *await _hand_off(dispatcher, tracker)]
 
 
-def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     client = get_client()
     try:
-        resident = current_resident(client, tracker)
+        resident = await current_resident(client, tracker)
     except ServiceUnavailable:
-        dispatcher.utter_message(text=contact_line())
+        dispatcher.utter_message(text=await contact_line())
         return []
     if resident is None:
-        dispatcher.utter_message(text=contact_line())
+        dispatcher.utter_message(text=await contact_line())
         dispatcher.utter_message(
             text="If you'd like someone to call you back, I need to check who you are first.",
             buttons=[{"title": "Yes, call me back", "payload": "/start_verification"}],
         )
-        return [SlotSet("pending", "human")]
+        return [SlotSet("pending", Pending.HUMAN.value)]
     reason = tracker.get_slot("description") or tracker.latest_message.get("text") or "Asked for a person in the chat"
     key = f"callback:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
     try:
-        answer = client.request_callback(resident_channel(tracker), reason, idempotency_key=key)
+        answer = await client.request_callback(resident_channel(tracker), reason, idempotency_key=key)
     except (ServiceUnavailable, ApiError):
-        dispatcher.utter_message(text=contact_line())
+        dispatcher.utter_message(text=await contact_line())
         return []
     dispatcher.utter_message(text=answer["message"])
-    dispatcher.utter_message(text=contact_line())
+    dispatcher.utter_message(text=await contact_line())
     return [SlotSet("awaiting", None)]
 
 
@@ -66,8 +67,9 @@ class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return request_human(dispatcher, tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return await request_human(dispatcher, tracker)
 
 
 class ActionDefaultAskAffirmation(Action):
@@ -76,8 +78,9 @@ class ActionDefaultAskAffirmation(Action):
     def name(self) -> Text:
         return "action_default_ask_affirmation"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        usage.count_misunderstanding(tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        await usage.count_misunderstanding(tracker)
         # Only a request is worth checking ("Did you mean: something else?" helps nobody), and only one
         # of the few likeliest; otherwise ask them to say it another way.
         ranking = [str(r.get("name")) for r in (tracker.latest_message.get("intent_ranking") or [])[:4]]
@@ -114,8 +117,9 @@ class ActionDefaultAskRephrase(Action):
     def name(self) -> Text:
         return "action_default_ask_rephrase"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        usage.count_misunderstanding(tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        await usage.count_misunderstanding(tracker)
         dispatcher.utter_message(text=ASK_REPHRASE)
         return []
 
@@ -127,8 +131,9 @@ class ActionDefaultFallback(Action):
     def name(self) -> Text:
         return "action_default_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        usage.count_misunderstanding(tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        await usage.count_misunderstanding(tracker)
         dispatcher.utter_message(
             text="Sorry, I'm still not understanding. Would you like a person from the repairs team to help?",
             buttons=yes_no("Yes, a person please", "No, I'll try again"),

@@ -37,11 +37,11 @@ def split_channel(identity: str) -> tuple:
     return parsed.channel, parsed.external_id
 
 
-def current_resident(client: RepairsClient, tracker: Tracker) -> Optional[Dict[str, Any]]:
+async def current_resident(client: RepairsClient, tracker: Tracker) -> Optional[Dict[str, Any]]:
     """The verified resident for this chat, or None when the service says the chat is not verified. Raises
     ServiceUnavailable when the service fails (down, a 5xx, our token refused): that is no answer about the
     resident, and taking it for "not verified" would send them through verification for our fault."""
     try:
-        return client.me(resident_channel(tracker))
+        return await client.me(resident_channel(tracker))
     except ApiError:
         return None

@@ -46,7 +46,8 @@ def _question(slot: str) -> type:
         def name(self) -> Text:
             return f"action_ask_{slot}"
 
-        def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: Dict[Text, Any]) -> List[EventType]:
             if slot == "postcode" and _said_this_turn(tracker, VERIFY_TROUBLE_START):
                 return []  # the apology for our failure has just asked for the postcode again
             dispatcher.utter_message(text=text, buttons=_copy(buttons))

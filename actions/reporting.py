@@ -19,6 +19,7 @@ from actions import fact_questions, shared_faults
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
+from actions.pending import Pending, start_verification
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
 from actions.texts import (
     CATEGORY_NAMES,
@@ -83,8 +84,8 @@ def learned_emergency(tracker: Tracker) -> Optional[str]:
     return str(kind) if kind and kind != "none" else None
 
 
-def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True,
-                 answers: Optional[Dict[str, Any]] = None) -> List[EventType]:
+async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True,
+                       answers: Optional[Dict[str, Any]] = None) -> List[EventType]:
     """Begin (or, after verification or an answer to the policy's question, resume) a report. `answers`: the
     resident's answer just given (the slot is set by this turn's events, so the tracker does not have it yet)."""
     client = get_client()
@@ -138,8 +139,8 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     triage = None
     try:
         # The policy's verdict on these words; the category is already known from understanding them.
-        triage = client.assess(category or "other", text, emergency_signal=signal, facts=facts,
-                               answers=answers) if text else None
+        triage = await client.assess(category or "other", text, emergency_signal=signal, facts=facts,
+                                     answers=answers) if text else None
     except (ServiceUnavailable, ApiError):
         triage = None
     emergency = bool(triage and triage.get("emergency")) or category == "gas"
@@ -147,7 +148,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         advice = triage.get("advice") or ""
         dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {advice}".strip())
     if emergency and category != "gas":
-        council = _council(client)
+        council = await _council(client)
         dispatcher.utter_message(text=out_of_hours_text(council))
 
     # Ask, then decide: when a fact the words leave unsaid would change the priority, the policy names one
@@ -158,27 +159,25 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
         return [*events, SlotSet("category", category), *fact_questions.ask(dispatcher, question)]
 
     try:
-        resident = current_resident(client, tracker)
+        resident = await current_resident(client, tracker)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return events
     if resident is None:
-        pending = "emergency" if emergency else "report"
+        pending = Pending.EMERGENCY if emergency else Pending.REPORT
         dispatcher.utter_message(text=NOT_VERIFIED_YET)
-        from actions.verification import start_verification
-
         return [*events, SlotSet("category", category), *start_verification(pending)]
 
     if emergency:
         key = f"report:{report_id}"
-        return events + create_emergency_ticket(
+        return events + await create_emergency_ticket(
             dispatcher, tracker, category=category or "other", description=text, key=key, facts=facts,
             answers=answers,
         ) + [SlotSet("awaiting", None)]
 
     if communal:
         # A fault in a shared part of the block may be reported already: "me too" instead of a second report.
-        offered = shared_faults.offer(dispatcher, tracker, client, category or "other")
+        offered = await shared_faults.offer(dispatcher, tracker, client, category or "other")
         if offered is not None:
             return events + offered
 
@@ -186,7 +185,7 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     # (A repair in a shared area, by its category or the place named, is the council's as for tenants.)
     if resident.get("tenure") == "leaseholder" and category not in COMMUNAL_CATEGORIES and not communal:
         try:
-            duty = client.responsibility(
+            duty = await client.responsibility(
                 resident_channel(tracker), category=category or "other", location_type="in_home", text=text
             )
         except (ServiceUnavailable, ApiError):
@@ -207,9 +206,9 @@ def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: b
     return [*events, ActiveLoop("report_form")]
 
 
-def _council(client: Any) -> Dict[str, Any]:
+async def _council(client: Any) -> Dict[str, Any]:
     try:
-        return client.council()
+        return await client.council()
     except (ServiceUnavailable, ApiError):
         return {}
 
@@ -225,8 +224,9 @@ class ActionStartReport(Action):
     def name(self) -> Text:
         return "action_start_report"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return start_report(dispatcher, tracker, fresh=True)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return await start_report(dispatcher, tracker, fresh=True)
 
 
 class ValidateReportForm(FormValidationAction):
@@ -303,7 +303,8 @@ class ActionAskCategoryConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_category_confirmed"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         category = tracker.get_slot("category") or "other"
         if tracker.get_slot("awaiting") == "choose_category" or category == "other":
             dispatcher.utter_message(
@@ -324,7 +325,8 @@ class ActionAskReportConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_report_confirmed"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         category = tracker.get_slot("category") or "other"
         lines = [
             "Here's what I'll send to the repairs team:",
@@ -352,7 +354,8 @@ class ActionSubmitReport(Action):
     def name(self) -> Text:
         return "action_submit_report"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         reset = [SlotSet(s, None) for s in ("category_confirmed", "place", "details", "access", "vulnerable_present",
                                              "report_confirmed", "location_type", "facts", "fact_answers",
                                              "fact_question")]
@@ -380,7 +383,7 @@ class ActionSubmitReport(Action):
                 body["answers"] = tracker.get_slot("fact_answers")
         key = f"report:{tracker.get_slot('report_id') or tracker.latest_message.get('message_id') or uuid.uuid4()}"
         try:
-            ticket = get_client().create_ticket(resident_channel(tracker), body, idempotency_key=key)
+            ticket = await get_client().create_ticket(resident_channel(tracker), body, idempotency_key=key)
         except ServiceUnavailable:
             dispatcher.utter_message(
                 text="Sorry, our repairs system isn't answering, so I couldn't log it yet. Nothing is lost: "
@@ -411,7 +414,8 @@ class ActionSubmitReport(Action):
                 SlotSet("description", None), SlotSet("awaiting", None)]
 
 
-def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *, said: Optional[bool] = None) -> List[EventType]:
+async def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *,
+                      said: Optional[bool] = None) -> List[EventType]:
     """The resident answered the policy's question (a button, or a typed yes/no): record it and carry on with
     the report, now decided with the answer. Anything else asks the question again."""
     question = tracker.get_slot("fact_question") or {}
@@ -421,4 +425,4 @@ def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *, said: Opt
     answers = {str(question["qualifier"]): value}
     events: List[EventType] = [SlotSet("fact_answers", answers), SlotSet("fact_question", None),
                                SlotSet("awaiting", None)]
-    return events + start_report(dispatcher, tracker, fresh=False, answers=answers)
+    return events + await start_report(dispatcher, tracker, fresh=False, answers=answers)

@@ -18,6 +18,7 @@ from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.fact_questions import message_facts
 from actions.identity import current_resident, resident_channel
+from actions.pending import Pending, start_verification
 from actions.texts import service_down
 
 __all__ = ["ActionEmergency", "create_emergency_ticket", "mentions_gas", "out_of_hours_text"]
@@ -30,7 +31,7 @@ def out_of_hours_text(council: Dict[str, Any]) -> str:
     )
 
 
-def create_emergency_ticket(
+async def create_emergency_ticket(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, category: str, description: str, key: str,
     facts: Optional[Dict[str, Any]] = None, answers: Optional[Dict[str, Any]] = None,
 ) -> List[EventType]:
@@ -49,7 +50,7 @@ def create_emergency_ticket(
         if answers:
             body["answers"] = answers
     try:
-        ticket = client.create_ticket(resident_channel(tracker), body, idempotency_key=key)
+        ticket = await client.create_ticket(resident_channel(tracker), body, idempotency_key=key)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return []
@@ -76,7 +77,8 @@ class ActionEmergency(Action):
     def name(self) -> Text:
         return "action_emergency"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
         events: List[EventType] = [
             ActiveLoop(None),
@@ -89,7 +91,7 @@ class ActionEmergency(Action):
         ]
         client = get_client()
         try:
-            resident = current_resident(client, tracker)
+            resident = await current_resident(client, tracker)
         except ServiceUnavailable:
             dispatcher.utter_message(
                 text="Our repairs system isn't answering right now, so please also call the repairs line once you "
@@ -102,8 +104,6 @@ class ActionEmergency(Action):
                 text="Once you're safe, I can log this as an emergency repair for you. I just need to check who "
                 "you are."
             )
-            from actions.verification import start_verification
-
-            return [*events, SlotSet("report_id", key), *start_verification("emergency")]
-        return events + create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
+            return [*events, SlotSet("report_id", key), *start_verification(Pending.EMERGENCY)]
+        return events + await create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
                                                 facts=message_facts(tracker))

@@ -25,11 +25,12 @@ def _day(iso: Text) -> Text:
         return "recently"
 
 
-def offer(dispatcher: CollectingDispatcher, tracker: Tracker, client: Any, category: Text) -> Optional[List[EventType]]:
+async def offer(dispatcher: CollectingDispatcher, tracker: Tracker, client: Any,
+                category: Text) -> Optional[List[EventType]]:
     """Offer the oldest open fault of this kind in the resident's block, or None to report as usual (also
     when the service cannot say: a second report beats a lost one)."""
     try:
-        faults = client.shared_faults(resident_channel(tracker), category)
+        faults = await client.shared_faults(resident_channel(tracker), category)
     except (ServiceUnavailable, ApiError):
         return None
     if not faults:
@@ -48,10 +49,10 @@ def offer(dispatcher: CollectingDispatcher, tracker: Tracker, client: Any, categ
     return [SlotSet("awaiting", f"{AWAITING}:{fault['reference']}")]
 
 
-def join(dispatcher: CollectingDispatcher, tracker: Tracker, reference: Text) -> List[EventType]:
+async def join(dispatcher: CollectingDispatcher, tracker: Tracker, reference: Text) -> List[EventType]:
     """Yes, the same problem: the household is linked to the fault and the report ends there."""
     try:
-        fault = get_client().me_too(resident_channel(tracker), reference)
+        fault = await get_client().me_too(resident_channel(tracker), reference)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return []  # still awaiting: "yes" again later tries once more

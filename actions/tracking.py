@@ -7,7 +7,7 @@ answers only with that resident's own repairs (another resident's reference is s
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
+from actions.pending import Pending, start_verification
 from actions.texts import NOT_VERIFIED_YET, PHOTO_HOW, describe_ticket, service_down, ticket_buttons, yes_no
 
 _REF = re.compile(r"\bHR[-\s]?([2-9A-HJKMNP-Z]{6})\b", re.IGNORECASE)
@@ -42,24 +43,26 @@ def _offered(tracker: Tracker, kind: str) -> Optional[str]:
     return None
 
 
-def _verified_or_ask(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str) -> Optional[List[EventType]]:
+async def _verified_or_ask(dispatcher: CollectingDispatcher, tracker: Tracker,
+                          pending: Pending) -> Optional[List[EventType]]:
     """None when the chat is verified; otherwise the events that start verification."""
     try:
-        resident = current_resident(get_client(), tracker)
+        resident = await current_resident(get_client(), tracker)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return []
     if resident is not None:
         return None
-    from actions.verification import start_verification
-
     dispatcher.utter_message(text=NOT_VERIFIED_YET)
     return start_verification(pending)
 
 
-def _guarded(dispatcher: CollectingDispatcher, action: Callable[[], List[EventType]]) -> List[EventType]:
+Step = Callable[[], Awaitable[List[EventType]]]
+
+
+async def _guarded(dispatcher: CollectingDispatcher, action: Step) -> List[EventType]:
     try:
-        return action()
+        return await action()
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return []
@@ -74,18 +77,18 @@ def _guarded(dispatcher: CollectingDispatcher, action: Callable[[], List[EventTy
         return []
 
 
-def check_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    ask = _verified_or_ask(dispatcher, tracker, "status")
+async def check_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = await _verified_or_ask(dispatcher, tracker, Pending.STATUS)
     if ask is not None:
         return ask
     client, me = get_client(), resident_channel(tracker)
     reference = mentioned_reference(tracker)
 
-    def run() -> List[EventType]:
+    async def run() -> List[EventType]:
         if reference:
-            dispatcher.utter_message(text=describe_ticket(client.get_ticket(me, reference)))
+            dispatcher.utter_message(text=describe_ticket(await client.get_ticket(me, reference)))
             return []
-        tickets = client.list_tickets(me, status="open", limit=10)
+        tickets = await client.list_tickets(me, status="open", limit=10)
         if not tickets:
             dispatcher.utter_message(text="You have no open repairs with us. Tell me if something needs fixing.")
             return []
@@ -93,82 +96,85 @@ def check_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
         dispatcher.utter_message(text="\n".join([intro] + [f"• {describe_ticket(t)}" for t in tickets[:5]]))
         return []
 
-    return _guarded(dispatcher, run)
+    return await _guarded(dispatcher, run)
 
 
-def _pick(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str, *, status: str,
-          want: Callable[[Dict[str, Any]], bool], none_text: str, question: str,
-          act: Callable[[str], List[EventType]]) -> List[EventType]:
+async def _pick(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str, *, status: str,
+                want: Callable[[Dict[str, Any]], bool], none_text: str, question: str,
+                act: Callable[[str], Awaitable[List[EventType]]]) -> List[EventType]:
     """Find the repair the resident means: the one they named, the only candidate, or ask."""
     client, me = get_client(), resident_channel(tracker)
     reference = mentioned_reference(tracker)
 
-    def run() -> List[EventType]:
+    async def run() -> List[EventType]:
         if reference:
-            return act(reference)
+            return await act(reference)
         # Only the resident's own: another household's report they are linked to is theirs to follow, not to change.
-        candidates = [t for t in client.list_tickets(me, status=status, limit=20, include_linked=False) if want(t)]
+        tickets = await client.list_tickets(me, status=status, limit=20, include_linked=False)
+        candidates = [t for t in tickets if want(t)]
         if not candidates:
             dispatcher.utter_message(text=none_text)
             return [SlotSet("awaiting", None)]
         if len(candidates) == 1:
-            return act(candidates[0]["reference"])
+            return await act(candidates[0]["reference"])
         dispatcher.utter_message(text=question, buttons=ticket_buttons(candidates))
         return [SlotSet("awaiting", purpose)]
 
-    return _guarded(dispatcher, run)
+    return await _guarded(dispatcher, run)
 
 
-def cancel_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    ask = _verified_or_ask(dispatcher, tracker, "cancel")
+async def cancel_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = await _verified_or_ask(dispatcher, tracker, Pending.CANCEL)
     if ask is not None:
         return ask
     confirmed = _offered(tracker, "cancel")
     if confirmed:
-        return do_cancel(dispatcher, tracker, confirmed)
+        return await do_cancel(dispatcher, tracker, confirmed)
 
-    def confirm(reference: str) -> List[EventType]:
+    async def confirm(reference: str) -> List[EventType]:
         dispatcher.utter_message(text=f"Do you want to cancel repair {reference}?",
                                  buttons=yes_no("Yes, cancel it", "No, keep it"))
         return [SlotSet("awaiting", f"cancel:{reference}")]
 
-    return _pick(dispatcher, tracker, "cancel", status="open", want=lambda t: bool(t.get("can_cancel")),
-                 none_text="You have no repairs that can be cancelled here.",
-                 question="Which repair do you want to cancel?", act=confirm)
+    return await _pick(dispatcher, tracker, "cancel", status="open", want=lambda t: bool(t.get("can_cancel")),
+                       none_text="You have no repairs that can be cancelled here.",
+                       question="Which repair do you want to cancel?", act=confirm)
 
 
-def do_cancel(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str) -> List[EventType]:
-    def run() -> List[EventType]:
-        get_client().cancel(resident_channel(tracker), reference, "Cancelled by the resident in the chat")
+async def do_cancel(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str) -> List[EventType]:
+    async def run() -> List[EventType]:
+        await get_client().cancel(resident_channel(tracker), reference, "Cancelled by the resident in the chat")
         dispatcher.utter_message(text=f"Repair {reference} is cancelled. Tell me if you need anything else fixed.")
         return []
 
-    return [SlotSet("awaiting", None), *_guarded(dispatcher, run)]
+    return [SlotSet("awaiting", None), *await _guarded(dispatcher, run)]
 
 
-def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    ask = _verified_or_ask(dispatcher, tracker, "reopen")
+async def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = await _verified_or_ask(dispatcher, tracker, Pending.REOPEN)
     if ask is not None:
         return ask
     reason = tracker.latest_message.get("text") or "Not fixed"
     offered = _offered(tracker, "offer_reopen")  # "yes reopen it" after a "not fixed" complaint
     if offered:
-        return send_back(dispatcher, tracker, offered, tracker.get_slot("description") or reason)
+        return await send_back(dispatcher, tracker, offered, tracker.get_slot("description") or reason)
 
-    def reopen(reference: str) -> List[EventType]:
-        return do_reopen(dispatcher, tracker, reference, reason)
+    async def reopen(reference: str) -> List[EventType]:
+        return await do_reopen(dispatcher, tracker, reference, reason)
 
-    return _pick(dispatcher, tracker, "reopen", status="all", want=lambda t: bool(t.get("can_reopen")),
-                 none_text="I can't see a finished repair to reopen. If it's a new problem, just describe it.",
-                 question="Which repair isn't fixed?", act=reopen)
-
-
-def do_reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
-    return [SlotSet("awaiting", None), *_guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))]
+    return await _pick(dispatcher, tracker, "reopen", status="all", want=lambda t: bool(t.get("can_reopen")),
+                       none_text="I can't see a finished repair to reopen. If it's a new problem, just describe it.",
+                       question="Which repair isn't fixed?", act=reopen)
 
 
-def _reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
-    ticket = get_client().reopen(resident_channel(tracker), reference, reason)
+async def do_reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str,
+                    reason: str) -> List[EventType]:
+    return [SlotSet("awaiting", None),
+            *await _guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))]
+
+
+async def _reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
+    ticket = await get_client().reopen(resident_channel(tracker), reference, reason)
     dispatcher.utter_message(
         text=f"I'm sorry it isn't fixed. I've reopened {reference}; we aim to sort it {ticket['due_text']} "
         "and will be in touch about the next visit."
@@ -179,17 +185,18 @@ def _reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, 
 STILL_OPEN = {"reported", "triaged", "scheduled", "in_progress", "reopened"}
 
 
-def send_back(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
+async def send_back(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str,
+                    reason: str) -> List[EventType]:
     """"Not fixed" or "nobody came" about one repair: reopen it if it was finished. One still open has
     nothing to reopen (the service refuses), so the resident's words go on it for the team instead."""
 
-    def run() -> List[EventType]:
+    async def run() -> List[EventType]:
         client, me = get_client(), resident_channel(tracker)
-        ticket = client.get_ticket(me, reference)
+        ticket = await client.get_ticket(me, reference)
         if ticket.get("can_reopen"):
-            return _reopen(dispatcher, tracker, reference, reason)
+            return await _reopen(dispatcher, tracker, reference, reason)
         if ticket.get("status") in STILL_OPEN:
-            client.add_information(me, reference, f"The resident says it still needs doing: {reason}")
+            await client.add_information(me, reference, f"The resident says it still needs doing: {reason}")
             dispatcher.utter_message(
                 text=f"I'm sorry. {reference} is still open, so I've passed your message to the team on it: "
                 "they'll be in touch to arrange the visit."
@@ -199,16 +206,20 @@ def send_back(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str
                                       "what's wrong and I'll report it.")
         return []
 
-    return [SlotSet("awaiting", None), *_guarded(dispatcher, run)]
+    return [SlotSet("awaiting", None), *await _guarded(dispatcher, run)]
 
 
-def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    ask = _verified_or_ask(dispatcher, tracker, "rate")
+async def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = await _verified_or_ask(dispatcher, tracker, Pending.RATE)
     if ask is not None:
         return ask
-    return _pick(dispatcher, tracker, "rate", status="all", want=lambda t: bool(t.get("can_rate")),
-                 none_text="There's no finished repair to rate yet.", question="Which repair would you like to rate?",
-                 act=lambda ref: ask_rating(dispatcher, ref, fixed="yes" in tracker.get_latest_entity_values("fixed")))
+
+    async def rate(reference: str) -> List[EventType]:
+        return ask_rating(dispatcher, reference, fixed="yes" in tracker.get_latest_entity_values("fixed"))
+
+    return await _pick(dispatcher, tracker, "rate", status="all", want=lambda t: bool(t.get("can_rate")),
+                       none_text="There's no finished repair to rate yet.",
+                       question="Which repair would you like to rate?", act=rate)
 
 
 def ask_rating(dispatcher: CollectingDispatcher, reference: str, fixed: bool = False) -> List[EventType]:
@@ -220,17 +231,17 @@ def ask_rating(dispatcher: CollectingDispatcher, reference: str, fixed: bool = F
     return [SlotSet("awaiting", f"{'rate_fixed' if fixed else 'rate'}:{reference}")]
 
 
-def add_information(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    ask = _verified_or_ask(dispatcher, tracker, "information")
+async def add_information(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = await _verified_or_ask(dispatcher, tracker, Pending.INFORMATION)
     if ask is not None:
         return ask
 
-    def collect(reference: str) -> List[EventType]:
+    async def collect(reference: str) -> List[EventType]:
         return collect_information(reference)
 
-    return _pick(dispatcher, tracker, "information", status="open", want=lambda t: True,
-                 none_text="You have no open repairs to add to. Tell me what's wrong and I'll report it.",
-                 question="Which repair is it about?", act=collect)
+    return await _pick(dispatcher, tracker, "information", status="open", want=lambda t: True,
+                       none_text="You have no open repairs to add to. Tell me what's wrong and I'll report it.",
+                       question="Which repair is it about?", act=collect)
 
 
 def collect_information(reference: str) -> List[EventType]:
@@ -238,8 +249,8 @@ def collect_information(reference: str) -> List[EventType]:
     return [SlotSet("ticket_ref", reference), SlotSet("information_text", None), ActiveLoop("information_form")]
 
 
-def add_photo(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    ask = _verified_or_ask(dispatcher, tracker, "photo")
+async def add_photo(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    ask = await _verified_or_ask(dispatcher, tracker, Pending.PHOTO)
     if ask is not None:
         return ask
     dispatcher.utter_message(text=PHOTO_HOW)
@@ -250,38 +261,28 @@ class ActionSubmitInformation(Action):
     def name(self) -> Text:
         return "action_submit_information"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         reference = tracker.get_slot("ticket_ref")
         text = tracker.get_slot("information_text") or ""
 
-        def run() -> List[EventType]:
-            get_client().add_information(resident_channel(tracker), reference, text)
+        async def add() -> List[EventType]:
+            await get_client().add_information(resident_channel(tracker), reference, text)
             dispatcher.utter_message(text=f"Thanks, I've added that to {reference}.")
             return []
 
-        result = _guarded(dispatcher, run) if reference and text else []
+        result = await _guarded(dispatcher, add) if reference and text else []
         return [*result, SlotSet("information_text", None), SlotSet("awaiting", None)]
 
 
-def complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    from actions.complaints import start_complaint
-
-    return start_complaint(dispatcher, tracker)
-
-
-def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    from actions.handoff import request_human as handoff
-
-    return handoff(dispatcher, tracker)
-
-
-def _action(name: str, function: Callable[[CollectingDispatcher, Tracker], List[EventType]]) -> type:
+def _action(name: str, function: Callable[[CollectingDispatcher, Tracker], Awaitable[List[EventType]]]) -> type:
     class _Capability(Action):
         def name(self) -> Text:
             return name
 
-        def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-            return function(dispatcher, tracker)
+        async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: Dict[Text, Any]) -> List[EventType]:
+            return await function(dispatcher, tracker)
 
     _Capability.__name__ = "".join(part.title() for part in name.split("_"))
     return _Capability

@@ -29,9 +29,9 @@ def channel_of(tracker: Tracker) -> Text:
         return "other"
 
 
-def count(tracker: Tracker, event: Text) -> None:
+async def count(tracker: Tracker, event: Text) -> None:
     try:
-        get_client().count_usage(event, channel_of(tracker))
+        await get_client().count_usage(event, channel_of(tracker))
     except (ServiceUnavailable, ApiError) as exc:
         log.info("usage not counted (%s): %s", event, exc)
 
@@ -42,10 +42,10 @@ def _this_session(tracker: Tracker) -> List[Dict[Text, Any]]:
     return events[starts[-1] + 1:] if starts else events
 
 
-def count_misunderstanding(tracker: Tracker) -> None:
+async def count_misunderstanding(tracker: Tracker) -> None:
     """One more message not understood; and, the first time in this conversation, one more conversation
     with a misunderstanding (the action now running is not in the tracker's events yet)."""
-    count(tracker, "misunderstood")
+    await count(tracker, "misunderstood")
     earlier = any(e.get("event") == "action" and e.get("name") in MISUNDERSTOOD_ACTIONS for e in _this_session(tracker))
     if not earlier:
-        count(tracker, "misunderstood_conversation")
+        await count(tracker, "misunderstood_conversation")

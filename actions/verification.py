@@ -15,12 +15,14 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from repairs_common.gas import mentions_gas
 from repairs_common.postcodes import find_postcode
 from repairs_common.tenancy_references import find_tenancy_reference
 
 from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.handoff import contact_line
 from actions.identity import client_digest, resident_channel, split_channel
-from actions.safety import mentions_gas
+from actions.resume import resume_pending
 from actions.texts import VERIFY_FAILED_FINALLY, verify_trouble
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ class ValidateVerifyForm(FormValidationAction):
             return {"tenancy_reference": None}
         return {"tenancy_reference": reference}
 
-    def validate_postcode(
+    async def validate_postcode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if mentions_gas(tracker.latest_message.get("text") or ""):
@@ -75,7 +77,7 @@ class ValidateVerifyForm(FormValidationAction):
             return {"postcode": postcode}
         channel, external = split_channel(resident_channel(tracker))
         try:
-            resident = get_client().verify(
+            resident = await get_client().verify(
                 channel=channel, channel_user_id=external, tenancy_reference=reference, postcode=postcode,
                 client=client_digest(tracker),
             )
@@ -107,21 +109,9 @@ class ActionStartVerification(Action):
     def name(self) -> Text:
         return "action_start_verification"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         return [SlotSet("tenancy_reference", None), SlotSet("postcode", None), ActiveLoop("verify_form")]
-
-
-def start_verification(pending: str) -> List[EventType]:
-    """Ask who they are, then carry on with `pending` (see action_after_verification).
-
-    The form is activated by the event, not forced with a FollowupAction: Rasa runs an active form
-    next by its own rules, so the dialogue stays visible to the policy and to `rasa test` stories."""
-    return [
-        SlotSet("pending", pending),
-        SlotSet("tenancy_reference", None),
-        SlotSet("postcode", None),
-        ActiveLoop("verify_form"),
-    ]
 
 
 class ActionAfterVerification(Action):
@@ -130,15 +120,12 @@ class ActionAfterVerification(Action):
     def name(self) -> Text:
         return "action_after_verification"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.resume import resume_pending
-
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         cleared: List[EventType] = [SlotSet("tenancy_reference", None), SlotSet("postcode", None)]
         if tracker.get_slot("postcode") == GAVE_UP:
             if float(tracker.get_slot("verify_failures") or 0) >= MAX_FAILURES:
                 dispatcher.utter_message(text=VERIFY_FAILED_FINALLY)
-                from actions.handoff import contact_line
-
-                dispatcher.utter_message(text=contact_line())
+                dispatcher.utter_message(text=await contact_line())
             return [*cleared, SlotSet("pending", None), SlotSet("verify_failures", 0.0)]
-        return cleared + resume_pending(dispatcher, tracker)
+        return cleared + await resume_pending(dispatcher, tracker)

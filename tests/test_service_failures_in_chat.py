@@ -184,16 +184,21 @@ class _Answers(BaseHTTPRequestHandler):
 
 
 CLIENT_PROBE = """
-import sys
+import asyncio, sys
 from actions.client import ApiError, ClientSettings, RepairsClient, ServiceUnavailable
-for base in sys.argv[1:]:
-    client = RepairsClient(ClientSettings(base_url=base, token="t", timeout=(1.0, 1.0), retries=1, backoff=0.01))
-    try:
-        client.verify(channel="telegram", channel_user_id="1", tenancy_reference="T-100001", postcode="NW1 8YL")
-    except ServiceUnavailable as failure:
-        print("ours", failure.kind, failure.request_id or "-")
-    except ApiError as answer:
-        print("answer", answer.status, answer.code)
+async def main():
+    for base in sys.argv[1:]:
+        client = RepairsClient(ClientSettings(base_url=base, token="t", timeout=(1.0, 1.0), retries=1, backoff=0.01))
+        try:
+            await client.verify(channel="telegram", channel_user_id="1", tenancy_reference="T-100001",
+                                postcode="NW1 8YL")
+        except ServiceUnavailable as failure:
+            print("ours", failure.kind, failure.request_id or "-")
+        except ApiError as answer:
+            print("answer", answer.status, answer.code)
+        finally:
+            await client.aclose()
+asyncio.run(main())
 """
 
 
@@ -218,7 +223,7 @@ def test_the_client_tells_the_services_answers_from_failures_of_ours(tmp_path: P
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [*cases.values(), "ours ConnectionError -"]
+    assert done.stdout.splitlines() == [*cases.values(), "ours ConnectError -"]
     # Each failure of ours is logged by method, path and request id; never the reference or postcode.
     assert "repairs service call failed: POST /api/v1/residents/verify: status 500 (request id req500abcdef)" \
         in done.stderr
@@ -249,10 +254,11 @@ class _InFlightOnce(BaseHTTPRequestHandler):
 
 
 CREATE_PROBE = """
-import sys
+import asyncio, sys
 from actions.client import ClientSettings, RepairsClient
 client = RepairsClient(ClientSettings(base_url=sys.argv[1], token="t", timeout=(1.0, 1.0), retries=2, backoff=0.01))
-print(client.create_ticket("telegram:1", {"category": "plumbing"}, idempotency_key="report:abc")["reference"])
+ticket = asyncio.run(client.create_ticket("telegram:1", {"category": "plumbing"}, idempotency_key="report:abc"))
+print(ticket["reference"])
 """
 
 
