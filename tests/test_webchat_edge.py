@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import jinja2
 import pytest
 from starlette.testclient import TestClient
 
 from bot.settings import BotSettings
 from bot.web import build_web_app
-from bot.webchat.routes import COOKIE, SECURE_COOKIE
+from bot.webchat.routes import COOKIE, SECURE_COOKIE, page_template
 from bot.webchat.signing import Signer, new_session_id
 from bot.webchat.uploads import sniff
 from evaluation.rasa_process import free_port
@@ -208,3 +209,16 @@ def test_without_a_configured_secret_one_is_made_once_and_kept_private(env, monk
         assert Signer(path.read_text().strip()).session_from_cookie(cookie)
         restarted.cookies.set(COOKIE, cookie)
         assert restarted.get("/").cookies.get(COOKIE) == cookie
+
+
+PAGE_VALUES = {"csrf": "abc", "poll_seconds": 5, "max_chars": 500, "max_photo_bytes": 1000, "max_photo_mb": 1}
+
+
+def test_the_page_template_escapes_what_it_is_given_and_refuses_a_missing_value() -> None:
+    # The page's values are ours today; Jinja2 keeps one that ever is not from breaking out of its attribute.
+    html = page_template().render({**PAGE_VALUES, "csrf": '"><script>alert(1)</script>'})
+    assert "<script>alert(1)" not in html
+    assert 'content="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert 'maxlength="500"' in html and "{{" not in html
+    with pytest.raises(jinja2.UndefinedError):
+        page_template().render({k: v for k, v in PAGE_VALUES.items() if k != "max_chars"})

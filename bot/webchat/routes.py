@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from repairs_common.channels import channel_identity
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -105,13 +106,21 @@ def _slow_down(kind: Kind, retry_after: str) -> JSONResponse:
                         status_code=429, headers={**SECURITY_HEADERS, "Retry-After": retry_after})
 
 
+def page_template() -> Template:
+    """The page, rendered by Jinja2 as the workspace's pages are: every value autoescaped, and a name the page
+    uses but the code does not give is an error at the first render, not a literal "{{name}}" in the page."""
+    environment = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]),
+                              undefined=StrictUndefined, auto_reload=False)
+    return environment.get_template("page.html")
+
+
 def _answer(messages: list[dict[str, Any]], **extra: Any) -> JSONResponse:
     return JSONResponse({"messages": messages, **extra}, headers=SECURITY_HEADERS)
 
 
 class WebChat:
     def __init__(self, settings: BotSettings, web: WebChatSettings, signer: Signer, rasa: RasaGateway,
-                 repairs: WebChatRepairs, limits: WebChatLimits, page: str) -> None:
+                 repairs: WebChatRepairs, limits: WebChatLimits, page: Template) -> None:
         self.settings = settings
         self.web = web
         self.signer = signer
@@ -131,7 +140,7 @@ class WebChat:
             RasaGateway.from_settings(settings),
             WebChatRepairs(settings.repairs_url, settings.repairs_token(), timeout=settings.repairs_timeout_seconds),
             WebChatLimits.from_settings(web, signer),
-            (HERE / "page.html").read_text(encoding="utf-8"),
+            page_template(),
         )
 
     async def aclose(self) -> None:
@@ -168,16 +177,13 @@ class WebChat:
 
     async def page(self, request: Request) -> Response:
         session_id = self._session(request) or new_session_id()
-        values = {
-            "csrf": self.signer.csrf_token(session_id),
-            "poll_seconds": str(self.web.poll_seconds),
-            "max_chars": str(self.settings.max_message_chars),
-            "max_photo_bytes": str(self.web.max_photo_bytes),
-            "max_photo_mb": str(self.web.max_photo_bytes // MEGABYTE),
-        }
-        html = self._page
-        for name, value in values.items():  # all values are ours and HTML-safe (base64url, digits)
-            html = html.replace("{{" + name + "}}", value)
+        html = self._page.render(
+            csrf=self.signer.csrf_token(session_id),
+            poll_seconds=self.web.poll_seconds,
+            max_chars=self.settings.max_message_chars,
+            max_photo_bytes=self.web.max_photo_bytes,
+            max_photo_mb=self.web.max_photo_bytes // MEGABYTE,
+        )
         response = HTMLResponse(html, headers=SECURITY_HEADERS)
         # Sent again on every visit, so the session lasts `session_days` from the last visit.
         secure = self._https(request)
