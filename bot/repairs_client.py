@@ -7,20 +7,26 @@ All calls carry the service token and have timeouts. The resident is named by th
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+FIRST_BACKOFF = 0.2  # seconds before the second attempt; doubling after, up to MAX_BACKOFF
+MAX_BACKOFF = 2.0
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class RepairsUnavailable(Exception):
     """The repairs service could not be reached, or kept failing."""
+
+
+class _TryAgain(Exception):
+    """One attempt failed in a way another may not (a network error, a 502/503/504); says which."""
 
 
 @dataclass
@@ -70,30 +76,39 @@ class RepairsClient:
         extra: dict[str, Any] = {} if timeout is None else {"timeout": httpx.Timeout(timeout)}
         if resident:
             headers["X-Resident-Channel"] = resident
-        last = "no attempt"
-        for attempt in range(1 + (self._retries if retry else 0)):
-            if attempt:
-                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
-            try:
-                response = await self._http.request(method, self.base_url + path, headers=headers, json=json,
-                                                    params=params, files=files, **extra)
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-                continue
-            if response.status_code in RETRY_STATUSES:
-                request_id = _request_id(response)
-                last = f"status {response.status_code}" + (f" (request id {request_id})" if request_id else "")
-                continue
-            if response.is_success:
-                return response.json() if response.content else None
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            body = body if isinstance(body, dict) else {}
-            raise RepairsError(response.status_code, str(body.get("code") or "error"),
-                               str(body.get("detail") or body.get("title") or ""), _request_id(response))
-        raise RepairsUnavailable(last)
+        # tenacity, as the actions' client uses it: bounded exponential back-off (asyncio.sleep), and only the
+        # failures another attempt may mend are tried again.
+        retrying = AsyncRetrying(stop=stop_after_attempt(1 + (self._retries if retry else 0)),
+                                 wait=wait_exponential(multiplier=FIRST_BACKOFF, max=MAX_BACKOFF),
+                                 retry=retry_if_exception_type(_TryAgain), reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._attempt(method, path, headers=headers, json=json, params=params,
+                                                   files=files, extra=extra)
+        except _TryAgain as last:
+            raise RepairsUnavailable(str(last)) from None
+        if response.is_success:
+            return response.json() if response.content else None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        raise RepairsError(response.status_code, str(body.get("code") or "error"),
+                           str(body.get("detail") or body.get("title") or ""), _request_id(response))
+
+    async def _attempt(self, method: str, path: str, *, headers: dict[str, str], json: Any,
+                       params: dict[str, Any] | None, files: Any, extra: dict[str, Any]) -> httpx.Response:
+        try:
+            response = await self._http.request(method, self.base_url + path, headers=headers, json=json,
+                                                params=params, files=files, **extra)
+        except httpx.HTTPError as exc:
+            raise _TryAgain(type(exc).__name__) from None
+        if response.status_code in RETRY_STATUSES:
+            request_id = _request_id(response)
+            raise _TryAgain(f"status {response.status_code}" + (f" (request id {request_id})" if request_id else ""))
+        return response
 
     async def first_delivery(self, channel: str, update_id: str, *, chat: str | None = None) -> bool:
         """True the first time this update is seen, across restarts and replicas; False for a repeat.
