@@ -8,29 +8,44 @@ which is what an operator needs; the request id on the line finds the rest.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import traceback
 from datetime import UTC, datetime
+from typing import Any
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
+
+# The fields every line starts with, in this order; `at` is filled in by add_fields.
+FIELDS = ("at", "levelname", "name", "message")
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(LibraryJsonFormatter):
+    """python-json-logger's formatter (fields, extras, serialising) with our field names, and our rule for
+    exceptions: `error` is describe_exception's type-and-frames, never the formatted traceback the library
+    would write, which ends with the exception's message."""
+
+    def __init__(self) -> None:
+        super().__init__(FIELDS, rename_fields={"levelname": "level", "name": "logger", "exc_info": "error"},
+                         json_default=str)
+
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info and record.exc_info[0] is not None:
-            entry["error"] = describe_exception(record.exc_info[1])
-        return json.dumps(entry, default=str)
+        # Without exc_info the library writes `exc_text`: the whole traceback, message included, as another
+        # formatter cached it (a record from logging.handlers.SocketHandler comes so). logging's own formatters
+        # remake it when it is empty.
+        record.exc_text = None
+        return super().format(record)
+
+    def formatException(self, ei: Any) -> Any:
+        return describe_exception(ei[1] if ei else None)
+
+    def formatStack(self, stack_info: str) -> Any:
+        return stack_info.splitlines()
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data["at"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        log_data["level"] = record.levelname.lower()
 
 
 def describe_exception(error: BaseException | None) -> dict[str, object]:

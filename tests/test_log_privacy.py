@@ -180,3 +180,17 @@ def test_a_logged_exception_keeps_its_type_and_place_but_not_its_message():
     assert error["type"] == "RuntimeError"
     assert error["caused_by"] == ["KeyError"]
     assert any("in insert_row" in frame for frame in error["frames"])
+
+
+def test_a_traceback_another_formatter_wrote_on_the_record_is_not_written_either():
+    # logging's own formatters cache the whole traceback, message included, on the record (exc_text), and a
+    # record sent through logging.handlers.SocketHandler arrives with that text and no exc_info. The JSON
+    # library would write the cached text; ours writes nothing of it.
+    try:
+        raise KeyError("Philippa Quorndon, NW5 2TX")
+    except KeyError:
+        record = logging.LogRecord("bot", logging.ERROR, __file__, 1, "handler failed", None, sys.exc_info())
+    assert "Philippa" in logging.Formatter().format(record)  # the plain formatter writes it, and caches it
+    record.exc_info = None  # as SocketHandler.makePickle sends it
+    line = JsonFormatter().format(record)
+    assert "Philippa" not in line and "NW5 2TX" not in line and "Traceback" not in line
