@@ -22,6 +22,9 @@ def main() -> int:
         return 2
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
+    # httpx logs every request's URL at INFO: a line per call (with ticket references in the path) that says
+    # nothing the service's own log does not, and costs the action server time on every turn.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     set_repairs_phone(settings.repairs_phone)
     app = build_app(settings)
     logging.getLogger("action_server").info("action server on %s:%d, %d worker(s); every call but /health needs "

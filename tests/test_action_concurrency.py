@@ -67,6 +67,7 @@ class _Service(BaseHTTPRequestHandler):
 class ActionServer:
     url: str
     token: str
+    log: Path
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
             url = f"http://127.0.0.1:{port}"
             wait_until_ready(process, lambda: httpx.get(f"{url}/health", timeout=2).status_code < 500,
                              "action server", 120)
-            yield ActionServer(url, token)
+            yield ActionServer(url, token, workdir / "actions.log")
     finally:
         _Service.held.release.set()
         service.shutdown()
@@ -131,3 +132,6 @@ def test_a_slow_service_call_stalls_only_its_own_conversation(action_server: Act
     slow.join(HOLD_LIMIT + 60)
     assert finished == ["quick", "slow"]
     assert "You have no open repairs" in said(answers["slow"])
+    # httpx's line per request (its URL) is kept out of the action server's log, as is who was asking.
+    logged = action_server.log.read_text(encoding="utf-8")
+    assert "HTTP Request" not in logged and "880001" not in logged
