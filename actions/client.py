@@ -1,7 +1,9 @@
 """The one client the actions use to reach the repairs service.
 
-Every call has a timeout. Reads are retried with back-off; creates are retried too, but only
-because each carries an Idempotency-Key, so a retry can never make a second ticket. Failures
+Asynchronous (httpx), one per action-server process, so a call waiting on the service holds up only its own
+conversation. Every call has a timeout. Reads are retried with bounded back-off (tenacity, asyncio.sleep);
+creates are retried too, but only because each carries an Idempotency-Key, so a retry can never make a second
+ticket. Failures
 surface as `ServiceUnavailable` (a failure on our side: the service is down, timing out, failing
 with a 5xx, or refusing our own token; tell the resident nothing was lost) or `ApiError` (the service
 answered the request itself with a 4xx problem document: "no match", "not yours", "too many tries").
@@ -316,7 +318,8 @@ _client: Optional[RepairsClient] = None
 
 
 def get_client() -> RepairsClient:
-    """Built on first use (not at import), once per action-server process."""
+    """The action server opens it in its event loop at start-up (action_server/app.py); elsewhere it is built
+    on first use (never at import)."""
     global _client
     if _client is None:
         _client = RepairsClient(ClientSettings.from_env())
@@ -324,6 +327,6 @@ def get_client() -> RepairsClient:
 
 
 def set_client(client: Optional[RepairsClient]) -> None:
-    """For tests: point the actions at another service."""
+    """Set the actions' client (the action server's start-up and stop; tests pointing at another service)."""
     global _client
     _client = client
