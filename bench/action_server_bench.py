@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 
 from bench.loadgen import percentile
+from bench.proc_usage import cpu_delta, cpu_snapshot
+from bench.server import process_tree
 from evaluation.rasa_process import ROOT, free_port, managed_process, rasa_env, wait_until_ready
 from tests.assistant_stack import action_server_command
 
@@ -111,11 +113,13 @@ def main(argv: list[str] | None = None) -> int:
                              "action server", 120)
             asyncio.run(turns(url, token, count=5, concurrency=1))  # warm-up: imports, first connections
             for concurrency in (1, args.concurrency):
+                cpu = cpu_snapshot(process_tree(process.pid))
                 started = time.perf_counter()
                 latencies, failed = asyncio.run(turns(url, token, count=args.turns, concurrency=concurrency))
                 wall = time.perf_counter() - started
+                cpu_ms = cpu_delta(cpu, cpu_snapshot(process_tree(process.pid))) * 1000 / len(latencies)
                 rows.append((concurrency, len(latencies), failed, len(latencies) / wall,
-                             percentile(latencies, 50), percentile(latencies, 95), max(latencies)))
+                             percentile(latencies, 50), percentile(latencies, 95), max(latencies), cpu_ms))
     finally:
         service.shutdown()
     lines = [
@@ -124,10 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         f"action_check_status (two service calls), the stand-in answering each after {args.service_ms:.0f} ms; "
         f"{args.turns} turns per scenario.",
         "",
-        "| turns at once | turns | failed | turns/s | p50 ms | p95 ms | max ms |",
-        "|---|---|---|---|---|---|---|",
-        *(f"| {c} | {n} | {f} | {tps:.1f} | {p50:.0f} | {p95:.0f} | {top:.0f} |"
-          for c, n, f, tps, p50, p95, top in rows),
+        "| turns at once | turns | failed | turns/s | p50 ms | p95 ms | max ms | action server CPU ms a turn |",
+        "|---|---|---|---|---|---|---|---|",
+        *(f"| {c} | {n} | {f} | {tps:.1f} | {p50:.0f} | {p95:.0f} | {top:.0f} | {cpu:.1f} |"
+          for c, n, f, tps, p50, p95, top, cpu in rows),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
