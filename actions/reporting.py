@@ -350,6 +350,30 @@ def _short(text: Optional[str], limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _report_body(tracker: Tracker) -> Dict[str, Any]:
+    """The create request for the report the form built."""
+    description = tracker.get_slot("description") or ""
+    if tracker.get_slot("details"):
+        description = f"{description}\n{tracker.get_slot('details')}"
+    body: Dict[str, Any] = {
+        "category": tracker.get_slot("category") or "other",
+        "description": description.strip()[:4000] or "Reported in the chat",
+        "location_type": tracker.get_slot("location_type") or "in_home",
+        "location": (tracker.get_slot("place") or None) and str(tracker.get_slot("place"))[:200],
+        "access_notes": tracker.get_slot("access"),
+        "availability": (tracker.get_slot("access") or None) and str(tracker.get_slot("access"))[:500],
+        "vulnerable_present": bool(tracker.get_slot("vulnerable_present")),
+        # The chat that produced it, for the officer who picks it up.
+        "conversation": report_excerpt(tracker.events) or None,
+    }
+    if tracker.get_slot("facts") is not None:
+        # What the priority rests on: the service's fact rules decide from these and record them.
+        body["facts"] = tracker.get_slot("facts")
+        if tracker.get_slot("fact_answers"):
+            body["answers"] = tracker.get_slot("fact_answers")
+    return body
+
+
 class ActionSubmitReport(Action):
     def name(self) -> Text:
         return "action_submit_report"
@@ -358,30 +382,15 @@ class ActionSubmitReport(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         reset = [SlotSet(s, None) for s in ("category_confirmed", "place", "details", "access", "vulnerable_present",
                                              "report_confirmed", "location_type", "facts", "fact_answers",
-                                             "fact_question")]
+                                             "fact_question", "report_request")]
         if not tracker.get_slot("report_confirmed"):
             dispatcher.utter_message(text=REPORT_CANCELLED)
             return [*reset, SlotSet("report_id", None), SlotSet("description", None)]
-        description = tracker.get_slot("description") or ""
-        if tracker.get_slot("details"):
-            description = f"{description}\n{tracker.get_slot('details')}"
-        body = {
-            "category": tracker.get_slot("category") or "other",
-            "description": description.strip()[:4000] or "Reported in the chat",
-            "location_type": tracker.get_slot("location_type") or "in_home",
-            "location": (tracker.get_slot("place") or None) and str(tracker.get_slot("place"))[:200],
-            "access_notes": tracker.get_slot("access"),
-            "availability": (tracker.get_slot("access") or None) and str(tracker.get_slot("access"))[:500],
-            "vulnerable_present": bool(tracker.get_slot("vulnerable_present")),
-            # The chat that produced it, for the officer who picks it up.
-            "conversation": report_excerpt(tracker.events) or None,
-        }
-        if tracker.get_slot("facts") is not None:
-            # What the priority rests on: the service's fact rules decide from these and record them.
-            body["facts"] = tracker.get_slot("facts")
-            if tracker.get_slot("fact_answers"):
-                body["answers"] = tracker.get_slot("fact_answers")
         key = f"report:{tracker.get_slot('report_id') or tracker.latest_message.get('message_id') or uuid.uuid4()}"
+        # A report that was sent before under this key (and timed out) goes again exactly as it was; any other
+        # is built from the form now. Kept with its key, so an abandoned one never rides on another report.
+        sent = tracker.get_slot("report_request") or {}
+        body = sent["body"] if isinstance(sent, dict) and sent.get("key") == key else _report_body(tracker)
         try:
             ticket = await get_client().create_ticket(resident_channel(tracker), body, idempotency_key=key)
         except ServiceUnavailable:
@@ -389,7 +398,10 @@ class ActionSubmitReport(Action):
                 text="Sorry, our repairs system isn't answering, so I couldn't log it yet. Nothing is lost: "
                 "say \"yes\" again in a few minutes and I'll try once more, or call the repairs line."
             )
-            return [SlotSet("awaiting", "retry_report")]
+            # The try again must be the same request under the same key: the first may have been logged after
+            # all (it timed out here, not there), and the service refuses a key reused for another body, which
+            # the chat excerpt would now be, longer by this apology and the resident's "yes".
+            return [SlotSet("awaiting", "retry_report"), SlotSet("report_request", {"key": key, "body": body})]
         except ApiError as exc:
             if exc.code == "not_council_responsibility":
                 dispatcher.utter_message(text=f"{exc.detail} {exc.body.get('advice') or ''}".strip())

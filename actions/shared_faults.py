@@ -15,7 +15,7 @@ from actions.texts import service_down
 
 AWAITING = "metoo"
 REPORT_SLOTS = ("report_id", "description", "category", "category_confirmed", "place", "details", "access",
-                "vulnerable_present", "report_confirmed", "location_type")
+                "vulnerable_present", "report_confirmed", "location_type", "report_request")
 
 
 def _day(iso: Text) -> Text:

@@ -275,3 +275,72 @@ def test_a_create_still_in_flight_on_the_service_is_sent_again_with_its_key_not_
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "HR-1234AB"
     assert _InFlightOnce.calls == ["report:abc", "report:abc"]
+
+
+RETRY_PROBE = """
+import asyncio, sqlite3, sys, time
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.events import SlotSet
+from actions.client import ClientSettings, RepairsClient, set_client
+from actions.reporting import ActionSubmitReport
+
+url, token, sender, db_path = sys.argv[1:5]
+slots = {"report_id": "retry-probe-1", "description": "the bath tap drips onto the floor", "category": "plumbing",
+         "place": "bathroom", "access": "weekday mornings", "report_confirmed": True, "location_type": "in_home"}
+events = [{"event": "user", "text": "the bath tap drips onto the floor"},
+          {"event": "bot", "text": "Shall I log it?"}, {"event": "user", "text": "/affirm"}]
+
+async def submit(read_timeout):
+    client = RepairsClient(ClientSettings(base_url=url, token=token, timeout=(1.0, read_timeout), retries=0,
+                                          backoff=0.01))
+    set_client(client)
+    try:
+        said = CollectingDispatcher()
+        tracker = Tracker(sender, dict(slots), {"text": "/affirm", "intent": {"name": "affirm"}, "entities": []},
+                          list(events), False, None, {}, "action_listen")
+        got = await ActionSubmitReport().run(said, tracker, {})
+    finally:
+        await client.aclose()
+    for event in got:
+        if event.get("event") == "slot":
+            slots[event["name"]] = event["value"]
+    events.extend({"event": "bot", "text": m.get("text")} for m in said.messages)
+    return " ".join(m.get("text") or "" for m in said.messages)
+
+def tickets():
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT count(*) FROM tickets").fetchone()[0]
+
+before = tickets()
+# Another writer holds the database: the create waits there, past this client's one-second timeout.
+lock = sqlite3.connect(db_path, isolation_level=None)
+lock.execute("BEGIN IMMEDIATE")
+print(asyncio.run(submit(1.0)))
+lock.execute("ROLLBACK")
+deadline = time.monotonic() + 25
+while tickets() == before and time.monotonic() < deadline:
+    time.sleep(0.1)
+print(tickets() - before)  # the first try was logged after all, once the database was free
+events.append({"event": "user", "text": "yes"})  # the resident says "yes" again, as asked
+print(asyncio.run(submit(10.0)))
+print(tickets() - before)
+"""
+
+
+def test_a_report_tried_again_after_a_time_out_is_the_same_request_and_logged_once(stack: Stack) -> None:
+    # The first try timed out here but was logged there; the second, asked for in the apology, carried a longer
+    # chat excerpt under the same key, so the service refused the key as reused and the resident heard "something
+    # went wrong on our side" about a repair that was in fact logged.
+    chat = new_chat()
+    start_verification(stack, chat)
+    assert "you're verified" in texts(stack.say(chat, TENANT[1]))
+    done = subprocess.run([str(RASA_PYTHON), "-c", RETRY_PROBE, stack.repairs_url, stack.repairs_token, chat,
+                           sqlite_path(stack)], cwd=ROOT, env=rasa_env(), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    first, logged, second, total = done.stdout.splitlines()
+    assert "isn't answering" in first and "Nothing is lost" in first, first
+    assert logged == "1"
+    assert "Your repair reference is HR-" in second, second
+    assert total == "1"
