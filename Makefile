@@ -23,7 +23,7 @@ help:
 	@echo "make test-clock CLOCK=2026-12-31T23:30:00+00:00  the whole suite as if it were that instant"
 	@echo "make lint       ruff and mypy"
 	@echo "make encoder    build the sentence encoder's ONNX graph (ENCODER_MODEL_DIR=... for other weights)"
-	@echo "make eval       the assistant on held-out messages, against Rasa's default pipeline (report)"
+	@echo "make eval       the assistant on held-out and blind messages, its facts, and the triage API end to end (reports)"
 	@echo "make bench      the five benchmarks below (reports in bench/results/)"
 	@echo "make bench-assistant  assistant benchmark: training, start-up, parse, conversation turns, memory"
 	@echo "make bench-api  repairs service benchmark (SQLite and PostgreSQL)"
@@ -148,3 +148,4 @@ clean:
 eval: app-env rasa-env encoder
 	$(APP_PY) -m evaluation.heldout --folds 0
 	$(APP_PY) -m evaluation.facts_eval
+	$(APP_PY) -m evaluation.triage_path
