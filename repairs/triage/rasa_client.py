@@ -33,16 +33,23 @@ class Parse:
 
 
 class RasaNluClient:
+    """One HTTP client for the life of the service, shared by the request threads (httpx's client is
+    thread-safe). A client per request cost more than the parse itself: building one loads the CA bundle into a
+    new SSL context (about 20 ms on an idle 2-core machine, 200 ms on a busy one), and each opened a new
+    connection. It keeps only a connection pool, nothing another replica would need."""
+
     def __init__(self, base_url: str, token: str | None, *, timeout: float = 5.0) -> None:
         self._base = base_url.rstrip("/")
         self._token = token
-        self._timeout = httpx.Timeout(timeout, connect=2.0)
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=2.0))
+
+    def close(self) -> None:
+        self._http.close()
 
     def parse(self, text: str) -> Parse:
         params = {"token": self._token} if self._token else None
         try:
-            with httpx.Client(timeout=self._timeout) as http:
-                response = http.post(f"{self._base}/model/parse", params=params, json={"text": text})
+            response = self._http.post(f"{self._base}/model/parse", params=params, json={"text": text})
         except httpx.HTTPError as exc:
             raise NluUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:
