@@ -82,6 +82,36 @@ def test_triage_calls_an_emergency_from_facts_the_phrases_would_miss(
     assert body["advice"] and "stop tap" in body["advice"]
 
 
+def test_words_that_deny_anyone_is_vulnerable_do_not_put_someone_at_risk(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    # "vulnerable" is one of the words that say someone is at risk; here it is named to deny it, and the facts
+    # read in the same words say so. Said the other way, the same heating fault is an emergency.
+    text = "the heating is off in the whole flat, nobody here is vulnerable"
+    rasa.reply = reply("repair_heating", {"affected": [{"code": "heating", "p": 0.95}],
+                                          "extent": {"value": "total", "p": 0.9},
+                                          "at_risk": {"value": False, "p": 0.8}})
+    body = client.post("/api/v1/triage", headers=service_headers, json={"text": text}).json()
+    assert (body["priority"], body["emergency"], body["rule"]) == ("urgent", False, "no_heat")
+    assert body["facts"]["at_risk"] == {"value": False, "p": 0.8}
+
+    rasa.reply = reply("repair_heating", {"affected": [{"code": "heating", "p": 0.95}],
+                                          "extent": {"value": "total", "p": 0.9}})
+    body = client.post("/api/v1/triage", headers=service_headers,
+                       json={"text": "the heating is off in the whole flat and my mum is vulnerable"}).json()
+    assert (body["priority"], body["emergency"], body["rule"]) == ("emergency", True, "no_heat_at_risk")
+
+
+def test_assess_takes_the_residents_no_over_the_words(client: TestClient, service_headers: dict[str, str]) -> None:
+    base = {"category": "heating", "text": "no heating at all, is that a problem for vulnerable people?",
+            "facts": {"affected": [{"code": "heating", "p": 0.9}], "extent": {"value": "total", "p": 0.9}}}
+    said = client.post("/api/v1/assess", headers=service_headers, json=base).json()
+    assert said["emergency"] is True  # the words alone: someone vulnerable, on the safe side
+    answered = client.post("/api/v1/assess", headers=service_headers,
+                           json={**base, "answers": {"at_risk": False}}).json()
+    assert (answered["priority"], answered["emergency"]) == ("urgent", False)
+
+
 def test_triage_without_facts_falls_back_to_the_phrase_rules(
     client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
 ) -> None:

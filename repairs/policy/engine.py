@@ -107,6 +107,14 @@ class Policy:
         normalised = normalise(text or "")
         return any(p.search(normalised) for p in self._vulnerability_patterns)
 
+    def vulnerable_in_words(self, text: str, facts: Facts | None) -> bool:
+        """Do the words say someone vulnerable is affected, where no resident's record is at hand (triage, the
+        assistant's assessment)? Not when the facts read in the same words, or the resident's answer, say
+        nobody at home is at risk: "nobody here is vulnerable" names the word only to deny it."""
+        if facts is not None and self._fact_rules.known(facts)["at_risk"] is False:
+            return False
+        return self.mentions_vulnerability(text)
+
     def category(self, code: str) -> Category:
         try:
             return self.categories[code]

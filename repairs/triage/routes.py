@@ -116,7 +116,7 @@ def assess(body: AssessBody, _principal: PrincipalDep, ctx: ContextDep) -> Asses
         raise Problem(422, "unknown_category", "Unknown category") from None
     facts = facts_or_422(body.facts, body.answers)
     result = ctx.policy.assess(
-        body.category, body.text, vulnerable=ctx.policy.mentions_vulnerability(body.text), tenure=None,
+        body.category, body.text, vulnerable=ctx.policy.vulnerable_in_words(body.text, facts), tenure=None,
         location_type=LocationType(body.location_type), at=utcnow(), learned_emergency=body.emergency_signal,
         facts=facts,
     )

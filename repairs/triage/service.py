@@ -58,7 +58,7 @@ def triage(parse: Parse, text: str, policy: Policy, *, now: datetime) -> Triage:
         category = next(
             (c for c in (category_from_intent(name) for name, _ in parse.ranking) if c), "other"
         )
-    vulnerable = policy.mentions_vulnerability(text)
+    vulnerable = policy.vulnerable_in_words(text, parse.facts)
     lowered = text.lower()
     location = LocationType.COMMUNAL if any(w in lowered for w in COMMUNAL_WORDS) else LocationType.IN_HOME
     # Safety first: if the words describe an emergency (a gas smell above all), it is a repair
