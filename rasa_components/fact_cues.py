@@ -107,6 +107,11 @@ CUES: dict[str, str] = {
                r"okay|work|warm|hot|on)|low (?:water )?pressure|trickle|lukewarm|half the|some days|"
                r"comes and goes|runs? out|sometimes|(?:very |really )?(?:weak|slow)|other one works|"
                r"the big one|main lift is working|for the other floors|only warm|\bbut the \w+ (?:tap|has)",
+    # Said in so many words that a service is out everywhere (decisive, unlike the looser `total`).
+    "total_strong": r"(?:total|complete) loss|lost all|\bat all\b|(?:whole|entire) (?:flat|house|home|property|"
+                    r"building|block)|every (?:tap|room|radiator|socket|lift)|any (?:tap|room|radiator|socket)s?\b|"
+                    r"all (?:the |of the |our )?(?:lifts|taps|radiators|sockets)|both (?:of the |our )?lifts|"
+                    r"neither (?:of the )?lifts?|no working lift|no lifts? (?:at all|working)|only lift",
     "only_toilet_true": r"only (?:one )?(?:toilet|loo|wc)|(?:one|sole|single|just one) (?:toilet|loo|wc)|"
                         r"no (?:other|second|another) (?:toilet|loo)|only (?:got|have) the one|only one in the|"
                         r"it'?s the only one|the only one we|only the one|one toilet only|only one bathroom",
@@ -155,7 +160,8 @@ CUES: dict[str, str] = {
                      r"put it out|it'?s out now|drained away|dry today|was patched|been boarded|secured them|"
                      r"boarded (?:it )?up|managed to",
     "secure_true": r"boarded|(?:been|was|is|now|temporarily|has since) (?:secured|boarded|made safe)|\bchain\b|"
-                   r"\bbolt\b|wedged|(?:still )?locks? (?:now|fine|ok)|locking now|locksmith|fixed it",
+                   r"\bbolt\b|wedged|(?:still )?locks? (?:now|fine|ok)|locking now|locksmith|fixed it|"
+                   r"(?:closed and )?locked (?:now|again|fine|ok)|locks? again",
     "secure_false": r"won'?t (?:lock|shut|close)|wont (?:lock|shut|close)|can'?t (?:lock|secure|close|shut)|"
                     r"(?:can'?t|cannot|can no longer|could not|couldn'?t) be (?:locked|secured|shut|closed)|"
                     r"cannot (?:lock|secure)|not lock|doesn'?t (?:lock|catch)|does not lock|wide open|stuck open|"
@@ -169,7 +175,8 @@ CUES: dict[str, str] = {
 }
 _COMPILED_CUES = {name: re.compile(pattern) for name, pattern in CUES.items()}
 _COMPILED_CODES = {code: [re.compile(p) for p in patterns] for code, patterns in CODE_PATTERNS.items()}
-CLAUSE_SPLIT = re.compile(r"[.!?;,\n]+|\bbut\b|\bhowever\b|\bthough\b|\bexcept\b")
+# A dash or a colon between words ends a clause too: "that's not why I'm messaging - the socket is sparking".
+CLAUSE_SPLIT = re.compile(r"[.!?;,\n:]+|\s[-\u2013\u2014]+\s|\bbut\b|\bhowever\b|\bthough\b|\bexcept\b")
 
 WORD_AGES = r"(\d{1,3})[- ](?:years?|yrs?)[- ]old|(?:is|aged|age|i'?m|i am|she'?s|he'?s|mum'?s|dad'?s) (\d{2,3})\b"
 AGE = re.compile(WORD_AGES)
@@ -182,7 +189,12 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "
             "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
             "twentieth")
 # "No water has got in" names water to deny it came in, not to say the taps are dry.
-NOT_SUPPLY = re.compile(r"no water (?:has |is |was |had )?(?:got|get|getting|come|coming|running|leak|dripping)")
+NOT_SUPPLY = re.compile(r"no water (?:has |is |was |had )?(?:got|get|getting|come|coming|running|leak|dripping)"
+                        r"(?! (?:out )?(?:from|of|out of) (?:any |the |my |our |a )?(?:taps?|sinks?|showers?|basins?))")
+# Gas named only to deny it ("no smell of gas", "I can't smell gas"): the learned gas_leak code is dropped then,
+# unless the shared detector finds a gas sign elsewhere in the message.
+GAS_DENIED = re.compile(r"\bno (?:smell (?:of )?|whiff (?:of )?|sign (?:of )?)?gas\b|\bno gas (?:smell|leak)|"
+                        r"(?:can'?t|cannot|don'?t|do not|didn'?t|did not) smell (?:any )?gas|\bnot (?:a )?gas leak")
 
 
 def normalise(text: str) -> str:
@@ -254,7 +266,8 @@ def fingerprint() -> str:
     that a model trained on other cues is never reused (it would read rows of another length)."""
     import hashlib
 
-    digest = hashlib.sha256(repr((FEATURE_NAMES, sorted(CUES.items()), sorted(CODE_PATTERNS.items()))).encode())
+    digest = hashlib.sha256(repr((FEATURE_NAMES, sorted(CUES.items()), sorted(CODE_PATTERNS.items()),
+                                  CLAUSE_SPLIT.pattern)).encode())
     return digest.hexdigest()[:12]
 
 
@@ -293,6 +306,8 @@ def decisive(text: str) -> dict[str, bool | str | None]:
         out["secure"] = False
     if flags["partial"] and not flags["total"]:
         out["extent"] = "partial"
+    elif flags["total_strong"] and not flags["partial"]:
+        out["extent"] = "total"
     if flags["trapped_false"]:
         out["trapped"] = False
     if flags["stairs_true"] and not flags["stairs_false"]:
@@ -304,8 +319,11 @@ def denied_hazards(text: str) -> set[str]:
     """Hazards the message names only to deny them within their clause ("no smell of gas", "nothing has got
     in"): an embedding sees the words and not the "no", so these are dropped whatever it says."""
     denied = {code for code, h in code_hits(text).items() if h.denied and code in HAZARD_CODES}
-    if NOT_SUPPLY.search(normalise(text)):
+    low = normalise(text)
+    if NOT_SUPPLY.search(low):
         denied.add("water_supply")
+    if GAS_DENIED.search(low) and gas.GAS not in gas.gas_hazards(text):
+        denied.add("gas_leak")
     return denied
 
 
