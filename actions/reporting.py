@@ -76,6 +76,10 @@ def ranked_categories(message: Dict[str, Any]) -> List[str]:
 
 # The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
 GAS_SIGNALS = frozenset(GAS_HAZARDS)
+# The policy's questions asked per report at most, each only while its answer could change the priority. A lift
+# report can need two: is anyone stuck in it now, and can everyone use the stairs (a fall hazard: is it above
+# the ground floor, and is anyone at risk). More than two and the resident waits behind a form again.
+MAX_FACT_QUESTIONS = 2
 
 
 def learned_emergency(tracker: Tracker) -> Optional[str]:
@@ -152,10 +156,12 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
         dispatcher.utter_message(text=out_of_hours_text(council))
 
     # Ask, then decide: when a fact the words leave unsaid would change the priority, the policy names one
-    # question, asked once per report and before anything else (verification included), so a leak that turns
-    # out to be spreading gets its safety advice at once. An emergency never waits for it.
+    # question, asked before anything else (verification included), so a leak that turns out to be spreading
+    # gets its safety advice at once; never the same one twice, and at most MAX_FACT_QUESTIONS per report.
+    # An emergency never waits for it.
     question = triage.get("question") if triage and not emergency else None
-    if question and not answers:
+    asked = answers or {}
+    if question and len(asked) < MAX_FACT_QUESTIONS and question.get("qualifier") not in asked:
         return [*events, SlotSet("category", category), *fact_questions.ask(dispatcher, question)]
 
     try:
@@ -428,13 +434,14 @@ class ActionSubmitReport(Action):
 
 async def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *,
                       said: Optional[bool] = None) -> List[EventType]:
-    """The resident answered the policy's question (a button, or a typed yes/no): record it and carry on with
-    the report, now decided with the answer. Anything else asks the question again."""
+    """The resident answered the policy's question (a button, or a typed yes/no): record it beside any earlier
+    answer and carry on with the report, now decided with the answers (which may ask one more question).
+    Anything else asks the question again."""
     question = tracker.get_slot("fact_question") or {}
     value = fact_questions.answered(tracker, question, said=said)
     if value is None or not question.get("qualifier"):
         return fact_questions.ask(dispatcher, question) if question.get("qualifier") else [SlotSet("awaiting", None)]
-    answers = {str(question["qualifier"]): value}
+    answers = {**(tracker.get_slot("fact_answers") or {}), str(question["qualifier"]): value}
     events: List[EventType] = [SlotSet("fact_answers", answers), SlotSet("fact_question", None),
                                SlotSet("awaiting", None)]
     return events + await start_report(dispatcher, tracker, fresh=False, answers=answers)

@@ -226,3 +226,66 @@ def test_the_question_comes_before_verification_so_a_spreading_leak_gets_its_adv
     row = ticket_row(services, chat.slots["last_ticket_ref"])
     assert (row["priority"], row["priority_rule"], row["priority_path"]) == ("emergency", "uncontained_leak", "facts")
     assert '"contained": {"value": false, "p": 1.0}' in row["facts"]
+
+
+LIFT = {"affected": [{"code": "lift", "p": 0.92}], "location": {"value": "communal", "p": 0.9}}
+RESTRICTOR = {"affected": [{"code": "fall_from_height", "p": 0.9}], "location": {"value": "in_home", "p": 0.9}}
+
+
+def button_question(responses: list[dict[str, Any]]) -> str:
+    [question] = [r for r in responses if r.get("buttons")]
+    return str(question["text"])
+
+
+def test_a_lift_out_asks_whether_anyone_is_stuck_then_about_the_stairs_and_calls_the_emergency(
+    services: Services,
+) -> None:
+    chat = Chat(services)
+    chat.verify()
+    responses, _ = chat.run("action_start_report", "the lift in our block isn't working", "repair_lifts", facts=LIFT)
+    assert button_question(responses) == "Is anyone stuck in the lift right now?"
+    responses, _ = chat.run("action_handle_answer", '/inform{"fact_answer": "false"}', "inform",
+                            entities=[{"entity": "fact_answer", "value": "false"}])
+    # Nobody stuck: the answer that could still change the priority is the stairs.
+    assert button_question(responses) == "Is someone unable to use the stairs because the lifts are out?"
+    assert chat.slots["fact_answers"] == {"trapped": False}
+    responses, _ = chat.run("action_handle_answer", '/inform{"fact_answer": "true"}', "inform",
+                            entities=[{"entity": "fact_answer", "value": "true"}])
+    words = said(responses)
+    assert "emergency" in words and "lift engineer" in words, words
+    row = ticket_row(services, chat.slots["last_ticket_ref"])
+    assert (row["priority"], row["priority_rule"], row["priority_path"]) == (
+        "emergency", "lifts_out_cannot_use_stairs", "facts")
+    assert '"trapped": {"value": false, "p": 1.0}' in row["facts"]
+    assert '"cannot_use_stairs": {"value": true, "p": 1.0}' in row["facts"]
+
+
+def test_a_broken_window_restrictor_asks_the_floor_then_who_is_at_risk(services: Services) -> None:
+    chat = Chat(services)
+    chat.verify()
+    responses, _ = chat.run("action_start_report", "the window restrictor in the bedroom is broken",
+                            "repair_doors_windows", facts=RESTRICTOR)
+    assert button_question(responses) == "Is the window above the ground floor?"
+    responses, _ = chat.run("action_handle_answer", '/inform{"fact_answer": "upper"}', "inform",
+                            entities=[{"entity": "fact_answer", "value": "upper"}])
+    assert button_question(responses) == "Is anyone at home elderly, disabled, very young, pregnant or unwell?"
+    responses, _ = chat.run("action_handle_answer", '/inform{"fact_answer": "true"}', "inform",
+                            entities=[{"entity": "fact_answer", "value": "true"}])
+    assert "emergency" in said(responses)
+    row = ticket_row(services, chat.slots["last_ticket_ref"])
+    assert (row["priority"], row["priority_rule"]) == ("emergency", "fall_from_height")
+
+
+def test_two_answers_that_rule_the_emergency_out_end_the_questions_and_the_report_goes_on(
+    services: Services,
+) -> None:
+    chat = Chat(services)
+    chat.verify()
+    chat.run("action_start_report", "lift broken again", "repair_lifts", facts=LIFT)
+    chat.run("action_handle_answer", '/inform{"fact_answer": "false"}', "inform",
+             entities=[{"entity": "fact_answer", "value": "false"}])
+    responses, events = chat.run("action_handle_answer", '/inform{"fact_answer": "false"}', "inform",
+                                 entities=[{"entity": "fact_answer", "value": "false"}])
+    assert not any(r.get("buttons") for r in responses) and "emergency" not in said(responses)
+    assert chat.slots["fact_answers"] == {"trapped": False, "cannot_use_stairs": False}
+    assert chat.active_loop == "report_form", events

@@ -115,9 +115,12 @@ QUESTIONS = [
     ({"affected": ["water_supply"]}, "extent", Priority.URGENT,
      {"total": Priority.EMERGENCY, "partial": Priority.URGENT}),
     ({"affected": ["power"]}, "extent", Priority.URGENT, {"total": Priority.EMERGENCY, "partial": Priority.ROUTINE}),
-    ({"affected": ["lift"], "extent": "total"}, "cannot_use_stairs", Priority.URGENT,
+    # A lift out: first whether anyone is stuck in it, then whether someone cannot use the stairs.
+    ({"affected": ["lift"]}, "trapped", Priority.URGENT, {True: Priority.EMERGENCY, False: Priority.URGENT}),
+    ({"affected": ["lift"], "extent": "total", "trapped": False}, "cannot_use_stairs", Priority.URGENT,
      {True: Priority.EMERGENCY, False: Priority.URGENT}),
-    ({"affected": ["lift"], "cannot_use_stairs": True}, "extent", Priority.URGENT,
+    # Someone who cannot use the stairs is stuck: an emergency while asking whether another lift works.
+    ({"affected": ["lift"], "cannot_use_stairs": True}, "extent", Priority.EMERGENCY,
      {"total": Priority.EMERGENCY, "partial": Priority.URGENT}),
     ({"affected": ["fall_from_height"], "floor": "upper"}, "at_risk", Priority.URGENT,
      {True: Priority.EMERGENCY, False: Priority.URGENT}),
