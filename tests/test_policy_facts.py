@@ -83,6 +83,8 @@ LOOK_ALIKES = [
     ({"affected": ["lift"], "extent": "partial"}, Priority.URGENT, "lift_out"),
     ({"affected": ["lift"], "extent": "total", "cannot_use_stairs": False}, Priority.URGENT, "lift_out"),
     ({"affected": ["lift"], "trapped": False, "current": False}, Priority.ROUTINE, None),
+    # Stuck earlier and out now, even when the words do not say the fault is over.
+    ({"affected": ["trapped_in_lift", "lift"], "trapped": False}, Priority.URGENT, "lift_out"),
     ({"affected": ["gas_appliance"], "contained": True}, Priority.URGENT, "gas_appliance_fault"),
     ({"affected": ["fall_from_height"], "floor": "upper", "at_risk": False}, Priority.URGENT, "fall_hazard"),
     ({"affected": ["fall_from_height"], "floor": "ground", "at_risk": True}, Priority.URGENT, "fall_hazard"),
@@ -234,9 +236,14 @@ def test_facts_naming_nothing_affected_leave_the_words_to_the_phrase_rules(polic
         result = policy.assess("plumbing", text, vulnerable=False, tenure=None, at=SUMMER, facts=facts)
         assert (result.emergency, result.path, result.rule, result.question) == (True, "phrases", "flooding", None)
         assert result.facts == facts  # recorded all the same
+    # The learned emergency signal is for a model without a fact extractor; once the extractor has read the words
+    # and held nothing, the signal alone does not make an emergency (it raised drains and chirping alarms).
     learned = policy.assess("other", "something is very wrong", vulnerable=False, tenure=None, at=SUMMER,
                             learned_emergency="water", facts=Facts.from_labels({"affected": []}))
-    assert learned.emergency and "model:water" in learned.reasons
+    assert not learned.emergency and "model:water" not in learned.reasons
+    without_facts = policy.assess("other", "something is very wrong", vulnerable=False, tenure=None, at=SUMMER,
+                                  learned_emergency="water")
+    assert without_facts.emergency and "model:water" in without_facts.reasons
 
 
 def test_the_learned_signal_does_not_override_facts(policy: Policy) -> None:
@@ -324,3 +331,18 @@ def test_the_shipped_fact_rules_load_and_their_order_holds(policy: Policy) -> No
         if rule.priority is not Priority.EMERGENCY:
             seen_lower = True
         assert not (seen_lower and rule.priority is Priority.EMERGENCY), rule.rule
+
+
+def test_a_report_naming_two_hazards_is_as_pressing_as_the_worst(policy: Policy) -> None:
+    """A window that may not shut is urgent while we ask; the same words' fall hazard on the 7th floor with a
+    3-year-old is an emergency, and the open rule ahead of it must not hide it."""
+    both = decide(policy, {"affected": ["insecure_entry", "fall_from_height"], "floor": "upper", "at_risk": True})
+    assert (both.priority, both.rule) == (Priority.EMERGENCY, "fall_from_height")
+    # Alone, the window's question still decides at urgent while it is asked.
+    alone = decide(policy, {"affected": ["insecure_entry"]})
+    assert (alone.priority, alone.rule) == (Priority.URGENT, "insecure_home")
+    assert alone.question is not None and alone.question.qualifier == "secure"
+    # Two open rules below an emergency: the first keeps the decision, and its question is the one asked.
+    two = decide(policy, {"affected": ["water_leak", "power"]})
+    assert (two.priority, two.rule) == (Priority.URGENT, "uncontained_leak")
+    assert two.question is not None and two.question.qualifier == "contained"

@@ -210,7 +210,10 @@ class Policy:
             priority = Priority.URGENT
             reasons.append("vulnerable_raise")
 
-        if (not from_facts and learned_emergency and priority is not Priority.EMERGENCY
+        # The learned signal speaks only for a model without a fact extractor: when the extractor read the words
+        # and held nothing affected, the signal alone raised drains, intercoms and chirping alarms to emergencies
+        # (the phrase rules above still read such words).
+        if (facts is None and learned_emergency and priority is not Priority.EMERGENCY
                 and learned_emergency in self.config.advice and not self._rules.guard.says_resolved(normalised)):
             priority = Priority.EMERGENCY
             reasons.append(f"model:{learned_emergency}")

@@ -152,17 +152,28 @@ class FactRuleSet:
         codes = self.codes(facts)
         known = self.known(facts)
         open_rules: list[tuple[FactRule, tuple[str, ...]]] = []
+        # An open rule's best decision below an emergency (a window that may not shut: urgent while we ask)
+        # stands unless a later rule decides an emergency: a report naming two hazards ("the restrictor has
+        # gone, the window opens fully, 7th floor, my son is 3" also reads as a window that will not shut) is
+        # as pressing as the worst of them. A rule that holds outright still decides at once.
+        meanwhile_decision: FactDecision | None = None
         for rule in self.rules:
             applies, unknown = rule.evaluate(codes, known)
             if not applies:
                 continue
             if not unknown:
-                return FactDecision(rule, rule.priority, (), tuple(open_rules))
+                if meanwhile_decision is None or rule.priority is Priority.EMERGENCY:
+                    return FactDecision(rule, rule.priority, (), tuple(open_rules))
+                continue
             open_rules.append((rule, unknown))
             meanwhile = rule.while_unknown(unknown)
-            if meanwhile is not None:
-                return FactDecision(rule, meanwhile, unknown, tuple(open_rules))
-        return FactDecision(None, None, (), tuple(open_rules))
+            if meanwhile is None:
+                continue
+            decision = FactDecision(rule, meanwhile, unknown, tuple(open_rules))
+            if meanwhile is Priority.EMERGENCY:
+                return decision
+            meanwhile_decision = meanwhile_decision or decision
+        return meanwhile_decision or FactDecision(None, None, (), tuple(open_rules))
 
     def question(self, facts: Facts, decision: FactDecision, final: Priority) -> Question | None:
         """The one question whose answer could change `final`, the priority decided: about the first open
