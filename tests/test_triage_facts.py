@@ -24,11 +24,13 @@ class ParseStandIn:
     def __init__(self) -> None:
         self.reply: dict[str, Any] = {}
         self.asked: list[dict[str, Any]] = []
+        self.peers: list[int | None] = []  # the client port each parse came from
         self.app = FastAPI()
 
         @self.app.post("/model/parse")
         async def parse(request: Request) -> dict[str, Any]:
             self.asked.append({"body": await request.json(), "token": request.query_params.get("token")})
+            self.peers.append(request.client.port if request.client else None)
             return self.reply
 
 
@@ -68,6 +70,16 @@ def test_triage_decides_from_the_parse_facts_and_names_its_question(
         "options": [{"label": "Contained", "value": True}, {"label": "Spreading", "value": False}],
     }
     assert rasa.asked == [{"body": {"text": "my pipe is leaking"}, "token": "rasa-token"}]
+
+
+def test_triage_keeps_one_connection_to_rasa_across_requests(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    # A client built per request opened a new connection (and a new SSL context) every time.
+    rasa.reply = reply("repair_plumbing", LEAK_UNSAID)
+    for text in ("my pipe is leaking", "the tap is leaking", "leak under the bath"):
+        assert client.post("/api/v1/triage", headers=service_headers, json={"text": text}).status_code == 200
+    assert len(rasa.peers) == 3 and len(set(rasa.peers)) == 1, rasa.peers
 
 
 def test_triage_calls_an_emergency_from_facts_the_phrases_would_miss(
