@@ -191,10 +191,7 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "
 # "No water has got in" names water to deny it came in, not to say the taps are dry.
 NOT_SUPPLY = re.compile(r"no water (?:has |is |was |had )?(?:got|get|getting|come|coming|running|leak|dripping)"
                         r"(?! (?:out )?(?:from|of|out of) (?:any |the |my |our |a )?(?:taps?|sinks?|showers?|basins?))")
-# Gas named only to deny it ("no smell of gas", "I can't smell gas"): the learned gas_leak code is dropped then,
-# unless the shared detector finds a gas sign elsewhere in the message.
-GAS_DENIED = re.compile(r"\bno (?:smell (?:of )?|whiff (?:of )?|sign (?:of )?)?gas\b|\bno gas (?:smell|leak)|"
-                        r"(?:can'?t|cannot|don'?t|do not|didn'?t|did not) smell (?:any )?gas|\bnot (?:a )?gas leak")
+
 
 
 def normalise(text: str) -> str:
@@ -322,7 +319,8 @@ def denied_hazards(text: str) -> set[str]:
     low = normalise(text)
     if NOT_SUPPLY.search(low):
         denied.add("water_supply")
-    if GAS_DENIED.search(low) and gas.GAS not in gas.gas_hazards(text):
+    # Gas named only to deny it: the learned gas_leak code is dropped (the shared detector says so).
+    if gas.gas_denied(text):
         denied.add("gas_leak")
     return denied
 

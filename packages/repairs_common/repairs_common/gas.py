@@ -243,6 +243,21 @@ def gas_hazards(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def gas_denied(text: str) -> bool:
+    """The message names a smell or leak of gas only to deny it ("no smell of gas", "I can't smell any gas"):
+    a gas sign is there and none of them counts. A learned reading of the same words sees "gas" and not "no"."""
+    normal = normalise(text)
+    seen = False
+    for sign in _SIGNS:
+        if sign.hazard != GAS:
+            continue
+        for match in sign.pattern.finditer(normal):
+            if _counts(normal, sign, match):
+                return False
+            seen = seen or _negated(normal, match, sign.hazard)
+    return seen
+
+
 def gas_hazard(text: str) -> str | None:
     """The hazard whose safety advice comes first ("carbon_monoxide", then "gas"), or None."""
     found = gas_hazards(text)
