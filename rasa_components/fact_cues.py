@@ -11,8 +11,10 @@ Pure Python (no Rasa, no NumPy), so it runs in Rasa's Python 3.10 and in the eva
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 from repairs_common import gas
 
@@ -212,7 +214,12 @@ class CodeHit:
 DETECTED = {"gas_leak": gas.GAS, "carbon_monoxide": gas.CARBON_MONOXIDE}
 
 
-def code_hits(text: str) -> dict[str, CodeHit]:
+# The extractor reads each message's cues three times (its feature row, the decisive qualifiers, the denied
+# hazards): a small cache of these pure functions of the text saves two of the three (about 3 ms a message on
+# this machine). It holds only what the text itself gives, so a second replica needs none of it; what it hands
+# out is read-only.
+@lru_cache(maxsize=64)
+def code_hits(text: str) -> Mapping[str, CodeHit]:
     detected = gas.gas_hazards(text)
     out: dict[str, CodeHit] = {code: CodeHit(hazard in detected, False) for code, hazard in DETECTED.items()}
     for code, patterns in _COMPILED_CODES.items():
@@ -232,10 +239,11 @@ def code_hits(text: str) -> dict[str, CodeHit]:
                 else:
                     hit = True
         out[code] = CodeHit(hit, denied and not hit)
-    return out
+    return MappingProxyType(out)
 
 
-def cue_flags(text: str) -> dict[str, bool]:
+@lru_cache(maxsize=64)
+def cue_flags(text: str) -> Mapping[str, bool]:
     low = normalise(text)
     flags = {name: pattern.search(low) is not None for name, pattern in _COMPILED_CUES.items()}
     ages = [int(a or b) for a, b in AGE.findall(low)]
@@ -246,7 +254,7 @@ def cue_flags(text: str) -> dict[str, bool]:
     if floors and all(n == 0 for n in floors):
         flags["floor_ground"] = True
     flags["floor_number_upper"] = any(n > 0 for n in floors)
-    return flags
+    return MappingProxyType(flags)
 
 
 CODE_FEATURES = tuple(sorted(set(CODE_PATTERNS) | set(DETECTED)))
@@ -276,7 +284,7 @@ def cue_vector(text: str) -> list[float]:
             + [float(flags[f]) for f in FLAG_FEATURES])
 
 
-def _first(flags: dict[str, bool], options: Iterable[tuple[str, object]]) -> object:
+def _first(flags: Mapping[str, bool], options: Iterable[tuple[str, object]]) -> object:
     for name, value in options:
         if flags.get(name):
             return value
