@@ -30,6 +30,9 @@ FINER_TO_CONTRACT = {
     "deny": "out_of_scope",
     "inform": "out_of_scope",
     "nlu_fallback": "out_of_scope",
+    # "Stop" and "what can you do?" carry no request the triage contract names.
+    "stop": "out_of_scope",
+    "ask_capabilities": "out_of_scope",
     "choose_category": "report_repair",
 }
 
