@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import complaints, fact_questions, handoff, shared_faults, tracking
+from actions import complaints, digressions, fact_questions, handoff, shared_faults, tracking
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
 from actions.reporting import answer_fact, chosen_category, start_report
@@ -36,6 +36,11 @@ class ActionHandleAffirm(Action):
         kind, reference = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
             return await answer_fact(dispatcher, tracker, said=True)
+        paused = digressions.paused_form(tracker)
+        if paused:
+            return digressions.carry_on(paused)
+        if kind == handoff.OFFER_CALLBACK:
+            return await handoff.book_callback(dispatcher, tracker, "Asked for a call back in the chat")
         if shared_faults.is_offer(kind) and reference:
             return await shared_faults.join(dispatcher, tracker, reference)
         if kind == "cancel" and reference:
@@ -63,6 +68,9 @@ class ActionHandleDeny(Action):
         kind, reference = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
             return await answer_fact(dispatcher, tracker, said=False)
+        paused = digressions.paused_form(tracker)
+        if paused:
+            return digressions.leave(dispatcher, paused)
         if shared_faults.is_offer(kind):
             return shared_faults.decline(dispatcher, tracker)
         if kind == "cancel":
@@ -74,6 +82,8 @@ class ActionHandleDeny(Action):
             dispatcher.utter_message(
                 text="OK. Try telling me in a few words, like \"leaking tap\" or \"check my repair\"."
             )
+        elif kind == handoff.OFFER_CALLBACK:
+            dispatcher.utter_message(text=ANYTHING_ELSE)
         elif kind == "retry_report":
             dispatcher.utter_message(text=REPORT_CANCELLED)
         else:
@@ -111,6 +121,10 @@ class ActionHandleAnswer(Action):
         kind, asked_about = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
             return await answer_fact(dispatcher, tracker)
+        paused = digressions.paused_form(tracker)
+        if paused:
+            # An answer to the paused form's question, typed instead of "yes": carry on, and it asks again.
+            return digressions.carry_on(paused)
         score = _score(tracker)
         if kind == "rate" and asked_about and score:
             return await _rate(dispatcher, tracker, asked_about, score)

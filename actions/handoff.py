@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Dict, List, Text
 
@@ -15,6 +16,18 @@ from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending
 from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, repairs_phone, yes_no
+
+OFFER_CALLBACK = "offer_callback"  # `awaiting`: the number was given, and a call back offered
+
+# Asking for the number itself ("is there a phone number for a real person?", "what number do I ring?"),
+# as against asking to be rung ("can someone call me back?").
+_NUMBER = re.compile(r"\b(numbers?|phone no|tel(ephone)? no|contact details|which line|what line)\b|"
+                     r"\b(ring|call|phone) (you|someone|somebody|the (council|office|team|repairs))\b", re.IGNORECASE)
+_CALL_ME = re.compile(r"\b(call|ring|phone|contact) me\b|\bcall ?back\b|\bring ?back\b", re.IGNORECASE)
+
+
+def asks_for_number(text: str) -> bool:
+    return bool(_NUMBER.search(text)) and not _CALL_ME.search(text)
 
 
 async def contact_line() -> str:
@@ -30,14 +43,18 @@ async def contact_line() -> str:
     )
 
 
-async def request_human(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def request_human(dispatcher: CollectingDispatcher, tracker: Tracker, *,
+                        in_form: bool = False) -> List[EventType]:
+    """A person: the number to call, and a call back. Asking for the number ("is there a number for a real
+    person?") gets the number and the offer of a call back; asking to be called gets the call back booked.
+    `in_form`: asked in the middle of a form, which will offer to carry on, so no second yes/no question."""
     await usage.count(tracker, "person")
     # Asking for a person ends whatever form was running (the rules say `active_loop: null`); without
     # this the form stays active after the hand-off and the next turn falls back.
-    return [ActiveLoop(None), SlotSet("requested_slot", None), *await _hand_off(dispatcher, tracker)]
+    return [ActiveLoop(None), SlotSet("requested_slot", None), *await _hand_off(dispatcher, tracker, in_form)]
 
 
-async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, in_form: bool) -> List[EventType]:
     client = get_client()
     try:
         resident = await current_resident(client, tracker)
@@ -51,10 +68,23 @@ async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
             buttons=[{"title": "Yes, call me back", "payload": "/start_verification"}],
         )
         return [SlotSet("pending", Pending.HUMAN.value)]
+    if asks_for_number(tracker.latest_message.get("text") or ""):
+        dispatcher.utter_message(text=await contact_line())
+        if in_form:
+            dispatcher.utter_message(text="If you'd rather someone called you, just say \"call me back\".")
+            return []
+        dispatcher.utter_message(text="Or would you like someone from the repairs team to call you back?",
+                                 buttons=yes_no("Yes, call me back", "No, thanks"))
+        return [SlotSet("awaiting", OFFER_CALLBACK)]
     reason = tracker.get_slot("description") or tracker.latest_message.get("text") or "Asked for a person in the chat"
+    return await book_callback(dispatcher, tracker, reason)
+
+
+async def book_callback(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
+    """Ask the repairs team to call the (verified) resident back; once per message, however often it is sent."""
     key = f"callback:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
     try:
-        answer = await client.request_callback(resident_channel(tracker), reason, idempotency_key=key)
+        answer = await get_client().request_callback(resident_channel(tracker), reason, idempotency_key=key)
     except (ServiceUnavailable, ApiError):
         dispatcher.utter_message(text=await contact_line())
         return []

@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from repairs_common.gas import HAZARDS as GAS_HAZARDS
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
-from actions import fact_questions, shared_faults
+from actions import fact_questions, report_changes, shared_faults
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
@@ -249,7 +249,9 @@ class ValidateReportForm(FormValidationAction):
         category = tracker.get_slot("category") or "other"
         slots = ["category_confirmed", "place"]
         description = tracker.get_slot("description") or ""
-        if len(description.split()) < 6:
+        # Details asked for a short report, kept once given, and asked again when the resident changes them.
+        if (len(description.split()) < 6 or tracker.get_slot("details")
+                or tracker.get_slot("awaiting") == report_changes.CHANGING_DETAILS):
             slots.append("details")
         if category not in COMMUNAL_CATEGORIES and tracker.get_slot("location_type") != "communal":
             slots.append("access")
@@ -291,7 +293,10 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         self._gas_check(dispatcher, tracker)
-        return {"details": _typed(value)[:2000] or None}
+        details = _typed(value)[:2000] or None
+        if details and tracker.get_slot("awaiting") == report_changes.CHANGING_DETAILS:
+            return {"details": details, "awaiting": None}
+        return {"details": details}
 
     def validate_access(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -302,7 +307,20 @@ class ValidateReportForm(FormValidationAction):
     def validate_report_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return {"report_confirmed": bool(value)}
+        """Yes logs it. "No, that's wrong" asks which part to change (a button, or words naming it), and
+        only that part is asked again; a "no" to that question, or "Cancel the report", logs nothing."""
+        if value is True:
+            return {"report_confirmed": True, "awaiting": None}
+        changing = report_changes.changing(tracker)
+        if value is False:
+            if changing or report_changes.leaving(tracker.latest_message.get("text") or ""):
+                return {"report_confirmed": False, "awaiting": None}
+            return {"report_confirmed": None, "awaiting": report_changes.CHANGING}
+        field = report_changes.named_field(value, report_changes.offered(tracker))
+        if field is None:
+            # Words that name no part of the summary: ask which part, with the buttons.
+            return {"report_confirmed": None, "awaiting": report_changes.CHANGING}
+        return report_changes.reopened(field)
 
 
 class ActionAskCategoryConfirmed(Action):
@@ -334,6 +352,10 @@ class ActionAskReportConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         category = tracker.get_slot("category") or "other"
+        if report_changes.changing(tracker):
+            dispatcher.utter_message(text="No problem. Which part should I change?",
+                                     buttons=report_changes.buttons(report_changes.offered(tracker)))
+            return []
         lines = [
             "Here's what I'll send to the repairs team:",
             f"• Problem: {CATEGORY_NAMES.get(category, category)}",
@@ -347,7 +369,9 @@ class ActionAskReportConfirmed(Action):
         if tracker.get_slot("vulnerable_present"):
             lines.append("• Someone vulnerable is affected")
         lines.append("Shall I log it?")
-        dispatcher.utter_message(text="\n".join(lines), buttons=yes_no("Yes, log it", "No, cancel"))
+        # "Change something" is a "no": it asks which part (actions/report_changes.py).
+        dispatcher.utter_message(text="\n".join(lines), buttons=[*yes_no("Yes, log it", "Change something"),
+                                                                 {"title": "Cancel", "payload": "/stop"}])
         return []
 
 
