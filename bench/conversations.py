@@ -70,6 +70,19 @@ SCRIPT: tuple[Step, ...] = (
                              "a floorboard in the living room is loose and moves when you step on it",
                              "the bathroom sink is coming away from the wall"),
          _ASKS_CATEGORY + _ASKS_ACCESS, "who is this chat + start the report form"),
+    # The policy asks one question when a fact the report leaves unsaid would change its priority (data/policy.yml
+    # `fact_questions`): a resident answers it as asked, so these are conditional too, and then the form goes on.
+    Step("say the water is contained", ("yes it's contained", "yeah it's contained", "yes, it's just under the sink",
+                                        "yes it's not going anywhere", "yes, a bowl is catching it",
+                                        "yep contained", "yes it's only in the cupboard", "yes, it stays in the sink",
+                                        "yes, it's all under control", "yes it's contained, just a drip"),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=("is the water contained",),
+         tap='/inform{"fact_answer": "true"}'),
+    Step("say another toilet works", ("no, there's another one", "no we have two toilets", "no, there's a second loo",
+                                      "nope, the downstairs one works", "no there's another toilet upstairs",
+                                      "no, we've got two", "no, the other toilet is fine", "no there's a spare one",
+                                      "no, another one works", "no we have another"),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=("only toilet",), tap='/inform{"fact_answer": "false"}'),
     # When the model is sure of the category it goes straight to access, so these two are conditional.
     Step("confirm the category", ("yes", "yes that's right", "yep", "correct", "that's it", "yeah",
                                   "yes that's the one", "spot on", "right", "yes it is"),
