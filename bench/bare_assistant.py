@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.conversations import SCRIPT, Conversation, LoadResult, Turn, choose, drive
+from bench.conversations import SCRIPT, Conversation, LoadResult, Turn, choose, drive, fill
 from evaluation.rasa_process import (
     RASA_BIN,
     ROOT,
@@ -118,7 +118,7 @@ async def _play(client: httpx.AsyncClient, conversation: Conversation, rng: rand
         if step.kind != SCRIPT[0].kind and think[1] > 0:
             await asyncio.sleep(rng.uniform(*think))
         _, template = choose(step, rng)
-        body: dict[str, Any] = {"sender": conversation.sender, "message": template.format(ref=conversation.reference)}
+        body: dict[str, Any] = {"sender": conversation.sender, "message": fill(template, conversation.reference)}
         started = time.perf_counter()
         try:
             response = await client.post(REST_WEBHOOK, json=body)

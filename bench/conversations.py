@@ -42,6 +42,7 @@ class Step:
 
 _ASKS_CATEGORY = ("is that right",)
 _ASKS_ACCESS = ("when can we get in",)
+_ASKS_FACT = ("is the water contained", "only toilet")  # the policy's one question (data/policy.yml)
 TAP_SHARE = 0.5  # how often a resident taps the offered button rather than typing the answer
 
 # What residents say at each step, written from how people talk to a council's repairs line (not taken
@@ -69,20 +70,20 @@ SCRIPT: tuple[Step, ...] = (
                              "the kitchen sink is draining really slowly and gurgles",
                              "a floorboard in the living room is loose and moves when you step on it",
                              "the bathroom sink is coming away from the wall"),
-         _ASKS_CATEGORY + _ASKS_ACCESS, "who is this chat + start the report form"),
+         _ASKS_CATEGORY + _ASKS_ACCESS + _ASKS_FACT, "who is this chat + start the report form"),
     # The policy asks one question when a fact the report leaves unsaid would change its priority (data/policy.yml
     # `fact_questions`): a resident answers it as asked, so these are conditional too, and then the form goes on.
     Step("say the water is contained", ("yes it's contained", "yeah it's contained", "yes, it's just under the sink",
                                         "yes it's not going anywhere", "yes, a bowl is catching it",
                                         "yep contained", "yes it's only in the cupboard", "yes, it stays in the sink",
                                         "yes, it's all under control", "yes it's contained, just a drip"),
-         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=("is the water contained",),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=(_ASKS_FACT[0],),
          tap='/inform{"fact_answer": "true"}'),
     Step("say another toilet works", ("no, there's another one", "no we have two toilets", "no, there's a second loo",
                                       "nope, the downstairs one works", "no there's another toilet upstairs",
                                       "no, we've got two", "no, the other toilet is fine", "no there's a spare one",
                                       "no, another one works", "no we have another"),
-         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=("only toilet",), tap='/inform{"fact_answer": "false"}'),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=(_ASKS_FACT[1],), tap='/inform{"fact_answer": "false"}'),
     # When the model is sure of the category it goes straight to access, so these two are conditional.
     Step("confirm the category", ("yes", "yes that's right", "yep", "correct", "that's it", "yeah",
                                   "yes that's the one", "spot on", "right", "yes it is"),
@@ -114,6 +115,11 @@ SCRIPT: tuple[Step, ...] = (
 
 
 MAKES_TICKET = "confirm the report"  # the step whose answer carries the new ticket's reference
+
+
+def fill(template: str, reference: str | None) -> str:
+    """A phrasing with the conversation's ticket in place of "{ref}" (a tapped payload's own braces stay)."""
+    return template.replace("{ref}", reference or "")
 
 
 def choose(step: Step, rng: random.Random) -> tuple[str, str]:
@@ -240,7 +246,7 @@ async def _play(client: httpx.AsyncClient, secret: str, conversation: Conversati
             result.errors[f"skipped: {step.kind} (no ticket was made)"] += 1
             continue
         label, template = choose(step, rng)
-        text = template.format(ref=conversation.reference)
+        text = fill(template, conversation.reference)
         started = time.perf_counter()
         try:
             replies = await _say(client, secret, conversation.sender, text)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from bench.conversations import _REFERENCE, MAKES_TICKET, SCRIPT, Conversation, LoadResult, Turn, choose
+from bench.conversations import _REFERENCE, MAKES_TICKET, SCRIPT, Conversation, LoadResult, Turn, choose, fill
 from tests.telegram_standin import SentMessage, TelegramStandIn
 
 _TAPS = {"/affirm"}  # scripted texts that are button taps, by the payload the button carries
@@ -92,7 +92,7 @@ class _Player:
                 self.error(f"skipped: {step.kind} (no ticket was made)")
                 continue
             label, template = choose(step, rng)
-            outcome = self.turn(chat, template.format(ref=conversation.reference))
+            outcome = self.turn(chat, fill(template, conversation.reference))
             if isinstance(outcome, str):
                 self.error(f"{outcome}: {step.kind}")
                 continue
