@@ -205,3 +205,18 @@ def test_an_emergency_told_during_verification_gets_its_advice_and_verification_
     say(stack, chat, TENANT[0])
     done = say(stack, chat, TENANT[1])
     assert "verified" in done and "logged this as an emergency" in done, done
+
+
+def test_a_digression_while_adding_information_comes_back_to_it(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    to_the_summary(stack, chat)
+    reference = re.search(r"HR-[0-9A-Z]{6}", say(stack, chat, "/affirm"))
+    assert reference, "no ticket was made"
+    asked = say(stack, chat, f"I'd like to add some more details to {reference.group(0)}")
+    assert "What would you like to add?" in asked, asked
+    help_text = say(stack, chat, "what can you do")
+    assert f"{CARRY_ON} adding information to {reference.group(0)}?" in help_text, help_text
+    assert "What would you like to add?" in say(stack, chat, "/affirm")
+    added = say(stack, chat, "the screws for the hinge have gone missing as well")
+    assert f"added that to {reference.group(0)}" in added, added
