@@ -46,7 +46,7 @@ async def _play(client: httpx.AsyncClient, secret: str, conversation: talk.Conve
             result.errors[f"skipped: {step.kind} (no ticket was made)"] += 1
             continue
         label, template = phrasing(step, k)
-        text = template.format(ref=conversation.reference)
+        text = talk.fill(template, conversation.reference)
         started = time.perf_counter()
         answer = talk._text(await talk._say(client, secret, conversation.sender, text))
         wanted = [e.format(ref=conversation.reference).lower() for e in step.expect]
