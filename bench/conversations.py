@@ -42,7 +42,8 @@ class Step:
 
 _ASKS_CATEGORY = ("is that right",)
 _ASKS_ACCESS = ("when can we get in",)
-_ASKS_FACT = ("is the water contained", "only toilet")  # the policy's one question (data/policy.yml)
+# The policy's questions about a report (data/policy.yml `fact_questions`).
+_ASKS_FACT = ("is the water contained", "only toilet", "can you lock or shut it now")
 TAP_SHARE = 0.5  # how often a resident taps the offered button rather than typing the answer
 
 # What residents say at each step, written from how people talk to a council's repairs line (not taken
@@ -84,6 +85,11 @@ SCRIPT: tuple[Step, ...] = (
                                       "no, we've got two", "no, the other toilet is fine", "no there's a spare one",
                                       "no, another one works", "no we have another"),
          _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=(_ASKS_FACT[1],), tap='/inform{"fact_answer": "false"}'),
+    Step("say the door still locks", ("yes it still locks", "yes, I can lock it, it's just stiff", "yeah it locks",
+                                      "yes it shuts and locks", "yes I can still lock it", "yep, it locks with a push",
+                                      "yes it does lock", "yes, it locks fine in the end", "yes we can lock it",
+                                      "yes it closes and locks ok"),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=(_ASKS_FACT[2],), tap='/inform{"fact_answer": "true"}'),
     # When the model is sure of the category it goes straight to access, so these two are conditional.
     Step("confirm the category", ("yes", "yes that's right", "yep", "correct", "that's it", "yeah",
                                   "yes that's the one", "spot on", "right", "yes it is"),
