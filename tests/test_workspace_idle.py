@@ -101,7 +101,9 @@ def test_an_idle_session_goes_to_the_sign_in_page_which_says_why_and_comes_back(
     back = client.post("/officer/login", follow_redirects=False, data={
         "email": officer.email, "password": officer.password, "csrf_token": csrf_of(form), "next": page})
     assert back.status_code == 303 and back.headers["location"] == page
-    # The same cookie, kept by someone who copied it, opens nothing now.
+    # The same cookie, kept by someone who copied it, opens nothing now. (Their browser holds only that one: a
+    # jar holding the new session's cookie beside it would send both.)
+    client.cookies.clear()
     client.cookies.set("officer_session", token, path="/officer")
     again = client.get("/officer/queue", follow_redirects=False)
     assert again.status_code == 303 and "idle" not in again.headers["location"]
