@@ -20,7 +20,7 @@ from statistics import quantiles
 
 import yaml
 
-from evaluation.rasa_process import RASA_BIN, ROOT, rasa_env, rasa_server, train
+from evaluation.rasa_process import RASA_BIN, ROOT, rasa_env, rasa_server, train, training_fingerprint
 from repairs.policy.loader import load_policy
 from repairs.triage.rasa_client import RasaNluClient
 from repairs.triage.service import triage
@@ -114,12 +114,18 @@ def evaluate(name: str, model: Path, messages: list[dict[str, object]]) -> Score
 
 
 def cross_validation(folds: int, config: Path | None = None) -> dict[str, float]:
+    """Rasa's k-fold cross-validation of a pipeline on nlu/. It trains the pipeline k times (the slowest part of
+    `make eval`), so a result is reused while everything training reads and the number of folds are unchanged."""
     config = config or ROOT / "config.yml"
     out = RESULTS / "cross-validation" / config.stem
-    command = [str(RASA_BIN), "test", "nlu", "--nlu", str(ROOT / "nlu"), "--config", str(config),
-               "--cross-validation", "--folds", str(folds), "--out", str(out)]
-    subprocess.run(command, cwd=ROOT, env=rasa_env(), check=True, stdout=subprocess.DEVNULL,  # noqa: S603
-                   stderr=subprocess.STDOUT)
+    stamp = out / "inputs.txt"
+    inputs = f"{training_fingerprint(config)} {folds} folds"
+    if not (stamp.exists() and stamp.read_text() == inputs and (out / "intent_report.json").exists()):
+        command = [str(RASA_BIN), "test", "nlu", "--nlu", str(ROOT / "nlu"), "--config", str(config),
+                   "--cross-validation", "--folds", str(folds), "--out", str(out)]
+        subprocess.run(command, cwd=ROOT, env=rasa_env(), check=True, stdout=subprocess.DEVNULL,  # noqa: S603
+                       stderr=subprocess.STDOUT)
+        stamp.write_text(inputs)
     report = json.loads((out / "intent_report.json").read_text())
     return {"accuracy": report.get("accuracy", 0.0), "macro_f1": report["macro avg"]["f1-score"],
             "weighted_f1": report["weighted avg"]["f1-score"]}
