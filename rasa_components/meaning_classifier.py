@@ -154,7 +154,8 @@ class MeaningIntentClassifier(IntentClassifier, GraphComponent):
     def _persist(self) -> None:
         assert self._weights is not None
         with self._model_storage.write_to(self._resource) as directory:
-            np.savez(directory / ARRAYS, **self._weights)
+            w = self._weights
+            np.savez(directory / ARRAYS, coef=w["coef"], intercept=w["intercept"], examples=w["examples"])
             (directory / META).write_text(json.dumps({"classes": self._classes, "vocabulary": self._vocabulary}))
 
     @classmethod
