@@ -9,21 +9,20 @@ could not finish before the first was released.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from evaluation.rasa_process import free_port, managed_process, rasa_env, wait_until_ready
 from tests.assistant_stack import action_server_command
+from tests.json_standin import JsonAnswers
 
 SLOW_CHAT, QUICK_CHAT = "telegram:880001", "telegram:880002"
 HOLD_LIMIT = 120  # seconds: the stand-in lets a held request go by itself after this, so nothing hangs for ever
@@ -37,7 +36,7 @@ class Held:
     release: threading.Event = field(default_factory=threading.Event)
 
 
-class _Service(BaseHTTPRequestHandler):
+class _Service(JsonAnswers):
     held = Held()
 
     def do_GET(self) -> None:
@@ -45,22 +44,11 @@ class _Service(BaseHTTPRequestHandler):
             if self.headers.get("X-Resident-Channel") == SLOW_CHAT:
                 type(self).held.arrived.set()
                 type(self).held.release.wait(HOLD_LIMIT)
-            self._answer({"id": 1, "first_name": "Sam", "tenure": "tenant"})
+            self.answer({"id": 1, "first_name": "Sam", "tenure": "tenant"})
         elif self.path.startswith("/api/v1/tickets"):
-            self._answer({"items": []})
+            self.answer({"items": []})
         else:
-            self._answer({"code": "not_found", "detail": ""}, status=404)
-
-    def _answer(self, doc: dict[str, Any], status: int = 200) -> None:
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.answer({"code": "not_found", "detail": ""}, status=404)
 
 
 @dataclass

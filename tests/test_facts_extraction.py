@@ -9,7 +9,6 @@ from the development or blind sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,21 +17,9 @@ import yaml
 from repairs_common.facts import AFFECTED_CODES, BOOLEAN_QUALIFIERS, CHOICE_QUALIFIERS, Facts
 
 from evaluation.fact_rules import emergency_rules, is_emergency
-from evaluation.rasa_process import ROOT, RunningRasa, rasa_server, train
+from evaluation.rasa_process import ROOT, RunningRasa
 from rasa_components.fact_cues import code_hits, cue_flags, decisive, denied_hazards, lexicon_facts
-
-
-@pytest.fixture(scope="module")
-def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRasa]:
-    log = tmp_path_factory.mktemp("facts") / "rasa.log"
-    with rasa_server(train(ROOT / "models").path, log_file=log) as running:
-        yield running
-
-
-def parse(rasa: RunningRasa, text: str) -> dict[str, Any]:
-    r = httpx.post(f"{rasa.url}/model/parse", params={"token": rasa.token}, json={"text": text}, timeout=30)
-    r.raise_for_status()
-    return dict(r.json())
+from tests.rasa_parse import parse, rasa_for_parsing  # noqa: F401  (the `rasa` fixture)
 
 
 def facts_of(rasa: RunningRasa, text: str) -> Facts:

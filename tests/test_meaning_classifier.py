@@ -9,29 +9,13 @@ written for this test; none comes from the development or blind sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import httpx
 import pytest
 import yaml
 
-from evaluation.rasa_process import ROOT, RunningRasa, rasa_server, train
+from evaluation.rasa_process import ROOT, RunningRasa
+from tests.rasa_parse import parse, rasa_for_parsing  # noqa: F401  (the `rasa` fixture)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRasa]:
-    log = tmp_path_factory.mktemp("meaning") / "rasa.log"
-    with rasa_server(train(ROOT / "models").path, log_file=log) as running:
-        yield running
-
-
-def parse(rasa: RunningRasa, text: str) -> dict[str, Any]:
-    r = httpx.post(f"{rasa.url}/model/parse", params={"token": rasa.token}, json={"text": text}, timeout=30)
-    r.raise_for_status()
-    return dict(r.json())
 
 
 def fallback_threshold() -> float:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -29,6 +29,7 @@ import pytest
 
 from evaluation.rasa_process import RASA_PYTHON, ROOT, rasa_env
 from tests.assistant_stack import Stack, assistant_stack, texts
+from tests.json_standin import JsonAnswers
 
 TENANT = ("T-100001", "NW1 8YL")  # seed-demo's first home (a tenant)
 PHONE = "020 7974 4444"  # the action server's REPAIRS_PHONE default (the service's too)
@@ -161,7 +162,7 @@ def test_an_action_that_raises_answers_and_logs_no_word_of_the_conversation(stac
 # -- the actions' client: which answers are the resident's, which are failures of ours -------------------
 
 
-class _Answers(BaseHTTPRequestHandler):
+class _Answers(JsonAnswers):
     """Answers every call with the status its path starts with (/s401/...), or never (/hang/...)."""
 
     def do_POST(self) -> None:
@@ -171,16 +172,8 @@ class _Answers(BaseHTTPRequestHandler):
             time.sleep(3)
             return
         status = int(first.removeprefix("s"))
-        body = json.dumps({"code": "no_match", "detail": "Those details don't match."}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/problem+json")
-        self.send_header("X-Request-ID", f"req{status}abcdef")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer({"code": "no_match", "detail": "Those details don't match."}, status,
+                    content_type="application/problem+json", headers={"X-Request-ID": f"req{status}abcdef"})
 
 
 CLIENT_PROBE = """
@@ -230,7 +223,7 @@ def test_the_client_tells_the_services_answers_from_failures_of_ours(tmp_path: P
     assert "T-100001" not in done.stderr and "NW1 8YL" not in done.stderr
 
 
-class _InFlightOnce(BaseHTTPRequestHandler):
+class _InFlightOnce(JsonAnswers):
     """The service's answer while the same idempotency key is still being served (409 "retry"), then the
     ticket: what a create looks like when its first attempt timed out on our side but ran on the service's."""
 
@@ -242,15 +235,7 @@ class _InFlightOnce(BaseHTTPRequestHandler):
         first = len(type(self).calls) == 1
         status, doc = (409, {"code": "retry", "detail": "A duplicate request was in flight; retry shortly."}) \
             if first else (201, {"reference": "HR-1234AB", "priority": "routine"})
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(doc, status)
 
 
 CREATE_PROBE = """
