@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as redis_asyncio
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 REDIS_KEY_PREFIX = "signed-channel:nonce:"
 SQL_TABLE = "signed_channel_nonces"
@@ -29,6 +29,11 @@ SQL_TABLE = "signed_channel_nonces"
 SQL_PRUNE_EVERY = 100
 # Every call to a store has a time limit (seconds).
 STORE_TIMEOUT = 5.0
+# How long one SQLite statement waits for another connection's lock before SQLite answers "database is locked";
+# the claim then tries again until STORE_TIMEOUT is spent.
+SQLITE_BUSY_TIMEOUT = 1.0
+# SQLite's own words for "another connection holds the lock": worth another try within the claim's time limit.
+SQLITE_CONTENDED = ("database is locked", "database table is locked", "database schema has changed")
 
 
 class ReplayStoreUnavailable(Exception):
@@ -102,27 +107,29 @@ class SQLReplayStore:
                     # A pool (SQLAlchemy 1.4 opens a new SQLite connection per use by default), shared by the
                     # worker threads claims run in.
                     engine = sa.create_engine(self._url, poolclass=sa.pool.QueuePool, pool_size=2,
-                                              connect_args={"timeout": STORE_TIMEOUT, "check_same_thread": False})
+                                              connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False})
                     sa.event.listen(engine, "connect", _sqlite_without_a_sync_per_claim)
                 else:
                     engine = sa.create_engine(self._url, pool_pre_ping=True,
                                               connect_args={"connect_timeout": int(STORE_TIMEOUT)})
-                try:
-                    self._metadata.create_all(engine, checkfirst=True)
-                except SQLAlchemyError:
-                    # Another replica made the table at the same moment: it is there now.
-                    self._metadata.create_all(engine, checkfirst=True)
+                deadline = time.monotonic() + STORE_TIMEOUT
+                while True:
+                    try:
+                        self._metadata.create_all(engine, checkfirst=True)
+                        break
+                    except SQLAlchemyError:
+                        # Another replica made the table (or switched the file to WAL) at the same moment; it is
+                        # there on the next look. Give up only when the claim's time is spent.
+                        if time.monotonic() > deadline:
+                            engine.dispose()
+                            raise
+                        time.sleep(0.05)
                 self._engine = engine
             return self._engine
 
     def _claim(self, nonce: str, expires_at: float) -> bool:
         engine = self._connected()
-        try:
-            with engine.begin() as conn:
-                conn.execute(self._table.insert().values(nonce=nonce, expires_at=math.ceil(expires_at)))
-            claimed = True
-        except IntegrityError:
-            claimed = False
+        claimed = self._insert_once(engine, nonce, expires_at)
         with self._lock:
             self._claims += 1
             prune = self._claims % SQL_PRUNE_EVERY == 0
@@ -130,6 +137,24 @@ class SQLReplayStore:
             with engine.begin() as conn:
                 conn.execute(self._table.delete().where(self._table.c.expires_at < int(time.time())))
         return claimed
+
+    def _insert_once(self, engine: sa.engine.Engine, nonce: str, expires_at: float) -> bool:
+        """True when this insert made the row, False when it was there already. SQLite gives up waiting for
+        another connection's lock after its busy timeout (the CI machine under full load saw it) with "database
+        is locked": the insert did not happen, so trying again is safe, until the claim's own time is spent."""
+        deadline = time.monotonic() + STORE_TIMEOUT
+        while True:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(self._table.insert().values(nonce=nonce, expires_at=math.ceil(expires_at)))
+                return True
+            except IntegrityError:
+                return False
+            except OperationalError as exc:
+                contended = any(words in str(exc.orig) for words in SQLITE_CONTENDED)
+                if not contended or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     async def claim(self, nonce: str, expires_at: float) -> bool:
         try:

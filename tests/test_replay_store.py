@@ -43,7 +43,27 @@ async def unavailable(url):
         return
     print(json.dumps({"refused": None}))
 
-asyncio.run((unavailable if sys.argv[1] == "down" else main)(sys.argv[2]))
+async def contended(url):
+    # Another connection holds SQLite's write lock for longer than one statement waits: the claim must wait its
+    # turn and win, not refuse the resident's turn.
+    import sqlite3, threading
+    import rasa_channel.replay as replay
+    replay.SQLITE_BUSY_TIMEOUT = 0.05
+    store = replay_store_from_url(url)
+    assert await store.claim(secrets.token_hex(16), time.time() + 60)  # the table exists now
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.6, lambda: holder.execute("COMMIT"))
+    releaser.start()
+    started = time.monotonic()
+    won = await store.claim(secrets.token_hex(16), time.time() + 60)
+    waited = time.monotonic() - started
+    releaser.join()
+    await store.close()
+    print(json.dumps({"won": won, "waited_past_the_lock": waited >= 0.5}))
+
+modes = {"down": unavailable, "contended": contended}
+asyncio.run(modes.get(sys.argv[1], main)(sys.argv[2]))
 """
 
 
@@ -85,6 +105,12 @@ def test_postgresql_lets_one_replica_claim_a_nonce(postgres_url: str) -> None:
 
 def test_sqlite_lets_one_replica_claim_a_nonce(tmp_path) -> None:
     _one_claim_wins(run_script("claim", f"sqlite:///{tmp_path / 'rasa-tracker.db'}"), "SQLReplayStore")
+
+
+def test_sqlite_claim_waits_out_a_lock_held_longer_than_its_busy_timeout(tmp_path) -> None:
+    # CI once refused a claim with "database is locked" under full load: contention is ours to wait out.
+    outcome = run_script("contended", f"sqlite:///{tmp_path / 'rasa-tracker.db'}")
+    assert outcome == {"won": True, "waited_past_the_lock": True}
 
 
 @pytest.mark.parametrize("kind", ["redis", "postgresql"])
