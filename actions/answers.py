@@ -123,8 +123,10 @@ class ActionHandleAnswer(Action):
             return await answer_fact(dispatcher, tracker)
         paused = digressions.paused_form(tracker)
         if paused:
-            # An answer to the paused form's question, typed instead of "yes": carry on, and it asks again.
-            return digressions.carry_on(paused)
+            # An answer to the paused form's question, typed instead of "yes", is that answer (a button from
+            # before the pause is not: the form carries on and asks again).
+            answer = digressions.typed_answer(tracker)
+            return digressions.carry_on_with_answer(paused, answer) if answer else digressions.carry_on(paused)
         score = _score(tracker)
         if kind == "rate" and asked_about and score:
             return await _rate(dispatcher, tracker, asked_about, score)

@@ -7,7 +7,9 @@ given kept. "Stop" or "cancel that" ends the form instead, with nothing logged.
 Small talk and out-of-scope questions inside a form do not pause it: the rules
 (data/dialogue/digressions.yml) give a short answer and the form asks its question again.
 
-What was paused lives in the `awaiting` slot ("resume:report_form"), so any replica can take the answer."""
+What was paused, and the question it had asked, live in the `awaiting` slot ("resume:report_form:place"), so any
+replica can take the answer. An answer to that question typed instead of "yes" ("the bathroom") is taken as the
+answer: the form starts again with it, and asks what comes next."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, tracking
+from actions import handoff, report_changes, tracking
 from actions.pending import Pending
 from actions.texts import CATEGORY_NAMES, yes_no
 
@@ -42,10 +44,52 @@ _REPORT_SLOTS = ("category_confirmed", "place", "details", "access", "vulnerable
                  "location_type", "facts", "fact_answers", "fact_question", "report_id", "description")
 
 
+# The questions a typed answer can answer while the form is paused, and whether any words can be that answer
+# (False: only words the form's validator recognises, such as the summary's "the room's wrong").
+_TYPED_ANSWERS = {"tenancy_reference": True, "postcode": True, "place": True, "details": True, "access": True,
+                  "information_text": True, "report_confirmed": False}
+# The questions that ask the resident to describe the problem: words read as a repair answer them too.
+DESCRIBING = ("details", "information_text")
+
+
+def _paused(tracker: Tracker) -> tuple[Optional[str], Optional[str]]:
+    kind, _, rest = (tracker.get_slot("awaiting") or "").partition(":")
+    form, _, question = rest.partition(":")
+    if kind != RESUME or form not in FORMS:
+        return None, None
+    return form, question or None
+
+
 def paused_form(tracker: Tracker) -> Optional[str]:
     """The form waiting for "shall we carry on?", if any."""
-    kind, _, form = (tracker.get_slot("awaiting") or "").partition(":")
-    return form if kind == RESUME and form in FORMS else None
+    return _paused(tracker)[0]
+
+
+def paused_question(tracker: Tracker) -> Optional[str]:
+    """The slot the paused form had asked for when it was paused, if known."""
+    return _paused(tracker)[1]
+
+
+def typed_answer(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The paused form's question answered by the latest message instead of "yes": the slot and the words, or None.
+    A button is never a typed answer, and a word the summary's validator would not take (see _TYPED_ANSWERS)
+    is left to it only when it names a part of the summary."""
+    question = paused_question(tracker)
+    text = str(tracker.latest_message.get("text") or "").strip()
+    if question not in _TYPED_ANSWERS or not text or text.startswith("/"):
+        return None
+    if not _TYPED_ANSWERS[question] and not report_changes.named_field(text, list(report_changes.FIELD_NAMES)):
+        return None
+    return {question: text[:4000]}
+
+
+def carry_on_with_answer(form: str, answer: Dict[str, Any]) -> List[EventType]:
+    """Start the paused form again with its question answered: the form validates the answer as if it had just
+    been given to it, then asks what comes next. The answer's events come last: a form coming back validates the
+    slot events at the very end of the conversation (rasa_sdk's `Tracker.slots_to_validate`)."""
+    question = next(iter(answer))
+    return [SlotSet("awaiting", None), ActiveLoop(form), SlotSet("requested_slot", question),
+            *[SlotSet(slot, value) for slot, value in answer.items()]]
 
 
 def describe(tracker: Tracker, form: str) -> str:
@@ -62,11 +106,19 @@ def describe(tracker: Tracker, form: str) -> str:
     return f"checking who you are, so I can {goal}" if goal else "checking who you are"
 
 
-def offer_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> List[EventType]:
-    """Pause `form` and ask whether to come back to it."""
+def ask_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> None:
     dispatcher.utter_message(text=f"Shall we carry on with {describe(tracker, form)}?",
                              buttons=yes_no("Yes, carry on", "No, leave it"))
-    return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("awaiting", f"{RESUME}:{form}")]
+
+
+def offer_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: str,
+                      asked: Optional[str] = None) -> List[EventType]:
+    """Pause `form` and ask whether to come back to it. `asked`: the question it had reached, when the form is
+    no longer running (offered again after a second interruption); else the one it is asking now."""
+    ask_to_carry_on(dispatcher, tracker, form)
+    asked = asked or tracker.get_slot("requested_slot")
+    paused = f"{RESUME}:{form}:{asked}" if asked else f"{RESUME}:{form}"
+    return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("awaiting", paused)]
 
 
 def carry_on(form: str) -> List[EventType]:

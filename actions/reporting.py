@@ -12,13 +12,13 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from repairs_common.gas import HAZARDS as GAS_HAZARDS
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
-from actions import fact_questions, report_changes, shared_faults
+from actions import digressions, fact_questions, interruptions, report_changes, shared_faults
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
+from actions.interruptions import GAS_SIGNALS, learned_emergency
 from actions.pending import Pending, start_verification
 from actions.safety import create_emergency_ticket, mentions_gas, out_of_hours_text
 from actions.texts import (
@@ -74,18 +74,10 @@ def ranked_categories(message: Dict[str, Any]) -> List[str]:
     return [c for c in found if c]
 
 
-# The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
-GAS_SIGNALS = frozenset(GAS_HAZARDS)
 # The policy's questions asked per report at most, each only while its answer could change the priority. A lift
 # report can need two: is anyone stuck in it now, and can everyone use the stairs (a fall hazard: is it above
 # the ground floor, and is anyone at risk). More than two and the resident waits behind a form again.
 MAX_FACT_QUESTIONS = 2
-
-
-def learned_emergency(tracker: Tracker) -> Optional[str]:
-    signal = (tracker.latest_message or {}).get("emergency") or {}
-    kind = signal.get("kind") if isinstance(signal, dict) else None
-    return str(kind) if kind and kind != "none" else None
 
 
 async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fresh: bool = True,
@@ -232,12 +224,31 @@ class ActionStartReport(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        paused = digressions.paused_form(tracker)
+        if paused in interruptions.PAUSABLE and not interruptions.is_gas(tracker):
+            # A repair told while a form waits for "shall we carry on?": an emergency is dealt with and the form
+            # offered again; words describing the problem answer the paused question when it asked for them.
+            verdict = await interruptions.emergency_verdict(tracker)
+            if verdict is not None:
+                return await interruptions.handle(dispatcher, tracker, verdict, paused,
+                                                  digressions.paused_question(tracker))
+            answer = digressions.typed_answer(tracker)
+            if answer is not None and digressions.paused_question(tracker) in digressions.DESCRIBING:
+                return digressions.carry_on_with_answer(paused, answer)
         return await start_report(dispatcher, tracker, fresh=True)
 
 
 class ValidateReportForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_report_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        # An emergency told at any of the report's questions is not its answer (actions/interruptions.py).
+        interrupted = await interruptions.interrupt(dispatcher, tracker, "report_form")
+        if interrupted is not None:
+            return interrupted
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self,
@@ -413,6 +424,8 @@ class ActionSubmitReport(Action):
         reset = [SlotSet(s, None) for s in ("category_confirmed", "place", "details", "access", "vulnerable_present",
                                              "report_confirmed", "location_type", "facts", "fact_answers",
                                              "fact_question", "report_request")]
+        if digressions.paused_form(tracker) == "report_form":
+            return []  # the form stopped for an emergency and waits for "shall we carry on?", not finished
         if not tracker.get_slot("report_confirmed"):
             dispatcher.utter_message(text=REPORT_CANCELLED)
             return [*reset, SlotSet("report_id", None), SlotSet("description", None)]

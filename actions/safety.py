@@ -14,12 +14,16 @@ from rasa_sdk.executor import CollectingDispatcher
 # so the safety text never waits for the service; the other actions ask it through this module.
 from repairs_common.gas import mentions_gas
 
+from actions import digressions
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.fact_questions import message_facts
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
 from actions.texts import service_down
+
+# The forms a verified resident fills in, which an emergency pauses rather than ends (actions/interruptions.py).
+PAUSABLE = ("report_form", "information_form")
 
 __all__ = ["ActionEmergency", "create_emergency_ticket", "mentions_gas", "out_of_hours_text"]
 
@@ -80,9 +84,9 @@ class ActionEmergency(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
+        ended: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         events: List[EventType] = [
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
+            *ended,
             SlotSet("description", text[:4000]),
             SlotSet("category", "gas"),
             # This message's facts, not an earlier report's, go with the ticket.
@@ -105,5 +109,12 @@ class ActionEmergency(Action):
                 "you are."
             )
             return [*events, SlotSet("report_id", key), *start_verification(Pending.EMERGENCY)]
-        return events + await create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
-                                                facts=message_facts(tracker))
+        logged = await create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
+                                               facts=message_facts(tracker))
+        # A report or an addition the gas interrupted (running, or already paused by a digression) keeps what the
+        # resident gave, and is offered back once the emergency is logged, as for any other emergency.
+        form = tracker.active_loop_name if tracker.active_loop_name in PAUSABLE else digressions.paused_form(tracker)
+        if form is not None and form in PAUSABLE:
+            asked = None if tracker.active_loop_name == form else digressions.paused_question(tracker)
+            return [*ended, *logged, *digressions.offer_to_carry_on(dispatcher, tracker, form, asked)]
+        return events + logged

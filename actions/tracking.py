@@ -271,7 +271,11 @@ class ActionSubmitInformation(Action):
             dispatcher.utter_message(text=f"Thanks, I've added that to {reference}.")
             return []
 
-        result = await _guarded(dispatcher, add) if reference and text else []
+        if not text:
+            # The form stopped before its answer (an emergency paused it, actions/interruptions.py): its offer to
+            # carry on, in `awaiting`, stands.
+            return []
+        result = await _guarded(dispatcher, add) if reference else []
         return [*result, SlotSet("information_text", None), SlotSet("awaiting", None)]
 
 
@@ -288,7 +292,7 @@ def _action(name: str, function: Callable[[CollectingDispatcher, Tracker], Await
     return _Capability
 
 
-ActionCheckStatus = _action("action_check_status", check_status)
+# "What are my repairs?" outside a form is actions/open_questions.ActionCheckStatus (it asks again what it interrupted).
 ActionCancelRepair = _action("action_cancel_repair", cancel_repair)
 ActionReopenRepair = _action("action_reopen_repair", reopen_repair)
 ActionRateRepair = _action("action_rate_repair", rate_repair)

@@ -1,0 +1,109 @@
+"""An emergency told in the middle of a form ("someone is stuck in the lift" at "Where is the problem?") is not
+the form's answer. Its safety advice comes first, then it is logged as an emergency, and then the resident is
+asked whether to carry on with the form, which is paused as any digression pauses it (actions/digressions.py).
+
+What counts as an emergency is the repairs service's policy (`/api/v1/assess`, the same verdict a fresh report
+gets); nothing here lists emergencies. Only words that describe a repair are put to it: the message's intent is a
+repair, or the emergency classifier flagged it; "weekday mornings" or "the kitchen" cost no call.
+
+Gas and carbon monoxide keep their own path: the rules say the gas advice first (data/dialogue/rules.yml), and
+the form validators say it for gas words read as an answer. Verification keeps its path too: a repair told there
+is not an answer, so the form lets go of it and the report it starts gives an emergency its advice at once and
+verifies the resident for it (actions/reporting.start_report).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from repairs_common.gas import HAZARDS as GAS_HAZARDS
+from repairs_common.gas import mentions_gas
+from repairs_common.taxonomy import category_from_intent
+
+from actions import digressions
+from actions.client import ApiError, ServiceUnavailable, get_client
+from actions.fact_questions import message_facts
+from actions.safety import PAUSABLE, create_emergency_ticket, out_of_hours_text
+
+# The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
+GAS_SIGNALS = frozenset(GAS_HAZARDS)
+
+
+def learned_emergency(tracker: Tracker) -> Optional[str]:
+    """The language model's emergency signal for the latest message (rasa_components.emergency_classifier)."""
+    signal = (tracker.latest_message or {}).get("emergency") or {}
+    kind = signal.get("kind") if isinstance(signal, dict) else None
+    return str(kind) if kind and kind != "none" else None
+
+
+def is_gas(tracker: Tracker) -> bool:
+    message = tracker.latest_message or {}
+    intent = str((message.get("intent") or {}).get("name") or "")
+    return intent == "repair_gas" or mentions_gas(message.get("text") or "") or learned_emergency(
+        tracker) in GAS_SIGNALS
+
+
+def _answering_now(tracker: Tracker, form: str) -> bool:
+    """Is the form running on words the resident typed to its question? Not when it was started (or started
+    again) this turn: then the latest message is what led to it, already judged by whoever started it."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            text = str(event.get("text") or "")
+            return bool(text.strip()) and not text.startswith("/")  # a button is not words to judge
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return False
+    return False
+
+
+async def emergency_verdict(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The policy's verdict on the latest message when it describes a non-gas emergency, else None (also when
+    the service cannot say: the words are then taken as the form's answer, as they were before)."""
+    message = tracker.latest_message or {}
+    intent = str((message.get("intent") or {}).get("name") or "")
+    category = category_from_intent(intent)
+    signal = learned_emergency(tracker)
+    if category is None and signal is None:
+        return None
+    try:
+        verdict = await get_client().assess(category or "other", str(message.get("text") or ""),
+                                            emergency_signal=signal, facts=message_facts(tracker))
+    except (ServiceUnavailable, ApiError):
+        return None
+    if not verdict.get("emergency"):
+        return None
+    # What it is, for the ticket: the repair the words were understood as (the verdict names no category).
+    return {**verdict, "category": category or "other"}
+
+
+async def interrupt(dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> Optional[List[EventType]]:
+    """The events that stop `form` for an emergency told at its question (advice, the ticket, the offer to carry
+    on), or None when the message is an ordinary answer."""
+    if form not in PAUSABLE or not _answering_now(tracker, form) or is_gas(tracker):
+        return None
+    verdict = await emergency_verdict(tracker)
+    if verdict is None:
+        return None
+    # The words were read as the answer at the start of the turn: unread them, so the question is asked again.
+    unread = [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
+    return [*unread, *await handle(dispatcher, tracker, verdict, form)]
+
+
+async def handle(dispatcher: CollectingDispatcher, tracker: Tracker, verdict: Dict[str, Any], form: str,
+                 asked: Optional[str] = None) -> List[EventType]:
+    """Advice, the emergency logged, and the offer to carry on with `form` (paused at `asked`, or at the question
+    it is asking now)."""
+    dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {verdict.get('advice') or ''}".strip())
+    try:
+        council = await get_client().council()
+    except (ServiceUnavailable, ApiError):
+        council = {}
+    dispatcher.utter_message(text=out_of_hours_text(council))
+    text = str(tracker.latest_message.get("text") or "")
+    key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    logged = await create_emergency_ticket(dispatcher, tracker, category=str(verdict["category"]), description=text,
+                                           key=key, facts=message_facts(tracker))
+    return [*logged, *digressions.offer_to_carry_on(dispatcher, tracker, form, asked)]
