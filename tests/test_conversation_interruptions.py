@@ -145,7 +145,6 @@ def test_after_an_emergency_the_paused_report_is_finished_with_everything_kept(s
 def test_an_emergency_while_adding_information_is_logged_and_the_addition_offered_back(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     report_until(stack, chat, CUPBOARD, "summary")
     reference = re.search(r"HR-[0-9A-Z]{6}", say(stack, chat, "/affirm"))
     assert reference
@@ -204,7 +203,6 @@ def test_gas_at_any_question_of_a_report_gets_the_gas_advice_first(stack, openin
 def test_gas_while_adding_information_and_while_a_report_is_paused_gets_the_gas_advice_first(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     report_until(stack, chat, CUPBOARD, "summary")
     reference = re.search(r"HR-[0-9A-Z]{6}", say(stack, chat, "/affirm"))
     assert reference
@@ -225,7 +223,6 @@ def test_gas_while_adding_information_and_while_a_report_is_paused_gets_the_gas_
 def test_a_place_typed_instead_of_yes_after_a_digression_is_the_answer(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     report_until(stack, chat, BATH, "place")
     assert CARRY_ON in say(stack, chat, "hang on, what repairs have I got open")
     answer = say(stack, chat, "in the bathroom upstairs")
@@ -269,7 +266,6 @@ def test_a_tenancy_reference_typed_instead_of_yes_after_a_digression_is_the_answ
 def test_repairs_asked_for_while_a_call_back_is_offered_then_the_offer_again(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     assert "call you back?" in say(stack, chat, "is there a phone number for a real person if I need one?")
     answer = say(stack, chat, "what are my repairs")
     in_order(answer, "open repair", "Shall I still book a call back")
@@ -279,7 +275,6 @@ def test_repairs_asked_for_while_a_call_back_is_offered_then_the_offer_again(sta
 def test_repairs_asked_for_while_a_cancel_is_asked_then_the_question_again(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     report_until(stack, chat, CUPBOARD, "summary")
     reference = re.search(r"HR-[0-9A-Z]{6}", say(stack, chat, "/affirm"))
     assert reference
@@ -292,7 +287,6 @@ def test_repairs_asked_for_while_a_cancel_is_asked_then_the_question_again(stack
 def test_repairs_asked_for_while_a_paused_report_is_offered_then_the_offer_again(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     report_until(stack, chat, BATH, "place")
     assert CARRY_ON in say(stack, chat, "what can you do")
     answer = say(stack, chat, "show me my repairs")
@@ -330,7 +324,6 @@ def test_no_thats_wrong_at_the_summary_changes_any_one_part(stack, pick, asked, 
 def test_who_is_at_home_can_be_changed_at_the_summary(stack):
     chat = new_chat()
     verify(stack, chat)
-    made = NewTickets(stack)
     answer = say(stack, chat, "there's black mould growing all over my bedroom wall")
     for _ in range(6):
         if "Shall I log it?" in answer:
