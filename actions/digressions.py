@@ -137,7 +137,8 @@ def leave(dispatcher: CollectingDispatcher, form: str) -> List[EventType]:
         dispatcher.utter_message(text="OK, I haven't added anything.")
         return [*events, SlotSet("information_text", None)]
     dispatcher.utter_message(text="OK. Is there anything else I can help with?")
-    return [*events, SlotSet("pending", None), SlotSet("tenancy_reference", None), SlotSet("postcode", None)]
+    return [*events, SlotSet("pending", None), SlotSet("pending_after", None), SlotSet("tenancy_reference", None),
+            SlotSet("postcode", None)]
 
 
 def stop(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

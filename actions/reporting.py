@@ -38,6 +38,10 @@ COMMUNAL_PLACES = (
     "car park", "door entry", "intercom", "estate", "block", "roof", "garden", "outside",
 )
 VULNERABILITY_MATTERS = {"damp_mould", "lifts"}
+# The requests an emergency told during their verification does not undo: they need nothing the emergency's
+# report overwrites (a report or a complaint keeps its words in the slots the emergency's report takes).
+KEPT_AFTER_EMERGENCY = {p.value for p in (Pending.STATUS, Pending.CANCEL, Pending.REOPEN, Pending.RATE,
+                                          Pending.INFORMATION, Pending.PHOTO, Pending.HUMAN)}
 COLD_MONTHS = {10, 11, 12, 1, 2, 3, 4}
 
 
@@ -164,7 +168,11 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
     if resident is None:
         pending = Pending.EMERGENCY if emergency else Pending.REPORT
         dispatcher.utter_message(text=NOT_VERIFIED_YET)
-        return [*events, SlotSet("category", category), *start_verification(pending)]
+        # An emergency told while verification was running for something else goes first; that something
+        # else is kept, to be carried out after it (actions/resume.py).
+        earlier = tracker.get_slot("pending") if tracker.active_loop_name == "verify_form" else None
+        after = [SlotSet("pending_after", earlier)] if emergency and earlier in KEPT_AFTER_EMERGENCY else []
+        return [*events, SlotSet("category", category), *after, *start_verification(pending)]
 
     if emergency:
         key = f"report:{report_id}"

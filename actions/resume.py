@@ -54,4 +54,10 @@ async def resume_pending(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     except ValueError:  # nothing pending (None), or a name no flow has (an old conversation's)
         dispatcher.utter_message(text="What can I help you with?")
         return events
-    return events + await flow(dispatcher, tracker)
+    events += await flow(dispatcher, tracker)
+    # The request an emergency told during verification went before (actions/reporting.start_report).
+    try:
+        after = RESUMABLE[Pending(tracker.get_slot("pending_after"))]
+    except ValueError:
+        return events
+    return [*events, SlotSet("pending_after", None), *await after(dispatcher, tracker)]

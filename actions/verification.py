@@ -127,5 +127,5 @@ class ActionAfterVerification(Action):
             if float(tracker.get_slot("verify_failures") or 0) >= MAX_FAILURES:
                 dispatcher.utter_message(text=VERIFY_FAILED_FINALLY)
                 dispatcher.utter_message(text=await contact_line())
-            return [*cleared, SlotSet("pending", None), SlotSet("verify_failures", 0.0)]
+            return [*cleared, SlotSet("pending", None), SlotSet("pending_after", None), SlotSet("verify_failures", 0.0)]
         return cleared + await resume_pending(dispatcher, tracker)

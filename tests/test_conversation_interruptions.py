@@ -164,7 +164,8 @@ def test_an_emergency_during_verification_gets_its_advice_first_and_verification
     assert "doesn't look like a tenancy reference" not in answer, answer
     say(stack, chat, TENANT[0])
     done = say(stack, chat, TENANT[1])
-    assert "verified" in done and LOGGED in done, done
+    # The emergency first, then what verification was started for.
+    in_order(done, "verified", LOGGED, "open repair")
 
 
 # --- gas, at every question of every form ----------------------------------------------------------------------
