@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from repairs.alerts.routes import router as alerts_router
@@ -16,6 +19,7 @@ from repairs.notifications.officer_routes import router as deliveries_router
 from repairs.notifications.routes import router as outbox_router
 from repairs.notifications.sweeper import outbox_sweeper
 from repairs.open311.routes import router as open311_router
+from repairs.personal_data.scheduler import retention_scheduler
 from repairs.problems import install_problem_handlers
 from repairs.residents.routes import router as residents_router
 from repairs.tickets.officer_routes import router as officer_router
@@ -27,6 +31,13 @@ from repairs.usage.routes import router as usage_router
 from repairs.workspace import pages as workspace
 
 
+@contextlib.asynccontextmanager
+async def background_jobs(app: FastAPI) -> AsyncIterator[None]:
+    """FastAPI lifespan: the outbox sweeper and the daily retention run, while the app serves."""
+    async with outbox_sweeper(app), retention_scheduler(app.state.context):
+        yield
+
+
 def create_app(context: ServiceContext) -> FastAPI:
     app = FastAPI(
         title="Housing repairs service",
@@ -36,7 +47,7 @@ def create_app(context: ServiceContext) -> FastAPI:
             "legal timescales. Resident endpoints are called by the assistant with the service token and "
             "an X-Resident-Channel header; officer endpoints need an officer token."
         ),
-        lifespan=outbox_sweeper,
+        lifespan=background_jobs,
     )
     app.state.context = context
     install_problem_handlers(app)

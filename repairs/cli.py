@@ -169,6 +169,37 @@ def cmd_report_counts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    from repairs.context import build_context
+    from repairs.personal_data.retention_run import recent_runs, run_retention
+    from repairs.personal_data.schedule import RetentionConfigError
+
+    try:
+        ctx = build_context(_settings(args))
+    except RetentionConfigError as exc:
+        print(f"The retention schedule cannot be used: {exc}", file=sys.stderr)
+        return 1
+    if args.action == "show":
+        for rule in ctx.retention.rules.values():
+            print(f"{rule.name:24} {rule.does:10} {rule.keep_days:6} days from {rule.counts_from}")
+        if ctx.tracker is None:
+            print("REPAIRS_TRACKER_DATABASE_URL is not set: conversations in Rasa's tracker store are left alone.")
+        for run in recent_runs(ctx, limit=5):
+            treated = sum(run.counts.values())
+            print(f"run #{run.id} {run.started_at:%Y-%m-%d %H:%M} UTC ({run.trigger}): {run.status}, {treated} records")
+        return 0
+    outcome = run_retention(ctx, trigger="command")
+    if not outcome.ran:
+        print(f"Not run: {outcome.reason}.")
+        return 0
+    print(f"Retention run #{outcome.run_id} finished.")
+    for name, count in outcome.counts.items():
+        print(f"  {name:24} {count}")
+    if ctx.tracker is None:
+        print("Conversations were left alone: REPAIRS_TRACKER_DATABASE_URL is not set.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m repairs", description=__doc__)
     parser.add_argument("--database-url", help="overrides REPAIRS_DATABASE_URL")
@@ -215,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "(after loading tickets other than through the service)")
     counts.add_argument("action", choices=["check", "rebuild"])
     counts.set_defaults(func=cmd_report_counts)
+
+    retention = sub.add_parser("retention", help="apply data/retention.yml now (remove or anonymise personal data "
+                               "past its period), or show the schedule and the last runs")
+    retention.add_argument("action", choices=["run", "show"])
+    retention.set_defaults(func=cmd_retention)
     return parser
 
 

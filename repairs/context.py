@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from repairs.appointments.slots import SlotConfig, load_slot_config
 from repairs.database import make_engine, make_session_factory
+from repairs.personal_data.kinds import kind_names
+from repairs.personal_data.schedule import RetentionSchedule, load_schedule
+from repairs.personal_data.tracker_store import TrackerStore
 from repairs.photos.storage import FilesystemPhotoStore, PhotoStore
 from repairs.policy.engine import Policy
 from repairs.policy.loader import load_policy
@@ -28,6 +31,10 @@ class ServiceContext:
     slots: SlotConfig
     nlu: RasaNluClient
     api_token: str | None
+    # How long personal data is kept (data/retention.yml with the settings' overrides), and Rasa's tracker
+    # store when the service has been told where it is (REPAIRS_TRACKER_DATABASE_URL).
+    retention: RetentionSchedule
+    tracker: TrackerStore | None = None
 
 
 def build_context(settings: Settings, *, engine: Engine | None = None) -> ServiceContext:
@@ -52,6 +59,9 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Servic
             timeout=settings.rasa_timeout_seconds,
         ),
         api_token=token,
+        retention=load_schedule(settings.data_dir, known=kind_names(), overrides=settings.retention_days),
+        # The engine is built on first use: a tracker database that is down does not stop the service starting.
+        tracker=TrackerStore(settings.tracker_database_url) if settings.tracker_database_url else None,
     )
 
 

@@ -120,9 +120,29 @@ class Settings(BaseSettings):
     # session_config.session_expiration_time), so a "conversation" is what the assistant calls a session.
     conversation_idle_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60, alias="REPAIRS_CONVERSATION_IDLE_MINUTES")
 
+    # Personal data (repairs/personal_data, data/retention.yml). Days per kind of record over the file's, as
+    # JSON: '{"photos": 365}'. A kind not in the file is refused at start-up.
+    retention_days: dict[str, int] = Field(default_factory=dict, alias="REPAIRS_RETENTION_DAYS")
+    # Each replica asks this often whether a retention run is due; one run per `every` hours, whichever replica
+    # takes the lease (0: the service never runs it; `python -m repairs retention run` still does).
+    retention_check_seconds: float = Field(default=3600, ge=0, alias="REPAIRS_RETENTION_CHECK_SECONDS")
+    retention_every_hours: float = Field(default=24, gt=0, alias="REPAIRS_RETENTION_EVERY_HOURS")
+    # Rasa's tracker store as a SQLAlchemy URL (the database endpoints*.yml names), for subject access exports,
+    # erasure and the conversations' retention. Unset: those leave the conversations alone and say so.
+    tracker_database_url: str | None = Field(default=None, alias="REPAIRS_TRACKER_DATABASE_URL")
+
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 
-    @field_validator("officer_alert_chat", "secure_cookies", "telegram_bot_username", mode="before")
+    @field_validator("retention_days")
+    @classmethod
+    def _days_not_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        wrong = sorted(name for name, days in value.items() if days < 0)
+        if wrong:
+            raise ValueError(f"retention days cannot be negative: {', '.join(wrong)}")
+        return value
+
+    @field_validator("officer_alert_chat", "secure_cookies", "telegram_bot_username", "tracker_database_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -7,6 +7,7 @@ from repairs.channels import models as channel_models
 from repairs.database import Base
 from repairs.idempotency import models as idempotency_models
 from repairs.notifications import models as notification_models
+from repairs.personal_data import models as personal_data_models
 from repairs.reports import day_counts as report_models
 from repairs.residents import models as resident_models
 from repairs.tickets import models as ticket_models
@@ -22,6 +23,7 @@ __all__ = [
     "idempotency_models",
     "metadata",
     "notification_models",
+    "personal_data_models",
     "report_models",
     "resident_models",
     "ticket_models",

@@ -77,12 +77,20 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 
 def claimable(
-    channels: Sequence[str], *, now: datetime, limit: int, resident_id: int | None = None
+    channels: Sequence[str], *, now: datetime, limit: int, resident_id: int | None = None, chat: str | None = None
 ) -> Select[Notification, str | None]:
     """Due rows for `channels` (and those with no channel at all), each with the channel it goes to, oldest
-    due first, locked. It walks ix_outbox_status_next in order and stops at `limit`."""
+    due first, locked. It walks ix_outbox_status_next in order and stops at `limit`. With `chat`, only the rows
+    of `resident_id` and those addressed to that chat itself (an erasure's notice, sent after the resident's
+    link to the chat is gone)."""
     target_channel = _target_channel()
-    only_resident = [Notification.resident_id == resident_id] if resident_id is not None else []
+    only_resident: list[ColumnElement[bool]] = []
+    if chat is not None:
+        to_chat = and_(Notification.external_id == chat, Notification.channel.in_(list(channels)))
+        only_resident = [or_(Notification.resident_id == resident_id, to_chat) if resident_id is not None
+                         else to_chat]
+    elif resident_id is not None:
+        only_resident = [Notification.resident_id == resident_id]
     return (
         select(Notification, target_channel)
         .where(
@@ -128,9 +136,15 @@ def claim(
                 ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
             )
         )
-        if resident_id is None:
+        # A chat no resident is linked to (most web chat visitors) has nothing to collect, bar an erasure's
+        # notice addressed to the chat itself: one look in the small index of chat-addressed rows says.
+        if resident_id is None and session.scalar(
+            select(Notification.id).where(Notification.external_id == external_id, Notification.channel == channel,
+                                          Notification.status == OutboxStatus.PENDING).limit(1)
+        ) is None:
             return []
-    rows = session.execute(claimable(channels, now=now, limit=limit, resident_id=resident_id)).all()
+    rows = session.execute(claimable(channels, now=now, limit=limit, resident_id=resident_id,
+                                     chat=external_id)).all()
     if not rows:
         return []
     resident_ids = {note.resident_id for note, _ in rows if note.resident_id is not None}

@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repairs.database import Base, UTCDateTime, utcnow
@@ -25,7 +25,13 @@ class OutboxStatus(enum.StrEnum):
 
 class Notification(Base):
     __tablename__ = "notification_outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at", "id"),
+        # The few rows addressed to a chat rather than a resident (the officers' group, an erasure's notice),
+        # looked up by the chat when web chat asks for its messages.
+        Index("ix_outbox_external_id", "external_id", postgresql_where=text("external_id IS NOT NULL"),
+              sqlite_where=text("external_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -57,6 +57,9 @@ class Resident(Base):
     # Free-form codes such as "elderly", "disability", "young_children", "respiratory".
     vulnerabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Erased at the resident's request (repairs/personal_data/erasure.py): the row stays, nameless, because
+    # the complaints and ratings the reports count hang off it; it no longer verifies.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tenancy: Mapped[Tenancy] = relationship(back_populates="residents")
     identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="resident", cascade="all, delete-orphan")

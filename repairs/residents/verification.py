@@ -40,7 +40,7 @@ def verify_and_link(
     row = session.execute(
         select(Tenancy, Resident)
         .join(Resident, Resident.tenancy_id == Tenancy.id)
-        .where(Tenancy.reference == tenancy_reference, Resident.is_lead.is_(True))
+        .where(Tenancy.reference == tenancy_reference, Resident.is_lead.is_(True), Resident.erased_at.is_(None))
         .order_by(Resident.id)
         .limit(1)
     ).first()

@@ -134,6 +134,10 @@ class Ticket(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     reporter_email: Mapped[str | None] = mapped_column(String(254))
     reporter_phone: Mapped[str | None] = mapped_column(String(30))
+    # When the retention schedule (or an erasure) removed the report's free text and contact details, and
+    # the free text in its audit entries (repairs/personal_data): each is done once.
+    details_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    audit_text_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -286,6 +290,8 @@ class Complaint(Base):
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response: Mapped[str | None] = mapped_column(Text)  # the answer sent to the resident at this stage
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its words (and its answers') were removed under the retention schedule or an erasure.
+    details_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The database removes the events with the complaint (a resident's erasure); the ORM never deletes them.

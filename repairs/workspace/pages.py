@@ -18,6 +18,7 @@ from repairs.workspace import (
     routes_password,
     routes_queue,
     routes_reports,
+    routes_residents,
     routes_ticket,
 )
 from repairs.workspace.auth import (
@@ -42,6 +43,7 @@ router.include_router(routes_password.router)
 router.include_router(routes_reports.router)
 router.include_router(routes_announcements.router)
 router.include_router(routes_alerts.router)
+router.include_router(routes_residents.router)
 
 
 @router.get("")

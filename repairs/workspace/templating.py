@@ -56,6 +56,7 @@ NAV: tuple[tuple[str, str, bool], ...] = (
     ("Announcements", "/officer/announcements", False),
     ("Reports", "/officer/reports", True),
     ("Accounts", "/officer/accounts", True),
+    ("Residents", "/officer/residents", True),
 )
 
 

@@ -1,0 +1,131 @@
+"""Residents' personal data, for supervisors: find a resident by tenancy reference, export everything held
+about them (a subject access request) and erase them at their request. Both are recorded
+(repairs/personal_data/models.py, DataProtectionEvent); the work itself is in repairs/personal_data/.
+
+Only supervisors: an export hands over everything about a person, and an erasure cannot be undone. The
+dependency is named for the duty rather than the role, so a council that gives it to a data protection team
+changes one function.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, or_, select
+from starlette.concurrency import run_in_threadpool
+
+from repairs.context import ServiceContext, get_context
+from repairs.database import transaction, utcnow
+from repairs.personal_data.erasure import AlreadyErased, erase_resident
+from repairs.personal_data.models import DataProtectionEvent
+from repairs.personal_data.subject_access import Export, ResidentNotFound, build_export
+from repairs.residents.models import ChannelIdentity, Resident, Tenancy
+from repairs.tickets.models import Complaint, LinkedResident, Rating, Ticket
+from repairs.workspace.auth import CsrfForm, WorkspaceDenied, WorkspaceOfficer, require_supervisor
+from repairs.workspace.templating import render
+
+router = APIRouter()
+Context = Annotated[ServiceContext, Depends(get_context)]
+DataOfficer = Annotated[WorkspaceOfficer, Depends(require_supervisor)]
+
+DONE = {"erased": "Erased. The resident will be told on each chat they had linked what was kept and why."}
+
+
+def _not_found() -> WorkspaceDenied:
+    return WorkspaceDenied(404, "No such resident", "There is no resident with that number.")
+
+
+def _find(ctx: ServiceContext, reference: str) -> list[dict[str, Any]]:
+    wanted = reference.strip().upper()
+    with transaction(ctx.sessions) as session:
+        rows = session.execute(
+            select(Resident.id, Resident.full_name, Resident.erased_at, Tenancy.reference)
+            .join(Tenancy, Tenancy.id == Resident.tenancy_id)
+            .where(Tenancy.reference == wanted).order_by(Resident.id)
+        ).all()
+    return [{"id": rid, "name": name, "erased": erased is not None, "reference": ref}
+            for rid, name, erased, ref in rows]
+
+
+def _summary(ctx: ServiceContext, resident_id: int) -> dict[str, Any]:
+    with transaction(ctx.sessions) as session:
+        resident = session.get(Resident, resident_id)
+        if resident is None:
+            raise _not_found()
+        linked = select(LinkedResident.ticket_id).where(LinkedResident.resident_id == resident_id)
+        history = session.execute(
+            select(DataProtectionEvent.at, DataProtectionEvent.kind, DataProtectionEvent.officer_id)
+            .where(DataProtectionEvent.resident_id == resident_id).order_by(DataProtectionEvent.id.desc())
+        ).all()
+        return {
+            "resident_id": resident.id,
+            "person": resident.full_name,
+            "reference": resident.tenancy.reference,
+            "erased_at": resident.erased_at,
+            "tickets": session.scalar(select(func.count()).select_from(Ticket).where(
+                or_(Ticket.resident_id == resident_id, Ticket.id.in_(linked)))) or 0,
+            "open_tickets": session.scalar(select(func.count()).select_from(Ticket).where(
+                Ticket.resident_id == resident_id, Ticket.is_open.is_(True))) or 0,
+            "complaints": session.scalar(select(func.count()).select_from(Complaint)
+                                         .where(Complaint.resident_id == resident_id)) or 0,
+            "ratings": session.scalar(select(func.count()).select_from(Rating)
+                                      .where(Rating.resident_id == resident_id)) or 0,
+            "chats": session.scalar(select(func.count()).select_from(ChannelIdentity)
+                                    .where(ChannelIdentity.resident_id == resident_id)) or 0,
+            "history": [{"at": at, "kind": kind, "officer_id": officer_id} for at, kind, officer_id in history],
+            "conversations_reachable": ctx.tracker is not None,
+        }
+
+
+@router.get("/residents", response_class=HTMLResponse)
+async def residents_page(request: Request, officer: DataOfficer, ctx: Context, reference: str = "") -> Response:
+    found = await run_in_threadpool(_find, ctx, reference[:20]) if reference.strip() else []
+    return await render(request, "residents.html", officer, reference=reference[:20], found=found,
+                        searched=bool(reference.strip()))
+
+
+@router.get("/residents/{resident_id}", response_class=HTMLResponse)
+async def resident_page(request: Request, resident_id: int, officer: DataOfficer, ctx: Context,
+                        done: str = "") -> Response:
+    summary = await run_in_threadpool(_summary, ctx, resident_id)
+    return await render(request, "resident_data.html", officer, done=DONE.get(done), error=None, **summary)
+
+
+def _export(ctx: ServiceContext, resident_id: int, officer_id: int) -> Export:
+    with transaction(ctx.sessions) as session:
+        return build_export(session, ctx.photos, ctx.tracker, resident_id, officer_id=officer_id, now=utcnow())
+
+
+@router.post("/residents/{resident_id}/export")
+async def export(resident_id: int, officer: DataOfficer, _form: CsrfForm, ctx: Context) -> Response:
+    try:
+        archive = await run_in_threadpool(_export, ctx, resident_id, officer.id)
+    except ResidentNotFound:
+        raise _not_found() from None
+    return Response(archive.content, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{archive.filename}"',
+        "Cache-Control": "no-store",  # a whole person's data: never left in a shared cache
+    })
+
+
+def _erase(ctx: ServiceContext, resident_id: int, officer_id: int) -> None:
+    with transaction(ctx.sessions) as session:
+        erase_resident(session, ctx.photos, ctx.tracker, resident_id, schedule=ctx.retention, officer_id=officer_id,
+                       phone=ctx.settings.repairs_phone, now=utcnow())
+
+
+@router.post("/residents/{resident_id}/erase")
+async def erase(request: Request, resident_id: int, officer: DataOfficer, form: CsrfForm, ctx: Context) -> Response:
+    summary = await run_in_threadpool(_summary, ctx, resident_id)
+    typed = str(form.get("confirm") or "").strip().upper()
+    if typed != summary["reference"]:
+        return await render(request, "resident_data.html", officer, status_code=422, done=None,
+                            error="Nothing was erased: type the tenancy reference exactly to confirm.", **summary)
+    try:
+        await run_in_threadpool(_erase, ctx, resident_id, officer.id)
+    except AlreadyErased:
+        return await render(request, "resident_data.html", officer, status_code=409, done=None,
+                            error="This resident was already erased.", **summary)
+    return RedirectResponse(f"/officer/residents/{resident_id}?done=erased", status_code=303)
