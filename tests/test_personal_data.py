@@ -11,6 +11,7 @@ import io
 import json
 import threading
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def figures(ctx: ServiceContext) -> tuple[object, ...]:
 
 
 @pytest.fixture
-def tracker(ctx: ServiceContext, scratch_database_url: str) -> TrackerStore:
+def tracker(ctx: ServiceContext, scratch_database_url: str) -> Iterator[TrackerStore]:
     """Rasa's tracker store: its `events` table in a database of its own, as in production."""
     store = TrackerStore(scratch_database_url)
     store.create_table()
@@ -338,3 +339,31 @@ def test_a_web_chat_collects_its_erasure_notice(ctx: ServiceContext, factory: Fa
         claimed = delivery.claim(s, channels=["web"], limit=10, lease=timedelta(minutes=1),
                                  external_id="browser-session-1")
         assert [c.note.kind for c in claimed] == [NOTICE_KIND]
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+
+def test_the_command_runs_the_schedule_and_shows_the_runs(
+    database_url: str, ctx: ServiceContext, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from repairs.cli import main
+
+    monkeypatch.chdir(tmp_path)  # away from any .env file
+    for name in ("REPAIRS_DATABASE_URL", "REPAIRS_DATA_DIR", "REPAIRS_TRACKER_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REPAIRS_PHOTO_DIR", str(tmp_path / "photos"))
+    monkeypatch.setenv("REPAIRS_DATA_DIR", str(ROOT / "data"))
+
+    assert main(["--database-url", database_url, "retention", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "Retention run #" in out and "ticket_details" in out and "REPAIRS_TRACKER_DATABASE_URL is not set" in out
+    monkeypatch.setenv("REPAIRS_RETENTION_DAYS", '{"photos": 365}')
+    assert main(["--database-url", database_url, "retention", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "photos" in out and "365 days from closed" in out and "(command): finished" in out
+    monkeypatch.setenv("REPAIRS_RETENTION_DAYS", '{"fotos": 365}')
+    assert main(["--database-url", database_url, "retention", "run"]) == 1
+    assert "unknown kinds: fotos" in capsys.readouterr().err
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(func.count()).select_from(RetentionRun)) == 1

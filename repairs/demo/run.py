@@ -128,6 +128,9 @@ def main() -> int:
         # The triage endpoint asks this Rasa server, with its token.
         "REPAIRS_RASA_URL": demo.rasa_url,
         "RASA_TOKEN": rasa_token,
+        # Rasa's conversations, for subject access exports, erasure and their retention (data/retention.yml).
+        "REPAIRS_TRACKER_DATABASE_URL": os.environ.get("REPAIRS_TRACKER_DATABASE_URL")
+        or f"sqlite:///{var / 'rasa-tracker.db'}",
     })
     settings = Settings()
     repairs_url = f"http://{settings.host}:{settings.port}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, delete, func, select
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, select
 
 from repairs.database import make_engine
 
@@ -61,13 +61,17 @@ class TrackerStore:
             self._engine = make_engine(self.url, pool_size=2)
         return self._engine
 
+    def _has_events(self) -> bool:
+        """Rasa makes the table on its first start: before that (a fresh demo) there is nothing to read or delete."""
+        return inspect(self.engine).has_table(EVENTS.name)
+
     def create_table(self) -> None:
         """For tests and a fresh demo: Rasa makes the same table on its first start."""
         _metadata.create_all(self.engine)
 
     def conversation(self, sender_ids: Sequence[str]) -> dict[str, list[ConversationLine]]:
         """Every event of these senders, oldest first, as a reader can follow it."""
-        if not sender_ids:
+        if not sender_ids or not self._has_events():
             return {}
         found: dict[str, list[ConversationLine]] = {}
         with self.engine.connect() as conn:
@@ -81,7 +85,7 @@ class TrackerStore:
         return found
 
     def erase(self, sender_ids: Sequence[str]) -> int:
-        if not sender_ids:
+        if not sender_ids or not self._has_events():
             return 0
         with self.engine.begin() as conn:
             result = conn.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(list(sender_ids))))
@@ -89,6 +93,8 @@ class TrackerStore:
 
     def erase_idle(self, before: datetime, *, limit: int = 500) -> tuple[int, int]:
         """Delete up to `limit` conversations whose last event is older than `before`: (conversations, events)."""
+        if not self._has_events():
+            return 0, 0
         cutoff = before.timestamp()
         with self.engine.begin() as conn:
             senders = conn.scalars(
