@@ -7,7 +7,8 @@ Create Date: 2026-12-07 16:00:00
 `retention_runs` records each run of the retention schedule (counts only); `job_leases` holds the lease that
 keeps a run to one replica (its `retention` row is made here, so taking it is a single conditional update);
 `data_protection_events` audits subject access exports and erasures. Tickets and complaints gain the times
-their personal data was removed, so each removal is done once; residents gain `erased_at`.
+their personal data was removed, so each removal is done once; residents gain `erased_at`. The outbox gains a
+partial index on `external_id`, so a web chat finds an erasure notice addressed to it.
 """
 
 from collections.abc import Sequence

@@ -2,9 +2,10 @@
 
 Shared by the retention schedule (records past their period) and an erasure (one resident's records now).
 Each function takes the ids to treat, works in the caller's transaction, and marks what it did so it is done
-once. Audit entries (ticket and complaint events) are append-only to the application; only these functions
-rewrite their free text, with Core updates that the ORM's append-only guards do not see, on purpose: the entry
-(who did what, when) stays, the words go.
+once, and leaves a ticket's `updated_at` as it was: removing words is not a change to the repair, and a merged
+ticket's end is read from it. Audit entries (ticket and complaint events) are append-only to the application;
+only these functions rewrite their free text, with Core updates that the ORM's append-only guards do not see,
+on purpose: the entry (who did what, when) stays, the words go.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def remove_ticket_details(session: Session, ticket_ids: Sequence[int], *, now: d
         .where(Ticket.id.in_(ids), Ticket.details_removed_at.is_(None))
         .values(description="", summary=REMOVED_SUMMARY, location=None, access_notes=None, availability=None,
                 reporter_name=None, reporter_email=None, reporter_phone=None, facts=None, resident_id=None,
-                details_removed_at=now)
+                details_removed_at=now, updated_at=Ticket.updated_at)
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(LinkedResident).where(LinkedResident.ticket_id.in_(ids))
@@ -61,7 +62,7 @@ def remove_ticket_audit_text(session: Session, ticket_ids: Sequence[int], *, now
     )
     result = session.execute(
         update(Ticket).where(Ticket.id.in_(ids), Ticket.audit_text_removed_at.is_(None))
-        .values(audit_text_removed_at=now).execution_options(synchronize_session=False)
+        .values(audit_text_removed_at=now, updated_at=Ticket.updated_at).execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
