@@ -39,7 +39,7 @@ from repairs.residents.verification import VerificationFailed, verify_and_link
 from repairs.tickets.models import CallbackRequest, Complaint, ComplaintEvent, Photo, Rating, Ticket, TicketEvent
 from tests.factories import Factory, ResidentHandle
 from tests.report_data import NOW, PERIOD, build_dataset
-from tests.workspace_client import csrf_of, sign_in
+from tests.workspace_client import csrf_of, sign_in, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 LATER = NOW + timedelta(days=7 * 365)  # every default period has run out
@@ -253,6 +253,7 @@ def test_an_export_holds_everything_about_the_resident_and_is_recorded(
 
     page = client.get(f"/officer/residents?reference={resident.tenancy_reference}")
     assert page.status_code == 200 and f"/officer/residents/{resident.id}" in page.text
+    assert "No run yet." in page.text
     response = client.post(f"/officer/residents/{resident.id}/export", data={"csrf_token": csrf})
 
     assert response.status_code == 200, response.text
@@ -277,6 +278,9 @@ def test_an_export_holds_everything_about_the_resident_and_is_recorded(
         audit = s.scalars(select(DataProtectionEvent)).all()
         assert [(a.kind, a.resident_id) for a in audit] == [("export", resident.id)]
         assert audit[0].counts["photos"] == 1 and audit[0].counts["conversation_events"] == 3
+    # The same page lists what the retention runs did.
+    run_retention(ctx, trigger="command", now=LATER)
+    assert "photos 1" in text_of(client.get("/officer/residents").text)
 
 
 def test_only_supervisors_export_or_erase(ctx: ServiceContext, client: TestClient, factory: Factory) -> None:

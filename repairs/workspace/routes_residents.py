@@ -20,6 +20,7 @@ from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
 from repairs.personal_data.erasure import AlreadyErased, erase_resident
 from repairs.personal_data.models import DataProtectionEvent
+from repairs.personal_data.retention_run import recent_runs
 from repairs.personal_data.subject_access import Export, ResidentNotFound, build_export
 from repairs.residents.models import ChannelIdentity, Resident, Tenancy
 from repairs.tickets.models import Complaint, LinkedResident, Rating, Ticket
@@ -79,11 +80,18 @@ def _summary(ctx: ServiceContext, resident_id: int) -> dict[str, Any]:
         }
 
 
+def _runs(ctx: ServiceContext) -> list[dict[str, Any]]:
+    return [{"id": run.id, "started_at": run.started_at, "trigger": run.trigger, "status": run.status,
+             "counts": {name: count for name, count in run.counts.items() if count}}
+            for run in recent_runs(ctx, limit=5)]
+
+
 @router.get("/residents", response_class=HTMLResponse)
 async def residents_page(request: Request, officer: DataOfficer, ctx: Context, reference: str = "") -> Response:
     found = await run_in_threadpool(_find, ctx, reference[:20]) if reference.strip() else []
+    runs = await run_in_threadpool(_runs, ctx)
     return await render(request, "residents.html", officer, reference=reference[:20], found=found,
-                        searched=bool(reference.strip()))
+                        searched=bool(reference.strip()), runs=runs)
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
