@@ -37,6 +37,10 @@ RUN pip install --no-cache-dir --no-deps ./packages/repairs_common
 COPY packages/repairs_encoder/ packages/repairs_encoder/
 RUN pip install --no-cache-dir --no-deps ./packages/repairs_encoder \
     && python -m repairs_encoder.build
+# The dissatisfaction classifier both images share (packages/repairs_dissatisfaction): its weights are
+# data in the package (model.json), scored with NumPy over the encoder's embedding.
+COPY packages/repairs_dissatisfaction/ packages/repairs_dissatisfaction/
+RUN pip install --no-cache-dir --no-deps ./packages/repairs_dissatisfaction
 
 COPY repairs/ repairs/
 COPY bot/ bot/

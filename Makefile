@@ -79,8 +79,20 @@ $(RASA_VENV)/.encoder-installed: $(RASA_VENV)/.installed $(ENCODER_PKG)/pyprojec
 	  >>$(LOG_DIR)/pip-rasa.log 2>&1 || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
 	@touch $@
 
-app-env: $(APP_VENV)/.common-installed $(APP_VENV)/.encoder-installed
-rasa-env: $(RASA_VENV)/.common-installed $(RASA_VENV)/.encoder-installed
+# The dissatisfaction classifier both environments share (packages/repairs_dissatisfaction), the same way.
+DISSATISFACTION_PKG := packages/repairs_dissatisfaction
+$(APP_VENV)/.dissatisfaction-installed: $(APP_VENV)/.installed $(DISSATISFACTION_PKG)/pyproject.toml
+	@$(APP_PY) -m pip install --disable-pip-version-check -q --no-deps -e $(DISSATISFACTION_PKG) \
+	  >>$(LOG_DIR)/pip-app.log 2>&1 || { tail -20 $(LOG_DIR)/pip-app.log; exit 1; }
+	@touch $@
+
+$(RASA_VENV)/.dissatisfaction-installed: $(RASA_VENV)/.installed $(DISSATISFACTION_PKG)/pyproject.toml
+	@$(RASA_PY) -m pip install --disable-pip-version-check -q --no-deps -e $(DISSATISFACTION_PKG) \
+	  >>$(LOG_DIR)/pip-rasa.log 2>&1 || { tail -20 $(LOG_DIR)/pip-rasa.log; exit 1; }
+	@touch $@
+
+app-env: $(APP_VENV)/.common-installed $(APP_VENV)/.encoder-installed $(APP_VENV)/.dissatisfaction-installed
+rasa-env: $(RASA_VENV)/.common-installed $(RASA_VENV)/.encoder-installed $(RASA_VENV)/.dissatisfaction-installed
 
 # The encoder's ONNX graph, built from the weights once (packages/repairs_encoder/repairs_encoder/build/<hash of
 # the weights>/model.onnx) and
@@ -105,14 +117,15 @@ test-clock: app-env rasa-env encoder
 	$(APP_PY) -m pytest -q -n 2 --dist loadfile --clock=$(CLOCK)
 
 # Everything that runs in Rasa's Python 3.10 (actions/, action_server/, rasa_channel/, rasa_components/,
-# rasa_tracker/, packages/repairs_common/, packages/repairs_encoder/; each ruff.toml says so) is checked as 3.10 code. Rasa and rasa-sdk
+# rasa_tracker/, packages/repairs_common/, packages/repairs_encoder/,
+# packages/repairs_dissatisfaction/; each ruff.toml says so) is checked as 3.10 code. Rasa and rasa-sdk
 # are not in this environment, so mypy reads their types as Any: it checks our code, not its calls into theirs.
 RASA_SIDE := actions action_server rasa_channel rasa_components rasa_tracker
 lint: app-env
 	$(APP_VENV)/bin/ruff check repairs bot tests bench evaluation packages $(RASA_SIDE)
 	$(APP_VENV)/bin/mypy
 	$(APP_VENV)/bin/mypy --python-version 3.10 --follow-imports=silent $(addprefix -p ,$(RASA_SIDE)) -p repairs_common \
-	  -p repairs_encoder
+	  -p repairs_encoder -p repairs_dissatisfaction
 
 demo: app-env rasa-env encoder
 	$(APP_PY) -m repairs.demo.run
@@ -149,7 +162,10 @@ clean:
 
 # The assistant's understanding, measured on tests/heldout/ (never trained on) against Rasa's default
 # pipeline, with Rasa's cross-validation on the training data; report in evaluation/results/heldout.md.
+# Then the facts, the triage path, and the dissatisfaction classifier with its training set's cross-validation
+# (in the Rasa environment, which has scikit-learn): evaluation/results/dissatisfaction.md.
 eval: app-env rasa-env encoder
 	$(APP_PY) -m evaluation.heldout --folds 0
 	$(APP_PY) -m evaluation.facts_eval
 	$(APP_PY) -m evaluation.triage_path
+	PYTHONPATH=. $(RASA_PY) -m evaluation.dissatisfaction_eval --cv

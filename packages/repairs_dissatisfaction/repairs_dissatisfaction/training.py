@@ -1,0 +1,194 @@
+"""Learn model.json from the labelled messages in data/training.yml, and say how well it does by
+cross-validation: `python -m repairs_dissatisfaction.training [--write]` (in the Rasa environment, which
+has scikit-learn; the application environment scores without it).
+
+The choices (regularisation C, the threshold) are made here on the training set alone, by stratified k-fold
+cross-validation: each message is scored by a model that never saw it. The threshold is the highest whose
+out-of-fold recall reaches `--min-recall`: under the Complaint Handling Code a missed expression of
+dissatisfaction is a complaint nobody logged, while a needless offer costs the resident one "no".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repairs_dissatisfaction.model import MODEL_PATH, DissatisfactionModel, char_ngrams
+
+TRAINING_PATH = Path(__file__).resolve().parent.parent / "data" / "training.yml"
+LABELS = {"dissatisfied": True, "not_dissatisfied": False}
+C_CANDIDATES = (1.0, 3.0, 10.0, 30.0)
+# The wording view's length against the embedding's 1.0; 0 is the embedding alone, measured beside it.
+WORD_WEIGHTS = (0.0, 1.0, 1.5)
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    dissatisfied: bool
+    group: str
+
+
+def training_sha256(path: Path = TRAINING_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_examples(path: Path = TRAINING_PATH) -> list[Example]:
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) != set(LABELS):
+        raise ValueError(f"{path}: expected the top-level keys {sorted(LABELS)}")
+    examples = []
+    for label, groups in data.items():
+        for group, texts in (groups or {}).items():
+            for text in texts or []:
+                if not isinstance(text, str) or not text.strip():
+                    raise ValueError(f"{path}: {label}/{group} has an empty or non-text message: {text!r}")
+                examples.append(Example(text.strip(), LABELS[label], str(group)))
+    return examples
+
+
+class Wording:
+    """The wording view learned from some texts: their character n-grams and each one's smoothed idf."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        grams = [char_ngrams(t) for t in texts]
+        document_frequency: dict[str, int] = {}
+        for found in grams:
+            for gram in found:
+                document_frequency[gram] = document_frequency.get(gram, 0) + 1
+        self.vocabulary = sorted(document_frequency)
+        self.column = {g: i for i, g in enumerate(self.vocabulary)}
+        n = len(texts)
+        self.idf = np.array([np.log((1 + n) / (1 + document_frequency[g])) + 1 for g in self.vocabulary])
+
+    def matrix(self, texts: Sequence[str], weight: float) -> Any:
+        """Unit-length idf-weighted n-gram rows times `weight` (what model.wording computes, as a matrix)."""
+        from scipy.sparse import csr_matrix
+
+        rows, cols, values = [], [], []
+        for row, text in enumerate(texts):
+            columns = sorted(self.column[g] for g in char_ngrams(text) if g in self.column)
+            norm = float(np.sqrt(sum(self.idf[c] ** 2 for c in columns))) or 1.0
+            rows += [row] * len(columns)
+            cols += columns
+            values += [weight * self.idf[c] / norm for c in columns]
+        return csr_matrix((values, (rows, cols)), shape=(len(texts), len(self.vocabulary)))
+
+
+def _features(vectors: np.ndarray, texts: Sequence[str], wording: Wording, weight: float) -> Any:
+    from scipy.sparse import csr_matrix, hstack
+
+    return hstack([csr_matrix(vectors), wording.matrix(texts, weight)]).tocsr() if weight else vectors
+
+
+def _fit(features: Any, labels: np.ndarray, c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    # Balanced: the two labels are near even here, and stay weighted so if the set's balance drifts.
+    return LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(features, labels)
+
+
+def out_of_fold(vectors: np.ndarray, texts: Sequence[str], labels: np.ndarray, c: float, weight: float,
+                folds: int, seed: int = 0) -> np.ndarray:
+    """Each example's P(dissatisfied) from a model trained on the other folds (the wording view learned from
+    those folds too)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = np.zeros(len(labels))
+    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(vectors, labels):
+        wording = Wording([texts[i] for i in train])
+        clf = _fit(_features(vectors[train], [texts[i] for i in train], wording, weight), labels[train], c)
+        scores[test] = clf.predict_proba(_features(vectors[test], [texts[i] for i in test], wording, weight))[:, 1]
+    return scores
+
+
+def recall_precision(scores: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[float, float]:
+    predicted = scores >= threshold
+    true_pos = int((predicted & labels).sum())
+    recall = true_pos / max(int(labels.sum()), 1)
+    precision = true_pos / max(int(predicted.sum()), 1)
+    return recall, precision
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, min_recall: float) -> float:
+    """The highest threshold whose recall is at least `min_recall` (capped at 0.5 from above: never demand
+    more than an even chance before offering)."""
+    best = 0.05
+    for threshold in np.arange(0.05, 0.501, 0.01):
+        if recall_precision(scores, labels, float(threshold))[0] >= min_recall:
+            best = float(threshold)
+    return round(best, 2)
+
+
+def train(examples: Sequence[Example], vectors: np.ndarray, *, c: float, weight: float, threshold: float,
+          encoder_key: str, sha256: str) -> DissatisfactionModel:
+    texts = [e.text for e in examples]
+    labels = np.array([e.dissatisfied for e in examples])
+    wording = Wording(texts)
+    clf = _fit(_features(vectors, texts, wording, weight), labels, c)
+    coef = clf.coef_[0]
+    dim = vectors.shape[1]
+    ngrams = {g: (float(wording.idf[i]), float(coef[dim + i])) for i, g in enumerate(wording.vocabulary)} \
+        if weight else {}
+    model = DissatisfactionModel(coef=coef[:dim].astype(np.float32), intercept=float(clf.intercept_[0]),
+                                 threshold=threshold, encoder_key=encoder_key, training_sha256=sha256, c=c,
+                                 ngrams=ngrams, word_weight=weight)
+    # The scorer (NumPy, no scikit-learn) must give what the fitted estimator gives, or the file is wrong.
+    fitted = clf.predict_proba(_features(vectors, texts, wording, weight))[:, 1]
+    scored = model.probabilities(vectors, texts)
+    if not np.allclose(fitted, scored, atol=1e-4):
+        raise AssertionError(f"model.json scores differ from the estimator's by {np.abs(fitted - scored).max()}")
+    return model
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="cross-validation repeated with other shuffles")
+    parser.add_argument("--min-recall", type=float, default=0.92)
+    parser.add_argument("--write", action="store_true", help=f"write {MODEL_PATH}")
+    args = parser.parse_args(argv)
+
+    from repairs_encoder.encoder import SentenceEncoder
+    from repairs_encoder.model_files import default_model_dir, weights_key
+
+    examples = load_examples()
+    texts = [e.text for e in examples]
+    vectors = SentenceEncoder(threads=2).encode(texts)
+    labels = np.array([e.dissatisfied for e in examples])
+    print(f"{len(examples)} examples, {int(labels.sum())} dissatisfied; {args.folds}-fold CV x {args.repeats}")
+    results = []
+    for weight in WORD_WEIGHTS:
+        for c in C_CANDIDATES:
+            runs = [out_of_fold(vectors, texts, labels, c, weight, args.folds, seed) for seed in range(args.repeats)]
+            pooled_scores, pooled_labels = np.concatenate(runs), np.tile(labels, args.repeats)
+            threshold = choose_threshold(pooled_scores, pooled_labels, args.min_recall)
+            at_half = recall_precision(pooled_scores, pooled_labels, 0.5)
+            chosen = recall_precision(pooled_scores, pooled_labels, threshold)
+            results.append((chosen[1], c, weight, threshold, runs))
+            print(f"wording x{weight} C={c:<4} at 0.5: recall {at_half[0]:.3f} precision {at_half[1]:.3f} | "
+                  f"threshold {threshold:.2f}: recall {chosen[0]:.3f} precision {chosen[1]:.3f}", flush=True)
+    precision, c, weight, threshold, runs = max(results, key=lambda r: r[0])
+    print(f"chosen: wording x{weight}, C={c}, threshold {threshold:.2f} (out-of-fold precision {precision:.3f})")
+    for group in sorted({e.group for e in examples}):
+        rows = np.array([e.group == group for e in examples])
+        wrong = sum(int(((run >= threshold) != labels)[rows].sum()) for run in runs)
+        if wrong:
+            print(f"    {group}: {wrong / args.repeats:.1f} of {int(rows.sum())} wrong")
+    if args.write:
+        model = train(examples, vectors, c=c, weight=weight, threshold=threshold,
+                      encoder_key=weights_key(default_model_dir()), sha256=training_sha256())
+        MODEL_PATH.write_text(model.to_json(), encoding="utf-8")
+        print(f"wrote {MODEL_PATH}")
+
+
+if __name__ == "__main__":
+    main()
