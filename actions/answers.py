@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import complaints, digressions, fact_questions, handoff, shared_faults, tracking
+from actions import complaints, digressions, dissatisfaction, fact_questions, handoff, shared_faults, tracking
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import resident_channel
 from actions.reporting import answer_fact, chosen_category, start_report
@@ -52,9 +52,8 @@ class ActionHandleAffirm(Action):
             return [SlotSet("awaiting", None), *await handoff.request_human(dispatcher, tracker)]
         if kind == "retry_report":
             return [SlotSet("awaiting", None), FollowupAction("action_submit_report")]
-        if kind == "complaint_confirm":
-            return await complaints.record_complaint(dispatcher, tracker, tracker.get_slot("description") or "",
-                                                     reference or None)
+        if kind == dissatisfaction.AWAITING:
+            return await complaints.log_offered(dispatcher, tracker)
         dispatcher.utter_message(text="Great. What can I help you with?")
         return [SlotSet("awaiting", None)]
 
@@ -86,6 +85,8 @@ class ActionHandleDeny(Action):
             dispatcher.utter_message(text=ANYTHING_ELSE)
         elif kind == "retry_report":
             dispatcher.utter_message(text=REPORT_CANCELLED)
+        elif kind == dissatisfaction.AWAITING:
+            return dissatisfaction.declined(dispatcher)
         else:
             dispatcher.utter_message(text=ANYTHING_ELSE)
         return [SlotSet("awaiting", None)]

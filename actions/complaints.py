@@ -1,5 +1,8 @@
 """Complaints under the Housing Ombudsman code. "Not fixed" and "nobody came" are most often a repair
-that needs doing again: offer to reopen first, then record the complaint if that is what they want."""
+that needs doing again: offer to reopen first, then record the complaint if that is what they want.
+
+A message the dissatisfaction detector took as a complaint although it read as small talk ("you lot are
+useless", rasa_components/dissatisfaction_detector.py) did not ask for one: it is offered, not recorded."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import dissatisfaction
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
@@ -25,7 +29,16 @@ _NOT_FIXED = re.compile(
 )
 
 
+ALREADY_OFFERED = ("I'm sorry to hear that. If you'd like to make a formal complaint, say \"make a complaint\" "
+                   "and I'll record it.")
+
+
 async def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    if dissatisfaction.rerouted(tracker.latest_message or {}):
+        offered = dissatisfaction.offer(dispatcher, tracker, [])
+        if not offered:
+            dispatcher.utter_message(text=ALREADY_OFFERED)
+        return offered
     client = get_client()
     text = tracker.latest_message.get("text") or ""
     try:
@@ -50,6 +63,22 @@ async def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) ->
             )
             return [SlotSet("awaiting", f"offer_reopen:{target}"), SlotSet("description", complaint_text[:4000])]
     return await record_complaint(dispatcher, tracker, complaint_text, reference)
+
+
+async def log_offered(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """"Yes" to the offer of a complaint (actions/dissatisfaction.py): record the words that were offered, once
+    the resident is verified (verification carries on here with them, see Pending.COMPLAINT)."""
+    _, _, reference = (tracker.get_slot("awaiting") or "").partition(":")
+    text = tracker.get_slot("description") or ""
+    try:
+        resident = await current_resident(get_client(), tracker)
+    except ServiceUnavailable:
+        dispatcher.utter_message(text=service_down())
+        return []
+    if resident is None:
+        dispatcher.utter_message(text="I'll need to check who you are first.")
+        return [SlotSet("awaiting", None), SlotSet("description", text), *start_verification(Pending.COMPLAINT)]
+    return await record_complaint(dispatcher, tracker, text, reference or None)
 
 
 async def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
-from actions import digressions, fact_questions, interruptions, report_changes, shared_faults
+from actions import digressions, dissatisfaction, fact_questions, interruptions, report_changes, shared_faults
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
@@ -128,6 +128,10 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
             SlotSet("fact_answers", None),
             SlotSet("fact_question", None),
         ]
+        # Words of dissatisfaction are kept for an offer of a complaint once the report is logged (never for an
+        # emergency: the advice and the fast visit are the answer), and a new report forgets an older one's.
+        emergency_words = mentions_gas(text) or learned_emergency(tracker) is not None
+        events += dissatisfaction.remember(tracker, emergency=emergency_words) or [SlotSet(dissatisfaction.KEPT, None)]
 
     # The language model's emergency signal for the words just typed (rasa_components.emergency_classifier);
     # it can only make a report more urgent. A resumed report has already been judged.
@@ -179,7 +183,7 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
         return events + await create_emergency_ticket(
             dispatcher, tracker, category=category or "other", description=text, key=key, facts=facts,
             answers=answers,
-        ) + [SlotSet("awaiting", None)]
+        ) + [SlotSet("awaiting", None), SlotSet(dissatisfaction.KEPT, None)]
 
     if communal:
         # A fault in a shared part of the block may be reported already: "me too" instead of a second report.
@@ -473,8 +477,11 @@ class ActionSubmitReport(Action):
             message += " Because it's damp or mould, we'll also inspect it and write to you about what we found."
         dispatcher.utter_message(text=message)
         dispatcher.utter_message(text="If you have a photo of the problem, send it now and I'll add it.")
-        return [*reset, SlotSet("last_ticket_ref", ticket["reference"]), SlotSet("report_id", None),
-                SlotSet("description", None), SlotSet("awaiting", None)]
+        events: List[EventType] = [*reset, SlotSet("last_ticket_ref", ticket["reference"]), SlotSet("report_id", None),
+                                   SlotSet("description", None), SlotSet("awaiting", None)]
+        # The report is logged: now, if its words were dissatisfied, offer to log a complaint about it too.
+        return events + dissatisfaction.offer(dispatcher, tracker, events, reference=str(ticket["reference"]),
+                                              emergency=ticket.get("priority") == "emergency")
 
 
 async def answer_fact(dispatcher: CollectingDispatcher, tracker: Tracker, *,

@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import dissatisfaction
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
@@ -80,7 +81,8 @@ async def _guarded(dispatcher: CollectingDispatcher, action: Step) -> List[Event
 async def check_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     ask = await _verified_or_ask(dispatcher, tracker, Pending.STATUS)
     if ask is not None:
-        return ask
+        # "Where's my plumber, this is a joke": kept for the offer once verified and the status is shown.
+        return ask + dissatisfaction.remember(tracker)
     client, me = get_client(), resident_channel(tracker)
     reference = mentioned_reference(tracker)
 
@@ -96,7 +98,8 @@ async def check_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
         dispatcher.utter_message(text="\n".join([intro] + [f"• {describe_ticket(t)}" for t in tickets[:5]]))
         return []
 
-    return await _guarded(dispatcher, run)
+    events = await _guarded(dispatcher, run)
+    return events + dissatisfaction.offer(dispatcher, tracker, events, reference=reference)
 
 
 async def _pick(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str, *, status: str,
@@ -153,7 +156,7 @@ async def do_cancel(dispatcher: CollectingDispatcher, tracker: Tracker, referenc
 async def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     ask = await _verified_or_ask(dispatcher, tracker, Pending.REOPEN)
     if ask is not None:
-        return ask
+        return ask + dissatisfaction.remember(tracker)
     reason = tracker.latest_message.get("text") or "Not fixed"
     offered = _offered(tracker, "offer_reopen")  # "yes reopen it" after a "not fixed" complaint
     if offered:
@@ -169,8 +172,10 @@ async def reopen_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
 
 async def do_reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str,
                     reason: str) -> List[EventType]:
-    return [SlotSet("awaiting", None),
-            *await _guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))]
+    events = [SlotSet("awaiting", None),
+              *await _guarded(dispatcher, lambda: _reopen(dispatcher, tracker, reference, reason))]
+    # Reopened first (the Ombudsman's road: put it right, then offer the complaint), then the offer.
+    return events + dissatisfaction.offer(dispatcher, tracker, events, reference=reference)
 
 
 async def _reopen(dispatcher: CollectingDispatcher, tracker: Tracker, reference: str, reason: str) -> List[EventType]:
