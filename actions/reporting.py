@@ -128,10 +128,11 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
             SlotSet("fact_answers", None),
             SlotSet("fact_question", None),
         ]
-        # Words of dissatisfaction are kept for an offer of a complaint once the report is logged (never for an
-        # emergency: the advice and the fast visit are the answer), and a new report forgets an older one's.
-        emergency_words = mentions_gas(text) or learned_emergency(tracker) is not None
-        events += dissatisfaction.remember(tracker, emergency=emergency_words) or [SlotSet(dissatisfaction.KEPT, None)]
+        # Words of dissatisfaction are kept for an offer of a complaint once the report is logged, and a new
+        # report forgets an older one's. Never for an emergency (the advice and the fast visit are the answer):
+        # gas is known now; any other emergency is the policy's verdict below, which forgets them again.
+        events += dissatisfaction.remember(tracker, emergency=mentions_gas(text)) or [
+            SlotSet(dissatisfaction.KEPT, None)]
 
     # The language model's emergency signal for the words just typed (rasa_components.emergency_classifier);
     # it can only make a report more urgent. A resumed report has already been judged.

@@ -11,7 +11,9 @@ It also settles one kind of message the intents cannot: dissatisfaction aimed at
 intent classifier, as small talk ("you lot are useless" as asking whether this is a bot, "this council is a joke"
 as out of scope, "thanks for nothing" as thanks, or not understood at all). Answering those with "I'm an
 automated assistant" or "you're welcome" is the wrong reply to a complaint, so when the message is dissatisfied,
-no emergency is signalled, and its intent is one of `reroute_intents`, the intent becomes `complaint` and the
+no emergency is signalled, its intent is one of `reroute_intents` and its score reaches `reroute_threshold`
+(higher than the offer's own: a reroute replaces the answer to what was asked, and "am I talking to a real
+person?" scored 0.75), the intent becomes `complaint` and the
 parse says so (`dissatisfaction.rerouted_from`): actions/complaints.py then offers to log a complaint rather
 than recording one unasked. Repair reports, status questions and the rest keep their intent: their flow runs
 first and the offer follows (actions/dissatisfaction.py). This component stands after the FallbackClassifier so
@@ -45,7 +47,7 @@ class DissatisfactionDetector(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         # threshold: None keeps the one chosen with the model (repairs_dissatisfaction/model.json).
         # reroute_intents: the small-talk intents whose dissatisfied messages are taken as complaints.
-        return {"threshold": None,
+        return {"threshold": None, "reroute_threshold": 0.85,
                 "reroute_intents": ["bot_challenge", "out_of_scope", "nlu_fallback", "thank", "goodbye"]}
 
     def __init__(self, config: Dict[Text, Any], model: DissatisfactionModel) -> None:
@@ -79,7 +81,8 @@ class DissatisfactionDetector(GraphComponent):
         for (message, _), score in zip(present, scores, strict=True):
             signal: Dict[str, Any] = {"score": round(float(score), 4), "dissatisfied": bool(score >= self._threshold)}
             intent = message.get(INTENT) or {}
-            if signal["dissatisfied"] and intent.get("name") in reroute and not _emergency(message):
+            sure = score >= max(float(self._config["reroute_threshold"]), self._threshold)
+            if sure and intent.get("name") in reroute and not _emergency(message):
                 signal["rerouted_from"] = intent.get("name")
                 message.set(INTENT, {"name": COMPLAINT, "confidence": round(float(score), 4)}, add_to_output=True)
             message.set(OUTPUT, signal, add_to_output=True)
