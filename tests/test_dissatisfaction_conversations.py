@@ -127,7 +127,8 @@ def test_an_unhappy_report_is_logged_first_then_offered_about_that_repair(stack:
     reference = recorded(texts(stack.say(chat, "/affirm")))
     engine = sa.create_engine(stack.database_url)
     with engine.connect() as conn:
-        linked = conn.execute(sa.text("SELECT t.reference, c.text FROM complaints c JOIN tickets t ON t.id = c.ticket_id "
-                                      "WHERE c.reference = :r"), {"r": reference}).one()
+        linked = conn.execute(sa.text("SELECT t.reference, c.text FROM complaints c "
+                                      "JOIN tickets t ON t.id = c.ticket_id WHERE c.reference = :r"),
+                              {"r": reference}).one()
     engine.dispose()
     assert tuple(linked) == (ticket.group(0), words)
