@@ -8,8 +8,9 @@ the same numbers. It is not trained with the assistant: its weights
 are the package's model.json, learned from the package's own labelled set.
 
 It also settles one kind of message the intents cannot: dissatisfaction aimed at the council that reads, to the
-intent classifier, as small talk ("you lot are useless" as asking whether this is a bot, "this council is a joke"
-as out of scope, "thanks for nothing" as thanks, or not understood at all). Answering those with "I'm an
+intent classifier, as small talk ("you lot are useless" as asking whether this is a bot, "thanks for nothing" as
+thanks, "this council is a joke" not understood at all). Out of scope is not among them: "the bin men didn't
+come again" is unhappy with another service of the council, and the pointer to it is the right answer. Answering those with "I'm an
 automated assistant" or "you're welcome" is the wrong reply to a complaint, so when the message is dissatisfied,
 no emergency is signalled, its intent is one of `reroute_intents` and its score reaches `reroute_threshold`
 (higher than the offer's own: a reroute replaces the answer to what was asked, and "am I talking to a real
@@ -48,7 +49,7 @@ class DissatisfactionDetector(GraphComponent):
         # threshold: None keeps the one chosen with the model (repairs_dissatisfaction/model.json).
         # reroute_intents: the small-talk intents whose dissatisfied messages are taken as complaints.
         return {"threshold": None, "reroute_threshold": 0.85,
-                "reroute_intents": ["bot_challenge", "out_of_scope", "nlu_fallback", "thank", "goodbye"]}
+                "reroute_intents": ["bot_challenge", "nlu_fallback", "thank", "goodbye"]}
 
     def __init__(self, config: Dict[Text, Any], model: DissatisfactionModel) -> None:
         self._config = {**self.get_default_config(), **config}

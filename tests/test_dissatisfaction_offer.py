@@ -83,7 +83,7 @@ messages.append(Message(data={"text": "no embedding at all"}))
 for message, intent in zip(messages, ["bot_challenge", "out_of_scope", "affirm", "greet"]):
     message.set("intent", {"name": intent, "confidence": 0.9})
 # The same unhappy words read as a status question, and with an emergency signalled: neither is rerouted.
-for intent, emergency in (("check_status", "none"), ("out_of_scope", "water")):
+for intent, emergency in (("check_status", "none"), ("bot_challenge", "water")):
     extra = Message(data={"text": texts[0]})
     extra.add_features(Features(vectors[0][None, :], "sentence", "text", "minilm"))
     extra.set("intent", {"name": intent, "confidence": 0.9})
@@ -157,4 +157,4 @@ def test_the_rasa_component_scores_typed_words_and_leaves_buttons_alone() -> Non
     assert (intent, unhappy["rerouted_from"]) == ("complaint", "bot_challenge")
     assert kept == "out_of_scope" and "rerouted_from" not in content
     assert status["dissatisfied"] is True and status_intent == "check_status" and "rerouted_from" not in status
-    assert urgent["dissatisfied"] is True and urgent_intent == "out_of_scope"
+    assert urgent["dissatisfied"] is True and urgent_intent == "bot_challenge"
