@@ -9,17 +9,15 @@ are the package's model.json, learned from the package's own labelled set.
 
 It also settles one kind of message the intents cannot: dissatisfaction aimed at the council that reads, to the
 intent classifier, as small talk ("you lot are useless" as asking whether this is a bot, "thanks for nothing" as
-thanks, "this council is a joke" not understood at all). Out of scope is not among them: "the bin men didn't
-come again" is unhappy with another service of the council, and the pointer to it is the right answer.
-Answering the others with "I'm an automated assistant" or "you're welcome" is the wrong reply to a complaint, so
-when the message is dissatisfied,
-no emergency is signalled, its intent is one of `reroute_intents` and its score reaches `reroute_threshold`
-(higher than the offer's own: a reroute replaces the answer to what was asked, and "am I talking to a real
-person?" scored 0.75), the intent becomes `complaint` and the
-parse says so (`dissatisfaction.rerouted_from`): actions/complaints.py then offers to log a complaint rather
-than recording one unasked. Repair reports, status questions and the rest keep their intent: their flow runs
-first and the offer follows (actions/dissatisfaction.py). This component stands after the FallbackClassifier so
-that it sees `nlu_fallback` too.
+thanks, "this council is a joke" not understood at all). Answering those with "I'm an automated assistant" or
+"you're welcome" is the wrong reply to a complaint, so when the message is dissatisfied, no emergency is
+signalled, its intent is one of `reroute_intents` and its score reaches `reroute_threshold` (higher than the
+offer's own: a reroute replaces the answer to what was asked), the intent becomes `complaint` and the parse says
+so (`dissatisfaction.rerouted_from`): actions/complaints.py then offers to log a complaint rather than recording
+one unasked. Out of scope is not among them: "the bin men didn't come again" is unhappy with another service of
+the council, and the pointer to it is the right answer. Repair reports, status questions and the rest keep their
+intent: their flow runs first and the offer follows (actions/dissatisfaction.py). This component stands after
+the FallbackClassifier so that it sees `nlu_fallback` too.
 """
 
 from __future__ import annotations
