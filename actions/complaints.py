@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import dissatisfaction
+from actions import dissatisfaction, interruptions
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
@@ -127,4 +127,7 @@ class ActionComplaint(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        return await start_complaint(dispatcher, tracker)
+        # An emergency told as a complaint gets its safety advice before anything about the complaint. (Not in
+        # start_complaint: after verification it runs again on the postcode, with the advice already given.)
+        safety = await interruptions.advise_first(dispatcher, tracker)
+        return [*safety, *await start_complaint(dispatcher, tracker)]

@@ -27,6 +27,7 @@ from repairs_common.taxonomy import category_from_intent
 from actions import digressions
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.fact_questions import message_facts
+from actions.identity import current_resident
 from actions.safety import PAUSABLE, create_emergency_ticket, out_of_hours_text
 
 # The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
@@ -59,14 +60,16 @@ def _answering_now(tracker: Tracker, form: str) -> bool:
     return False
 
 
-async def emergency_verdict(tracker: Tracker) -> Optional[Dict[str, Any]]:
+async def emergency_verdict(tracker: Tracker, *, whatever_the_intent: bool = False) -> Optional[Dict[str, Any]]:
     """The policy's verdict on the latest message when it describes a non-gas emergency, else None (also when
-    the service cannot say: the words are then taken as the form's answer, as they were before)."""
+    the service cannot say: the words are then taken as the form's answer, as they were before).
+    `whatever_the_intent` puts the words to the policy even when they were not read as a repair: a complaint
+    ("disgraceful, water is pouring through my ceiling again") can describe an emergency too."""
     message = tracker.latest_message or {}
     intent = str((message.get("intent") or {}).get("name") or "")
     category = category_from_intent(intent)
     signal = learned_emergency(tracker)
-    if category is None and signal is None:
+    if category is None and signal is None and not whatever_the_intent:
         return None
     try:
         verdict = await get_client().assess(category or "other", str(message.get("text") or ""),
@@ -107,3 +110,32 @@ async def handle(dispatcher: CollectingDispatcher, tracker: Tracker, verdict: Di
     logged = await create_emergency_ticket(dispatcher, tracker, category=str(verdict["category"]), description=text,
                                            key=key, facts=message_facts(tracker))
     return [*logged, *digressions.offer_to_carry_on(dispatcher, tracker, form, asked)]
+
+
+async def advise_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Safety first for words that were not read as a repair (a complaint): gas gets the gas advice, another
+    emergency its advice, the out-of-hours line and, for a verified resident, the emergency logged. Then
+    whatever the resident asked for carries on. Nothing is said when the words describe no emergency."""
+    if is_gas(tracker):
+        dispatcher.utter_message(response="utter_gas_safety")
+        return []
+    verdict = await emergency_verdict(tracker, whatever_the_intent=True)
+    if verdict is None:
+        return []
+    dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {verdict.get('advice') or ''}".strip())
+    try:
+        council = await get_client().council()
+    except (ServiceUnavailable, ApiError):
+        council = {}
+    dispatcher.utter_message(text=out_of_hours_text(council))
+    try:
+        resident = await current_resident(get_client(), tracker)
+    except ServiceUnavailable:
+        resident = None
+    if resident is None:
+        # Not verified yet: the advice and the line to call come first; verification would make it wait.
+        return []
+    text = str(tracker.latest_message.get("text") or "")
+    key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    return await create_emergency_ticket(dispatcher, tracker, category=str(verdict["category"]), description=text,
+                                         key=key, facts=message_facts(tracker))
