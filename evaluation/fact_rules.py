@@ -1,9 +1,9 @@
 """The reference emergency rules over facts: evaluation/FACTS.md's "How the facts decide emergencies", as code.
 
 This is the labels' own definition, used to score an extractor by the emergencies its facts imply. It is not
-the product's rule set: the repairs service decides priority from data/policy.yml. One clause of FACTS.md
-cannot be written over the facts alone: "or a balcony railing" (a fall from an upper balcony is an emergency
-whoever lives there); the facts do not say balcony or window, so only the at-risk half is applied.
+the product's rule set: the repairs service decides priority from data/policy.yml. `fixture` tells a railing
+(an emergency above the ground floor whoever lives there) from a window restrictor (only where someone is at
+risk), and a door that will not lock (an insecure home on any floor) from a window (only on the ground floor).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def emergency_rules(facts: Facts, threshold: float = 0.5) -> list[str]:
     for service in ("heating", "hot_water"):
         if service in codes and extent != "partial" and vulnerable:
             met.append(f"{service}:at_risk_or_cold")
-    if "insecure_entry" in codes and facts.get("secure") is False and facts.get("floor") != "upper":
+    fixture, floor = facts.get("fixture"), facts.get("floor")
+    if "insecure_entry" in codes and facts.get("secure") is False and (fixture != "window" or floor == "ground"):
         met.append("insecure_entry:unsecured")
     if "trapped_in_lift" in codes and facts.get("trapped") is not False:
         met.append("trapped_in_lift")
@@ -44,7 +45,9 @@ def emergency_rules(facts: Facts, threshold: float = 0.5) -> list[str]:
         met.append("lift:trapped")
     if "lift" in codes and extent == "total" and facts.get("cannot_use_stairs") is True:
         met.append("lift:total_cannot_use_stairs")
-    if "fall_from_height" in codes and facts.get("floor") == "upper" and facts.get("at_risk") is True:
+    if "fall_from_height" in codes and floor == "upper" and fixture == "railing":
+        met.append("fall_from_height:upper_railing")
+    elif "fall_from_height" in codes and floor == "upper" and facts.get("at_risk") is True:
         met.append("fall_from_height:upper_at_risk")
     return met
 

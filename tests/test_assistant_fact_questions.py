@@ -229,7 +229,8 @@ def test_the_question_comes_before_verification_so_a_spreading_leak_gets_its_adv
 
 
 LIFT = {"affected": [{"code": "lift", "p": 0.92}], "location": {"value": "communal", "p": 0.9}}
-RESTRICTOR = {"affected": [{"code": "fall_from_height", "p": 0.9}], "location": {"value": "in_home", "p": 0.9}}
+RESTRICTOR = {"affected": [{"code": "fall_from_height", "p": 0.9}], "fixture": {"value": "window", "p": 1.0},
+              "location": {"value": "in_home", "p": 0.9}}
 
 
 def button_question(responses: list[dict[str, Any]]) -> str:
@@ -265,7 +266,8 @@ def test_a_broken_window_restrictor_asks_the_floor_then_who_is_at_risk(services:
     chat.verify()
     responses, _ = chat.run("action_start_report", "the window restrictor in the bedroom is broken",
                             "repair_doors_windows", facts=RESTRICTOR)
-    assert button_question(responses) == "Is the window above the ground floor?"
+    assert button_question(responses) == (
+        "Is it above the ground floor (an upstairs window, a balcony, a landing or stairs)?")
     responses, _ = chat.run("action_handle_answer", '/inform{"fact_answer": "upper"}', "inform",
                             entities=[{"entity": "fact_answer", "value": "upper"}])
     assert button_question(responses) == "Is anyone at home elderly, disabled, very young, pregnant or unwell?"

@@ -55,6 +55,14 @@ EMERGENCIES = [
     ({"affected": ["lift"], "trapped": True}, "trapped_in_lift_now"),
     ({"affected": ["lift"], "extent": "total", "cannot_use_stairs": True}, "lifts_out_cannot_use_stairs"),
     ({"affected": ["fall_from_height"], "floor": "upper", "at_risk": True}, "fall_from_height"),
+    # A railing guarding a drop (balcony, balustrade, banister) above the ground floor, whoever lives there.
+    ({"affected": ["fall_from_height"], "fixture": "railing", "floor": "upper"}, "fall_from_railing"),
+    ({"affected": ["fall_from_height"], "fixture": "railing", "floor": "upper", "at_risk": False},
+     "fall_from_railing"),
+    # A door that will not lock leaves the home open on any floor; a window only on the ground floor.
+    ({"affected": ["insecure_entry"], "secure": False, "fixture": "door", "floor": "upper"}, "insecure_home"),
+    ({"affected": ["insecure_entry"], "secure": False, "fixture": "window", "floor": "ground"},
+     "insecure_ground_floor_window"),
     # Two things affected: the emergency one decides.
     ({"affected": ["damp_mould", "water_leak"], "contained": False}, "uncontained_leak"),
 ]
@@ -89,9 +97,16 @@ LOOK_ALIKES = [
     ({"affected": ["fall_from_height"], "floor": "upper", "at_risk": False}, Priority.URGENT, "fall_hazard"),
     ({"affected": ["fall_from_height"], "floor": "ground", "at_risk": True}, Priority.URGENT, "fall_hazard"),
     ({"affected": ["insecure_entry"], "secure": True}, Priority.URGENT, "insecure_entry_secured"),
+    # An upstairs window that will not shut is no way in: urgent, not an emergency.
+    ({"affected": ["insecure_entry"], "secure": False, "fixture": "window", "floor": "upper"}, Priority.URGENT,
+     "upstairs_window_wont_shut"),
+    ({"affected": ["fall_from_height"], "fixture": "railing", "floor": "ground"}, Priority.URGENT, "fall_hazard"),
+    ({"affected": ["fall_from_height"], "fixture": "window", "floor": "upper", "at_risk": False}, Priority.URGENT,
+     "fall_hazard"),
     ({"affected": ["damp_mould"]}, Priority.ROUTINE, None),
     ({"affected": []}, Priority.ROUTINE, None),
-    # Over: nothing decides now (a gas smell that has gone, a leak fixed).
+    # Over: nothing decides now (a gas leak an engineer has capped, a leak fixed). A gas smell that went away
+    # by itself is still current (evaluation/FACTS.md), and the shared detector reads it in the words.
     ({"affected": ["gas_leak"], "current": False}, Priority.ROUTINE, None),
     ({"affected": ["water_leak"], "contained": False, "current": False}, Priority.ROUTINE, None),
 ]
@@ -124,8 +139,17 @@ QUESTIONS = [
     # Someone who cannot use the stairs is stuck: an emergency while asking whether another lift works.
     ({"affected": ["lift"], "cannot_use_stairs": True}, "extent", Priority.EMERGENCY,
      {"total": Priority.EMERGENCY, "partial": Priority.URGENT}),
-    ({"affected": ["fall_from_height"], "floor": "upper"}, "at_risk", Priority.URGENT,
+    ({"affected": ["fall_from_height"], "fixture": "window", "floor": "upper"}, "at_risk", Priority.URGENT,
      {True: Priority.EMERGENCY, False: Priority.URGENT}),
+    # Above the ground floor and nobody said to be at risk: whether it is a railing decides.
+    ({"affected": ["fall_from_height"], "floor": "upper"}, "fixture", Priority.URGENT,
+     {"window": Priority.URGENT, "railing": Priority.EMERGENCY}),
+    # A railing and the floor not said: an emergency while asking (never the low guess).
+    ({"affected": ["fall_from_height"], "fixture": "railing"}, "floor", Priority.EMERGENCY,
+     {"upper": Priority.EMERGENCY, "ground": Priority.URGENT}),
+    # A window that will not shut and the floor not said: urgent while asking; the ground floor is an emergency.
+    ({"affected": ["insecure_entry"], "secure": False, "fixture": "window"}, "floor", Priority.URGENT,
+     {"ground": Priority.EMERGENCY, "upper": Priority.URGENT}),
     # Someone at risk and the floor not said: an emergency while asking, as a fall cannot be undone.
     ({"affected": ["fall_from_height"], "at_risk": True}, "floor", Priority.EMERGENCY,
      {"upper": Priority.EMERGENCY, "ground": Priority.URGENT}),

@@ -22,11 +22,8 @@ ROOT = Path(__file__).parent.parent
 AT = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
 
 # Items where the facts cannot carry what the label rests on, each with the reason (matched on the text's start).
-KNOWN = {
-    # The vocabulary has no fact telling a door from a window: an insecure_entry that cannot be shut is taken as
-    # an emergency (the safe side); this upstairs-or-unsaid bedroom window is labelled a look-alike.
-    "Bedroom window won't shut.": "insecure_entry: no door/window fact; the policy takes the safe side",
-}
+# (Empty since `fixture` tells a door from a window: "Bedroom window won't shut." was the last one.)
+KNOWN: dict[str, str] = {}
 
 
 def _labelled() -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ QUALIFIER_WORDS: dict[str, dict[bool | str, str]] = {
     "trapped": {True: "someone trapped now", False: "nobody trapped now"},
     "cannot_use_stairs": {True: "someone cannot use the stairs", False: "the stairs can be used"},
     "floor": {"ground": "on the ground floor", "upper": "above the ground floor"},
+    "fixture": {"window": "a window", "door": "a door", "railing": "a railing or banister"},
     "location": {"in_home": "in the home", "communal": "in a shared part of the block", "external": "outside"},
     "current": {True: "happening now", False: "over now"},
 }

@@ -59,6 +59,11 @@ AFFECTED_CODES: frozenset[str] = frozenset(HAZARDS + SERVICES)
 # Qualifiers and the values each may take (besides None, "not said").
 EXTENT_VALUES = ("total", "partial")
 FLOOR_VALUES = ("ground", "upper")
+# What gives way, for a fall or an insecure home: a window (its restrictor, catch or lock), a door (its lock or
+# frame), or a railing guarding a drop (a balcony railing or balustrade, a stair banister). A balcony railing is a
+# fall hazard whoever lives there; a window restrictor is one where a child or a vulnerable person does; a door
+# that will not lock is an insecure home on any floor, a window only on the ground floor.
+FIXTURE_VALUES = ("window", "door", "railing")
 LOCATION_VALUES = ("in_home", "communal", "external")
 BOOLEAN_QUALIFIERS: tuple[str, ...] = (
     "contained", "secure", "only_toilet", "at_risk", "cold", "trapped", "cannot_use_stairs", "current",
@@ -67,6 +72,7 @@ CHOICE_QUALIFIERS: dict[str, tuple[str, ...]] = {
     "extent": EXTENT_VALUES,
     "floor": FLOOR_VALUES,
     "location": LOCATION_VALUES,
+    "fixture": FIXTURE_VALUES,
 }
 QUALIFIERS: tuple[str, ...] = BOOLEAN_QUALIFIERS + tuple(CHOICE_QUALIFIERS)
 
