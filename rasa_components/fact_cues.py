@@ -42,8 +42,9 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                    r"crack\w* .{0,40}(?:wider|bigger|longer|getting|daylight|right through|hand)",
                    r"caved in", r"gave way", r"given way", r"crumbling", r"falling off"),
     "fall_from_height": (r"restrictor", r"window (?:limiter|safety catch|catch)", r"balcony .{0,20}"
-                         r"(?:rail|railing|balustrade|barrier|glass)", r"balustrade", r"railings?",
-                         r"opens? (?:all the way|wide|fully)"),
+                         r"(?:rail|railing|balustrade|barrier|glass|panel|guard)", r"balustrade", r"railings?",
+                         r"opens? (?:all the way|wide|fully)", r"ban(?:n)?isters?", r"spindles?",
+                         r"(?:stair|landing) ?(?:rail|guard|barrier)", r"parapet", r"guard ?rail"),
     "insecure_entry": (r"(?:door|window|lock)\w* .{0,30}(?:won'?t|wont|can'?t|cannot|doesn'?t|not|does not)"
                        r" (?:lock|shut|close|secure|catch)", r"(?:can'?t|cannot|unable to) (?:lock|secure|"
                        r"shut|close)", r"kicked .{0,10}in", r"broke(?:n)? in", r"break[- ]?in", r"burgl",
@@ -63,14 +64,16 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                      r"(?:weak|slow)", r"have no water", r"got no water", r"any water", r"dry"),
     "heating": (r"heating", r"boiler", r"radiators?", r"heaters?", r"\bno heat\b", r"towel rail",
                 r"thermostat", r"no (?:heat|warmth)"),
-    "hot_water": (r"hot water", r"immersion", r"hot tap", r"lukewarm", r"water .{0,10}(?:only )?(?:warm|cold)"
+    # A hot tap that will not turn off or drips is a leak at the tap, not hot water lost.
+    "hot_water": (r"hot water", r"immersion", r"hot tap(?! .{0,20}(?:won'?t|wont|will not|doesn'?t|does not|can'?t|"
+                  r"cannot) (?:turn|switch|shut) off)(?! .{0,20}drip)", r"lukewarm", r"water .{0,10}(?:only )?(?:warm|cold)"
                   r" not hot", r"runs? cold"),
     "power": (r"no (?:power|electric|electricity|lights?)", r"loss of (?:electrical |electric )?(?:supply|power)",
               r"electrical supply", r"power", r"electric(?:ity|s)?\b(?! shower| meter|"
               r" shock| socket)", r"trip", r"sockets? .{0,30}(?:dead|not work|don'?t work|stopped)",
               r"lights? .{0,30}(?:don'?t|not|stopped) work", r"fuse", r"dead"),
     "toilet": (r"toilet", r"\bloo\b", r"\bwc\b", r"cistern", r"flush"),
-    "lift": (r"\blifts?\b",),
+    "lift": (r"\blifts?\b", r"\belevators?\b"),
 }
 HAZARD_CODES = frozenset({
     "gas_leak", "carbon_monoxide", "gas_appliance", "water_leak", "water_ingress", "sewage", "electrical_danger",
@@ -140,15 +143,29 @@ CUES: dict[str, str] = {
                      r"unharmed|safe)|got the doors? open|doors? opened|"
                      r"nobody stuck|no one stuck|was stuck|were stuck|got trapped .{0,20}out",
     "stairs_true": r"unable to (?:use|climb|manage|do|walk|get down)|confined to|limited mobility|"
-                   r"can'?t (?:manage |do |walk down |climb |go down |get down )?(?:the )?stairs|cannot "
+                   r"can'?t (?:manage |do |walk down |climb |go down |get down |use )?(?:the )?stairs|can ?not "
                    r"(?:climb|walk|go down|manage|use|do)|wheelchair|walking frame|crutches|stuck (?:in my flat|"
-                   r"indoors)|can'?t get (?:out|home|back up|upstairs)|unable to leave|can'?t walk|"
-                   r"heart failure|on oxygen|legs bad",
-    "stairs_false": r"(?:can|able to) (?:manage |use |do )?(?:the )?stairs|stairs (?:are )?(?:ok|fine|no problem)|"
-                    r"use the stairs|fit and well",
-    "floor_ground": r"ground[- ]floor|basement|bungalow|downstairs flat|french doors|patio",
+                   r"indoors|at home|inside|in the flat|upstairs|up here)|can'?t get (?:out|home|back up|upstairs|"
+                   r"down)|unable to leave|can'?t walk|heart failure|on oxygen|legs bad|zimmer|mobility scooter|"
+                   r"housebound|bed-?bound|breathless|amputee|(?:hip|knee) (?:replacement|operation)|"
+                   r"bad (?:knees|hips|legs|heart|chest)|(?:too|very) (?:frail|weak|unwell|ill) (?:for|to)|"
+                   r"struggles? (?:with|on) (?:the )?stairs|no way (?:down|out|up|in)|can'?t leave|"
+                   r"(?:trapped|stranded) (?:in|at) (?:my|our|the|his|her) (?:flat|home)|"
+                   r"stair(?:s|well|case)? (?:is |are )?(?:also |too )?(?:blocked|closed|flooded|unsafe|out of use|"
+                   r"cordoned|taped off|not safe|shut|unusable|locked|pitch black|in darkness)",
+    # Not after a negation: "can't use the stairs" says the opposite ("unable" ends in "able").
+    "stairs_false": r"(?<![a-z'])(?:can|able to) (?:manage |use |do )?(?:the )?stairs|stairs (?:are )?(?:ok|fine|"
+                    r"no problem|no bother|not a problem)|(?<!n't )(?<!nt )(?<!not )(?<!cannot )(?<!to )use the stairs|fit and well",
+    "floor_ground": r"ground[- ]floor|basement|bungalow|downstairs flat|french doors|patio|(?:window|door) "
+                    r"downstairs|downstairs (?:window|door|bedroom|lounge|living room|kitchen|front room)",
     "floor_upper": r"(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
-                   r"top|upper) floor|floor \d+|\d+ floor|floors? (?:above|up)|tower|top floor",
+                   r"top|upper) floor|floor \d+|\d+ floor|floors? (?:above|up)|tower|top floor|upstairs|"
+                   r"balcony|ban(?:n)?isters?|landing|loft conversion|attic|high[- ]rise",
+    # What gives way, for a fall or an insecure home (the `fixture` qualifier).
+    "fixture_railing": r"railings?|balustrade|ban(?:n)?isters?|spindles?|parapet|balcony (?:\w+ ){0,2}(?:(?:hand)?rail|"
+                       r"barrier|glass|panel|guard|wall)|(?:stair|landing) ?(?:rail|guard|barrier)|guard ?rail",
+    "fixture_window": r"windows?|\bwindo\b|restrictor|limiter|\bsash|casement|window ?panes?",
+    "fixture_door": r"\bdoors?\b|door ?frame|letter ?box|front entrance|deadlock|yale|mortice|\bkicked (?:it )?in",
     "loc_communal": r"communal|stair ?well|landing|lobby|corridor|the block|entrance|bin (?:store|room|chute)|"
                     r"lift|whole building|plant room|on our floor|entrance hall|car park|flat next door|"
                     r"neighbours'? flat",
@@ -171,6 +188,12 @@ CUES: dict[str, str] = {
     "contained_false_strong": r"still (?:gushing|pouring|coming|leaking|spraying|flooding)|won'?t stop|can'?t stop|"
                               r"cannot stop|not stop|unable to stop|won'?t (?:turn|switch) off|will not (?:turn|"
                               r"switch) off|cannot be (?:extinguished|turned off|switched off|stopped)|remains? lit",
+    "drip": r"\bdrip(?:s|ping|py|ped)?\b|dribbl",
+    "spreading": r"pouring|gushing|spraying|flood|everywhere|spreading|(?:through|from|out of) (?:the |my )?(?:ceiling|"
+                 r"light|floor)|"
+                 r"into (?:the )?(?:light|socket|fuse|flat below|downstairs)|running down|swimming pool|soak|"
+                 r"pissing|can'?t keep up|filling (?:up )?(?:the )?buckets?|bucket (?:after|is full)|"
+                 r"non-?stop (?:pour|gush|flow)|faster|getting worse|coming (?:in|out) (?:fast|quick)",
     "battery": r"battery|batteries|chirp|end of life|short beep|once a minute|every (?:minute|\d+ seconds)",
     "battery_denied": r"not (?:the )?battery|replaced the battery|new battery and it still|proper (?:loud )?alarm|"
                       r"headache|dizzy|sick|nause",
@@ -291,6 +314,13 @@ def _first(flags: Mapping[str, bool], options: Iterable[tuple[str, object]]) -> 
     return None
 
 
+def _drip_only(text: str) -> bool:
+    """A drip inside the home and nothing spreading. Rain dripping in from outside is left to the learned model:
+    water coming in is an emergency unless the resident says it is under control."""
+    flags = cue_flags(text)
+    return flags["drip"] and not flags["spreading"] and not code_hits(text)["water_ingress"].hit
+
+
 def decisive(text: str) -> dict[str, bool | str | None]:
     """Qualifier values a cue settles on its own, whatever the learned model says: the resident said it in
     so many words ("the only toilet", "my 3-week-old", "nobody here is vulnerable", "it won't stop"). (A floor
@@ -305,7 +335,10 @@ def decisive(text: str) -> dict[str, bool | str | None]:
         out["at_risk"] = False
     elif flags["age_at_risk"]:
         out["at_risk"] = True
-    if flags["contained_false_strong"] or (flags["contained_false"] and not flags["contained_true"]):
+    if _drip_only(text):
+        # A tap or pipe that drips, even one that will not turn off fully, is a drip, not a leak out of control.
+        out["contained"] = True
+    elif flags["contained_false_strong"] or (flags["contained_false"] and not flags["contained_true"]):
         out["contained"] = False
     if flags["secure_false"] and not flags["secure_true"]:
         out["secure"] = False
@@ -313,6 +346,13 @@ def decisive(text: str) -> dict[str, bool | str | None]:
         out["extent"] = "partial"
     elif flags["total_strong"] and not flags["partial"]:
         out["extent"] = "total"
+    if flags["fixture_railing"]:
+        out["fixture"] = "railing"
+    elif flags["fixture_door"]:
+        # A door named beside a window ("kicked the door in and smashed a window") is the door: the safe side.
+        out["fixture"] = "door"
+    elif flags["fixture_window"]:
+        out["fixture"] = "window"
     if flags["trapped_false"]:
         out["trapped"] = False
     if flags["stairs_true"] and not flags["stairs_false"]:
@@ -352,7 +392,8 @@ def lexicon_facts(text: str) -> dict[str, object]:
         codes.discard("heating")
     facts: dict[str, object] = {"affected": sorted(codes)}
     if codes & {"water_leak", "water_ingress", "gas_appliance"}:
-        facts["contained"] = _first(flags, [("contained_false", False), ("contained_true", True)])
+        facts["contained"] = True if _drip_only(text) else _first(
+            flags, [("contained_false", False), ("contained_true", True)])
     if "insecure_entry" in codes:
         facts["secure"] = _first(flags, [("secure_true", True), ("secure_false", False)])
     if codes & {"water_supply", "heating", "hot_water", "power", "lift"}:
@@ -364,6 +405,9 @@ def lexicon_facts(text: str) -> dict[str, object]:
     if codes & {"lift", "trapped_in_lift"}:
         facts["trapped"] = _first(flags, [("trapped_false", False), ("trapped_true", True)])
         facts["cannot_use_stairs"] = _first(flags, [("stairs_false", False), ("stairs_true", True)])
+    if codes & {"fall_from_height", "insecure_entry"}:
+        facts["fixture"] = _first(flags, [("fixture_railing", "railing"), ("fixture_door", "door"),
+                                          ("fixture_window", "window")])
     facts["floor"] = _first(flags, [("floor_ground", "ground"), ("floor_upper", "upper")])
     facts["location"] = _first(flags, [("loc_communal", "communal"), ("loc_external", "external")]) or (
         "in_home" if codes else None)

@@ -33,6 +33,7 @@ QUALIFIES: Dict[str, frozenset] = {
     "only_toilet": frozenset({"toilet"}),
     "trapped": frozenset({"lift", "trapped_in_lift"}),
     "cannot_use_stairs": frozenset({"lift", "trapped_in_lift"}),
+    "fixture": frozenset({"fall_from_height", "insecure_entry"}),
 }
 MIN_POSITIVES = 3  # fewer labelled examples than this and a classifier would only learn noise
 

@@ -134,6 +134,38 @@ def test_cues_floor_age_and_only_toilet() -> None:
     assert decisive("we have another toilet upstairs") == {"only_toilet": False}
 
 
+def test_cues_tell_a_railing_from_a_window_and_a_door() -> None:
+    assert decisive("the balcony railing is loose, 9th floor")["fixture"] == "railing"
+    assert decisive("the banister on the landing wobbles")["fixture"] == "railing"
+    assert decisive("the balcony handrail has snapped")["fixture"] == "railing"
+    assert decisive("window restrictor broken in the bedroom")["fixture"] == "window"
+    assert decisive("bedroom window won't close, handle broken") == {"secure": False, "fixture": "window"}
+    # A door named beside a window is the door (the safe side).
+    assert decisive("they kicked the door in and smashed a window")["fixture"] == "door"
+    # A handrail fixed to a wall guards no drop; a balcony or banister is above the ground floor.
+    assert lexicon_facts("the handrail on the wall by my stairs is loose")["affected"] == []
+    assert lexicon_facts("the banister at the top of the stairs is loose")["floor"] == "upper"
+    assert lexicon_facts("downstairs front room window won't shut")["floor"] == "ground"
+
+
+def test_a_drip_is_contained_even_from_a_tap_that_will_not_turn_off() -> None:
+    assert decisive("hot tap wont turn off, drips constantly")["contained"] is True
+    assert lexicon_facts("hot tap wont turn off, drips constantly")["affected"] == ["water_leak"]
+    # Spreading water is not a drip; nor is rain dripping in (water from outside is left to the model).
+    assert decisive("tap won't turn off and water is pouring over the sink onto the floor")["contained"] is False
+    assert "contained" not in decisive("rain is dripping through the loft hatch")
+
+
+def test_stairs_that_cannot_be_used() -> None:
+    for text in ("the lift is out and my mum is unable to use the stairs", "both lifts out, I can't use the stairs",
+                 "lift broken and the stairwell is closed off, no way down", "elevator broken, my father can not walk"
+                 " the stairs"):
+        assert decisive(text).get("cannot_use_stairs") is True, text
+    assert "cannot_use_stairs" not in decisive("lift broken but we can use the stairs")
+    assert cue_flags("lift broken but we can use the stairs")["stairs_false"]
+    assert not cue_flags("the lift is out and I cannot use the stairs")["stairs_false"]
+
+
 def test_lexicon_reads_a_chirping_co_alarm_as_its_battery_unless_denied() -> None:
     assert "carbon_monoxide" not in lexicon_facts("co alarm chirping, battery low")["affected"]  # type: ignore[operator]
     assert "carbon_monoxide" in lexicon_facts(  # type: ignore[operator]
@@ -154,16 +186,27 @@ def test_reference_rules_follow_facts_md() -> None:
     assert rules(affected=["lift"], extent="total", cannot_use_stairs=False) == []
     assert rules(affected=["gas_leak"], current=False) == []
     assert rules(affected=["fall_from_height"], floor="upper", at_risk=True) == ["fall_from_height:upper_at_risk"]
+    # A railing guarding a drop above the ground floor whoever lives there; a restrictor only with someone at risk.
+    assert rules(affected=["fall_from_height"], fixture="railing", floor="upper") == ["fall_from_height:upper_railing"]
+    assert rules(affected=["fall_from_height"], fixture="window", floor="upper") == []
+    assert rules(affected=["fall_from_height"], fixture="railing", floor="ground") == []
+    # A door that will not lock on any floor; a window only on the ground floor.
+    assert rules(affected=["insecure_entry"], secure=False, fixture="door", floor="upper") == [
+        "insecure_entry:unsecured"]
+    assert rules(affected=["insecure_entry"], secure=False, fixture="window", floor="upper") == []
+    assert rules(affected=["insecure_entry"], secure=False, fixture="window") == []
+    assert rules(affected=["insecure_entry"], secure=False, fixture="window", floor="ground") == [
+        "insecure_entry:unsecured"]
 
 
 def test_reference_rules_reproduce_the_development_sets_emergency_labels() -> None:
     """The rules are the labels' own definition: from each labelled message's facts they give its emergency
-    label. One label cannot be reproduced from facts alone (an unlockable window, floor not said)."""
+    label (with `fixture`, an unlockable window with the floor not said is no longer the exception)."""
     items = yaml.safe_load((ROOT / "evaluation" / "dev" / "messages.yml").read_text())
     labelled = [m for m in items if m.get("facts") is not None]
     disagree = [m for m in labelled if is_emergency(Facts.from_labels(m["facts"])) != m["emergency"]]
     assert len(labelled) >= 250
-    assert len(disagree) <= 1, [m["facts"] for m in disagree]
+    assert not disagree, [m["facts"] for m in disagree]
 
 
 def test_training_data_holds_every_code_and_qualifier_value() -> None:
