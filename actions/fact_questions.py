@@ -44,10 +44,19 @@ def ask(dispatcher: CollectingDispatcher, question: Dict[str, Any]) -> List[Even
 
 def answered(tracker: Tracker, question: Dict[str, Any], *, said: Optional[bool] = None) -> Optional[Any]:
     """The option the resident chose: a button (the fact_answer entity), or a typed yes/no (`said`) for a
-    question whose options are true and false. None when the reply is not one of the options."""
-    values = [o.get("value") for o in question.get("options") or []]
+    question whose options are true and false, or whose two buttons read "Yes, ..." and "No, ...". None when
+    the reply is not one of the options."""
+    options = question.get("options") or []
+    values = [o.get("value") for o in options]
     if said is not None:
-        return said if said in values and all(isinstance(v, bool) for v in values) else None
+        if all(isinstance(v, bool) for v in values):
+            return said if said in values else None
+        # A question with a choice asked as yes or no ("Is the window on the ground floor?": "Yes, ground
+        # floor" / "No, upstairs"): a typed yes is the first button, a typed no the second.
+        labels = [str(o.get("label") or "").lower() for o in options]
+        if len(labels) == 2 and labels[0].startswith("yes") and labels[1].startswith("no"):
+            return values[0] if said else values[1]
+        return None
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == ENTITY:
             spelt = str(entity.get("value"))

@@ -43,7 +43,7 @@ class Step:
 _ASKS_CATEGORY = ("is that right",)
 _ASKS_ACCESS = ("when can we get in",)
 # The policy's questions about a report (data/policy.yml `fact_questions`).
-_ASKS_FACT = ("is the water contained", "only toilet", "can you lock or shut it now")
+_ASKS_FACT = ("is the water contained", "only toilet", "can you lock or shut it now", "window on the ground floor")
 TAP_SHARE = 0.5  # how often a resident taps the offered button rather than typing the answer
 
 # What residents say at each step, written from how people talk to a council's repairs line (not taken
@@ -90,6 +90,11 @@ SCRIPT: tuple[Step, ...] = (
                                       "yes it does lock", "yes, it locks fine in the end", "yes we can lock it",
                                       "yes it closes and locks ok"),
          _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=(_ASKS_FACT[2],), tap='/inform{"fact_answer": "true"}'),
+    # A window that will not shut is an emergency only on the ground floor: the policy asks which.
+    Step("say the window is upstairs", ("no, it's upstairs", "no", "no it's on the first floor", "nope, upstairs",
+                                        "no, second floor", "no we're upstairs", "no, it's a first floor flat",
+                                        "no it's the upstairs bedroom", "nah, upstairs", "no, top floor"),
+         _ASKS_CATEGORY + _ASKS_ACCESS, "policy + form", when=(_ASKS_FACT[3],), tap='/inform{"fact_answer": "upper"}'),
     # When the model is sure of the category it goes straight to access, so these two are conditional.
     Step("confirm the category", ("yes", "yes that's right", "yep", "correct", "that's it", "yeah",
                                   "yes that's the one", "spot on", "right", "yes it is"),

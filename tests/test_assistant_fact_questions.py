@@ -278,6 +278,37 @@ def test_a_broken_window_restrictor_asks_the_floor_then_who_is_at_risk(services:
     assert (row["priority"], row["priority_rule"]) == ("emergency", "fall_from_height")
 
 
+WINDOW = {"affected": [{"code": "insecure_entry", "p": 0.9}], "secure": {"value": False, "p": 1.0},
+          "fixture": {"value": "window", "p": 1.0}, "location": {"value": "in_home", "p": 0.9}}
+
+
+def test_a_window_that_will_not_shut_asks_the_floor_and_a_typed_yes_makes_the_ground_floor_an_emergency(
+    services: Services,
+) -> None:
+    chat = Chat(services)
+    chat.verify()
+    responses, _ = chat.run("action_start_report", "bedroom window won't close, handle broken",
+                            "repair_doors_windows", facts=WINDOW)
+    # Not an emergency yet: an upstairs window that will not shut lets nobody in.
+    assert button_question(responses) == "Is the window on the ground floor?"
+    assert "emergency" not in said(responses)
+    responses, _ = chat.run("action_handle_affirm", "yes", "affirm")
+    assert chat.slots["fact_answers"] == {"floor": "ground"}
+    assert "emergency" in said(responses)
+    row = ticket_row(services, chat.slots["last_ticket_ref"])
+    assert (row["priority"], row["priority_rule"]) == ("emergency", "insecure_ground_floor_window")
+
+
+def test_a_typed_no_to_the_window_floor_question_is_upstairs_and_the_report_goes_on(services: Services) -> None:
+    chat = Chat(services)
+    chat.verify()
+    chat.run("action_start_report", "bedroom window won't close, handle broken", "repair_doors_windows",
+             facts=WINDOW)
+    responses, events = chat.run("action_handle_deny", "no", "deny")
+    assert chat.slots["fact_answers"] == {"floor": "upper"}
+    assert "emergency" not in said(responses) and chat.active_loop == "report_form", events
+
+
 def test_two_answers_that_rule_the_emergency_out_end_the_questions_and_the_report_goes_on(
     services: Services,
 ) -> None:
