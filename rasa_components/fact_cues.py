@@ -30,7 +30,7 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
     "water_ingress": (r"\brain", r"roof .{0,20}(?:leak|coming|in)", r"storm", r"loft", r"skylight",
                       r"through the roof"),
     "sewage": (r"sewage", r"sewer", r"foul water", r"\bpoo\b", r"toilet water", r"waste water"),
-    "electrical_danger": (r"spark", r"burning", r"scorch", r"melt", r"exposed", r"live wires?", r"bare wires?",
+    "electrical_danger": (r"spark", r"burning", r"scorch", r"\bmelt", r"exposed", r"live wires?", r"bare wires?",
                           r"\bwires?\b", r"\bshock", r"crackl", r"buzz", r"smoke .{0,30}(?:socket|plug|fuse|"
                           r"electric)", r"copper", r"into the (?:socket|light|fuse|electric)",
                           r"(?:light fitting|fuse box|socket|switch|electrics) .{0,20}(?:wet|water|hot)"),
@@ -45,10 +45,11 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                          r"(?:rail|railing|balustrade|barrier|glass|panel|guard)", r"balustrade", r"railings?",
                          r"opens? (?:all the way|wide|fully)", r"ban(?:n)?isters?", r"spindles?",
                          r"(?:stair|landing) ?(?:rail|guard|barrier)", r"parapet", r"guard ?rail"),
+    # A fire door that will not close by itself is fire safety, not an open home ("(?! by itself)").
     "insecure_entry": (r"(?:door|window|lock)\w* .{0,30}(?:won'?t|wont|can'?t|cannot|doesn'?t|not|does not)"
-                       r" (?:lock|shut|close|secure|catch)", r"(?:can'?t|cannot|unable to) (?:lock|secure|"
+                       r" (?:stay )?(?:lock|shut|close|secure|catch)(?!\w* (?:by itself|on its own))", r"(?:can'?t|cannot|unable to) (?:lock|secure|"
                        r"shut|close)", r"kicked .{0,10}in", r"broke(?:n)? in", r"break[- ]?in", r"burgl",
-                       r"forced", r"lock\w* (?:is |was )?(?:broken|snapped|bust)", r"smashed", r"boarded",
+                       r"forced", r"lock\w* (?:is |was |has |have )?(?:broken|snapped|bust)", r"smashed", r"boarded",
                        r"stuck open", r"open to the street", r"key .{0,20}(?:round|turn)"),
     "trapped_in_lift": (r"(?:stuck|trapped|trap) in (?:the |a )?lift", r"lift .{0,40}(?:with .{0,20} "
                         r"(?:inside|in it)|stuck with)", r"lift stopped between floors with",
@@ -181,7 +182,8 @@ CUES: dict[str, str] = {
     "secure_true": r"boarded|(?:been|was|is|now|temporarily|has since) (?:secured|boarded|made safe)|\bchain\b|"
                    r"\bbolt\b|wedged|(?:still )?locks? (?:now|fine|ok)|locking now|locksmith|fixed it|"
                    r"(?:closed and )?locked (?:now|again|fine|ok)|locks? again",
-    "secure_false": r"won'?t (?:lock|shut|close)|wont (?:lock|shut|close)|can'?t (?:lock|secure|close|shut)|"
+    "secure_false": r"won'?t (?:stay )?(?:lock|shut|close)(?!\w* (?:by itself|on its own))|wont (?:stay )?(?:lock|"
+                    r"shut|close)(?!\w* (?:by itself|on its own))|can'?t (?:lock|secure|close|shut)|"
                     r"(?:can'?t|cannot|can no longer|could not|couldn'?t) be (?:locked|secured|shut|closed)|"
                     r"cannot (?:lock|secure)|not lock|doesn'?t (?:lock|catch)|does not lock|wide open|stuck open|"
                     r"open to the street|kicked|smashed",
@@ -194,6 +196,11 @@ CUES: dict[str, str] = {
                  r"into (?:the )?(?:light|socket|fuse|flat below|downstairs)|running down|swimming pool|soak|"
                  r"pissing|can'?t keep up|filling (?:up )?(?:the )?buckets?|bucket (?:after|is full)|"
                  r"non-?stop (?:pour|gush|flow)|faster|getting worse|coming (?:in|out) (?:fast|quick)",
+    # Someone has already made the danger safe (the gas emergency service capped a pipe, an electrician isolated
+    # a circuit): over, whatever the smell or the sparks were.
+    "made_safe": r"\bcapped\b|made (?:it |them |everything |the \w+ )?safe|(?:engineer|gas (?:man|board|emergency)|"
+                 r"cadent|electrician|national gas)\w* .{0,60}(?:isolated|capped|disconnected|shut off|cut off)",
+    "again": r"\bagain\b|\bstill\b|came back|come back|started up|back now",
     "battery": r"battery|batteries|chirp|end of life|short beep|once a minute|every (?:minute|\d+ seconds)",
     "battery_denied": r"not (?:the )?battery|replaced the battery|new battery and it still|proper (?:loud )?alarm|"
                       r"headache|dizzy|sick|nause",
@@ -355,6 +362,8 @@ def decisive(text: str) -> dict[str, bool | str | None]:
         out["fixture"] = "window"
     if flags["trapped_false"]:
         out["trapped"] = False
+    if flags["made_safe"] and not flags["again"]:
+        out["current"] = False
     if flags["stairs_true"] and not flags["stairs_false"]:
         out["cannot_use_stairs"] = True
     return out
@@ -411,5 +420,10 @@ def lexicon_facts(text: str) -> dict[str, object]:
     facts["floor"] = _first(flags, [("floor_ground", "ground"), ("floor_upper", "upper")])
     facts["location"] = _first(flags, [("loc_communal", "communal"), ("loc_external", "external")]) or (
         "in_home" if codes else None)
-    facts["current"] = False if flags["current_false"] else None
+    if flags["made_safe"] and not flags["again"]:
+        facts["current"] = False
+    elif "gas_leak" in codes:
+        facts["current"] = None  # a smell of gas that went away by itself is still current (FACTS.md)
+    else:
+        facts["current"] = False if flags["current_false"] else None
     return {k: v for k, v in facts.items() if v is not None or k == "affected"}
