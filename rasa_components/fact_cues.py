@@ -47,8 +47,9 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                          r"(?:stair|landing) ?(?:rail|guard|barrier)", r"parapet", r"guard ?rail"),
     # A fire door that will not close by itself is fire safety, not an open home ("(?! by itself)").
     "insecure_entry": (r"(?:door|window|lock)\w* .{0,30}(?:won'?t|wont|can'?t|cannot|doesn'?t|not|does not)"
-                       r" (?:stay )?(?:lock|shut|close|secure|catch)(?!\w* (?:by itself|on its own))", r"(?:can'?t|cannot|unable to) (?:lock|secure|"
-                       r"shut|close)", r"kicked .{0,10}in", r"broke(?:n)? in", r"break[- ]?in", r"burgl",
+                       r" (?:stay )?(?:lock|shut|close|secure|catch)(?!\w* (?:by itself|on its own))",
+                       r"(?:can'?t|cannot|unable to) (?:lock|secure|shut|close)", r"kicked .{0,10}in",
+                       r"broke(?:n)? in", r"break[- ]?in", r"burgl",
                        r"forced", r"lock\w* (?:is |was |has |have )?(?:broken|snapped|bust)", r"smashed", r"boarded",
                        r"stuck open", r"open to the street", r"key .{0,20}(?:round|turn)"),
     "trapped_in_lift": (r"(?:stuck|trapped|trap) in (?:the |a )?lift", r"lift .{0,40}(?:with .{0,20} "
@@ -67,8 +68,8 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                 r"thermostat", r"no (?:heat|warmth)"),
     # A hot tap that will not turn off or drips is a leak at the tap, not hot water lost.
     "hot_water": (r"hot water", r"immersion", r"hot tap(?! .{0,20}(?:won'?t|wont|will not|doesn'?t|does not|can'?t|"
-                  r"cannot) (?:turn|switch|shut) off)(?! .{0,20}drip)", r"lukewarm", r"water .{0,10}(?:only )?(?:warm|cold)"
-                  r" not hot", r"runs? cold"),
+                  r"cannot) (?:turn|switch|shut) off)(?! .{0,20}drip)", r"lukewarm",
+                  r"water .{0,10}(?:only )?(?:warm|cold) not hot", r"runs? cold"),
     "power": (r"no (?:power|electric|electricity|lights?)", r"loss of (?:electrical |electric )?(?:supply|power)",
               r"electrical supply", r"power", r"electric(?:ity|s)?\b(?! shower| meter|"
               r" shock| socket)", r"trip", r"sockets? .{0,30}(?:dead|not work|don'?t work|stopped)",
@@ -156,7 +157,8 @@ CUES: dict[str, str] = {
                    r"cordoned|taped off|not safe|shut|unusable|locked|pitch black|in darkness)",
     # Not after a negation: "can't use the stairs" says the opposite ("unable" ends in "able").
     "stairs_false": r"(?<![a-z'])(?:can|able to) (?:manage |use |do )?(?:the )?stairs|stairs (?:are )?(?:ok|fine|"
-                    r"no problem|no bother|not a problem)|(?<!n't )(?<!nt )(?<!not )(?<!cannot )(?<!to )use the stairs|fit and well",
+                    r"no problem|no bother|not a problem)|(?<!n't )(?<!nt )(?<!not )(?<!cannot )(?<!to )"
+                    r"use the stairs|fit and well",
     "floor_ground": r"ground[- ]floor|basement|bungalow|downstairs flat|french doors|patio|(?:window|door) "
                     r"downstairs|downstairs (?:window|door|bedroom|lounge|living room|kitchen|front room)",
     "floor_upper": r"(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"

@@ -195,3 +195,22 @@ def test_assess_refuses_facts_outside_the_vocabulary(
     r = client.post("/api/v1/assess", headers=service_headers,
                     json={"category": "plumbing", "text": "the toilet is blocked", **extra})
     assert r.status_code == 422, r.text
+
+
+RAILING_FLOOR_UNSAID = {"affected": [{"code": "fall_from_height", "p": 0.9}], "fixture": {"value": "railing", "p": 1.0},
+                        "location": {"value": "in_home", "p": 0.9}}
+
+
+def test_a_loose_balcony_railing_is_an_emergency_while_the_floor_is_asked(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    # Never the low guess: a fall cannot be undone, so the triage answers an emergency with the fall advice, and
+    # names the floor question that could still lower it.
+    rasa.reply = reply("repair_doors_windows", RAILING_FLOOR_UNSAID)
+    r = client.post("/api/v1/triage", headers=service_headers, json={"text": "the balcony railing is loose"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["priority"], body["emergency"], body["rule"]) == ("emergency", True, "fall_from_railing")
+    assert body["advice"] and "balcony" in body["advice"]
+    assert body["question"]["qualifier"] == "floor"
+    assert {o["value"] for o in body["question"]["options"]} == {"upper", "ground"}
