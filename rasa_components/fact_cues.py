@@ -44,7 +44,10 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
     "fall_from_height": (r"restrictor", r"window (?:limiter|safety catch|catch)", r"balcony .{0,20}"
                          r"(?:rail|railing|balustrade|barrier|glass|panel|guard)", r"balustrade", r"railings?",
                          r"opens? (?:all the way|wide|fully)", r"ban(?:n)?isters?", r"spindles?",
-                         r"(?:stair|landing) ?(?:rail|guard|barrier)", r"parapet", r"guard ?rail"),
+                         r"(?:stair|landing) ?(?:rail|guard|barrier)", r"parapet", r"guard ?rail",
+                         r"(?:safety|child) (?:catch|latch|stop|lock)", r"window (?:stopper|stay)",
+                         r"window\w* .{0,40}(?:swings?|flies|fly|opens?) (?:right |wide |fully |all the way )?"
+                         r"(?:out|open)", r"window\w* .{0,40}opens? (?:too far|too wide|right out)"),
     # A fire door that will not close by itself is fire safety, not an open home ("(?! by itself)").
     "insecure_entry": (r"(?:door|window|lock)\w* .{0,30}(?:won'?t|wont|can'?t|cannot|doesn'?t|not|does not)"
                        r" (?:stay )?(?:lock|shut|close|secure|catch)(?!\w* (?:by itself|on its own))",
@@ -126,7 +129,8 @@ CUES: dict[str, str] = {
                          r"(?:upstairs|downstairs|other|second|spare) (?:one|toilet|loo) (?:still )?(?:works|"
                          r"is (?:fine|working|ok))|(?:using|use) the (?:one|"
                          r"toilet) (?:upstairs|downstairs)|main bathroom one|can use the one|a second toilet",
-    "at_risk_true": r"\bbaby\b|babies|newborn|toddler|\binfant|\bkids?\b|children|child\b|grandkids|grandson|"
+    "at_risk_true": r"\bbaby\b|babies|newborn|toddler|little ones?\b|little (?:boy|girl|lad)|grand ?children|"
+                    r"foster|\binfant|\bkids?\b|children|child\b|grandkids|grandson|"
                     r"granddaughter|nephew|pregnan|elderly|\bold\b|disab|wheelchair|walking frame|crutches|"
                     r"oxygen|dialysis|dementia|bed-?bound|housebound|chemo|cancer|copd|asthma|cystic fibrosis|"
                     r"sickle cell|heart failure|insulin|operation|frail|blind|autis|learning difficult|"
@@ -163,7 +167,7 @@ CUES: dict[str, str] = {
                     r"downstairs|downstairs (?:window|door|bedroom|lounge|living room|kitchen|front room)",
     "floor_upper": r"(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
                    r"top|upper) floor|floor \d+|\d+ floor|floors? (?:above|up)|tower|top floor|upstairs|"
-                   r"balcony|ban(?:n)?isters?|landing|loft conversion|attic|high[- ]rise",
+                   r"balcony|ban(?:n)?isters?|landing|loft conversion|attic|high[- ]rise|\bstorey|tower block",
     # What gives way, for a fall or an insecure home (the `fixture` qualifier).
     "fixture_railing": r"railings?|balustrade|ban(?:n)?isters?|spindles?|parapet|balcony (?:\w+ ){0,2}(?:(?:hand)?rail|"
                        r"barrier|glass|panel|guard|wall)|(?:stair|landing) ?(?:rail|guard|barrier)|guard ?rail",
