@@ -202,10 +202,10 @@ CUES: dict[str, str] = {
                  r"into (?:the )?(?:light|socket|fuse|flat below|downstairs)|running down|swimming pool|soak|"
                  r"pissing|can'?t keep up|filling (?:up )?(?:the )?buckets?|bucket (?:after|is full)|"
                  r"non-?stop (?:pour|gush|flow)|faster|getting worse|coming (?:in|out) (?:fast|quick)",
-    # Someone has already made the danger safe (the gas emergency service capped a pipe, an electrician isolated
-    # a circuit): over, whatever the smell or the sparks were.
-    "made_safe": r"\bcapped\b|made (?:it |them |everything |the \w+ )?safe|(?:engineer|gas (?:man|board|emergency)|"
-                 r"cadent|electrician|national gas)\w* .{0,60}(?:isolated|capped|disconnected|shut off|cut off)",
+    # Someone has already made the danger safe (an engineer capped a pipe, an electrician isolated a circuit):
+    # over, whatever the smell or the sparks were. (Gas words stay in repairs_common.gas, the one detector.)
+    "made_safe": r"\bcapped\b|made (?:it |them |everything |the \w+ )?safe|(?:engineer|electrician|plumber|"
+                 r"emergency (?:team|service|line))\w* .{0,60}(?:isolated|capped|disconnected|shut off|cut off)",
     "again": r"\bagain\b|\bstill\b|came back|come back|started up|back now",
     "battery": r"battery|batteries|chirp|end of life|short beep|once a minute|every (?:minute|\d+ seconds)",
     "battery_denied": r"not (?:the )?battery|replaced the battery|new battery and it still|proper (?:loud )?alarm|"
