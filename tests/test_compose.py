@@ -321,10 +321,11 @@ def test_the_assistant_gets_its_secrets_and_addresses(resolved: dict[str, Any]) 
     actions_env = _environment(services["action-server"])
     repairs_env = _environment(services["repairs"])
     assert rasa_env["RASA_TOKEN"] == repairs_env["RASA_TOKEN"] == FAKE_ENV["RASA_TOKEN"]
-    assert repairs_env["REPAIRS_RASA_URL"] == "http://rasa:5005"  # triage asks Rasa
-    assert actions_env["REPAIRS_API_URL"] == "http://repairs:8000"
+    # Every call between replicated services goes through the load balancer, which skips a dead replica.
+    assert repairs_env["REPAIRS_RASA_URL"] == "http://lb:5005"  # triage asks Rasa
+    assert actions_env["REPAIRS_API_URL"] == "http://lb:8000"
     assert actions_env["REPAIRS_API_TOKEN"] == FAKE_ENV["REPAIRS_API_TOKEN"]
-    assert rasa_env["ACTION_ENDPOINT_URL"] == "http://action-server:5055/webhook"
+    assert rasa_env["ACTION_ENDPOINT_URL"] == "http://lb:5055/webhook"
     # Rasa sends the action server the token it checks; the bot signs turns with the secret Rasa checks.
     assert rasa_env["ACTION_SERVER_TOKEN"] == actions_env["ACTION_SERVER_TOKEN"] == FAKE_ENV["ACTION_SERVER_TOKEN"]
     bot_env = _environment(services["bot"])
@@ -349,6 +350,7 @@ SECRETS_ALLOWED = {
     "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN"},
     "bot": {"RASA_TOKEN", "RASA_CHANNEL_SECRET", "REPAIRS_API_TOKEN", "WEBCHAT_SECRET", "TELEGRAM_BOT_TOKEN",
             "TELEGRAM_WEBHOOK_SECRET"},
+    "lb": set(),  # the load balancer passes requests on and holds no secret
 }
 ALL_SECRETS = {name for name in {*FAKE_ENV, *OPTIONAL_ENV} if SECRET_NAME.search(name)}
 
@@ -380,8 +382,8 @@ def _bot_env(env: Mapping[str, str]) -> dict[str, str]:
 
 def test_the_bot_gets_its_secrets_and_addresses(resolved: dict[str, Any]) -> None:
     bot_env = _environment(_services(resolved)["bot"])
-    assert bot_env["RASA_URL"] == "http://rasa:5005"
-    assert bot_env["REPAIRS_API_URL"] == "http://repairs:8000"
+    assert bot_env["RASA_URL"] == "http://lb:5005"
+    assert bot_env["REPAIRS_API_URL"] == "http://lb:8000"
     assert bot_env["RASA_TOKEN"] == FAKE_ENV["RASA_TOKEN"]
     assert bot_env["REPAIRS_API_TOKEN"] == FAKE_ENV["REPAIRS_API_TOKEN"]
     assert bot_env["WEBCHAT_SECRET"] == FAKE_ENV["WEBCHAT_SECRET"]
@@ -572,6 +574,7 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
     assert "http://127.0.0.1:5055/health" in " ".join(services["action-server"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5005/" in " ".join(services["rasa"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8081/healthz" in " ".join(services["bot"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8404/healthz" in " ".join(services["lb"]["healthcheck"]["test"])  # its monitor-uri
     for name in ("repairs", "action-server", "rasa", "bot"):
         test = services[name]["healthcheck"]["test"]
         assert test[:3] == ["CMD", "python", "-c"], name
@@ -581,9 +584,9 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
 # The assistant starts in order: each service waits until what it calls answers its healthcheck.
 START_ORDER = {
     "repairs": {"db"},
-    "action-server": {"repairs"},
-    "rasa": {"db", "redis", "action-server"},
-    "bot": {"rasa", "repairs"},
+    "action-server": {"repairs", "lb"},
+    "rasa": {"db", "redis", "action-server", "lb"},
+    "bot": {"rasa", "repairs", "lb"},
 }
 
 
@@ -651,8 +654,10 @@ def _published_host_ips(port: Any) -> str | None:
 
 def test_published_ports_bind_to_loopback_only(resolved: dict[str, Any]) -> None:
     published = {name: service.get("ports", []) for name, service in _services(resolved).items()}
-    assert published["repairs"] == ["127.0.0.1:8000:8000"]
-    assert published["bot"] == ["127.0.0.1:8081:8081"]
+    # The load balancer publishes the repairs service and the bot; their replicas publish nothing (two
+    # containers cannot hold one host port).
+    assert published["lb"] == ["127.0.0.1:8000:8000", "127.0.0.1:8081:8081"]
+    assert not published["repairs"] and not published["bot"]
     # Residents reach the assistant only through the bot, which signs their turns; the bot reaches Rasa
     # on compose's network.
     assert not published["rasa"], "Rasa must not be published: the bot reaches it as rasa:5005"
@@ -1072,3 +1077,64 @@ def test_dockerfile_copy_sources_are_in_the_build_context(source: str) -> None:
         assert any(child.is_file() for child in path.rglob("*")), (
             f"{source} is empty (git keeps no empty folder)"
         )
+
+
+# --- Replicas and the load balancer -----------------------------------------------------------
+
+HAPROXY_CONFIG = ROOT / "docker" / "haproxy" / "haproxy.cfg"
+# Each replicated service, the port the balancer reaches it on, and the path its health check asks.
+BALANCED = {"repairs": (8000, "/healthz"), "bot": (8081, "/healthz"), "rasa": (5005, "/"),
+            "action-server": (5055, "/health")}
+
+
+def _haproxy_sections() -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for raw in HAPROXY_CONFIG.read_text().splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line:
+            continue
+        if not line[0].isspace():
+            current = line.strip()
+            sections[current] = []
+        else:
+            sections[current].append(line.strip())
+    return sections
+
+
+@pytest.mark.parametrize("service", sorted(BALANCED))
+def test_each_assistant_service_runs_two_replicas(compose: dict[str, Any], service: str) -> None:
+    assert _services(compose)[service].get("deploy", {}).get("replicas") == 2
+
+
+def test_the_load_balancer_gets_its_config_and_no_secret(compose: dict[str, Any]) -> None:
+    lb = _services(compose)["lb"]
+    assert lb["image"].startswith("haproxy:")
+    assert lb["configs"] == [{"source": "haproxy", "target": "/usr/local/etc/haproxy/haproxy.cfg"}]
+    assert (ROOT / compose["configs"]["haproxy"]["file"]).resolve() == HAPROXY_CONFIG
+    assert not _referenced(lb) and "env_file" not in lb
+
+
+@pytest.mark.parametrize("service", sorted(BALANCED))
+def test_the_load_balancer_health_checks_every_replica(service: str) -> None:
+    port, path = BALANCED[service]
+    sections = _haproxy_sections()
+    frontends = [name for name, lines in sections.items() if name.startswith("frontend")
+                 and f"bind :{port}" in lines]
+    assert len(frontends) == 1, f"no single frontend on :{port}"
+    backend = next(line.split()[1] for line in sections[frontends[0]] if line.startswith("default_backend"))
+    lines = sections[f"backend {backend}"]
+    assert f"option httpchk GET {path}" in lines and "http-check expect status 200" in lines
+    templates = [line.split() for line in lines if line.startswith("server-template")]
+    assert len(templates) == 1 and templates[0][3] == f"{service}:{port}"
+    assert int(templates[0][2]) >= 2, "room for at least the replicas compose runs"
+    defaults = sections["defaults"]
+    assert any(line.startswith("default-server check") and "resolvers docker" in line for line in defaults)
+
+
+def test_the_load_balancer_config_is_valid_haproxy() -> None:
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(haproxy).exists():
+        pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
+    result = subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CONFIG)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
