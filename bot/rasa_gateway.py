@@ -10,6 +10,7 @@ before the answer was lost, so a retry could do it twice; the resident is told t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,13 @@ import httpx
 from repairs_common import turn_signing
 
 from bot.settings import BotSettings
+
+# A turn whose Rasa replica died under it (connection dropped, 502/503 from the balancer, or 401 for the
+# balancer's replay of its nonce) is tried once more, signed afresh. If the dead replica had already stored the
+# turn, the resident's words count twice in the conversation: a repeated answer, where the alternative is none.
+SEND_ATTEMPTS = 2
+RETRY_STATUSES = frozenset({401, 502, 503, 504})
+RETRY_PAUSE_SECONDS = 0.5
 
 
 class AssistantUnavailable(Exception):
@@ -82,12 +90,25 @@ class RasaGateway:
     async def send(self, sender: str, text: str, metadata: dict[str, Any], *, typed: bool) -> list[Reply]:
         """Pass one resident message to the assistant; its replies in order. `typed`: the resident typed
         `text` (it may not choose an intent); False for the payload of a button or command the bot offered."""
-        body, headers = turn_signing.signed_request(self._channel_secret, sender, text, metadata, typed=typed)
-        try:
-            response = await self._http.post(f"{self.base_url}{turn_signing.WEBHOOK_PATH}", content=body,
-                                             headers=headers)
-        except httpx.HTTPError as exc:
-            raise AssistantUnavailable(type(exc).__name__) from None
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            # Signed afresh for each attempt: a Rasa replica that dies mid-turn leaves its nonce used, so the
+            # load balancer's own retry of the same request is refused by the next replica as a replay (401).
+            body, headers = turn_signing.signed_request(self._channel_secret, sender, text, metadata, typed=typed)
+            try:
+                response = await self._http.post(f"{self.base_url}{turn_signing.WEBHOOK_PATH}", content=body,
+                                                 headers=headers)
+            except httpx.TimeoutException as exc:
+                # Never again after a timeout: the turn may still be running, and would run twice.
+                raise AssistantUnavailable(type(exc).__name__) from None
+            except httpx.HTTPError as exc:
+                if attempt < SEND_ATTEMPTS:
+                    await asyncio.sleep(RETRY_PAUSE_SECONDS)
+                    continue
+                raise AssistantUnavailable(type(exc).__name__) from None
+            if response.status_code in RETRY_STATUSES and attempt < SEND_ATTEMPTS:
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
+                continue
+            break
         if response.status_code != 200:
             raise AssistantUnavailable(f"status {response.status_code}")
         try:

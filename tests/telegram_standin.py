@@ -159,6 +159,7 @@ class TelegramStandIn:
         self._commands: list[dict[str, Any]] = []
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
+        self.webhook_max_connections = 40  # posts in flight at once (setWebhook's max_connections; Telegram: 40)
         self.webhook_attempts: list[tuple[int, int]] = []  # (update_id, HTTP status or 0 for no answer)
         self.calls: Counter[str] = Counter()
         self.throttled = 0  # 429s answered by the flood limit
@@ -557,6 +558,7 @@ class TelegramStandIn:
                 self._pending.clear()
             self.webhook_url = url or None
             self.webhook_secret = str(secret) if secret is not None else None
+            self.webhook_max_connections = int(params.get("max_connections") or 40)
         self._notify()
         return True
 
@@ -686,28 +688,62 @@ class TelegramStandIn:
 
     # --- webhook delivery ------------------------------------------------------------------------------
     async def _deliver_webhooks(self) -> None:
-        """Post pending updates to the webhook in order, one at a time; failed posts are retried."""
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=2.0)) as client:
-            while True:
-                with self._cond:
-                    url, secret = self.webhook_url, self.webhook_secret
-                    update = self._pending[0] if (url and self._pending) else None
-                if update is None:
-                    await self._changed(5.0)
-                    continue
+        """Post pending updates to the webhook as Telegram does: several at once (up to the webhook's
+        max_connections), but one chat's one at a time and in order; a failed post is retried. The bot may
+        hold a post until the update has run, so one slow chat never holds up the others."""
+        in_flight: dict[int, Any] = {}  # update id -> its chat's key
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=2.0)) as client:
+
+            async def post(update: dict[str, Any], url: str, secret: str | None) -> None:
                 headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
                 try:
-                    response = await client.post(url or "", json=update, headers=headers)
+                    response = await client.post(url, json=update, headers=headers)
                     status = response.status_code
                 except httpx.HTTPError:
                     status = 0
                 with self._cond:
                     self.webhook_attempts.append((update["update_id"], status))
-                    if 200 <= status < 300 and self._pending and self._pending[0] is update:
-                        self._pending.pop(0)
+                    if 200 <= status < 300:
+                        self._pending = [u for u in self._pending if u is not update]
                     self._cond.notify_all()
                 if not 200 <= status < 300:
                     await asyncio.sleep(0.5)
+                in_flight.pop(update["update_id"], None)
+                self._wake()
+
+            tasks: set[asyncio.Task[None]] = set()
+            while True:
+                with self._cond:
+                    url, secret = self.webhook_url, self.webhook_secret
+                    ready: list[dict[str, Any]] = []
+                    if url:
+                        busy = set(in_flight.values())
+                        for update in self._pending:
+                            key = _update_chat(update)
+                            if key in busy:
+                                continue  # an earlier update of this chat is still being posted
+                            busy.add(key)
+                            if len(in_flight) + len(ready) < self.webhook_max_connections:
+                                ready.append(update)
+                for update in ready:
+                    in_flight[update["update_id"]] = _update_chat(update)
+                    task = asyncio.create_task(post(update, url or "", secret))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                await self._changed(5.0)
+
+
+def _update_chat(update: dict[str, Any]) -> Any:
+    """The chat an update belongs to, for keeping a chat's updates in order (the update's own id if none)."""
+    for kind in ("message", "edited_message", "callback_query"):
+        part = update.get(kind)
+        if isinstance(part, dict):
+            chat = (part.get("message") or {}).get("chat") if kind == "callback_query" else part.get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return chat["id"]
+            if isinstance(part.get("from"), dict):
+                return part["from"].get("id")
+    return ("update", update.get("update_id"))
 
 
 async def _read_params(request: Request) -> dict[str, Any]:

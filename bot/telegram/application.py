@@ -19,6 +19,7 @@ from bot.repairs_client import RepairsError, RepairsUnavailable
 from bot.settings import BotSettings
 from bot.telegram import handlers, officer_alerts, officer_link
 from bot.telegram.conversation import CHANNEL, EdgeServices
+from bot.telegram.leases import UpdateLeases
 from bot.telegram.ordering import ChatOrderedProcessor, FirstDelivery
 from bot.telegram.photos import IMAGE_TYPES
 
@@ -35,7 +36,8 @@ def build_application(settings: BotSettings, edge: EdgeServices) -> Application:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.file_base_url)
-        .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrency, _first_delivery(edge)))
+        .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrency, _first_delivery(edge),
+                                                UpdateLeases(edge.repairs, CHANNEL)))
         # Keeps sends within Telegram's flood limits and retries those answered with RetryAfter.
         .rate_limiter(AIORateLimiter(max_retries=settings.telegram_send_retries))
         .connect_timeout(5).read_timeout(15).write_timeout(30).pool_timeout(10)

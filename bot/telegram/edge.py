@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -17,9 +18,14 @@ from bot.repairs_client import RepairsClient
 from bot.settings import BotSettings
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.conversation import EdgeServices
+from bot.telegram.ordering import ChatOrderedProcessor
 from bot.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
+
+# How long the webhook holds Telegram's request while the update runs; well inside the update's lease
+# (bot/telegram/leases.py), so Telegram never sends an update again while this replica is still on it.
+WEBHOOK_WAIT_SECONDS = 20.0
 
 
 class TelegramEdge:
@@ -85,5 +91,15 @@ class TelegramEdge:
         log.info("telegram edge stopped")
 
     async def accept(self, data: dict[str, Any]) -> None:
-        """One update from the webhook, queued for the same processing as polled ones."""
-        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+        """One update from the webhook, queued for the same processing as polled ones, and waited for (up to
+        WEBHOOK_WAIT_SECONDS): Telegram is told 200 only once the update has run, so a replica that dies
+        mid-turn never acknowledged it, and Telegram, or the load balancer at once, sends it again."""
+        update = Update.de_json(data, self.application.bot)
+        processor = self.application.update_processor
+        settled = processor.settled(update.update_id) if isinstance(processor, ChatOrderedProcessor) else None
+        await self.application.update_queue.put(update)
+        if settled is not None:
+            # A turn that runs longer (a hung dependency) goes on after the answer: Telegram would otherwise
+            # give up on the connection and send the update again while it runs.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(settled), WEBHOOK_WAIT_SECONDS)
