@@ -14,11 +14,13 @@ PYTHON311 ?= $(shell for p in python3.11 python3; do \
 PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v python3.10; \
 	  elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -1; fi)
 
-.PHONY: help demo chat test test-fast test-clock lint typecheck bench-api bench-assistant bench-actions bench-script bench-channels bench-workspace bench eval clean app-env rasa-env encoder bench-encoder
+.PHONY: help demo chat test test-fast test-clock lint typecheck bench-api bench-assistant bench-actions bench-script bench-channels bench-workspace bench eval clean app-env rasa-env encoder bench-encoder cluster drills
 
 help:
 	@echo "make demo       run the whole product on this machine (SQLite, demo data; web chat on :8081)"
 	@echo "make chat       talk to the running demo from this terminal"
+	@echo "make cluster    the production shape: two of every part behind HAProxy, PostgreSQL and Redis"
+	@echo "make drills     failure drills against that cluster under load (report in bench/results/drills.md)"
 	@echo "make test       install what is missing and run the whole test suite"
 	@echo "make test-clock CLOCK=2026-12-31T23:30:00+00:00  the whole suite as if it were that instant"
 	@echo "make lint       ruff and mypy"
@@ -132,6 +134,15 @@ demo: app-env rasa-env encoder
 
 chat: app-env
 	$(APP_PY) -m repairs.demo.chat
+
+# Two repairs services, action servers, Rasa servers and bots (Telegram by webhook against the Bot API
+# stand-in) behind HAProxy (Debian: apt-get install haproxy), each restarted with a back-off when it dies.
+cluster: app-env rasa-env encoder
+	$(APP_PY) -m bench.cluster
+
+# Kills, restarts, hangs, slow and failing dependencies, and a burst, each under load; about 20 minutes.
+drills: app-env rasa-env encoder
+	$(APP_PY) -m bench.drills
 
 bench-api: app-env
 	$(APP_PY) -m bench.api_bench

@@ -1,0 +1,347 @@
+"""`make cluster`: the production shape from local processes, as docker-compose.yml runs it with replicas.
+
+Two of each: repairs services, action servers, Rasa servers (conversations in PostgreSQL, locks in Redis)
+and bots (web chat, and Telegram by webhook against the local Bot API stand-in; each bot runs a delivery
+worker, which claims outbox rows with FOR UPDATE SKIP LOCKED). HAProxy (Debian's package) balances each
+kind and checks every replica's health; every call between parts goes through it, so a replica that dies
+is taken out of the rotation and its callers reach the other. A part that exits is restarted with a
+back-off (bench/supervised.py).
+
+What is shared with other work on this machine is kept apart: the cluster's own PostgreSQL databases
+(dropped and made afresh at each start), and its own Redis server on a port of its own (so a drill may
+restart it without touching anybody else's). RabbitMQ is not used by the product.
+
+    python -m bench.cluster            # prints the URLs; Ctrl-C or SIGTERM stops everything
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+import sqlalchemy as sa
+
+from bench.supervised import Part, Supervisor
+from evaluation.rasa_process import RASA_BIN, RASA_PYTHON, ROOT, channel_env, rasa_env, train
+from tests.telegram_standin import TelegramStandIn
+
+KINDS = ("repairs", "actions", "rasa", "bot")
+HEALTH = {"repairs": "/healthz", "actions": "/health", "rasa": "/", "bot": "/healthz"}
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    workdir: Path = ROOT / "var" / "cluster"
+    pg_admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    repairs_db: str = "repairs_cluster"
+    tracker_db: str = "rasa_tracker_cluster"
+    replicas: int = 2
+    models_dir: Path = ROOT / "models"
+    # The bots' delivery workers: how often an idle worker looks for work, and how long a claimed row is
+    # leased before another worker may take it (a worker killed mid-send is covered by the lease).
+    delivery_lease_s: int = 20
+    extra_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per kind, for drills
+
+
+@dataclass
+class Cluster:
+    config: ClusterConfig
+    supervisor: Supervisor
+    telegram: TelegramStandIn
+    urls: dict[str, str]  # kind -> the load balancer's address for it
+    database_url: str
+    repairs_token: str
+    rasa_token: str
+    channel_secret: str
+    redis_port: int
+    haproxy_stats: str
+
+    def replicas(self, kind: str) -> list[str]:
+        return [name for name, part in self.supervisor.parts.items() if part.kind == kind]
+
+
+_GIVEN_PORTS: set[int] = set()
+
+
+def listen_port() -> int:
+    """A free port below Linux's ephemeral range (32768 and up), where no outgoing connection can take it
+    between now and the part binding it: Rasa binds only once its model has loaded, half a minute later."""
+    while True:
+        port = random.randint(20000, 32000)
+        if port in _GIVEN_PORTS:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN_PORTS.add(port)
+        return port
+
+
+def say(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- PostgreSQL and Redis ------------------------------------------------------------------------------
+
+def _pg_admin(admin_url: str, statement: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
+    return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def redis_part(workdir: Path, port: int) -> Part:
+    """A Redis server of the cluster's own (no snapshots: the lock store and the nonces are safe to lose)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+    return Part("redis", "redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", str(workdir)],
+                dict(os.environ), workdir / "log" / "redis.log", None)
+
+
+# -- HAProxy -------------------------------------------------------------------------------------------
+
+# The drills' one hook in the balancer: a call to a kind waits the milliseconds faults.map gives it (0: none),
+# changed at run time through HAProxy's admin socket (`set map`), so "the repairs service answers slowly"
+# needs nothing in the service itself.
+FAULTS_LUA = """
+core.register_action("fault_delay", {"http-req"}, function(txn)
+    local ms = tonumber(txn:get_var("txn.fault_delay_ms")) or 0
+    if ms > 0 then core.msleep(ms) end
+end)
+"""
+
+
+def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str, int]]], stats_port: int,
+                   workdir: Path) -> str:
+    """One frontend and backend per kind. Health checked every second (down after 2 failures, up after 2
+    successes). A connection refused or reset before any answer is retried on the other replica: the
+    repairs service's creates carry idempotency keys, Rasa refuses a replayed signed turn, Telegram
+    redelivers a webhook update that got no 200, and the action server's creates carry keys too."""
+    lines = [
+        "global",
+        "    maxconn 4096",
+        f"    lua-load {workdir / 'faults.lua'}",
+        f"    stats socket {workdir / 'haproxy.sock'} mode 600 level admin",
+        "defaults",
+        "    mode http",
+        "    timeout connect 2s",
+        "    timeout client 120s",
+        "    timeout server 120s",
+        "    timeout http-request 10s",
+        "    option redispatch 1",
+        "    retries 3",
+        "    retry-on conn-failure empty-response",
+        "    option http-buffer-request",
+        f"frontend stats\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /\n    stats refresh 2s",
+    ]
+    for kind, port in frontends.items():
+        lines += [f"frontend {kind}_in", f"    bind 127.0.0.1:{port}", f"    default_backend {kind}"]
+        lines += [f"backend {kind}", "    balance leastconn", f"    option httpchk GET {HEALTH[kind]}",
+                  f"    http-request set-var(txn.fault_delay_ms) str({kind}),map({workdir / 'faults.map'},0)",
+                  "    http-request lua.fault_delay",
+                  "    http-check expect status 200",
+                  "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2"]
+        lines += [f"    server {name} 127.0.0.1:{p} check" for name, p in backends[kind]]
+    return "\n".join(lines) + "\n"
+
+
+# -- the stack -----------------------------------------------------------------------------------------
+
+def _app_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REPAIRS_", "TELEGRAM_", "BOT_", "RASA_", "WEBCHAT_", "ACTION_"))}
+    return env | {"PYTHONUNBUFFERED": "1"} | extra
+
+
+def _prepare_repairs_database(env: dict[str, str]) -> None:
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        result = subprocess.run([sys.executable, "-m", "repairs", *command], cwd=ROOT, env=env,
+                                capture_output=True, text=True, check=False, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"`python -m repairs {' '.join(command)}` failed:\n{result.stderr[-2000:]}")
+
+
+def _endpoints(actions_url: str, pg: sa.URL, tracker_db: str, redis_port: int, lock_prefix: str) -> str:
+    """Rasa's endpoints, as endpoints.production.yml with this machine's addresses."""
+    tracker = (f'tracker_store:\n  type: rasa_tracker.erasable.ErasableSQLTrackerStore\n  dialect: "postgresql"\n'
+               f'  url: "{pg.host or "127.0.0.1"}"\n  port: {pg.port or 5432}\n  db: "{tracker_db}"\n'
+               f'  username: "{pg.username or "postgres"}"\n')
+    if pg.password:
+        tracker += f'  password: "{pg.password}"\n'
+    return (f'action_endpoint:\n  url: "{actions_url}/webhook"\n'
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+            + tracker
+            + f'lock_store:\n  type: redis\n  url: "127.0.0.1"\n  port: {redis_port}\n  db: 1\n'
+              f'  key_prefix: "{lock_prefix}"\n')
+
+
+@contextmanager
+def running_cluster(cfg: ClusterConfig, supervisor: Supervisor | None = None) -> Iterator[Cluster]:
+    workdir = cfg.workdir
+    (workdir / "log").mkdir(parents=True, exist_ok=True)
+    supervisor = supervisor or Supervisor(say)
+    with ExitStack() as cleanup:
+        cleanup.callback(supervisor.stop)
+        say("Training (or finding) the assistant's model...")
+        model = train(cfg.models_dir).path
+        say("Making the cluster's databases...")
+        database_url = fresh_database(cfg.pg_admin_url, cfg.repairs_db)
+        fresh_database(cfg.pg_admin_url, cfg.tracker_db)
+        repairs_token = "cluster-" + secrets.token_hex(16)
+        rasa_token = secrets.token_hex(16)  # hex: a leading "-" would read as an option
+        channel_secret = secrets.token_hex(32)
+        action_token = secrets.token_hex(32)
+        webchat_secret = secrets.token_hex(32)
+        webhook_secret = secrets.token_urlsafe(24)
+        repairs_env = _app_env({
+            "REPAIRS_DATABASE_URL": database_url, "REPAIRS_API_TOKEN": repairs_token,
+            "REPAIRS_SECRET_KEY": secrets.token_hex(32), "REPAIRS_PHOTO_DIR": str(workdir / "photos"),
+            "REPAIRS_MIGRATE_ON_START": "false", "RASA_TOKEN": rasa_token,
+        } | cfg.extra_env.get("repairs", {}))
+        _prepare_repairs_database(repairs_env)
+
+        telegram = TelegramStandIn(flood_limit=30, strict_chats=False)
+        telegram.start()
+        cleanup.callback(telegram.stop)
+
+        ports = {kind: listen_port() for kind in KINDS}
+        stats_port = listen_port()
+        urls = {kind: f"http://127.0.0.1:{port}" for kind, port in ports.items()}
+        repairs_env["REPAIRS_RASA_URL"] = urls["rasa"]
+        redis_port = listen_port()
+        supervisor.start(redis_part(workdir, redis_port))
+        supervisor.watch()
+
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(_endpoints(urls["actions"], sa.make_url(cfg.pg_admin_url), cfg.tracker_db, redis_port,
+                                        "cluster" + secrets.token_hex(4)), encoding="utf-8")
+        backends: dict[str, list[tuple[str, int]]] = {kind: [] for kind in KINDS}
+        parts: list[Part] = []
+        for n in range(1, cfg.replicas + 1):
+            port = listen_port()
+            backends["repairs"].append((f"repairs-{n}", port))
+            parts.append(Part(f"repairs-{n}", "repairs",
+                              [sys.executable, "-m", "repairs", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              repairs_env, workdir / "log" / f"repairs-{n}.log",
+                              f"http://127.0.0.1:{port}/healthz", cwd=ROOT))
+            port = listen_port()
+            backends["actions"].append((f"actions-{n}", port))
+            parts.append(Part(f"actions-{n}", "actions", [str(RASA_PYTHON), "-m", "action_server"],
+                              rasa_env() | {"REPAIRS_API_URL": urls["repairs"], "REPAIRS_API_TOKEN": repairs_token,
+                                            "ACTION_SERVER_TOKEN": action_token, "ACTION_SERVER_HOST": "127.0.0.1",
+                                            "ACTION_SERVER_PORT": str(port)} | cfg.extra_env.get("actions", {}),
+                              workdir / "log" / f"actions-{n}.log", f"http://127.0.0.1:{port}/health", cwd=ROOT))
+            port = listen_port()
+            backends["rasa"].append((f"rasa-{n}", port))
+            parts.append(Part(f"rasa-{n}", "rasa",
+                              [str(RASA_BIN), "run", "--model", str(model), "--enable-api",
+                               f"--auth-token={rasa_token}", "--interface", "127.0.0.1", "--port", str(port),
+                               "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
+                              rasa_env() | {"ACTION_SERVER_TOKEN": action_token}
+                              | channel_env(channel_secret, f"redis://127.0.0.1:{redis_port}/2")
+                              | cfg.extra_env.get("rasa", {}),
+                              workdir / "log" / f"rasa-{n}.log", f"http://127.0.0.1:{port}/", cwd=ROOT,
+                              ready_timeout=600))
+            port = listen_port()
+            backends["bot"].append((f"bot-{n}", port))
+            parts.append(Part(f"bot-{n}", "bot", [sys.executable, "-m", "bot"], _app_env({
+                "BOT_HOST": "127.0.0.1", "BOT_PORT": str(port), "RASA_URL": urls["rasa"], "RASA_TOKEN": rasa_token,
+                "RASA_CHANNEL_SECRET": channel_secret, "REPAIRS_API_URL": urls["repairs"],
+                "REPAIRS_API_TOKEN": repairs_token, "WEBCHAT_SECRET": webchat_secret,
+                "BOT_REDIS_URL": f"redis://127.0.0.1:{redis_port}/3",
+                "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_BASE_URL": telegram.base_url,
+                "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": f"{urls['bot']}/telegram/webhook",
+                "TELEGRAM_WEBHOOK_SECRET": webhook_secret,
+                "BOT_DELIVERY_LEASE_SECONDS": str(cfg.delivery_lease_s),
+            } | cfg.extra_env.get("bot", {})), workdir / "log" / f"bot-{n}.log", f"http://127.0.0.1:{port}/healthz",
+                cwd=ROOT))
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not Path(haproxy).exists():
+            raise RuntimeError("HAProxy is not installed (Debian: apt-get install haproxy)")
+        haproxy_cfg = workdir / "haproxy.cfg"
+        (workdir / "faults.lua").write_text(FAULTS_LUA, encoding="utf-8")
+        (workdir / "faults.map").write_text("".join(f"{kind} 0\n" for kind in KINDS), encoding="utf-8")
+        haproxy_cfg.write_text(haproxy_config(ports, backends, stats_port, workdir), encoding="utf-8")
+        balancer = Part("haproxy", "haproxy", [haproxy, "-db", "-f", str(haproxy_cfg)], dict(os.environ),
+                        workdir / "log" / "haproxy.log", f"http://127.0.0.1:{stats_port}/")
+        # The balancer first, so every part reaches the others through it from its first call; the bots
+        # last, since each registers the Telegram webhook and starts delivering as soon as it is up.
+        supervisor.start(balancer)
+        supervisor.start(*[p for p in parts if p.kind != "bot"])
+        supervisor.start(*[p for p in parts if p.kind == "bot"])
+        yield Cluster(cfg, supervisor, telegram, urls, database_url, repairs_token, rasa_token, channel_secret,
+                      redis_port, f"http://127.0.0.1:{stats_port}/")
+
+
+def wait_all_healthy(cluster: Cluster, timeout: float) -> float | None:
+    """Seconds until every part answers its health check again (None: not within `timeout`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if all(part.healthy() for part in cluster.supervisor.parts.values()):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    return None
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replicas", type=int, default=2, help="replicas of each kind (default 2)")
+    parser.add_argument("--pg", default=os.environ.get("CLUSTER_PG_ADMIN_URL", ClusterConfig.pg_admin_url),
+                        help="PostgreSQL to make the cluster's databases in")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    cfg = ClusterConfig(replicas=args.replicas, pg_admin_url=args.pg)
+    try:
+        with running_cluster(cfg) as cluster:
+            print("\nThe cluster is up (Ctrl-C stops everything; logs in " f"{cfg.workdir / 'log'}):")
+            for kind, url in cluster.urls.items():
+                print(f"  {kind:<8} {url}   (HAProxy, over {', '.join(cluster.replicas(kind))})")
+            print(f"  web chat {cluster.urls['bot']}/")
+            print(f"  officers {cluster.urls['repairs']}/officer/login")
+            print(f"  HAProxy  {cluster.haproxy_stats}   (statistics: each replica's health)")
+            print(f"  Telegram {cluster.telegram.url}   (the Bot API stand-in; webhook {cluster.urls['bot']}"
+                  "/telegram/webhook)", flush=True)
+            while True:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        say("Stopping...")
+    except RuntimeError as exc:
+        say(f"The cluster failed to start: {exc}")
+        return 1
+    finally:
+        say("Stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
