@@ -214,6 +214,8 @@ class Load:
                 continue
             if step.kind != SCRIPT[0].kind:
                 time.sleep(rng.uniform(*self.timing.think))
+                if self.stop.is_set():
+                    return  # the drill's load is over: the resident leaves mid-conversation
             _label, template = choose(step, rng)
             if step.kind == MAKES_TICKET:
                 with self._lock:
@@ -386,7 +388,10 @@ def repairs_slow_then_down(timing: Timing) -> Callable[[Cluster, Load], None]:
 
 def actions_hung(timing: Timing) -> Callable[[Cluster, Load], None]:
     def fault(cluster: Cluster, _load: Load) -> None:
+        set_delay(cluster, "repairs", 3000)  # actions in flight on actions-1 when it stops
+        time.sleep(4)
         cluster.supervisor.signal_part("actions-1", signal.SIGSTOP)
+        set_delay(cluster, "repairs", 0)
         try:
             time.sleep(timing.fault_s)
         finally:
@@ -558,7 +563,9 @@ def drills(timing: Timing) -> list[Drill]:
         Drill("repairs service slow (2 s a call) then down", repairs_slow_then_down(timing),
               f"Every call through the balancer delayed 2 s for {timing.fault_s:.0f} s, then both replicas "
               f"stopped for {timing.fault_s:.0f} s."),
-        Drill("action server hung (SIGSTOP)", actions_hung(timing), f"actions-1 stopped for {timing.fault_s:.0f} s."),
+        Drill("action server hung (SIGSTOP)", actions_hung(timing),
+              f"actions-1 stopped (SIGSTOP) for {timing.fault_s:.0f} s, with actions in flight (calls to the "
+              "repairs service held 3 s for 4 s before)."),
         Drill("Telegram 429 then 5xx", telegram_errors(timing),
               f"Every send answered 429 (retry_after 3) for {timing.fault_s / 2:.0f} s, then 502 for as long."),
         Drill("10x burst", ten_times_burst(timing),

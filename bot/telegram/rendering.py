@@ -13,11 +13,15 @@ The delivery worker may build keyboards with `keyboard()` too, so taps on its bu
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from functools import partial
+from typing import Protocol, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.rasa_gateway import Button, Reply
 from bot.settings import TELEGRAM_MAX_TEXT
@@ -108,6 +112,34 @@ def chosen_keyboard(title: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {title}"[:64], callback_data=CHOSEN)]])
 
 
+T = TypeVar("T")
+# A reply Telegram did not take (a 5xx, or a flood answer still coming after the rate limiter's own retries)
+# is sent again, with a growing pause: the resident is waiting for it, and an outage of Telegram's lasts
+# seconds to a minute. A timeout is never retried: Telegram may have sent the message, and would send it twice.
+SEND_ATTEMPTS = 8
+MAX_PAUSE_SECONDS = 8.0
+
+
+async def _sent(send: Callable[[], Awaitable[T]]) -> T:
+    pause = 1.0
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await send()
+        except TimedOut:
+            raise
+        except RetryAfter as exc:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            wait = exc.retry_after
+            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+        except NetworkError:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE_SECONDS)
+    raise AssertionError("unreachable")
+
+
 async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: PayloadStore | None) -> int | None:
     """Send the assistant's replies in order; each reply's buttons go on its last message. Returns the id of
     the last message that carries buttons, if any."""
@@ -122,8 +154,9 @@ async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: 
             caption = reply.text if reply.text and utf16_len(reply.text) <= MAX_CAPTION else None
             if reply.text and caption is None:
                 for part in split_text(reply.text):
-                    await bot.send_message(chat_id, part)
-            sent = await bot.send_photo(chat_id, photo=reply.image, caption=caption, reply_markup=markup)
+                    await _sent(partial(bot.send_message, chat_id, part))
+            sent: Message = await _sent(partial(bot.send_photo, chat_id, photo=reply.image, caption=caption,
+                                                reply_markup=markup))
             with_buttons = sent.message_id if markup is not None else with_buttons
             continue
         parts = split_text(reply.text) if reply.text else []
@@ -131,6 +164,6 @@ async def send_replies(bot: Bot, chat_id: int, replies: Sequence[Reply], store: 
             parts = ["Please choose:"]
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            sent = await bot.send_message(chat_id, part, reply_markup=markup if last else None)
+            sent = await _sent(partial(bot.send_message, chat_id, part, reply_markup=markup if last else None))
             with_buttons = sent.message_id if last and markup is not None else with_buttons
     return with_buttons
