@@ -14,6 +14,7 @@ from repairs.channels.routes import router as channels_router
 from repairs.contact.routes import router as contact_router
 from repairs.context import ServiceContext
 from repairs.limits import BodySizeLimit
+from repairs.listening.worker import listening_worker
 from repairs.meta_routes import router as meta_router
 from repairs.notifications.officer_routes import router as deliveries_router
 from repairs.notifications.routes import router as outbox_router
@@ -33,8 +34,9 @@ from repairs.workspace import pages as workspace
 
 @contextlib.asynccontextmanager
 async def background_jobs(app: FastAPI) -> AsyncIterator[None]:
-    """FastAPI lifespan: the outbox sweeper and the daily retention run, while the app serves."""
-    async with outbox_sweeper(app), retention_scheduler(app.state.context):
+    """FastAPI lifespan: the outbox sweeper, the daily retention run and listening's consumer and jobs, while
+    the app serves."""
+    async with outbox_sweeper(app), retention_scheduler(app.state.context), listening_worker(app.state.context):
         yield
 
 

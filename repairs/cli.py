@@ -110,7 +110,8 @@ def cmd_create_officer(args: argparse.Namespace) -> int:
         with transaction(ctx.sessions) as session:
             # On the accounts record like one made in the workspace, with no officer as the one who made it.
             officer = create_account(
-                session, None, email=args.email, name=args.name, password=password, role=Role(args.role)
+                session, None, email=args.email, name=args.name, password=password, role=Role(args.role),
+                insight=args.insight,
             )
             officer_id = officer.id
     except OfficerExists:
@@ -232,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     officer.add_argument("--email", required=True)
     officer.add_argument("--name", required=True)
     officer.add_argument("--role", choices=["officer", "supervisor"], default="officer")
+    officer.add_argument("--insight", action="store_true",
+                         help="may read what residents said (the listening page)")
     officer.set_defaults(func=cmd_create_officer)
 
     key = sub.add_parser("create-api-key", help="create an Open311 API key (printed once)")

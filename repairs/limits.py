@@ -18,7 +18,9 @@ class BodySizeLimit:
         self.upload_limit = upload_limit
 
     def _limit_for(self, scope: Scope) -> int:
-        return self.upload_limit if scope["path"].endswith("/photos") else self.default_limit
+        # Photos, and officers' imports of posts and e-mails (a CSV file), may be larger than a JSON body.
+        path = scope["path"]
+        return self.upload_limit if path.endswith(("/photos", "/listening/import")) else self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

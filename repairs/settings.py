@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -130,6 +131,22 @@ class Settings(BaseSettings):
     # Rasa's tracker store as a SQLAlchemy URL (the database endpoints*.yml names), for subject access exports,
     # erasure and the conversations' retention. Unset: those leave the conversations alone and say so.
     tracker_database_url: str | None = Field(default=None, alias="REPAIRS_TRACKER_DATABASE_URL")
+
+    # Listening (repairs/listening/): where the assistant's conversation events arrive from Rasa's event broker.
+    # "pika": a RabbitMQ queue (production, docker-compose); "sql": the table Rasa's SQL broker writes (make
+    # demo), read and emptied; "off": nothing is consumed.
+    listening_broker: Literal["off", "pika", "sql"] = Field(default="off", alias="REPAIRS_LISTENING_BROKER")
+    listening_amqp_url: SecretStr = Field(
+        default=SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F"), alias="REPAIRS_LISTENING_AMQP_URL"
+    )
+    listening_queue: str = Field(default="repairs_listening", min_length=1, max_length=200,
+                                 alias="REPAIRS_LISTENING_QUEUE")
+    listening_sql_url: str | None = Field(default=None, alias="REPAIRS_LISTENING_SQL_URL")
+    # How often the SQL broker's table is read, and how long a consumer waits before reconnecting.
+    listening_poll_seconds: float = Field(default=2, gt=0, le=600, alias="REPAIRS_LISTENING_POLL_SECONDS")
+    # What residents said is kept this long, then deleted by each replica's hourly job.
+    listening_retention_days: int = Field(default=90, ge=1, le=3650, alias="REPAIRS_LISTENING_RETENTION_DAYS")
+    listening_purge_seconds: float = Field(default=3600, ge=0, alias="REPAIRS_LISTENING_PURGE_SECONDS")
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 

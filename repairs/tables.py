@@ -6,6 +6,7 @@ from repairs.auth import models as auth_models
 from repairs.channels import models as channel_models
 from repairs.database import Base
 from repairs.idempotency import models as idempotency_models
+from repairs.listening import models as listening_models
 from repairs.notifications import models as notification_models
 from repairs.personal_data import models as personal_data_models
 from repairs.reports import day_counts as report_models
@@ -21,6 +22,7 @@ __all__ = [
     "auth_models",
     "channel_models",
     "idempotency_models",
+    "listening_models",
     "metadata",
     "notification_models",
     "personal_data_models",

@@ -51,10 +51,13 @@ def _target(session: Session, officer_id: int) -> Officer:
 
 
 def create_account(
-    session: Session, actor_id: int | None, *, email: str, name: str, password: str, role: Role
+    session: Session, actor_id: int | None, *, email: str, name: str, password: str, role: Role,
+    insight: bool = False,
 ) -> Officer:
-    officer = create_officer(session, email=email, name=name, password=password, role=role)
+    officer = create_officer(session, email=email, name=name, password=password, role=role, insight=insight)
     record_event(session, actor_id, officer.id, AccountAction.CREATED, role.value)
+    if insight:
+        record_event(session, actor_id, officer.id, AccountAction.INSIGHT_GRANTED)
     return officer
 
 
@@ -121,6 +124,17 @@ def change_role(session: Session, actor_id: int, officer_id: int, role: Role) ->
         return officer
     officer.role = role
     record_event(session, actor_id, officer.id, AccountAction.ROLE_CHANGED, role.value)
+    return officer
+
+
+def set_insight(session: Session, actor_id: int, officer_id: int, insight: bool) -> Officer:
+    """Give or take away the insight permission (reading what residents said on the listening page)."""
+    officer = _target(session, officer_id)
+    if officer.insight == insight:
+        return officer
+    officer.insight = insight
+    record_event(session, actor_id, officer.id,
+                 AccountAction.INSIGHT_GRANTED if insight else AccountAction.INSIGHT_REVOKED)
     return officer
 
 

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repairs.database import Base, UTCDateTime, utcnow
@@ -32,6 +33,8 @@ class Officer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The officer's own Telegram user id, so a tap on an emergency alert in the officers' group is theirs.
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # The "insight" permission: may read what residents said (the listening page), whatever the role.
+    insight: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class OfficerSession(Base):
@@ -87,6 +90,8 @@ class AccountAction(enum.StrEnum):
     ROLE_CHANGED = "role_changed"
     TELEGRAM_LINKED = "telegram_linked"  # by the officer, from the account itself (a one-time code)
     TELEGRAM_UNLINKED = "telegram_unlinked"
+    INSIGHT_GRANTED = "insight_granted"
+    INSIGHT_REVOKED = "insight_revoked"
 
 
 class OfficerAccountEvent(Base):

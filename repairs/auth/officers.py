@@ -39,11 +39,14 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_officer(session: Session, *, email: str, name: str, password: str, role: Role) -> Officer:
+def create_officer(
+    session: Session, *, email: str, name: str, password: str, role: Role, insight: bool = False
+) -> Officer:
     email = normalise_email(email)
     if session.scalar(select(Officer.id).where(Officer.email == email)) is not None:
         raise OfficerExists(email)
-    officer = Officer(email=email, name=name.strip(), password_hash=hash_password(password), role=role)
+    officer = Officer(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
+                      insight=insight)
     session.add(officer)
     session.flush()
     return officer

@@ -49,6 +49,7 @@ def prepare_database(settings: Settings, var: Path) -> None:
                 name="Demo Supervisor",
                 password=read_or_create_secret(var / "demo-officer-password", 24),
                 role=Role.SUPERVISOR,
+                insight=True,  # the demo shows the listening page
             )
     ctx.engine.dispose()
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from repairs.auth.dependencies import ContextDep, ResidentDep, ServiceDep, parse_channel_identity
 from repairs.channels import state as chat_state
 from repairs.database import transaction
+from repairs.listening.store import forget_chat_words
 from repairs.problems import Problem
 from repairs.residents.models import Resident, Tenure
 from repairs.residents.verification import VerificationFailed, unlink, verify_and_link
@@ -148,6 +149,7 @@ def forget_identity(
     with transaction(ctx.sessions) as session:
         unlink(session, channel, external_id)
         chat_state.erase_chat(session, channel, external_id)  # what the bot kept for the chat goes too
+        forget_chat_words(session, ctx.settings, channel, external_id)  # and what listening kept of its words
     return Response(status_code=204)
 
 

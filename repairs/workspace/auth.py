@@ -66,6 +66,8 @@ class WorkspaceOfficer:
     email: str
     role: Role
     csrf_token: str
+    # May read what residents said (the listening page): a permission of its own, not a role.
+    insight: bool = False
 
     @property
     def is_supervisor(self) -> bool:
@@ -102,14 +104,14 @@ class SessionState:
     idle: bool = False  # there was a session, and it ended just now for want of use
 
 
-def _lookup(ctx: ServiceContext, token: str, touch: bool) -> tuple[tuple[int, str, str, Role] | None, bool]:
+def _lookup(ctx: ServiceContext, token: str, touch: bool) -> tuple[tuple[int, str, str, Role, bool] | None, bool]:
     idle_after = timedelta(minutes=ctx.settings.workspace_idle_minutes)
     with transaction(ctx.sessions) as session:
         found = workspace_officer(session, token, idle_after=idle_after, touch=touch)
         if found.officer is None:
             return None, found.idle
         officer = found.officer
-        return (officer.id, officer.name, officer.email, officer.role), False
+        return (officer.id, officer.name, officer.email, officer.role, officer.insight), False
 
 
 async def lookup_session(request: Request, ctx: ServiceContext, *, touch: bool) -> SessionState:
@@ -120,9 +122,10 @@ async def lookup_session(request: Request, ctx: ServiceContext, *, touch: bool) 
     found, idle = await run_in_threadpool(_lookup, ctx, token, touch)
     if found is None:
         return SessionState(None, idle=idle)
-    officer_id, name, email, role = found
+    officer_id, name, email, role, insight = found
     return SessionState(WorkspaceOfficer(
-        id=officer_id, name=name, email=email, role=role, csrf_token=csrf_for_session(secret, token)
+        id=officer_id, name=name, email=email, role=role, csrf_token=csrf_for_session(secret, token),
+        insight=insight,
     ))
 
 
@@ -190,6 +193,17 @@ async def require_supervisor(officer: CurrentOfficer) -> WorkspaceOfficer:
 
 
 SupervisorOfficer = Annotated[WorkspaceOfficer, Depends(require_supervisor)]
+
+
+async def require_insight(officer: CurrentOfficer) -> WorkspaceOfficer:
+    if not officer.insight:
+        raise WorkspaceDenied(403, "Insight permission needed",
+                              "What residents say is shown only to officers with the insight permission. "
+                              "Ask a supervisor if you need it.")
+    return officer
+
+
+InsightOfficer = Annotated[WorkspaceOfficer, Depends(require_insight)]
 
 FORM_EXPIRED = (
     "This form has expired or did not come from the workspace. Nothing was changed. "

@@ -15,6 +15,7 @@ from repairs.workspace import (
     routes_announcements,
     routes_auth,
     routes_complaints,
+    routes_listening,
     routes_password,
     routes_queue,
     routes_reports,
@@ -41,6 +42,7 @@ router.include_router(routes_complaints.router)
 router.include_router(routes_accounts.router)
 router.include_router(routes_password.router)
 router.include_router(routes_reports.router)
+router.include_router(routes_listening.router)
 router.include_router(routes_announcements.router)
 router.include_router(routes_alerts.router)
 router.include_router(routes_residents.router)

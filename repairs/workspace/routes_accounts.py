@@ -33,6 +33,7 @@ DONE = {
     "password_reset": "Password reset. The officer is signed out everywhere and any lock is lifted.",
     "unlocked": "Account unlocked.",
     "role_changed": "Role changed.",
+    "insight_changed": "Insight permission changed.",
 }
 ACTION_TEXT = {
     AccountAction.CREATED: "created the account of",
@@ -44,6 +45,8 @@ ACTION_TEXT = {
     AccountAction.ROLE_CHANGED: "changed the role of",
     AccountAction.TELEGRAM_LINKED: "linked a Telegram account to",
     AccountAction.TELEGRAM_UNLINKED: "unlinked the Telegram account of",
+    AccountAction.INSIGHT_GRANTED: "gave the insight permission to",
+    AccountAction.INSIGHT_REVOKED: "took the insight permission from",
 }
 
 
@@ -57,6 +60,7 @@ def _page_data(ctx: ServiceContext) -> dict[str, Any]:
                 "name": o.name,
                 "email": o.email,
                 "role": o.role.value,
+                "insight": o.insight,
                 "active": o.active,
                 "locked_until": o.locked_until if accounts.is_locked(o, now) else None,
                 "failed_logins": o.failed_logins,
@@ -167,6 +171,8 @@ def _change(ctx: ServiceContext, actor_id: int, officer_id: int, action: str, fo
             if role is None:
                 raise accounts.AccountRefused("Choose officer or supervisor.")
             accounts.change_role(session, actor_id, officer_id, role)
+        elif action == "insight":
+            accounts.set_insight(session, actor_id, officer_id, form.get("insight") == "on")
 
 
 ACTIONS = {
@@ -175,6 +181,7 @@ ACTIONS = {
     "unlock": "unlocked",
     "password": "password_reset",
     "role": "role_changed",
+    "insight": "insight_changed",
 }
 
 

@@ -47,17 +47,23 @@ def environment() -> Environment:
     return env
 
 
-# The navigation: label, path, supervisors only. A link shows only once its page is registered, so a
-# page another module adds later appears without editing this list's callers.
-NAV: tuple[tuple[str, str, bool], ...] = (
-    ("Queue", "/officer/queue", False),
-    ("Complaints", "/officer/complaints", False),
-    ("Alerts", "/officer/alerts", False),
-    ("Announcements", "/officer/announcements", False),
-    ("Reports", "/officer/reports", True),
-    ("Accounts", "/officer/accounts", True),
-    ("Residents", "/officer/residents", True),
+# The navigation: label, path, and who sees it ("all", "supervisor", or "insight": officers with the insight
+# permission). A link shows only once its page is registered, so a page another module adds later appears
+# without editing this list's callers.
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("Queue", "/officer/queue", "all"),
+    ("Complaints", "/officer/complaints", "all"),
+    ("Alerts", "/officer/alerts", "all"),
+    ("Announcements", "/officer/announcements", "all"),
+    ("Reports", "/officer/reports", "supervisor"),
+    ("Listening", "/officer/listening", "insight"),
+    ("Accounts", "/officer/accounts", "supervisor"),
+    ("Residents", "/officer/residents", "supervisor"),
 )
+
+
+def _may_see(officer: WorkspaceOfficer, who: str) -> bool:
+    return who == "all" or (who == "supervisor" and officer.is_supervisor) or (who == "insight" and officer.insight)
 
 
 def _registered(app: Any, path: str) -> bool:
@@ -78,8 +84,8 @@ def _nav(request: Request, officer: WorkspaceOfficer | None) -> list[dict[str, A
         return []
     return [
         {"label": label, "path": path, "current": request.url.path.startswith(path)}
-        for label, path, supervisors_only in NAV
-        if (officer.is_supervisor or not supervisors_only) and _registered(request.app, path)
+        for label, path, who in NAV
+        if _may_see(officer, who) and _registered(request.app, path)
     ]
 
 
