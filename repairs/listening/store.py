@@ -65,9 +65,10 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Utterance).values(rows).on_conflict_do_nothing(index_elements=["event_key"])
-    result = session.execute(statement)
-    return max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+    # RETURNING counts what was new on both databases (psycopg's rowcount for a multi-row VALUES is not it).
+    statement = (insert(Utterance).values(rows).on_conflict_do_nothing(index_elements=["event_key"])
+                 .returning(Utterance.id))
+    return len(session.execute(statement).all())
 
 
 def store_heard(session: Session, messages: Sequence[HeardMessage], *, secret: bytes,

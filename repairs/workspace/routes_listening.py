@@ -105,7 +105,8 @@ def _import(ctx: ServiceContext, officer_id: int, posts: list[imports.Post]) -> 
 
 
 @router.post("/listening/import", response_class=HTMLResponse)
-async def import_posts(request: Request, officer: InsightOfficer, ctx: Context, form: CsrfForm) -> Response:
+async def import_posts(request: Request, form: CsrfForm, officer: InsightOfficer, ctx: Context) -> Response:
+    # The form is checked first, so a forged post is refused as one whatever the officer's permissions.
     now = utcnow()
     try:
         source = imports.source_named(str(form.get("source") or ""), Source.SOCIAL)
