@@ -57,6 +57,7 @@ FAKE_ENV = {
     "WEBCHAT_SECRET": "test-webchat-secret-89abcdef",
     "RASA_CHANNEL_SECRET": "test-channel-secret-0123456789abcdef0123",
     "ACTION_SERVER_TOKEN": "test-action-token-456789abcdef0123456789",
+    "RABBITMQ_PASSWORD": "test-rabbitmq-password-0123",
 }
 REQUIRED_SECRETS = sorted(FAKE_ENV)
 # What a `.env` may add for the bot: Telegram and the public address. Compose starts without them.
@@ -346,8 +347,10 @@ def test_the_assistant_gets_its_secrets_and_addresses(resolved: dict[str, Any]) 
 SECRETS_ALLOWED = {
     "db": {"POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD"},  # the second only to make Rasa's role
     "redis": {"REDIS_PASSWORD"},
+    "rabbitmq": {"RABBITMQ_PASSWORD"},
     "action-server": {"REPAIRS_API_TOKEN", "ACTION_SERVER_TOKEN"},
-    "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN"},
+    "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN",
+             "RABBITMQ_PASSWORD"},
     "bot": {"RASA_TOKEN", "RASA_CHANNEL_SECRET", "REPAIRS_API_TOKEN", "WEBCHAT_SECRET", "TELEGRAM_BOT_TOKEN",
             "TELEGRAM_WEBHOOK_SECRET"},
     "lb": set(),  # the load balancer passes requests on and holds no secret
@@ -571,6 +574,7 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
     repairs_probe = " ".join(services["repairs"]["healthcheck"]["test"])
     assert "urllib" in repairs_probe and "http://127.0.0.1:8000/healthz" in repairs_probe
     assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
+    assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5055/health" in " ".join(services["action-server"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5005/" in " ".join(services["rasa"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8081/healthz" in " ".join(services["bot"]["healthcheck"]["test"])
@@ -585,7 +589,7 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
 START_ORDER = {
     "repairs": {"db"},
     "action-server": {"repairs", "lb"},
-    "rasa": {"db", "redis", "action-server", "lb"},
+    "rasa": {"db", "redis", "rabbitmq", "action-server", "lb"},
     "bot": {"rasa", "repairs", "lb"},
 }
 

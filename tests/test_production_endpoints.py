@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pika
 import pytest
 import sqlalchemy as sa
 from repairs_common import turn_signing
@@ -112,6 +113,9 @@ def test_rasa_with_the_production_endpoints_keeps_conversations_in_postgresql(re
         "REDIS_HOST": "127.0.0.1", "REDIS_PASSWORD": "",
         # As docker-compose.yml builds it (redis://:${REDIS_PASSWORD}@redis:6379/2), for this Redis.
         **channel_env(secret, f"redis://:@127.0.0.1:{REDIS_PORT}/2"),
+        # The local RabbitMQ, with a queue of this test's own (deleted below).
+        "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_USER": "guest", "RABBITMQ_PASSWORD": "guest",
+        "RABBITMQ_QUEUE": f"production-endpoints-test-{time.time_ns()}",
     })
     command = [str(RASA_BIN), "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
                "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml"),
@@ -150,3 +154,12 @@ def test_rasa_with_the_production_endpoints_keeps_conversations_in_postgresql(re
     finally:
         engine.dispose()
     assert events and events >= 2  # at least the user's message and the bot's reply
+    # ...and every event went to RabbitMQ too (the event broker), for the repairs service's listening page.
+    connection = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+    try:
+        channel = connection.channel()
+        queued = channel.queue_declare(env["RABBITMQ_QUEUE"], durable=True, passive=True).method.message_count
+        channel.queue_delete(env["RABBITMQ_QUEUE"])
+    finally:
+        connection.close()
+    assert queued >= 2

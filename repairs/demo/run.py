@@ -74,6 +74,11 @@ def train_model(models_dir: Path) -> Path:
     return trained.path
 
 
+def listening_events_file(demo: DemoSettings) -> Path:
+    """Where Rasa's SQL event broker writes conversation events for the repairs service to read (and delete)."""
+    return demo.var_dir / "rasa-events.db"
+
+
 def write_endpoints(demo: DemoSettings) -> Path:
     """Rasa's endpoints file for this run: the repository's endpoints.yml, pointed at this run's action
     server and with the conversation store in this run's var/ directory."""
@@ -85,6 +90,10 @@ def write_endpoints(demo: DemoSettings) -> Path:
     tracker = endpoints.get("tracker_store") or {}
     if tracker.get("dialect") == "sqlite":
         tracker["db"] = str(demo.var_dir / "rasa-tracker.db")
+    # Conversation events for the listening page: Rasa's SQL broker writes them to a table the repairs
+    # service reads and empties (REPAIRS_LISTENING_BROKER=sql), so the demo needs no RabbitMQ. Only here,
+    # not in endpoints.yml, which tools and tests run Rasa with.
+    endpoints.setdefault("event_broker", {"type": "SQL", "dialect": "sqlite", "db": str(listening_events_file(demo))})
     path = demo.var_dir / "endpoints.yml"
     path.write_text("# Written by `make demo` at each start from endpoints.yml; edits here are lost.\n"
                     + yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
@@ -128,6 +137,10 @@ def main() -> int:
         "REPAIRS_PHOTO_DIR": os.environ.get("REPAIRS_PHOTO_DIR", str(var / "photos")),
         # The triage endpoint asks this Rasa server, with its token.
         "REPAIRS_RASA_URL": demo.rasa_url,
+        # Listening: the repairs service reads what Rasa's SQL broker writes (one command, no RabbitMQ).
+        "REPAIRS_LISTENING_BROKER": os.environ.get("REPAIRS_LISTENING_BROKER", "sql"),
+        "REPAIRS_LISTENING_SQL_URL": os.environ.get("REPAIRS_LISTENING_SQL_URL",
+                                                    f"sqlite:///{listening_events_file(demo)}"),
         "RASA_TOKEN": rasa_token,
         # Rasa's conversations, for subject access exports, erasure and their retention (data/retention.yml).
         "REPAIRS_TRACKER_DATABASE_URL": os.environ.get("REPAIRS_TRACKER_DATABASE_URL")
