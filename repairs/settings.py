@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # What residents said is kept this long, then deleted by each replica's hourly job.
     listening_retention_days: int = Field(default=90, ge=1, le=3650, alias="REPAIRS_LISTENING_RETENTION_DAYS")
     listening_purge_seconds: float = Field(default=3600, ge=0, alias="REPAIRS_LISTENING_PURGE_SECONDS")
+    # Themes are recomputed in the background at most this often, when something new was said (0: never;
+    # `make demo` sets 60 so a demo shows what was just said).
+    listening_themes_seconds: float = Field(default=300, ge=0, alias="REPAIRS_LISTENING_THEMES_SECONDS")
 
     log_level: str = Field(default="INFO", alias="REPAIRS_LOG_LEVEL")
 

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("said_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("stored_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("dissatisfaction", sa.Float(), nullable=True),
+        sa.Column("embedding", sa.LargeBinary(), nullable=True),
     )
     op.create_index("ix_listening_utterances_sender_hash", "listening_utterances", ["sender_hash"])
     op.create_index("ix_listening_utterances_resident_id", "listening_utterances", ["resident_id"])
@@ -59,9 +60,36 @@ def upgrade() -> None:
     )
     op.create_index("ix_listening_views_at", "listening_views", ["at"])
     op.create_index("ix_listening_views_officer_id", "listening_views", ["officer_id"])
+    op.create_table(
+        "listening_themes",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("this_week", sa.Integer(), nullable=False),
+        sa.Column("weekly_before", sa.Float(), nullable=False),
+        sa.Column("is_new", sa.Boolean(), nullable=False),
+        sa.Column("blocks", sa.JSON(), nullable=False),
+        sa.Column("examples", sa.JSON(), nullable=False),
+        sa.Column("computed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("answered_by", sa.Integer(), sa.ForeignKey("officers.id"), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_listening_themes_computed_at", "listening_themes", ["computed_at"])
+    op.create_table(
+        "listening_theme_members",
+        sa.Column("theme_id", sa.Integer(), sa.ForeignKey("listening_themes.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("utterance_id", sa.Integer(), sa.ForeignKey("listening_utterances.id", ondelete="CASCADE"),
+                  primary_key=True),
+    )
+    op.create_index("ix_listening_theme_members_utterance_id", "listening_theme_members", ["utterance_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("listening_theme_members")
+    op.drop_table("listening_themes")
     op.drop_table("listening_views")
     op.drop_table("listening_utterances")
     with op.batch_alter_table("officers", schema=None) as batch_op:

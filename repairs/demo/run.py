@@ -141,6 +141,7 @@ def main() -> int:
         "REPAIRS_LISTENING_BROKER": os.environ.get("REPAIRS_LISTENING_BROKER", "sql"),
         "REPAIRS_LISTENING_SQL_URL": os.environ.get("REPAIRS_LISTENING_SQL_URL",
                                                     f"sqlite:///{listening_events_file(demo)}"),
+        "REPAIRS_LISTENING_THEMES_SECONDS": os.environ.get("REPAIRS_LISTENING_THEMES_SECONDS", "60"),
         "RASA_TOKEN": rasa_token,
         # Rasa's conversations, for subject access exports, erasure and their retention (data/retention.yml).
         "REPAIRS_TRACKER_DATABASE_URL": os.environ.get("REPAIRS_TRACKER_DATABASE_URL")

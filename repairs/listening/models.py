@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repairs.database import Base, UTCDateTime, utcnow
@@ -49,6 +49,8 @@ class Utterance(Base):
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # 0..1 from the dissatisfaction classifier (another module fills it); null until scored.
     dissatisfaction: Mapped[float | None] = mapped_column(Float)
+    # The sentence encoder's vector of the redacted text (float16 bytes), made once by the themes job.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ViewAction(enum.StrEnum):
@@ -70,3 +72,40 @@ class ListeningView(Base):
     )
     # What was asked for (the page's filter, an import's row count), never what residents said.
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class ThemeKind(enum.StrEnum):
+    THEME = "theme"
+    NOT_UNDERSTOOD = "not_understood"  # what the assistant fell back on or called out of scope
+
+
+class Theme(Base):
+    """A group of utterances about one thing, as the themes job last found it (repairs/listening/themes.py).
+    Unanswered themes are replaced at each run; an answered one is kept with its members and its answer."""
+
+    __tablename__ = "listening_themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ThemeKind] = mapped_column(
+        Enum(ThemeKind, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+    )
+    label: Mapped[str] = mapped_column(String(200))  # its most distinctive words
+    size: Mapped[int] = mapped_column(Integer)
+    this_week: Mapped[int] = mapped_column(Integer)
+    weekly_before: Mapped[float] = mapped_column(Float)  # the weekly average in the weeks before
+    is_new: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocks: Mapped[list[list[object]]] = mapped_column(JSON, default=list)  # [[block, count], ...]
+    examples: Mapped[list[str]] = mapped_column(JSON, default=list)  # redacted
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    answer: Mapped[str | None] = mapped_column(Text)
+
+
+class ThemeMember(Base):
+    __tablename__ = "listening_theme_members"
+
+    theme_id: Mapped[int] = mapped_column(ForeignKey("listening_themes.id", ondelete="CASCADE"), primary_key=True)
+    utterance_id: Mapped[int] = mapped_column(
+        ForeignKey("listening_utterances.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from repairs.database import transaction, utcnow
-from repairs.listening.models import ListeningView, Source, Utterance, ViewAction
+from repairs.listening.models import ListeningView, Source, Theme, ThemeKind, Utterance, ViewAction
 
 PERIODS = (7, 30, 90)
 NOT_UNDERSTOOD_INTENTS = ("out_of_scope",)
@@ -97,3 +97,37 @@ def stream(factory: sessionmaker[Session], f: Filter, *, batch: int = 1000) -> I
 
 def audit(session: Session, officer_id: int, action: ViewAction, detail: str) -> None:
     session.add(ListeningView(officer_id=officer_id, action=action, detail=detail[:200]))
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    id: int
+    kind: str
+    label: str
+    size: int
+    this_week: int
+    weekly_before: float
+    is_new: bool
+    blocks: list[list[object]]
+    examples: list[str]
+    computed_at: datetime
+    answered_at: datetime | None
+    answer: str | None
+
+    @property
+    def trend(self) -> str:
+        if self.is_new:
+            return "new this week"
+        if self.weekly_before <= 0:
+            return f"{self.this_week} this week"
+        change = (self.this_week - self.weekly_before) / self.weekly_before
+        return f"{self.this_week} this week against {self.weekly_before:.1f} a week before ({change:+.0%})"
+
+
+def themes(session: Session, kind: ThemeKind, *, limit: int = 20) -> list[ThemeView]:
+    """The last run's themes, new and fast-growing first (the job stored them in that order), then answered."""
+    rows = session.scalars(select(Theme).where(Theme.kind == kind)
+                           .order_by(Theme.answered_at.is_not(None), Theme.id).limit(limit)).all()
+    return [ThemeView(t.id, t.kind.value, t.label, t.size, t.this_week, t.weekly_before, t.is_new,
+                      list(t.blocks or []), list(t.examples or []), t.computed_at, t.answered_at, t.answer)
+            for t in rows]

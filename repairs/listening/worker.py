@@ -14,7 +14,8 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from repairs.context import ServiceContext
-from repairs.database import transaction
+from repairs.database import transaction, utcnow
+from repairs.listening import themes
 from repairs.listening.consumers import build_consumer
 from repairs.listening.store import purge_expired
 
@@ -41,6 +42,32 @@ async def purge_forever(ctx: ServiceContext, every: float) -> None:
         await asyncio.sleep(every)
 
 
+def themes_once(ctx: ServiceContext, encoder: themes.Encoder) -> int | None:
+    """Recompute the themes if due; None when it was not."""
+    every = timedelta(seconds=ctx.settings.listening_themes_seconds)
+    with transaction(ctx.sessions) as session:
+        if not themes.due(session, every=every, now=utcnow()):
+            return None
+    return themes.recompute(ctx.sessions, encoder)
+
+
+async def themes_forever(ctx: ServiceContext, every: float) -> None:
+    from repairs_encoder.encoder import SentenceEncoder
+    from repairs_encoder.model_files import GraphMissingError
+
+    try:
+        encoder = await asyncio.to_thread(SentenceEncoder)
+    except (GraphMissingError, OSError) as exc:
+        log.warning("listening themes off: no sentence encoder (%s); run `make encoder`", type(exc).__name__)
+        return
+    while True:
+        await asyncio.sleep(min(every, 60))
+        try:
+            await asyncio.to_thread(themes_once, ctx, encoder)
+        except SQLAlchemyError as exc:
+            log.warning("listening themes failed: %s", type(exc).__name__)
+
+
 @contextlib.asynccontextmanager
 async def listening_worker(ctx: ServiceContext) -> AsyncIterator[None]:
     """Run the consumer and the retention job while the app serves."""
@@ -52,12 +79,16 @@ async def listening_worker(ctx: ServiceContext) -> AsyncIterator[None]:
                                   name="listening-consumer", daemon=True)
         thread.start()
     every = ctx.settings.listening_purge_seconds
-    task = asyncio.create_task(purge_forever(ctx, every), name="listening-purge") if every > 0 else None
+    tasks = [asyncio.create_task(purge_forever(ctx, every), name="listening-purge")] if every > 0 else []
+    # Themes only where something is consumed (a replica with the broker off has nothing new to group).
+    themes_every = ctx.settings.listening_themes_seconds
+    if themes_every > 0 and consumer is not None:
+        tasks.append(asyncio.create_task(themes_forever(ctx, themes_every), name="listening-themes"))
     try:
         yield
     finally:
         stop.set()
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -20,7 +20,8 @@ from starlette.datastructures import UploadFile
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
 from repairs.listening import imports, overview
-from repairs.listening.models import Source, ViewAction
+from repairs.listening.hotspots import find_hotspots
+from repairs.listening.models import Source, ThemeKind, ViewAction
 from repairs.listening.store import store_posts
 from repairs.workspace.auth import CsrfForm, InsightOfficer
 from repairs.workspace.templating import render
@@ -44,8 +45,13 @@ def _filter(request: Request) -> overview.Filter:
 def _page_data(ctx: ServiceContext, officer_id: int, f: overview.Filter) -> dict[str, object]:
     with transaction(ctx.sessions) as session:
         rows, total = overview.recent(session, f)
+        themes = overview.themes(session, ThemeKind.THEME)
+        not_understood = overview.themes(session, ThemeKind.NOT_UNDERSTOOD, limit=10)
+        hotspots = find_hotspots(session, now=utcnow())
         overview.audit(session, officer_id, ViewAction.PAGE, f.describe())
-    return {"rows": rows, "total": total}
+    computed = max((t.computed_at for t in themes + not_understood if t.answered_at is None), default=None)
+    return {"rows": rows, "total": total, "themes": themes, "not_understood": not_understood,
+            "hotspots": hotspots, "computed_at": computed}
 
 
 async def _page(request: Request, officer: InsightOfficer, ctx: ServiceContext, *, status_code: int = 200,
