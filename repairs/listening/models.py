@@ -57,6 +57,7 @@ class ViewAction(enum.StrEnum):
     PAGE = "page"
     CSV = "csv"
     IMPORT = "import"
+    ANSWER = "answer"
 
 
 class ListeningView(Base):

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
-from repairs.listening import imports, overview
+from repairs.listening import answers, imports, overview
 from repairs.listening.hotspots import find_hotspots
 from repairs.listening.models import Source, ThemeKind, ViewAction
 from repairs.listening.store import store_posts
@@ -68,8 +68,16 @@ async def _page(request: Request, officer: InsightOfficer, ctx: ServiceContext, 
 
 @router.get("/listening", response_class=HTMLResponse)
 async def listening(request: Request, officer: InsightOfficer, ctx: Context) -> Response:
-    imported = request.query_params.get("imported", "")
+    q = request.query_params
+    imported, sent = q.get("imported", ""), q.get("sent", "")
     done = f"Imported {int(imported):,} new post(s)." if imported.isdigit() else None
+    if sent.isdigit():
+        drafts, unreachable = q.get("drafts", "0"), q.get("unreachable", "0")
+        done = (f"Reply sent to {int(sent):,} resident(s) on their chat. "
+                + (f"{int(drafts):,} post(s) or e-mail(s) from elsewhere: the draft below is for replying by hand. "
+                   if drafts.isdigit() and int(drafts) else "")
+                + (f"{int(unreachable):,} chat(s) never verified and cannot be reached."
+                   if unreachable.isdigit() and int(unreachable) else ""))
     return await _page(request, officer, ctx, done=done)
 
 
@@ -131,3 +139,46 @@ async def import_posts(request: Request, form: CsrfForm, officer: InsightOfficer
         return await _page(request, officer, ctx, status_code=422, error=str(exc))
     added = await run_in_threadpool(_import, ctx, officer.id, posts)
     return RedirectResponse(f"/officer/listening?imported={added}", status_code=303)
+
+
+def _answer(ctx: ServiceContext, officer_id: int, theme_id: int | None, text: str,
+            hotspot: tuple[str, str] | None) -> answers.Answered:
+    with transaction(ctx.sessions) as session:
+        if hotspot is not None:
+            block, category = hotspot
+            name = ctx.policy.categories[category].name if category in ctx.policy.categories else category
+            theme_id = answers.theme_for_hotspot(session, block=block, category=category, label=f"{name} at {block}")
+        assert theme_id is not None
+        done = answers.answer_theme(session, theme_id=theme_id, officer_id=officer_id, text=text,
+                                    council_name=ctx.settings.council_name)
+        overview.audit(session, officer_id, ViewAction.ANSWER, f"theme={done.theme_id} sent={done.sent}")
+    log.info("listening theme answered", extra={"officer_id": officer_id, "theme_id": done.theme_id,
+                                                "sent": done.sent})
+    return done
+
+
+async def _answered(request: Request, officer: InsightOfficer, ctx: ServiceContext, theme_id: int | None,
+                    text: object, hotspot: tuple[str, str] | None) -> Response:
+    try:
+        done = await run_in_threadpool(_answer, ctx, officer.id, theme_id, text if isinstance(text, str) else "",
+                                       hotspot)
+    except answers.AnswerRefused as exc:
+        return await _page(request, officer, ctx, status_code=422, error=str(exc))
+    return RedirectResponse(f"/officer/listening?sent={done.sent}&drafts={done.drafts}"
+                            f"&unreachable={done.unreachable}#theme-{done.theme_id}", status_code=303)
+
+
+@router.post("/listening/themes/{theme_id}/answer", response_class=HTMLResponse)
+async def answer_theme(request: Request, theme_id: int, form: CsrfForm, officer: InsightOfficer,
+                       ctx: Context) -> Response:
+    if not (1 <= theme_id <= 2**31 - 1):
+        return await _page(request, officer, ctx, status_code=404, error="There is no such theme.")
+    return await _answered(request, officer, ctx, theme_id, form.get("text"), None)
+
+
+@router.post("/listening/hotspots/answer", response_class=HTMLResponse)
+async def answer_hotspot(request: Request, form: CsrfForm, officer: InsightOfficer, ctx: Context) -> Response:
+    block, category = form.get("block"), form.get("category")
+    if not (isinstance(block, str) and isinstance(category, str) and block and category):
+        return await _page(request, officer, ctx, status_code=422, error="Choose a hotspot to answer.")
+    return await _answered(request, officer, ctx, None, form.get("text"), (block[:100], category[:40]))

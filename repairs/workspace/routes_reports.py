@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
+from repairs.listening.answers import ThemeCounts, theme_counts
 from repairs.reports import charts
 from repairs.reports.export import export_csv
 from repairs.reports.figures import PRIORITIES, Share
@@ -100,9 +101,9 @@ def _percent(share: Share) -> float:
     return (share.ratio or 0.0) * 100
 
 
-def _build(ctx: ServiceContext, period: Period) -> Report:
+def _build(ctx: ServiceContext, period: Period) -> tuple[Report, ThemeCounts]:
     with transaction(ctx.sessions) as session:
-        return build_report(session, period, now=utcnow())
+        return build_report(session, period, now=utcnow()), theme_counts(session, period.start, period.end)
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -111,7 +112,7 @@ async def reports(request: Request, officer: SupervisorOfficer, ctx: Context) ->
     if period is None:
         return await render(request, "reports.html", officer, status_code=400, values=values, problem=problem,
                       report=None)
-    report = await run_in_threadpool(_build, ctx, period)
+    report, themes = await run_in_threadpool(_build, ctx, period)
     return await render(
         request,
         "reports.html",
@@ -119,6 +120,7 @@ async def reports(request: Request, officer: SupervisorOfficer, ctx: Context) ->
         values=values,
         problem=None,
         report=report,
+        themes=themes,
         charts=_charts(report, ctx),
         priorities=PRIORITIES,
         duration=duration,
