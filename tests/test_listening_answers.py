@@ -53,7 +53,8 @@ def test_one_reply_reaches_every_verified_resident_once_and_marks_the_theme(clie
     theme_id, resident_ids = _lift_theme(ctx, factory)
     csrf = _signed_in(client, factory)
     sent = client.post(f"/officer/listening/themes/{theme_id}/answer",
-                       data={"csrf_token": csrf, "text": "The lift at Bramley House is fixed; thank you for telling us."},
+                       data={"csrf_token": csrf,
+                             "text": "The lift at Bramley House is fixed; thank you for telling us."},
                        follow_redirects=False)
     assert sent.status_code == 303 and "sent=3&drafts=1&unreachable=1" in sent.headers["location"]
     with transaction(ctx.sessions) as session:
