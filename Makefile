@@ -14,7 +14,7 @@ PYTHON311 ?= $(shell for p in python3.11 python3; do \
 PYTHON310 ?= $(shell if python3.10 --version >/dev/null 2>&1; then command -v python3.10; \
 	  elif command -v pyenv >/dev/null 2>&1; then ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -1; fi)
 
-.PHONY: help demo chat test test-fast test-clock lint typecheck bench-api bench-assistant bench-actions bench-script bench-channels bench-workspace bench eval clean app-env rasa-env encoder bench-encoder cluster drills
+.PHONY: help demo chat test test-fast test-clock lint typecheck bench-api bench-assistant bench-actions bench-script bench-channels bench-workspace bench-listening bench eval clean app-env rasa-env encoder bench-encoder cluster drills
 
 help:
 	@echo "make demo       run the whole product on this machine (SQLite, demo data; web chat on :8081)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-actions  action server: turns 1 and 20 at once against a repairs service slow to answer"
 	@echo "make bench-script     every phrasing of the assistant benchmark's script once: off-script turns"
 	@echo "make bench-channels  Telegram through the bot: update-to-reply latency, 1,000 proactive updates"
+	@echo "make bench-listening listening: redaction and storing, themes over 100,000 utterances, the page (PostgreSQL)"
 	@echo "make bench-workspace officer workspace: queue and reports pages with 200,000 tickets (PostgreSQL)"
 	@echo "make bench-encoder  sentence encoder: onnxruntime against the NumPy forward pass it replaced"
 
@@ -161,6 +162,9 @@ bench-channels: app-env rasa-env encoder
 
 bench-workspace: app-env
 	$(APP_PY) -m bench.workspace_bench
+
+bench-listening: app-env encoder
+	$(APP_PY) -m bench.listening_bench
 
 # In Rasa's Python, where the pipeline encodes, with one BLAS thread as Rasa runs (evaluation/rasa_process.py).
 bench-encoder: app-env rasa-env encoder
