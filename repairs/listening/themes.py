@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from repairs.database import transaction, utcnow
@@ -29,6 +29,7 @@ from repairs.listening.models import Theme, ThemeKind, ThemeMember, Utterance
 WEEKS = 5
 CONTENT_FREE = ("greet", "goodbye", "thank")
 EMBED_BATCH = 256
+THEMES_LOCK = 0x4C495354  # the advisory lock key for saving themes ("LIST")
 EXAMPLES = 3
 _WORD = re.compile(r"[a-z][a-z']+")
 _STOP = frozenset((
@@ -172,6 +173,10 @@ def find_themes(session: Session, *, now: datetime, min_cluster_size: int | None
 
 def save_themes(session: Session, found: list[Found], *, now: datetime) -> None:
     """Replace the unanswered themes with `found`; answered ones stay as they were."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Two replicas saving at once would each delete only what their statement saw and both insert:
+        # one at a time, the second replaces the first's. (SQLite serialises writers anyway.)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": THEMES_LOCK})
     session.execute(delete(Theme).where(Theme.answered_at.is_(None)))
     for f in found:
         theme = Theme(kind=f.kind, label=f.label[:200], size=len(f.members), this_week=f.this_week,
