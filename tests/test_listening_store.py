@@ -191,3 +191,18 @@ def test_pasted_and_imported_posts_join_redacted_and_marked(client: TestClient, 
     with transaction(ctx.sessions) as session:
         imports = session.scalars(sa.select(ListeningView.action).where(ListeningView.action == ViewAction.IMPORT))
         assert len(list(imports)) == 3
+
+
+def test_the_dissatisfaction_slot_counts_what_the_classifier_scored(client: TestClient, ctx: ServiceContext,
+                                                                    factory: Factory) -> None:
+    store_batch(ctx, [
+        user_event("web:a", "still no heating, this is a disgrace", message_id="x", intent="repair_heating"),
+        user_event("web:b", "heating off", message_id="y", intent="repair_heating")], NamesCache())
+    officer = factory.officer(insight=True)
+    sign_in(client, officer.email, officer.password, next_path="/officer/listening")
+    assert "once the classifier scores them" in text_of(client.get("/officer/listening").text)
+    with transaction(ctx.sessions) as session:  # as the other helper's classifier will
+        session.execute(sa.update(Utterance).where(Utterance.text.like("%disgrace%")).values(dissatisfaction=0.93))
+        session.execute(sa.update(Utterance).where(Utterance.text == "heating off").values(dissatisfaction=0.1))
+    page = text_of(client.get("/officer/listening").text)
+    assert "1 of 2 messages scored in this period expressed dissatisfaction: Heating and hot water 1." in page

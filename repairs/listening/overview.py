@@ -131,3 +131,27 @@ def themes(session: Session, kind: ThemeKind, *, limit: int = 20) -> list[ThemeV
     return [ThemeView(t.id, t.kind.value, t.label, t.size, t.this_week, t.weekly_before, t.is_new,
                       list(t.blocks or []), list(t.examples or []), t.computed_at, t.answered_at, t.answer)
             for t in rows]
+
+
+DISSATISFIED = 0.5  # a score at or above this counts as an expression of dissatisfaction
+
+
+@dataclass(frozen=True)
+class Dissatisfaction:
+    scored: int
+    dissatisfied: int
+    by_category: list[tuple[str, int]]
+
+
+def dissatisfaction(session: Session, f: Filter, *, now: datetime | None = None) -> Dissatisfaction:
+    """The slot the dissatisfaction classifier fills: how many messages in the period it scored, how many
+    expressed dissatisfaction, and about what. All zero until something writes `Utterance.dissatisfaction`."""
+    now = now or utcnow()
+    since = Utterance.said_at >= f.since(now)
+    scored = int(session.scalar(select(func.count()).select_from(Utterance).where(
+        since, Utterance.dissatisfaction.is_not(None))) or 0)
+    unhappy = Utterance.dissatisfaction >= DISSATISFIED
+    rows = session.execute(select(func.coalesce(Utterance.category, "none"), func.count())
+                           .where(since, unhappy).group_by(Utterance.category)
+                           .order_by(func.count().desc()).limit(8)).all() if scored else []
+    return Dissatisfaction(scored, sum(int(n) for _, n in rows), [(str(c), int(n)) for c, n in rows])

@@ -48,10 +48,11 @@ def _page_data(ctx: ServiceContext, officer_id: int, f: overview.Filter) -> dict
         themes = overview.themes(session, ThemeKind.THEME)
         not_understood = overview.themes(session, ThemeKind.NOT_UNDERSTOOD, limit=10)
         hotspots = find_hotspots(session, now=utcnow())
+        unhappy = overview.dissatisfaction(session, f)
         overview.audit(session, officer_id, ViewAction.PAGE, f.describe())
     computed = max((t.computed_at for t in themes + not_understood if t.answered_at is None), default=None)
     return {"rows": rows, "total": total, "themes": themes, "not_understood": not_understood,
-            "hotspots": hotspots, "computed_at": computed}
+            "hotspots": hotspots, "computed_at": computed, "dissatisfaction": unhappy}
 
 
 async def _page(request: Request, officer: InsightOfficer, ctx: ServiceContext, *, status_code: int = 200,
