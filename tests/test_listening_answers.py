@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from repairs.auth.models import Role
 from repairs.context import ServiceContext
 from repairs.database import transaction, utcnow
+from repairs.listening import hotspots
 from repairs.listening.consumers import NamesCache, store_batch
 from repairs.listening.models import Source, Theme, ThemeKind, ThemeMember, Utterance
 from repairs.listening.store import Post, store_posts
@@ -94,6 +95,8 @@ def test_a_hotspot_is_answered_like_a_theme_and_the_reports_count_it(client: Tes
                                  message_id=f"d{i}") for i, r in enumerate(residents)]
                 + [user_event(residents[0].chat, "old damp", intent="repair_damp_mould", message_id="old",
                               timestamp=old)], NamesCache())
+    with transaction(ctx.sessions) as session:  # as the background job does with the themes
+        hotspots.refresh(session, now=utcnow())
     csrf = _signed_in(client, factory, role=Role.SUPERVISOR)
     page = text_of(client.get("/officer/listening").text)
     assert "Alder House" in page and "proactive inspection" in page

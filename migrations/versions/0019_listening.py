@@ -85,9 +85,22 @@ def upgrade() -> None:
                   primary_key=True),
     )
     op.create_index("ix_listening_theme_members_utterance_id", "listening_theme_members", ["utterance_id"])
+    op.create_table(
+        "listening_hotspots",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("block", sa.String(length=100), nullable=False),
+        sa.Column("estate", sa.String(length=100), nullable=True),
+        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("this_week", sa.Integer(), nullable=False),
+        sa.Column("expected", sa.Float(), nullable=False),
+        sa.Column("homes", sa.Integer(), nullable=False),
+        sa.Column("suggestion", sa.String(length=200), nullable=True),
+        sa.Column("computed_at", UTCDateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("listening_hotspots")
     op.drop_table("listening_theme_members")
     op.drop_table("listening_themes")
     op.drop_table("listening_views")

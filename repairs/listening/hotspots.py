@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, delete, distinct, func, select
 from sqlalchemy.orm import Session
 
-from repairs.listening.models import Utterance
+from repairs.listening.models import SavedHotspot, Utterance
 from repairs.residents.models import Property
 
 HISTORY_WEEKS = 4
@@ -70,3 +70,18 @@ def find_hotspots(session: Session, *, now: datetime) -> list[Hotspot]:
         if this_week >= MIN_REPORTS and this_week >= RATIO * expected:
             found.append(Hotspot(block, estate, category, int(this_week), expected, size, PROACTIVE.get(category)))
     return sorted(found, key=lambda h: (-h.ratio, -h.this_week))
+
+
+def refresh(session: Session, *, now: datetime) -> list[Hotspot]:
+    """Find the hotspots and keep them for the page (the themes job calls this)."""
+    found = find_hotspots(session, now=now)
+    session.execute(delete(SavedHotspot))
+    session.add_all([SavedHotspot(block=h.block[:100], estate=h.estate, category=h.category, this_week=h.this_week,
+                                  expected=h.expected, homes=h.homes, suggestion=h.suggestion, computed_at=now)
+                     for h in found])
+    return found
+
+
+def saved(session: Session) -> list[Hotspot]:
+    rows = session.scalars(select(SavedHotspot).order_by(SavedHotspot.id)).all()
+    return [Hotspot(r.block, r.estate, r.category, r.this_week, r.expected, r.homes, r.suggestion) for r in rows]

@@ -110,3 +110,20 @@ class ThemeMember(Base):
     utterance_id: Mapped[int] = mapped_column(
         ForeignKey("listening_utterances.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class SavedHotspot(Base):
+    """A hotspot as the background job last found it (repairs/listening/hotspots.py): the page reads these
+    rather than aggregating weeks of messages on every view."""
+
+    __tablename__ = "listening_hotspots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block: Mapped[str] = mapped_column(String(100))
+    estate: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(40))
+    this_week: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    homes: Mapped[int] = mapped_column(Integer)
+    suggestion: Mapped[str | None] = mapped_column(String(200))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from repairs.database import transaction, utcnow
 from repairs.listening.models import ListeningView, Source, Theme, ThemeKind, Utterance, ViewAction
@@ -75,8 +75,9 @@ def _row(u: Utterance) -> Row:
 def recent(session: Session, f: Filter, *, limit: int = 100, now: datetime | None = None) -> tuple[list[Row], int]:
     now = now or utcnow()
     q = _query(f, now)
-    total = int(session.scalar(select(func.count()).select_from(q.subquery())) or 0)
-    rows = session.scalars(q.order_by(Utterance.said_at.desc(), Utterance.id.desc()).limit(limit)).all()
+    total = int(session.scalar(select(func.count()).select_from(q.with_only_columns(Utterance.id).subquery())) or 0)
+    rows = session.scalars(q.options(defer(Utterance.embedding))
+                           .order_by(Utterance.said_at.desc(), Utterance.id.desc()).limit(limit)).all()
     return [_row(u) for u in rows], total
 
 
@@ -86,7 +87,8 @@ def stream(factory: sessionmaker[Session], f: Filter, *, batch: int = 1000) -> I
     after = 0
     while True:
         with transaction(factory) as session:
-            rows = session.scalars(_query(f, now).where(Utterance.id > after).order_by(Utterance.id).limit(batch)).all()
+            rows = session.scalars(_query(f, now).options(defer(Utterance.embedding)).where(Utterance.id > after)
+                                   .order_by(Utterance.id).limit(batch)).all()
             found = [(_row(u), u.id) for u in rows]
         if not found:
             return

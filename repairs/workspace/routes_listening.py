@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
 from repairs.listening import answers, imports, overview
-from repairs.listening.hotspots import find_hotspots
+from repairs.listening import hotspots as hotspot_store
 from repairs.listening.models import Source, ThemeKind, ViewAction
 from repairs.listening.store import store_posts
 from repairs.workspace.auth import CsrfForm, InsightOfficer
@@ -47,7 +47,7 @@ def _page_data(ctx: ServiceContext, officer_id: int, f: overview.Filter) -> dict
         rows, total = overview.recent(session, f)
         themes = overview.themes(session, ThemeKind.THEME)
         not_understood = overview.themes(session, ThemeKind.NOT_UNDERSTOOD, limit=10)
-        hotspots = find_hotspots(session, now=utcnow())
+        hotspots = hotspot_store.saved(session)  # found by the background job with the themes
         unhappy = overview.dissatisfaction(session, f)
         overview.audit(session, officer_id, ViewAction.PAGE, f.describe())
     computed = max((t.computed_at for t in themes + not_understood if t.answered_at is None), default=None)
