@@ -119,6 +119,9 @@ def main() -> int:
                 batch = []
         if batch:
             session.execute(sa.insert(Utterance), batch)
+    # What autovacuum does after a bulk load, so the planner and the visibility map know the table.
+    with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE listening_utterances"))
     started = time.perf_counter()
     with transaction(ctx.sessions) as session:
         found = themes.find_themes(session, now=now)

@@ -50,6 +50,9 @@ def upgrade() -> None:
     op.create_index("ix_listening_utterances_estate", "listening_utterances", ["estate"])
     op.create_index("ix_listening_utterances_said_at", "listening_utterances", ["said_at"])
     op.create_index("ix_listening_utterances_block_said", "listening_utterances", ["block", "said_at"])
+    op.create_index("ix_listening_utterances_scored_said", "listening_utterances", ["said_at"],
+                    postgresql_where=sa.text("dissatisfaction IS NOT NULL"),
+                    sqlite_where=sa.text("dissatisfaction IS NOT NULL"))
     op.create_table(
         "listening_views",
         sa.Column("id", sa.Integer(), primary_key=True),

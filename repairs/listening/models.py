@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repairs.database import Base, UTCDateTime, utcnow
@@ -24,7 +24,12 @@ class Source(enum.StrEnum):
 
 class Utterance(Base):
     __tablename__ = "listening_utterances"
-    __table_args__ = (Index("ix_listening_utterances_block_said", "block", "said_at"),)
+    __table_args__ = (
+        Index("ix_listening_utterances_block_said", "block", "said_at"),
+        # The dissatisfaction counts read only scored messages: most are not, until the classifier runs.
+        Index("ix_listening_utterances_scored_said", "said_at", postgresql_where=text("dissatisfaction IS NOT NULL"),
+              sqlite_where=text("dissatisfaction IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What makes a re-delivered event the same row (Rasa's message id with its sender, or an import's
