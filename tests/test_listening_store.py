@@ -125,10 +125,19 @@ def test_forget_me_removes_what_the_chat_said(client: TestClient, ctx: ServiceCo
 
 
 def test_a_residents_erasure_takes_their_words(ctx: ServiceContext, factory: Factory) -> None:
-    resident = factory.resident()
-    store_batch(ctx, [user_event(resident.chat, "my heating is off")], NamesCache())
+    from repairs.personal_data.erasure import erase_resident
+
+    resident, other = factory.resident(), factory.resident()
+    store_batch(ctx, [user_event(resident.chat, "my heating is off", message_id="a"),
+                      user_event(other.chat, "my heating is off too", message_id="b")], NamesCache())
     with transaction(ctx.sessions) as session:
-        session.execute(sa.delete(Resident).where(Resident.id == resident.id))
+        done = erase_resident(session, ctx.photos, None, resident.id, officer_id=None,
+                              schedule=ctx.retention, phone="020 7974 4444", now=utcnow())
+    assert done.counts["listening_deleted"] == 1
+    assert [u.resident_id for u in stored(ctx)] == [other.id]
+    # A resident's record deleted outright takes them too (the foreign key).
+    with transaction(ctx.sessions) as session:
+        session.execute(sa.delete(Resident).where(Resident.id == other.id))
     assert stored(ctx) == []
 
 

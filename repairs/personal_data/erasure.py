@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from repairs.channels import state as chat_state
 from repairs.idempotency.models import IdempotencyRecord
+from repairs.listening.store import forget_resident
 from repairs.notifications.models import Notification
 from repairs.notifications.outbox import enqueue_to_chat
 from repairs.personal_data.models import DataProtectionEvent
@@ -116,6 +117,8 @@ def erase_resident(session: Session, photos: PhotoStore, tracker: TrackerStore |
     counts["callbacks_anonymised"] = _count(session.execute(
         update(CallbackRequest).where(CallbackRequest.resident_id == resident_id).values(reason="")
         .execution_options(synchronize_session=False)))
+    # What listening kept of their words (redacted, but theirs): verified messages carry their id.
+    counts["listening_deleted"] = forget_resident(session, resident_id)
     counts["messages_deleted"] = _count(session.execute(
         delete(Notification).where(Notification.resident_id == resident_id)
         .execution_options(synchronize_session=False)))

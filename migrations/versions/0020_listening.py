@@ -1,7 +1,7 @@
 """Listening: redacted utterances, their audit trail, and the officers' insight permission
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 15:50:00
 
 `listening_utterances` keeps what residents said, redacted (repairs/listening/), never the raw text;
@@ -16,8 +16,8 @@ from alembic import op
 
 from repairs.database import UTCDateTime
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
