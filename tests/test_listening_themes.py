@@ -8,6 +8,7 @@ import random
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from repairs_encoder.encoder import SentenceEncoder
 
@@ -129,5 +130,8 @@ def test_themes_are_not_recomputed_before_they_are_due(ctx: ServiceContext, enco
         assert themes.due(session, every=timedelta(minutes=1), now=now)
     themes.recompute(ctx.sessions, encoder, now=now)
     with transaction(ctx.sessions) as session:
+        # Encoded once, and scored by the dissatisfaction classifier on the same vectors.
+        [(vector, score)] = session.execute(sa.select(Utterance.embedding, Utterance.dissatisfaction)).all()
+        assert vector is not None and score is not None and 0.0 <= score <= 1.0
         # Too few messages for a theme, so no run is recorded: due again, but only once a minute has passed.
         assert themes.due(session, every=timedelta(minutes=1), now=now + timedelta(minutes=2))

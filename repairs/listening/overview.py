@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from repairs_dissatisfaction.scoring import dissatisfaction_threshold
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -135,7 +136,6 @@ def themes(session: Session, kind: ThemeKind, *, limit: int = 20) -> list[ThemeV
             for t in rows]
 
 
-DISSATISFIED = 0.5  # a score at or above this counts as an expression of dissatisfaction
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def dissatisfaction(session: Session, f: Filter, *, now: datetime | None = None)
     since = Utterance.said_at >= f.since(now)
     scored = int(session.scalar(select(func.count()).select_from(Utterance).where(
         since, Utterance.dissatisfaction.is_not(None))) or 0)
-    unhappy = Utterance.dissatisfaction >= DISSATISFIED
+    unhappy = Utterance.dissatisfaction >= dissatisfaction_threshold()
     rows = session.execute(select(func.coalesce(Utterance.category, "none"), func.count())
                            .where(since, unhappy).group_by(Utterance.category)
                            .order_by(func.count().desc()).limit(8)).all() if scored else []

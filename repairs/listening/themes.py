@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
+from repairs_dissatisfaction.scoring import default_model
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,10 +58,15 @@ def embed_missing(factory: sessionmaker[Session], encoder: Encoder, *, limit: in
                                    .order_by(Utterance.id).limit(EMBED_BATCH)).all()
         if not rows:
             break
-        vectors = encoder.encode([r.text for r in rows]).astype(np.float16)
+        texts = [r.text for r in rows]
+        full = encoder.encode(texts)
+        # The dissatisfaction classifier reads the same vectors (and the words): scored once, here.
+        scores = default_model().probabilities(full, texts)
+        vectors = full.astype(np.float16)
         with transaction(factory) as session:
-            session.execute(update(Utterance), [{"id": r.id, "embedding": v.tobytes()} for r, v in zip(rows, vectors,
-                                                                                                       strict=True)])
+            session.execute(update(Utterance), [
+                {"id": r.id, "embedding": v.tobytes(), "dissatisfaction": float(p) if r.text.strip() else 0.0}
+                for r, v, p in zip(rows, vectors, scores, strict=True)])
         done += len(rows)
     return done
 
