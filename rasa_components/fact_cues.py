@@ -197,11 +197,34 @@ CUES: dict[str, str] = {
                               r"cannot stop|not stop|unable to stop|won'?t (?:turn|switch) off|will not (?:turn|"
                               r"switch) off|cannot be (?:extinguished|turned off|switched off|stopped)|remains? lit",
     "drip": r"\bdrip(?:s|ping|py|ped)?\b|dribbl",
-    "spreading": r"pouring|gushing|spraying|flood|everywhere|spreading|(?:through|from|out of) (?:the |my )?(?:ceiling|"
-                 r"light|floor)|"
-                 r"into (?:the )?(?:light|socket|fuse|flat below|downstairs)|running down|swimming pool|soak|"
+    # Water going somewhere it should not (through a ceiling, down the walls, to the flat below, onto the
+    # electrics), or more of it: a leak, whatever word the resident uses for how it comes out.
+    "spreading": r"pouring|gushing|spraying|flood|everywhere|all over|spreading|"
+                 r"(?:through|from|out of|down) (?:the |my |our |her |his )?(?:\w+ )?(?:ceiling|light|floor|walls?)|"
+                 r"floorboards|"
+                 r"(?:in)?to (?:the )?(?:light|socket|fuse|flat below|downstairs|kitchen below|\w+ below)|"
+                 r"(?:flat|floor|room) (?:below|underneath|downstairs)|(?:from|of) (?:the )?(?:flat|floor) above|"
+                 r"from (?:upstairs|above|next door)|on ?to (?:the |my )?(?:electric|socket|plug|fuse|"
+                 r"light|wir)\w*|running down|swimming pool|soak|steady stream|a stream|streaming|"
                  r"pissing|can'?t keep up|filling (?:up )?(?:the )?buckets?|bucket (?:after|is full)|"
-                 r"non-?stop (?:pour|gush|flow)|faster|getting worse|coming (?:in|out) (?:fast|quick)",
+                 r"non-?stop (?:pour|gush|flow)|faster|getting worse|worse and worse|more and more|heavier|"
+                 r"coming (?:in|out) (?:fast|quick)",
+    # The water itself cannot be stopped: the leak will not stop, the supply cannot be turned off, the stopcock
+    # cannot be found or will not turn. (A tap that will not turn off fully, or will not stop dripping, is the
+    # drip FACTS.md names: not here.)
+    "uncontrolled": r"(?:water|leak)\w* (?:just |still )?(?:won'?t|will not|doesn'?t|does not|wont) stop|"
+                    r"(?:can'?t|cannot|can not|unable to|couldn'?t) (?:stop|turn off|shut off|switch off|isolate) "
+                    r"(?:the |my |our )?(?:water|leak|supply|mains)|"
+                    r"(?:can'?t|cannot|can not|unable to|couldn'?t) (?:turn|shut|switch) (?:the |my |our )?"
+                    r"(?:water|supply|mains|stop ?cock|stop ?tap) off|"
+                    r"(?:can'?t|cannot|can not|unable to|couldn'?t) (?:find|locate|reach|get to|turn) (?:the |my |our |"
+                    r"a )?stop ?(?:cock|tap|valve)|stop ?(?:cock|tap|valve) (?:is |has )?(?:seized|stuck|jammed|"
+                    r"broken|won'?t (?:turn|budge|move)|wont (?:turn|budge|move)|not working|doesn'?t work)",
+    # A window someone got in through or could climb in by is reachable from outside: the ground floor, as
+    # FACTS.md has it (`floor`), whatever storey the resident does not name.
+    "reachable": r"(?:anyone|anybody|someone|somebody|people|they|burglars?|intruders?|thie(?:f|ves)|kids) "
+                 r"(?:could|can|might|got|get|came|climbed|climb) (?:\w+ )?(?:in|through)\b|climb (?:in|through)|"
+                 r"break[- ]?in|broke(?:n)? in(?:to)?|burglar|burgled|from the street|street level|easy to get in",
     # Someone has already made the danger safe (an engineer capped a pipe, an electrician isolated a circuit):
     # over, whatever the smell or the sparks were. (Gas words stay in repairs_common.gas, the one detector.)
     "made_safe": r"\bcapped\b|made (?:it |them |everything |the \w+ )?safe|(?:engineer|electrician|plumber|"
@@ -290,11 +313,14 @@ def cue_flags(text: str) -> Mapping[str, bool]:
     if floors and all(n == 0 for n in floors):
         flags["floor_ground"] = True
     flags["floor_number_upper"] = any(n > 0 for n in floors)
+    # Dripping, but through a ceiling, down the walls, into the flat below: the word is "drip", the leak is not
+    # under control (FACTS.md `contained`: through the ceiling or the light is false).
+    flags["drip_spreading"] = flags["drip"] and flags["spreading"]
     return MappingProxyType(flags)
 
 
 CODE_FEATURES = tuple(sorted(set(CODE_PATTERNS) | set(DETECTED)))
-FLAG_FEATURES = (*sorted(CUES), "age_at_risk", "floor_number_upper")
+FLAG_FEATURES = (*sorted(CUES), "age_at_risk", "floor_number_upper", "drip_spreading")
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"hit:{c}" for c in CODE_FEATURES) + tuple(f"denied:{c}" for c in CODE_FEATURES)
     + tuple(f"cue:{f}" for f in FLAG_FEATURES)
@@ -331,13 +357,15 @@ def _drip_only(text: str) -> bool:
     """A drip inside the home and nothing spreading. Rain dripping in from outside is left to the learned model:
     water coming in is an emergency unless the resident says it is under control."""
     flags = cue_flags(text)
-    return flags["drip"] and not flags["spreading"] and not code_hits(text)["water_ingress"].hit
+    return (flags["drip"] and not flags["spreading"] and not flags["uncontrolled"]
+            and not code_hits(text)["water_ingress"].hit)
 
 
 def decisive(text: str) -> dict[str, bool | str | None]:
     """Qualifier values a cue settles on its own, whatever the learned model says: the resident said it in
     so many words ("the only toilet", "my 3-week-old", "nobody here is vulnerable", "it won't stop"). (A floor
-    number is left to the learned model, which reads it better in context: measured on evaluation/dev.)"""
+    number is left to the learned model, which reads it better in context: measured on evaluation/dev; but a
+    window someone got in or could climb in by, no storey named, is reachable from outside: the ground floor.)"""
     flags = cue_flags(text)
     out: dict[str, bool | str | None] = {}
     if flags["only_toilet_true"] and not flags["only_toilet_false"]:
@@ -351,7 +379,8 @@ def decisive(text: str) -> dict[str, bool | str | None]:
     if _drip_only(text):
         # A tap or pipe that drips, even one that will not turn off fully, is a drip, not a leak out of control.
         out["contained"] = True
-    elif flags["contained_false_strong"] or (flags["contained_false"] and not flags["contained_true"]):
+    elif (flags["contained_false_strong"] or flags["uncontrolled"] or flags["drip_spreading"]
+          or (flags["contained_false"] and not flags["contained_true"])):
         out["contained"] = False
     if flags["secure_false"] and not flags["secure_true"]:
         out["secure"] = False
@@ -366,6 +395,9 @@ def decisive(text: str) -> dict[str, bool | str | None]:
         out["fixture"] = "door"
     elif flags["fixture_window"]:
         out["fixture"] = "window"
+    if out.get("fixture") == "window" and flags["reachable"] and not (flags["floor_upper"]
+                                                                     or flags["floor_number_upper"]):
+        out["floor"] = "ground"
     if flags["trapped_false"]:
         out["trapped"] = False
     if flags["made_safe"] and not flags["again"]:
@@ -408,7 +440,8 @@ def lexicon_facts(text: str) -> dict[str, object]:
     facts: dict[str, object] = {"affected": sorted(codes)}
     if codes & {"water_leak", "water_ingress", "gas_appliance"}:
         facts["contained"] = True if _drip_only(text) else _first(
-            flags, [("contained_false", False), ("contained_true", True)])
+            flags, [("uncontrolled", False), ("contained_false", False), ("drip_spreading", False),
+                    ("contained_true", True)])
     if "insecure_entry" in codes:
         facts["secure"] = _first(flags, [("secure_true", True), ("secure_false", False)])
     if codes & {"water_supply", "heating", "hot_water", "power", "lift"}:
@@ -424,6 +457,8 @@ def lexicon_facts(text: str) -> dict[str, object]:
         facts["fixture"] = _first(flags, [("fixture_railing", "railing"), ("fixture_door", "door"),
                                           ("fixture_window", "window")])
     facts["floor"] = _first(flags, [("floor_ground", "ground"), ("floor_upper", "upper")])
+    if facts.get("fixture") == "window" and facts["floor"] is None and flags["reachable"]:
+        facts["floor"] = "ground"
     facts["location"] = _first(flags, [("loc_communal", "communal"), ("loc_external", "external")]) or (
         "in_home" if codes else None)
     if flags["made_safe"] and not flags["again"]:

@@ -156,6 +156,37 @@ def test_a_drip_is_contained_even_from_a_tap_that_will_not_turn_off() -> None:
     assert "contained" not in decisive("rain is dripping through the loft hatch")
 
 
+def test_an_uncontrolled_leak_told_with_the_word_drip_is_not_a_drip() -> None:
+    """Water that drips through a ceiling, down the walls, to the flat below or onto electrics, or that the
+    resident cannot stop or turn off at the stopcock, is out of control (FACTS.md `contained`)."""
+    for text in ("The tap won't turn off and water is dripping down into the flat below",
+                 "water dripping through my bedroom ceiling from upstairs and it won't stop",
+                 "the leak under the boiler keeps dripping and the stopcock is seized",
+                 "pipe dripping behind the washer and I can't turn the water off",
+                 "it started as a drip, now the water won't stop",
+                 "dripping from the light in the hall, can't find the stop tap",
+                 "drip drip drip down the walls from the flat above"):
+        assert decisive(text).get("contained") is False, text
+        assert lexicon_facts(text).get("contained") is False, text
+    # Real drips stay drips: a tap that will not turn off fully, or will not stop dripping, caught in a tub.
+    for text in ("kitchen tap wont turn off, its dripping constantly", "the shower tap won't stop dripping",
+                 "radiator valve dripping, tub under it", "tap drips even when I turn it off hard"):
+        assert decisive(text).get("contained") is True, text
+
+
+def test_a_window_someone_got_in_or_could_climb_in_by_is_on_the_ground_floor() -> None:
+    for text in ("someone smashed my kitchen window and I can't lock it, anyone could climb in",
+                 "burglars got in through the back window and it won't shut",
+                 "window broken in a break-in, it won't close"):
+        assert decisive(text).get("floor") == "ground", text
+        assert lexicon_facts(text).get("floor") == "ground", text
+    # A storey named wins; a window with no way in said is left unknown (asked).
+    assert "floor" not in decisive("burglars smashed the window of my 9th floor flat, it won't shut")
+    assert "floor" not in decisive("the lock on my bedroom window is broken and it won't close")
+    # A door's floor does not matter (an insecure door is an emergency on any floor): not set.
+    assert "floor" not in decisive("they broke in through the front door, it won't lock")
+
+
 def test_stairs_that_cannot_be_used() -> None:
     for text in ("the lift is out and my mum is unable to use the stairs", "both lifts out, I can't use the stairs",
                  "lift broken and the stairwell is closed off, no way down", "elevator broken, my father can not walk"
