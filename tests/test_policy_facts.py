@@ -215,6 +215,30 @@ def test_the_gas_detector_wins_whatever_the_facts(policy: Policy) -> None:
     assert result.advice and "0800 111 999" in result.advice
 
 
+def test_a_gas_leak_an_engineer_made_safe_follows_the_facts_not_its_first_sentence(policy: Policy) -> None:
+    """The detector reads 'I smelt gas this morning' alone (the chat gives the gas advice first); the whole
+    message says the engineer capped it, the facts say it is over, and the priority follows the facts."""
+    over = {"affected": ["gas_leak"], "current": False}
+    for text in ("I smelt gas this morning. The engineer came and capped the pipe to the cooker.",
+                 "Gas leak by the meter yesterday. Cadent made it safe, now I need the pipe replaced"):
+        result = decide(policy, over, category="gas", text=text)
+        assert (result.emergency, result.path) == (False, "facts"), text
+        assert "gas_made_safe" in result.reasons
+    # A smell after the capping, or one that is still there, stays the detector's emergency; so does the
+    # detector when the facts do not say it is over.
+    for text in ("The engineer capped the pipe on Monday. Tonight I can smell gas in the hall.",
+                 "I smelt gas this morning. The engineer capped the pipe but I can still smell it."):
+        result = decide(policy, over, category="gas", text=text)
+        assert (result.emergency, result.rule) == (True, "gas"), text
+    result = decide(policy, {"affected": ["gas_leak"]}, category="gas",
+                    text="I smelt gas this morning. The engineer came and capped the pipe.")
+    assert (result.emergency, result.rule) == (True, "gas")
+    # Carbon monoxide has no smell to go away: never overruled this way.
+    result = decide(policy, {"affected": ["carbon_monoxide"], "current": False}, category="gas",
+                    text="The CO alarm is going off. An engineer capped the boiler pipe last year.")
+    assert result.emergency
+
+
 def test_the_record_says_who_is_at_risk(policy: Policy) -> None:
     """A vulnerable resident on record (or words that say so) is at risk, even when the message is silent."""
     result = decide(policy, {"affected": ["heating"], "extent": "total"}, category="heating", vulnerable=True)

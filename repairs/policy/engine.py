@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from repairs_common import gas
 from repairs_common.facts import Facts, Qualifier
 
 from repairs.policy.calendar import WorkingCalendar, require_aware
@@ -192,6 +193,11 @@ class Policy:
             detected = self._rules.detected(
                 normalised, category=cat.code, vulnerable=vulnerable, month=month, location_type=location_type
             )
+            if detected and self._fact_rules.known(used)["current"] is False and gas.gas_made_safe(text or ""):
+                # A gas leak an engineer has capped or made safe is over (evaluation/FACTS.md, `current`): the
+                # detector, which reads each sentence alone, gave the advice first; the facts give the priority.
+                detected = [rule for rule in detected if rule.detector != gas.GAS]
+                reasons.append("gas_made_safe")
             if detected:
                 first = detected[0]
                 path, priority, rule_name, advice_key = "detector", first.priority, first.id, first.advice

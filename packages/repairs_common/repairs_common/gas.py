@@ -243,6 +243,26 @@ def gas_hazards(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def gas_made_safe(text: str) -> bool:
+    """The message says a gas leak has been dealt with ("capped", "made safe", "isolated"...) after every sign
+    of gas in it, and nothing after that says it is back ("again", "still"): 'I smelt gas this morning. Cadent
+    came and capped the pipe.' `gas_hazards` reads each sign with its own sentence, so the safety advice still
+    comes first for such a message (a false alarm costs a paragraph); this says what the whole message makes of
+    it, for the priority. Carbon monoxide is never dealt with this way: it has no smell to go away."""
+    normal = normalise(text)
+    dealt = [m for m in _DEALT_WITH.finditer(normal) if not _negation_before(normal, m.start())]
+    if not dealt or _AGAIN.search(normal, dealt[-1].end()):
+        return False
+    last = dealt[-1].start()
+    for sign in _SIGNS:
+        for match in sign.pattern.finditer(normal):
+            if sign.hazard == CARBON_MONOXIDE and _counts(normal, sign, match):
+                return False
+            if sign.hazard == GAS and match.start() > last and _counts(normal, sign, match):
+                return False
+    return True
+
+
 def gas_denied(text: str) -> bool:
     """The message names a smell or leak of gas only to deny it ("no smell of gas", "I can't smell any gas"):
     a gas sign is there and none of them counts. A learned reading of the same words sees "gas" and not "no"."""
