@@ -12,6 +12,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from repairs_common.gas import gas_made_safe
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
 from actions import digressions, dissatisfaction, fact_questions, interruptions, report_changes, shared_faults
@@ -141,14 +142,28 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
     if mentions_gas(text) or signal in GAS_SIGNALS:
         dispatcher.utter_message(response="utter_gas_safety")
         category = "gas"
+    # A verified resident whose record says they are vulnerable (the service keeps residents' needs) is the
+    # answer to "is anyone at risk?": the policy counts it as the fact, so the question is never put to them.
+    # Looked up once here, before the verdict, and used again below; a service that fails is asked again there.
+    try:
+        resident: Optional[Dict[str, Any]] = await current_resident(client, tracker)
+        resident_known = True
+    except ServiceUnavailable:
+        resident, resident_known = None, False
+    assessed_answers = answers
+    if resident and resident.get("vulnerable") and facts is not None:
+        assessed_answers = {**(answers or {}), "at_risk": True}
     triage = None
     try:
         # The policy's verdict on these words; the category is already known from understanding them.
         triage = await client.assess(category or "other", text, emergency_signal=signal, facts=facts,
-                                     answers=answers) if text else None
+                                     answers=assessed_answers) if text else None
     except (ServiceUnavailable, ApiError):
         triage = None
-    emergency = bool(triage and triage.get("emergency")) or category == "gas"
+    # A gas leak the message says an engineer has since capped or made safe got the advice above (each sentence is
+    # read alone, and a false alarm costs a paragraph), but its priority follows the policy's reading of the facts.
+    made_safe = triage is not None and not triage.get("emergency") and gas_made_safe(text)
+    emergency = bool(triage and triage.get("emergency")) or (category == "gas" and not made_safe)
     if triage and triage.get("emergency") and category != "gas":
         advice = triage.get("advice") or ""
         dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {advice}".strip())
@@ -166,7 +181,8 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
         return [*events, SlotSet("category", category), *fact_questions.ask(dispatcher, question)]
 
     try:
-        resident = await current_resident(client, tracker)
+        if not resident_known:
+            resident = await current_resident(client, tracker)
     except ServiceUnavailable:
         dispatcher.utter_message(text=service_down())
         return events

@@ -26,7 +26,10 @@ import yaml
 from evaluation.rasa_process import ROOT, free_port, managed_process, rasa_env, wait_until_ready
 from tests.assistant_stack import action_server_command
 
+# The demo seed (repairs/demo/seed.py) records a vulnerability for every sixth home from the first: T-100001
+# has one on record, T-100002 (the second home, in Birch House) has none.
 TENANT = ("T-100001", "NW1 8YL")
+NOT_VULNERABLE_TENANT = ("T-100002", "NW1 8YN")
 LEAK = {"affected": [{"code": "water_leak", "p": 0.93}], "location": {"value": "in_home", "p": 0.8}}
 TOILET = {"affected": [{"code": "toilet", "p": 0.9}]}
 
@@ -79,11 +82,11 @@ class Chat:
     slots: dict[str, Any] = field(default_factory=dict)
     active_loop: str | None = None
 
-    def verify(self) -> None:
+    def verify(self, tenant: tuple[str, str] = TENANT) -> None:
         channel, user = self.sender.split(":")
         r = httpx.post(f"{self.services.repairs_url}/api/v1/residents/verify", timeout=10,
                        headers={"Authorization": f"Bearer {self.services.token}"},
-                       json={"tenancy_reference": TENANT[0], "postcode": TENANT[1], "channel": channel,
+                       json={"tenancy_reference": tenant[0], "postcode": tenant[1], "channel": channel,
                              "channel_user_id": user})
         assert r.status_code == 200, r.text
 
@@ -263,7 +266,7 @@ def test_a_lift_out_asks_whether_anyone_is_stuck_then_about_the_stairs_and_calls
 
 def test_a_broken_window_restrictor_asks_the_floor_then_who_is_at_risk(services: Services) -> None:
     chat = Chat(services)
-    chat.verify()
+    chat.verify(NOT_VULNERABLE_TENANT)
     responses, _ = chat.run("action_start_report", "the window restrictor in the bedroom is broken",
                             "repair_doors_windows", facts=RESTRICTOR)
     assert button_question(responses) == (
@@ -322,3 +325,59 @@ def test_two_answers_that_rule_the_emergency_out_end_the_questions_and_the_repor
     assert not any(r.get("buttons") for r in responses) and "emergency" not in said(responses)
     assert chat.slots["fact_answers"] == {"trapped": False, "cannot_use_stairs": False}
     assert chat.active_loop == "report_form", events
+
+
+HEATING = {"affected": [{"code": "heating", "p": 0.93}], "location": {"value": "in_home", "p": 0.9}}
+AT_RISK_QUESTION = "Is anyone at home elderly, disabled, very young, pregnant or unwell?"
+
+
+def test_a_vulnerability_on_the_residents_record_answers_who_is_at_risk_and_is_not_asked(
+    services: Services,
+) -> None:
+    chat = Chat(services)
+    chat.verify()  # T-100001: a vulnerability on record
+    responses, _ = chat.run("action_start_report", "my heating has stopped working", "repair_heating",
+                            facts=HEATING)
+    assert not any(r.get("buttons") for r in responses), responses
+    assert "emergency" in said(responses)
+    row = ticket_row(services, chat.slots["last_ticket_ref"])
+    assert (row["priority"], row["priority_rule"], row["priority_path"]) == ("emergency", "no_heat_at_risk", "facts")
+    # The record gave the fact, not the resident: nothing is kept as their answer.
+    assert not chat.slots.get("fact_answers")
+
+
+def test_a_resident_with_no_vulnerability_on_record_is_asked_who_is_at_risk(services: Services) -> None:
+    chat = Chat(services)
+    chat.verify(NOT_VULNERABLE_TENANT)
+    responses, _ = chat.run("action_start_report", "my heating has stopped working", "repair_heating",
+                            facts=HEATING)
+    assert button_question(responses) == AT_RISK_QUESTION
+    assert "emergency" not in said(responses)
+
+
+def test_before_verification_the_record_is_unknown_so_who_is_at_risk_is_asked(services: Services) -> None:
+    chat = Chat(services)
+    responses, _ = chat.run("action_start_report", "my heating has stopped working", "repair_heating",
+                            facts=HEATING)
+    assert button_question(responses) == AT_RISK_QUESTION
+
+
+def test_a_gas_leak_an_engineer_capped_gets_the_advice_first_but_is_not_logged_as_an_emergency(
+    services: Services,
+) -> None:
+    chat = Chat(services)
+    chat.verify()
+    capped = {"affected": [{"code": "gas_leak", "p": 0.9}], "current": {"value": False, "p": 1.0}}
+    responses, events = chat.run("action_start_report",
+                                 "I smelt gas this morning. The engineer came and capped the pipe to the cooker.",
+                                 "repair_gas", facts=capped)
+    # The gas safety advice still comes first (the domain's response, which Rasa fills in).
+    assert any("utter_gas_safety" in (r.get("response"), r.get("template")) for r in responses), responses
+    assert "logged this as an emergency" not in said(responses) and not chat.slots.get("last_ticket_ref")
+    assert chat.active_loop == "report_form", events
+    # A smell the words say is still there stays the emergency it was.
+    chat = Chat(services)
+    chat.verify()
+    responses, _ = chat.run("action_start_report", "The engineer capped the pipe but I can still smell gas.",
+                            "repair_gas", facts=capped)
+    assert "logged this as an emergency" in said(responses)
