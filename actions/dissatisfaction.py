@@ -9,7 +9,8 @@ leaf module decides when to offer:
   is shown first): the offer never stands between a resident and the help they came for;
 - never about an emergency: the safety advice and the fast visit are the whole answer;
 - never inside a complaint already (the resident asked for one, or was offered a reopen-or-complain);
-- at most once a conversation (`complaint_offered`): a resident frustrated in every message is asked once.
+- at most once a conversation (`complaint_offered`): a resident frustrated in every message is asked once;
+- never over a question still open from before (a paused form, a call back offered): it is asked again instead.
 
 A report or a status check may need verification or a form first, so the words are kept in `dissatisfied_text`
 until the flow ends; "yes" logs them as the complaint (actions/answers.py, `complaint_confirm`).
@@ -79,9 +80,16 @@ def offer(dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Event
     text = kept if changed else tracker.get_slot(KEPT)
     if not text:
         text = remember(tracker)[0]["value"] if remember(tracker) else None
-    asking = _set_in(events, "awaiting")[1] or any(
+    awaiting_changed, awaiting_now = _set_in(events, "awaiting")
+    asking = awaiting_now or any(
         isinstance(e, dict) and e.get("event") == "active_loop" and e.get("name") for e in events)
-    if not text or asking:
+    # A question the conversation had open before this turn (a paused form's "shall we carry on?", a call back
+    # offered) is asked again after a digression: the offer would take its place and lose it.
+    still_open = not awaiting_changed and bool(tracker.get_slot("awaiting"))
+    # Inside a form (a digression answered at its question), unless this flow ended it: the form comes back next.
+    in_form = bool(tracker.active_loop_name) and not any(
+        isinstance(e, dict) and e.get("event") == "active_loop" and not e.get("name") for e in events)
+    if not text or asking or still_open or in_form:
         return []
     dispatcher.utter_message(text=OFFER, buttons=yes_no("Yes, log a complaint", "No, thanks"))
     return [SlotSet("awaiting", f"{AWAITING}:{reference or ''}"), SlotSet("description", text),
