@@ -22,6 +22,7 @@ import httpx
 import pytest
 import redis
 
+from bot import rasa_gateway
 from bot.settings import BotSettings
 from bot.web import build_web_app
 from bot.webchat.limits import Bucket, MemoryLimiter, Rate, RedisLimiter
@@ -65,6 +66,9 @@ def env(monkeypatch: pytest.MonkeyPatch, store: str, prefix: str) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WEBCHAT_SECRET", SECRET)
     monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens: Rasa is down
+    # The gateway tries a dropped turn once more after a pause (a Rasa replica dying mid-turn); here nothing
+    # listens at all, and a pause would let the bucket refill between the burst's messages.
+    monkeypatch.setattr(rasa_gateway, "RETRY_PAUSE_SECONDS", 0.0)
     monkeypatch.setenv("RASA_CHANNEL_SECRET", "c" * 64)
     monkeypatch.setenv("REPAIRS_API_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("REPAIRS_API_TOKEN", "t" * 32)

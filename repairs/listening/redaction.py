@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from repairs_common.postcodes import INWARD, OUTWARD
+from repairs_common.tenancy_references import without_tenancy_references
 
 from repairs.tickets.references import ALPHABET
 
@@ -26,7 +27,6 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Ticket and complaint references (HR-7K3Q9M), tenancy references (T-100234), and any other code a resident
 # may quote: letters and digits mixed, five or more long ("acc 12345678", "REF AB12345").
 _TICKET = re.compile(rf"\b(?:HR|CP)[-\u2013 ]?[{ALPHABET}]{{6}}\b", re.IGNORECASE)
-_TENANCY = re.compile(r"(?<![\w-])T[-\u2013 ]?[0-9]{6}(?![\w-])", re.IGNORECASE)
 _CODE = re.compile(r"\b(?=[A-Z0-9-]*[0-9])(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{4,}\b", re.IGNORECASE)
 _POSTCODE = re.compile(rf"(?<![\w-]){OUTWARD}[^\S\n]*{INWARD}(?![\w-])", re.IGNORECASE)
 # A UK number: 07700 900123, +44 7700 900123, (020) 7974 4444, 0207-974-4444; any run of 7+ digits too.
@@ -99,7 +99,7 @@ def redact(text: str, known: KnownNames | None = None, *, own_names: Iterable[st
     removed whatever their case."""
     out = _EMAIL.sub(EMAIL, text)
     out = _TICKET.sub(REFERENCE, out)
-    out = _TENANCY.sub(REFERENCE, out)
+    out = without_tenancy_references(out, REFERENCE)
     out = _POSTCODE.sub(POSTCODE, out)
     out = _ADDRESS.sub(ADDRESS, out)
     out = _PHONE.sub(PHONE, out)

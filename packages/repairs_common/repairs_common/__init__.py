@@ -6,7 +6,8 @@ rule changes in one place and a parity test (tests/test_shared_rules_parity.py) 
 both sides.
 
 - `repairs_common.gas`: gas and carbon monoxide in a message (`gas_hazards`, `gas_hazard`, `mentions_gas`).
-- `repairs_common.tenancy_references`: `normalise_tenancy_reference`, `find_tenancy_reference` (T-123456).
+- `repairs_common.tenancy_references`: `normalise_tenancy_reference`, `find_tenancy_reference`,
+  `without_tenancy_references` (T-123456).
 - `repairs_common.postcodes`: `normalise_postcode`, `find_postcode`, `outward_code` (UK postcodes).
 - `repairs_common.channels`: a chat's `<channel>:<id>` (`parse_channel_identity`, `channel_identity`,
   `identity_for_sender`, `RESIDENT_CHANNELS`).

@@ -21,6 +21,12 @@ def normalise_tenancy_reference(raw: str) -> str | None:
     return f"T-{match.group(1)}" if match else None
 
 
+def without_tenancy_references(text: str, placeholder: str) -> str:
+    """`text` with every tenancy reference written in it replaced by `placeholder` (what the listening store
+    keeps of a resident's words: repairs/listening/redaction.py)."""
+    return _IN_TEXT.sub(placeholder, text or "")
+
+
 def find_tenancy_reference(text: str) -> str | None:
     """The first tenancy reference written anywhere in `text`, normalised."""
     match = _IN_TEXT.search(text or "")
