@@ -18,6 +18,9 @@ EMERGENCY_CLASSES = {"gas", "carbon_monoxide", "gas_appliance_wont_turn_off", "u
                      "water_from_outside", "only_toilet", "sewage", "no_power", "dangerous_electrics",
                      "no_heat_at_risk", "insecure_home", "trapped_in_lift", "lifts_out_cannot_use_stairs",
                      "ceiling_collapse", "fall_from_height", "structural_danger"}
+ABOUTS = {"delay", "missed_appointment", "repeat_fault", "work_quality", "staff_conduct", "communication", "cost",
+          "chat_service", "other"}
+STYLES = {"texting", "plain", "long_polite", "second_language", "angry", "carer", "formal", "sarcastic"}
 
 
 def _checksums() -> dict[str, str]:
@@ -32,7 +35,7 @@ def _load(name: str) -> list[dict[str, object]]:
 def test_every_committed_set_still_has_its_checksum() -> None:
     sums = _checksums()
     assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md",
-            "dissatisfaction-2026-12/messages.yml"} <= set(sums)
+            "dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml"} <= set(sums)
     for name, digest in sums.items():
         assert hashlib.sha256((SETS / name).read_bytes()).hexdigest() == digest, (
             f"{name} changed: a set is committed once (evaluation/sets/README.md); retire it and write a new one")
@@ -71,9 +74,29 @@ def test_every_emergency_class_has_twenty_paraphrases_and_counterparts() -> None
         assert sum(not i["emergency"] for i in mine) >= 8, rule
 
 
-def test_the_dissatisfaction_set_is_labelled_and_large_enough() -> None:
-    items = _load("dissatisfaction-2026-12/messages.yml")
+@pytest.mark.parametrize("name", ["dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml"])
+def test_the_dissatisfaction_set_is_labelled_and_large_enough(name: str) -> None:
+    items = _load(name)
     assert len(items) >= 300
     assert all(isinstance(i["dissatisfied"], bool) for i in items)
     assert all((i["about"] is None) == (not i["dissatisfied"]) for i in items)
     assert 0.3 < sum(bool(i["dissatisfied"]) for i in items) / len(items) < 0.7
+
+
+def test_the_active_dissatisfaction_set_covers_every_about_and_style_without_repeats() -> None:
+    # Per-about recall and per-style false alarms are only worth reporting if each group has enough messages.
+    items = _load("dissatisfaction-2026-12b/messages.yml")
+    assert len(items) >= 380
+    seen: set[str] = set()
+    for number, item in enumerate(items):
+        # The failure names the item's position, never its text: a blind set's messages are not printed.
+        key = re.sub(r"[^a-z0-9 ]", "", str(item["text"]).lower()).strip()
+        assert key and key not in seen, f"item {number} is empty or repeats an earlier one"
+        seen.add(key)
+        assert item["style"] in STYLES
+        assert item["about"] is None or item["about"] in ABOUTS
+    abouts = [i["about"] for i in items if i["dissatisfied"]]
+    assert all(abouts.count(about) >= 10 for about in ABOUTS)
+    for flag in (True, False):
+        styles = [i["style"] for i in items if i["dissatisfied"] is flag]
+        assert all(styles.count(style) >= 8 for style in STYLES), flag
