@@ -21,6 +21,9 @@ EMERGENCY_CLASSES = {"gas", "carbon_monoxide", "gas_appliance_wont_turn_off", "u
 ABOUTS = {"delay", "missed_appointment", "repeat_fault", "work_quality", "staff_conduct", "communication", "cost",
           "chat_service", "other"}
 STYLES = {"texting", "plain", "long_polite", "second_language", "angry", "carer", "formal", "sarcastic"}
+# The paraphrase sets use the seven styles of LABELS.md; "sarcastic" belongs to the dissatisfaction sets only.
+PARAPHRASE_STYLES = STYLES - {"sarcastic"}
+PARAPHRASE_FIELDS = {"text", "intent", "category", "emergency", "kind", "style", "rule"}
 
 
 def _checksums() -> dict[str, str]:
@@ -35,13 +38,15 @@ def _load(name: str) -> list[dict[str, object]]:
 def test_every_committed_set_still_has_its_checksum() -> None:
     sums = _checksums()
     assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md",
-            "dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml"} <= set(sums)
+            "dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml",
+            "paraphrases-2026-12b/messages.yml"} <= set(sums)
     for name, digest in sums.items():
         assert hashlib.sha256((SETS / name).read_bytes()).hexdigest() == digest, (
             f"{name} changed: a set is committed once (evaluation/sets/README.md); retire it and write a new one")
 
 
-@pytest.mark.parametrize("name", ["blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml"])
+@pytest.mark.parametrize("name", ["blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml",
+                                  "paraphrases-2026-12b/messages.yml"])
 def test_labels_follow_the_rules(name: str) -> None:
     seen: set[str] = set()
     for item in _load(name):
@@ -72,6 +77,27 @@ def test_every_emergency_class_has_twenty_paraphrases_and_counterparts() -> None
         mine = [i for i in items if i["rule"] == rule]
         assert sum(bool(i["emergency"]) for i in mine) >= 20, rule
         assert sum(not i["emergency"] for i in mine) >= 8, rule
+
+
+def test_the_second_paraphrase_set_has_22_paraphrases_and_10_counterparts_per_class() -> None:
+    # The retired paraphrases-2026-12 was tuned against; this one replaces it, so it must be as complete: every
+    # class, every style, and counterparts that never carry an emergency class as their kind. Failures name an
+    # item's position, never a blind message.
+    items = _load("paraphrases-2026-12b/messages.yml")
+    assert len(items) == 17 * 32
+    assert {i["rule"] for i in items} == EMERGENCY_CLASSES
+    for number, item in enumerate(items):
+        assert set(item) == PARAPHRASE_FIELDS, number
+        assert item["style"] in PARAPHRASE_STYLES and item["intent"] == "report_repair"
+        if item["emergency"]:
+            assert item["kind"] == item["rule"], number
+        else:
+            assert item["kind"] and item["kind"] not in EMERGENCY_CLASSES, number
+    for rule in EMERGENCY_CLASSES:
+        mine = [i for i in items if i["rule"] == rule]
+        assert sum(bool(i["emergency"]) for i in mine) == 22, rule
+        assert sum(not i["emergency"] for i in mine) == 10, rule
+        assert {i["style"] for i in mine if i["emergency"]} == PARAPHRASE_STYLES, rule
 
 
 @pytest.mark.parametrize("name", ["dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml"])
