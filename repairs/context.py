@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from repairs.appointments.slots import SlotConfig, load_slot_config
 from repairs.database import make_engine, make_session_factory
 from repairs.personal_data.kinds import kind_names
-from repairs.personal_data.schedule import RetentionSchedule, load_schedule
+from repairs.personal_data.schedule import RetentionSchedule, load_schedule, settings_overrides
 from repairs.personal_data.tracker_store import TrackerStore
 from repairs.photos.storage import FilesystemPhotoStore, PhotoStore
 from repairs.policy.engine import Policy
@@ -59,7 +59,9 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Servic
             timeout=settings.rasa_timeout_seconds,
         ),
         api_token=token,
-        retention=load_schedule(settings.data_dir, known=kind_names(), overrides=settings.retention_days),
+        retention=load_schedule(settings.data_dir, known=kind_names(),
+                                overrides=settings_overrides(settings.retention_days,
+                                                             settings.listening_retention_days)),
         # The engine is built on first use: a tracker database that is down does not stop the service starting.
         tracker=TrackerStore(settings.tracker_database_url) if settings.tracker_database_url else None,
     )

@@ -144,9 +144,13 @@ class Settings(BaseSettings):
     listening_sql_url: str | None = Field(default=None, alias="REPAIRS_LISTENING_SQL_URL")
     # How often the SQL broker's table is read, and how long a consumer waits before reconnecting.
     listening_poll_seconds: float = Field(default=2, gt=0, le=600, alias="REPAIRS_LISTENING_POLL_SECONDS")
-    # What residents said is kept this long, then deleted by each replica's hourly job.
-    listening_retention_days: int = Field(default=90, ge=1, le=3650, alias="REPAIRS_LISTENING_RETENTION_DAYS")
-    listening_purge_seconds: float = Field(default=3600, ge=0, alias="REPAIRS_LISTENING_PURGE_SECONDS")
+    # What residents said is kept this long. Unset: data/retention.yml's `listening_utterances` (90). Set, it
+    # overrides the file like REPAIRS_RETENTION_DAYS does; the daily retention run deletes what is due.
+    listening_retention_days: int | None = Field(default=None, ge=1, le=3650,
+                                                 alias="REPAIRS_LISTENING_RETENTION_DAYS")
+    # Retired: listening had its own hourly deletion job; the retention run does it now. Refused when set,
+    # so a deployment that tuned it learns where the setting went rather than being silently ignored.
+    listening_purge_seconds: str | None = Field(default=None, alias="REPAIRS_LISTENING_PURGE_SECONDS")
     # Themes are recomputed in the background at most this often, when something new was said (0: never;
     # `make demo` sets 60 so a demo shows what was just said).
     listening_themes_seconds: float = Field(default=300, ge=0, alias="REPAIRS_LISTENING_THEMES_SECONDS")
@@ -160,6 +164,15 @@ class Settings(BaseSettings):
         if wrong:
             raise ValueError(f"retention days cannot be negative: {', '.join(wrong)}")
         return value
+
+    @field_validator("listening_purge_seconds")
+    @classmethod
+    def _purge_retired(cls, value: str | None) -> None:
+        if value is not None and value.strip():
+            raise ValueError("REPAIRS_LISTENING_PURGE_SECONDS is retired: what residents said is deleted by the "
+                             "daily retention run (REPAIRS_RETENTION_EVERY_HOURS, data/retention.yml "
+                             "listening_utterances); unset it")
+        return None
 
     @field_validator("officer_alert_chat", "secure_cookies", "telegram_bot_username", "tracker_database_url",
                      mode="before")

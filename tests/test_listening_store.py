@@ -15,7 +15,8 @@ from repairs.listening.consumers import NamesCache, store_batch
 from repairs.listening.events import read_event
 from repairs.listening.models import ListeningView, Source, Utterance, ViewAction
 from repairs.listening.redaction import KnownNames, redact
-from repairs.listening.worker import purge_once
+from repairs.listening.store import chat_hash_key
+from repairs.personal_data.retention_run import run_retention
 from repairs.residents.models import Resident
 from tests.factories import Factory
 from tests.workspace_client import csrf_of, sign_in, text_of
@@ -112,7 +113,8 @@ def test_retention_deletes_what_is_older(ctx: ServiceContext) -> None:
     recent = (utcnow() - timedelta(days=89)).timestamp()
     store_batch(ctx, [user_event("web:a", "old message", message_id="old", timestamp=old),
                       user_event("web:a", "recent message", message_id="recent", timestamp=recent)], NamesCache())
-    assert purge_once(ctx) == 1
+    outcome = run_retention(ctx, trigger="command")
+    assert outcome.counts["listening_utterances"] == 1
     assert [u.text for u in stored(ctx)] == ["recent message"]
 
 
@@ -132,7 +134,8 @@ def test_a_residents_erasure_takes_their_words(ctx: ServiceContext, factory: Fac
                       user_event(other.chat, "my heating is off too", message_id="b")], NamesCache())
     with transaction(ctx.sessions) as session:
         done = erase_resident(session, ctx.photos, None, resident.id, officer_id=None,
-                              schedule=ctx.retention, phone="020 7974 4444", now=utcnow())
+                              schedule=ctx.retention, phone="020 7974 4444", now=utcnow(),
+                              listening_secret=chat_hash_key(ctx.settings))
     assert done.counts["listening_deleted"] == 1
     assert [u.resident_id for u in stored(ctx)] == [other.id]
     # A resident's record deleted outright takes them too (the foreign key).

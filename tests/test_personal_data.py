@@ -115,8 +115,8 @@ def test_the_shipped_schedule_covers_every_kind_and_settings_override_it() -> No
 def test_a_kind_without_a_period_stops_the_service(tmp_path: Path) -> None:
     text = (ROOT / "data" / "retention.yml").read_text()
     (tmp_path / "retention.yml").write_text(text)
-    with pytest.raises(RetentionConfigError, match="no entry for: listening_utterances"):
-        load_schedule(tmp_path, known=[*kind_names(), "listening_utterances"])
+    with pytest.raises(RetentionConfigError, match="no entry for: voice_notes"):
+        load_schedule(tmp_path, known=[*kind_names(), "voice_notes"])
     (tmp_path / "retention.yml").write_text(text.replace("keep_days: 730", "keep_days: -1", 1))
     with pytest.raises(RetentionConfigError, match="keep_days"):
         load_schedule(tmp_path, known=kind_names())
@@ -355,7 +355,7 @@ def test_a_web_chat_collects_its_erasure_notice(ctx: ServiceContext, factory: Fa
         s.add(ChannelIdentity(resident_id=resident.id, channel="web", external_id="browser-session-1"))
     with transaction(ctx.sessions) as s:
         erase_resident(s, ctx.photos, None, resident.id, schedule=ctx.retention, officer_id=None,
-                       phone="020 7974 4444", now=datetime.now(UTC))
+                       phone="020 7974 4444", now=datetime.now(UTC), listening_secret=None)
     with transaction(ctx.sessions) as s:
         assert delivery.claim(s, channels=["web"], limit=10, lease=timedelta(minutes=1),
                               external_id="another-browser") == []

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from repairs.database import utcnow
 from repairs.listening.events import HeardMessage
-from repairs.listening.models import Source, Utterance
+from repairs.listening.models import Source, Theme, Utterance
 from repairs.listening.redaction import KnownNames, redact
 from repairs.residents.models import ChannelIdentity, Property, Resident, Tenancy
 from repairs.settings import Settings
@@ -120,26 +120,68 @@ def store_posts(session: Session, posts: Iterable[Post], *, names: KnownNames | 
     return _insert_ignoring_duplicates(session, rows)
 
 
+def _forget(session: Session, condition: ColumnElement[bool]) -> int:
+    """Delete the utterances matching `condition`, and their words from any theme's examples (an answered
+    theme keeps its examples after its members are gone)."""
+    texts = set(session.scalars(select(Utterance.text).where(condition)))
+    result = session.execute(delete(Utterance).where(condition).execution_options(synchronize_session=False))
+    if texts:
+        _drop_examples(session, lambda text: text in texts)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _drop_examples(session: Session, gone: Callable[[str], bool], *,
+                   computed_before: datetime | None = None) -> None:
+    # Themes are few (tens per run, plus the answered ones kept), so they are read and filtered here rather
+    # than with JSON operators that differ between SQLite and PostgreSQL.
+    query = select(Theme.id, Theme.examples)
+    if computed_before is not None:
+        query = query.where(Theme.computed_at < computed_before)
+    for theme_id, examples in session.execute(query).all():
+        kept = [text for text in examples or [] if not gone(text)]
+        if len(kept) != len(examples or []):
+            session.execute(update(Theme).where(Theme.id == theme_id).values(examples=kept)
+                            .execution_options(synchronize_session=False))
+
+
 def forget_chat(session: Session, *, secret: bytes, channel: str, external_id: str) -> int:
-    """/forget_me: what this chat said goes."""
-    result = session.execute(
-        delete(Utterance).where(Utterance.sender_hash == sender_hash(secret, channel, external_id)))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    """/forget_me: what this chat said goes, from before the chat was verified as well as after (every row
+    carries the chat's hash; only the verified ones carry the resident)."""
+    return _forget(session, Utterance.sender_hash == sender_hash(secret, channel, external_id))
 
 
-def forget_resident(session: Session, resident_id: int) -> int:
-    """A resident's erasure: what they said on any chat goes (the foreign key does the same on delete)."""
-    result = session.execute(delete(Utterance).where(Utterance.resident_id == resident_id))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def forget_resident(session: Session, resident_id: int, *, secret: bytes | None,
+                    chats: Iterable[tuple[str, str]] = ()) -> int:
+    """A resident's erasure: what they said on any chat goes, both the rows marked with them (said once
+    verified) and, by the chats' hashes, what those chats said before they verified."""
+    condition: ColumnElement[bool] = Utterance.resident_id == resident_id
+    hashes = [sender_hash(secret, channel, external_id) for channel, external_id in chats] if secret else []
+    if hashes:
+        # Only the unattributed rows: a chat once verified as someone else keeps that person's words.
+        condition = or_(condition, and_(Utterance.sender_hash.in_(hashes), Utterance.resident_id.is_(None)))
+    return _forget(session, condition)
 
 
-def purge_expired(session: Session, *, retention: timedelta, now: datetime | None = None,
-                  batch: int = 5000) -> int:
-    """Delete one batch of utterances older than the retention; returns how many went."""
-    cutoff = (now or utcnow()) - retention
-    ids = select(Utterance.id).where(Utterance.said_at < cutoff).limit(batch).scalar_subquery()
-    result = session.execute(delete(Utterance).where(Utterance.id.in_(ids)))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def delete_said_before(session: Session, cutoff: datetime, *, batch: int) -> int:
+    """The retention run's part (repairs/personal_data/kinds.py, listening_utterances): one batch of what was
+    said before `cutoff`. Once none is left, the examples of themes computed before it go too, so an answered
+    theme kept for the reports' counts does not keep residents' words past the period."""
+    ids = session.scalars(select(Utterance.id).where(Utterance.said_at < cutoff).order_by(Utterance.id)
+                          .limit(batch)).all()
+    if ids:
+        session.execute(delete(Utterance).where(Utterance.id.in_(list(ids)))
+                        .execution_options(synchronize_session=False))
+    if len(ids) < batch:
+        _drop_examples(session, lambda _text: True, computed_before=cutoff)
+    return len(ids)
+
+
+def chat_hash_key(settings: Settings) -> bytes | None:
+    """The key chats are hashed with. Without it nothing was stored (the consumer needs one to key chats)."""
+    key = settings.secret_key
+    if key is None or not key.get_secret_value():
+        return None
+    return key.get_secret_value().encode()
 
 
 def count(session: Session) -> int:
@@ -147,8 +189,8 @@ def count(session: Session) -> int:
 
 
 def forget_chat_words(session: Session, settings: Settings, channel: str, external_id: str) -> int:
-    """/forget_me's part here. Without a secret key nothing was stored (the consumer needs one to key chats)."""
-    key = settings.secret_key
-    if key is None or not key.get_secret_value():
+    """/forget_me's part here."""
+    secret = chat_hash_key(settings)
+    if secret is None:
         return 0
-    return forget_chat(session, secret=key.get_secret_value().encode(), channel=channel, external_id=external_id)
+    return forget_chat(session, secret=secret, channel=channel, external_id=external_id)

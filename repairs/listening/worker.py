@@ -1,6 +1,7 @@
 """Listening's background work in each repairs replica: consuming Rasa's events (a thread: pika's client
-blocks) and deleting what is past its retention (a task, hourly by default). Neither needs a leader:
-consumers compete for events and stores are idempotent; purges delete disjoint or already-deleted rows."""
+blocks) and recomputing the themes. Neither needs a leader: consumers compete for events and stores are
+idempotent. What is past its retention is deleted by the service's one retention run (data/retention.yml,
+listening_utterances; repairs/personal_data/), not here."""
 
 from __future__ import annotations
 
@@ -17,29 +18,8 @@ from repairs.context import ServiceContext
 from repairs.database import transaction, utcnow
 from repairs.listening import themes
 from repairs.listening.consumers import build_consumer
-from repairs.listening.store import purge_expired
 
 log = logging.getLogger(__name__)
-
-
-def purge_once(ctx: ServiceContext) -> int:
-    retention = timedelta(days=ctx.settings.listening_retention_days)
-    purged = 0
-    while True:  # in batches, each its own short transaction
-        with transaction(ctx.sessions) as session:
-            batch = purge_expired(session, retention=retention)
-        purged += batch
-        if batch == 0:
-            return purged
-
-
-async def purge_forever(ctx: ServiceContext, every: float) -> None:
-    while True:
-        try:
-            await asyncio.to_thread(purge_once, ctx)
-        except SQLAlchemyError as exc:
-            log.warning("listening purge failed: %s", type(exc).__name__)
-        await asyncio.sleep(every)
 
 
 def themes_once(ctx: ServiceContext, encoder: themes.Encoder) -> int | None:
@@ -70,7 +50,7 @@ async def themes_forever(ctx: ServiceContext, every: float) -> None:
 
 @contextlib.asynccontextmanager
 async def listening_worker(ctx: ServiceContext) -> AsyncIterator[None]:
-    """Run the consumer and the retention job while the app serves."""
+    """Run the consumer and the themes job while the app serves."""
     consumer = build_consumer(ctx)
     stop = threading.Event()
     thread = None
@@ -78,8 +58,7 @@ async def listening_worker(ctx: ServiceContext) -> AsyncIterator[None]:
         thread = threading.Thread(target=consumer.run, args=(stop, ctx.settings.listening_poll_seconds),
                                   name="listening-consumer", daemon=True)
         thread.start()
-    every = ctx.settings.listening_purge_seconds
-    tasks = [asyncio.create_task(purge_forever(ctx, every), name="listening-purge")] if every > 0 else []
+    tasks: list[asyncio.Task[None]] = []
     # Themes only where something is consumed (a replica with the broker off has nothing new to group).
     themes_every = ctx.settings.listening_themes_seconds
     if themes_every > 0 and consumer is not None:

@@ -82,9 +82,14 @@ def notice_text(*, repairs_kept: int, still_open: int, complaints_kept: int, kee
 
 
 def erase_resident(session: Session, photos: PhotoStore, tracker: TrackerStore | None, resident_id: int, *,
-                   schedule: RetentionSchedule, officer_id: int | None, phone: str, now: datetime) -> Erasure:
+                   schedule: RetentionSchedule, officer_id: int | None, phone: str, now: datetime,
+                   listening_secret: bytes | None) -> Erasure:
     """Erase in the caller's transaction. The conversation in Rasa's tracker store is deleted first: if that
-    store cannot be reached, the whole erasure fails and can simply be asked for again."""
+    store cannot be reached, the whole erasure fails and can simply be asked for again.
+
+    Everything a chat said before it was verified is theirs too, and found by the chat rather than the
+    resident: the tracker's conversation by its sender id, listening's rows by the chat's keyed hash
+    (`listening_secret`, repairs/listening/store.py), the bot's chat state by the chat."""
     resident = session.scalar(select(Resident).where(Resident.id == resident_id).with_for_update())
     if resident is None:
         raise ResidentNotFound(resident_id)
@@ -117,8 +122,10 @@ def erase_resident(session: Session, photos: PhotoStore, tracker: TrackerStore |
     counts["callbacks_anonymised"] = _count(session.execute(
         update(CallbackRequest).where(CallbackRequest.resident_id == resident_id).values(reason="")
         .execution_options(synchronize_session=False)))
-    # What listening kept of their words (redacted, but theirs): verified messages carry their id.
-    counts["listening_deleted"] = forget_resident(session, resident_id)
+    # What listening kept of their words (redacted, but theirs): verified messages carry their id; what their
+    # chats said before verifying carries only the chat's hash.
+    counts["listening_deleted"] = forget_resident(session, resident_id, secret=listening_secret,
+                                                  chats=[(c, e) for _, c, e in identities])
     counts["messages_deleted"] = _count(session.execute(
         delete(Notification).where(Notification.resident_id == resident_id)
         .execution_options(synchronize_session=False)))

@@ -1,8 +1,8 @@
 """The kinds of record that hold personal data, and what the retention run does to each when it is due.
 
 One place lists them (`record_kinds`); data/retention.yml must give each a period, and the service refuses to
-start if a kind has none. A new store of personal data (the listening utterances of issue 14, say) adds one
-`RecordKind` to the list and one entry to the file.
+start if a kind has none. A new store of personal data adds one `RecordKind` to the list and one entry to the
+file, as the listening utterances (issue 14) did: no store keeps a deletion job of its own.
 
 Each kind's `apply` treats at most `batch` records past `cutoff` in the caller's transaction and returns how
 many it treated; the run calls it again, each time in a fresh transaction, until a call treats fewer.
@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from repairs.auth.models import SignInFailure
 from repairs.channels.models import ChannelState
 from repairs.idempotency.models import IdempotencyRecord
+from repairs.listening.store import delete_said_before
 from repairs.notifications.models import Notification, OutboxStatus
 from repairs.personal_data.removal import (
     delete_photos,
@@ -137,6 +138,9 @@ def _deliveries(session: Session, job: RetentionJob, cutoff: datetime) -> int:
     return len(ids)
 
 
+def _listening_utterances(session: Session, job: RetentionJob, cutoff: datetime) -> int:
+    # What residents said, redacted (repairs/listening/): deleted, with the theme examples quoted from it.
+    return delete_said_before(session, cutoff, batch=job.batch)
 
 
 def _verification_attempts(session: Session, job: RetentionJob, cutoff: datetime) -> int:
@@ -183,6 +187,7 @@ def record_kinds() -> list[RecordKind]:
         RecordKind("callback_reasons", _callback_reasons),
         RecordKind("conversations", _conversations, external=True),
         RecordKind("deliveries", _deliveries),
+        RecordKind("listening_utterances", _listening_utterances),
         RecordKind("verification_attempts", _verification_attempts),
         RecordKind("sign_in_failures", _sign_in_failures),
         RecordKind("idempotency_records", _idempotency_records),

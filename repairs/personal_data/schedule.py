@@ -92,3 +92,22 @@ def load_schedule(data_dir: Path, *, known: Iterable[str], overrides: Mapping[st
         for name, entry in parsed.kinds.items()
     }
     return RetentionSchedule(rules=rules)
+
+
+LISTENING_KIND = "listening_utterances"
+
+
+def settings_overrides(retention_days: Mapping[str, int], listening_days: int | None) -> dict[str, int]:
+    """REPAIRS_RETENTION_DAYS, with REPAIRS_LISTENING_RETENTION_DAYS (listening's own setting, older than the
+    schedule and kept working) as one more override. Both naming the listening period differently is refused:
+    which one was meant cannot be guessed."""
+    overrides = dict(retention_days)
+    if listening_days is None:
+        return overrides
+    named = overrides.get(LISTENING_KIND)
+    if named is not None and named != listening_days:
+        raise RetentionConfigError(
+            f"REPAIRS_LISTENING_RETENTION_DAYS ({listening_days}) and REPAIRS_RETENTION_DAYS' {LISTENING_KIND} "
+            f"({named}) disagree: set one of them")
+    overrides[LISTENING_KIND] = listening_days
+    return overrides

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from repairs.context import ServiceContext, get_context
 from repairs.database import transaction, utcnow
+from repairs.listening.store import chat_hash_key
 from repairs.personal_data.erasure import AlreadyErased, erase_resident
 from repairs.personal_data.models import DataProtectionEvent
 from repairs.personal_data.retention_run import recent_runs
@@ -121,7 +122,8 @@ async def export(resident_id: int, officer: DataOfficer, _form: CsrfForm, ctx: C
 def _erase(ctx: ServiceContext, resident_id: int, officer_id: int) -> None:
     with transaction(ctx.sessions) as session:
         erase_resident(session, ctx.photos, ctx.tracker, resident_id, schedule=ctx.retention, officer_id=officer_id,
-                       phone=ctx.settings.repairs_phone, now=utcnow())
+                       phone=ctx.settings.repairs_phone, now=utcnow(),
+                       listening_secret=chat_hash_key(ctx.settings))
 
 
 @router.post("/residents/{resident_id}/erase")
