@@ -111,7 +111,7 @@ def cmd_create_officer(args: argparse.Namespace) -> int:
             # On the accounts record like one made in the workspace, with no officer as the one who made it.
             officer = create_account(
                 session, None, email=args.email, name=args.name, password=password, role=Role(args.role),
-                insight=args.insight,
+                insight=args.insight, data_protection=args.data_protection,
             )
             officer_id = officer.id
     except OfficerExists:
@@ -235,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     officer.add_argument("--role", choices=["officer", "supervisor"], default="officer")
     officer.add_argument("--insight", action="store_true",
                          help="may read what residents said (the listening page)")
+    officer.add_argument("--data-protection", action="store_true",
+                         help="may export everything held about a resident and erase them (Residents page)")
     officer.set_defaults(func=cmd_create_officer)
 
     key = sub.add_parser("create-api-key", help="create an Open311 API key (printed once)")

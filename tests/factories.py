@@ -87,14 +87,14 @@ class Factory:
 
     def officer(
         self, *, role: Role = Role.OFFICER, email: str | None = None, password: str = "correct horse battery staple",
-        insight: bool = False,
+        insight: bool = False, data_protection: bool = False,
     ) -> OfficerHandle:
         from datetime import timedelta
 
         email = email or f"officer{next(_counter)}@council.invalid"
         with transaction(self.ctx.sessions) as s:
             officer = create_officer(s, email=email, name="Test Officer", password=password, role=role,
-                                     insight=insight)
+                                     insight=insight, data_protection=data_protection)
             issued = issue_session(s, officer, ttl=timedelta(hours=1))
             oid = officer.id
         return OfficerHandle(id=oid, email=email, password=password, token=issued.token)

@@ -112,6 +112,20 @@ def test_create_officer_is_on_the_accounts_record(cli, ctx, monkeypatch):
     ]
 
 
+def test_create_officer_with_the_data_protection_permission(cli, ctx, monkeypatch):
+    from repairs.auth.models import AccountAction, OfficerAccountEvent
+
+    monkeypatch.setenv("REPAIRS_OFFICER_PASSWORD", PASSWORD)
+    assert cli("create-officer", "--email", "dpo@council.invalid", "--name", "Data Officer",
+               "--data-protection") == 0
+    assert cli("create-officer", "--email", "plain@council.invalid", "--name", "Plain", "--role", "supervisor") == 0
+    with transaction(ctx.sessions) as s:
+        given = dict(s.execute(select(Officer.email, Officer.data_protection)).tuples().all())
+        actions = list(s.scalars(select(OfficerAccountEvent.action).order_by(OfficerAccountEvent.id)))
+    assert given == {"dpo@council.invalid": True, "plain@council.invalid": False}
+    assert actions == [AccountAction.CREATED, AccountAction.DATA_PROTECTION_GRANTED, AccountAction.CREATED]
+
+
 def test_create_officer_defaults_to_the_officer_role(cli, ctx, monkeypatch):
     monkeypatch.setenv("REPAIRS_OFFICER_PASSWORD", PASSWORD)
     assert cli("create-officer", "--email", "jo@council.invalid", "--name", "Jo") == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from repairs.auth.models import Role
 from repairs.context import ServiceContext
@@ -36,6 +36,7 @@ from repairs.reports import day_counts
 from repairs.reports.report import build_report
 from repairs.residents.models import ChannelIdentity, Resident, VerificationAttempt
 from repairs.residents.verification import VerificationFailed, verify_and_link
+from repairs.settings import Settings
 from repairs.tickets.models import CallbackRequest, Complaint, ComplaintEvent, Photo, Rating, Ticket, TicketEvent
 from tests.factories import Factory, ResidentHandle
 from tests.report_data import NOW, PERIOD, build_dataset
@@ -234,8 +235,9 @@ def test_replicas_asking_at_once_run_it_once(ctx: ServiceContext) -> None:
 
 # --- subject access and erasure, from the workspace ------------------------------------------------------------
 
-def supervisor_client(client: TestClient, factory: Factory, role: Role = Role.SUPERVISOR) -> str:
-    officer = factory.officer(role=role)
+def supervisor_client(client: TestClient, factory: Factory, role: Role = Role.SUPERVISOR,
+                      data_protection: bool = True) -> str:
+    officer = factory.officer(role=role, data_protection=data_protection)
     assert sign_in(client, officer.email, officer.password).status_code == 303
     return csrf_of(client.get("/officer/queue"))
 
@@ -283,15 +285,55 @@ def test_an_export_holds_everything_about_the_resident_and_is_recorded(
     assert "photos 1" in text_of(client.get("/officer/residents").text)
 
 
-def test_only_supervisors_export_or_erase(ctx: ServiceContext, client: TestClient, factory: Factory) -> None:
-    resident = factory.resident()
-    csrf = supervisor_client(client, factory, role=Role.OFFICER)
-    assert client.get("/officer/residents").status_code == 403
-    assert client.post(f"/officer/residents/{resident.id}/export", data={"csrf_token": csrf}).status_code == 403
+def test_only_officers_with_the_data_protection_permission_export_or_erase(
+    ctx: ServiceContext, client: TestClient, factory: Factory
+) -> None:
+    resident = factory.resident(name="Ada Example")
+    # A supervisor is not enough: the permission is its own (officers.data_protection).
+    csrf = supervisor_client(client, factory, role=Role.SUPERVISOR, data_protection=False)
+    assert "/officer/residents" not in client.get("/officer/queue").text
+    for path in ("/officer/residents", f"/officer/residents/{resident.id}"):
+        refused = client.get(path)
+        assert refused.status_code == 403 and "Data protection permission needed" in refused.text
+    export = client.post(f"/officer/residents/{resident.id}/export", data={"csrf_token": csrf})
+    assert export.status_code == 403 and export.headers["content-type"].startswith("text/html")
     assert client.post(f"/officer/residents/{resident.id}/erase",
                        data={"csrf_token": csrf, "confirm": resident.tenancy_reference}).status_code == 403
     with transaction(ctx.sessions) as s:
         assert s.scalar(select(func.count()).select_from(DataProtectionEvent)) == 0
+        person = s.get(Resident, resident.id)
+        assert person is not None and person.full_name == "Ada Example" and person.erased_at is None
+        assert s.scalar(select(func.count()).select_from(ChannelIdentity)) == 1
+
+    # An officer (not a supervisor) given the permission may.
+    client.cookies.clear()
+    csrf = supervisor_client(client, factory, role=Role.OFFICER, data_protection=True)
+    assert "/officer/residents" in client.get("/officer/queue").text
+    exported = client.post(f"/officer/residents/{resident.id}/export", data={"csrf_token": csrf})
+    assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
+    with transaction(ctx.sessions) as s:
+        assert s.scalars(select(DataProtectionEvent.kind)).all() == ["export"]
+
+
+def test_a_supervisor_gives_and_takes_the_permission_and_it_is_audited(
+    ctx: ServiceContext, client: TestClient, factory: Factory
+) -> None:
+    from repairs.auth.models import AccountAction, Officer, OfficerAccountEvent
+
+    colleague = factory.officer(role=Role.OFFICER)
+    csrf = supervisor_client(client, factory, data_protection=False)
+    given = client.post(f"/officer/accounts/{colleague.id}/data_protection",
+                        data={"csrf_token": csrf, "data_protection": "on"}, follow_redirects=False)
+    assert given.status_code == 303
+    taken = client.post(f"/officer/accounts/{colleague.id}/data_protection", data={"csrf_token": csrf},
+                        follow_redirects=False)
+    assert taken.status_code == 303
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(Officer.data_protection).where(Officer.id == colleague.id)) is False
+        actions = s.scalars(select(OfficerAccountEvent.action).where(OfficerAccountEvent.officer_id == colleague.id)
+                            .order_by(OfficerAccountEvent.id)).all()
+    assert actions == [AccountAction.DATA_PROTECTION_GRANTED, AccountAction.DATA_PROTECTION_REVOKED]
+    assert "took the data protection permission from" in text_of(client.get("/officer/accounts").text)
 
 
 def test_an_erasure_keeps_what_the_law_needs_anonymised_and_tells_the_resident(
@@ -390,3 +432,26 @@ def test_the_command_runs_the_schedule_and_shows_the_runs(
     assert "unknown kinds: fotos" in capsys.readouterr().err
     with transaction(ctx.sessions) as s:
         assert s.scalar(select(func.count()).select_from(RetentionRun)) == 1
+
+
+def test_the_demo_supervisor_has_the_permission_even_in_an_older_demo_database(
+    settings: Settings, scratch_database_url: str, tmp_path: Path
+) -> None:
+    from repairs.auth.models import Officer
+    from repairs.database import make_engine
+    from repairs.demo.run import DEMO_SUPERVISOR, prepare_database
+
+    demo = settings.model_copy(update={"database_url": scratch_database_url})
+    engine = make_engine(scratch_database_url)
+    try:
+        prepare_database(demo, tmp_path)
+        with engine.begin() as conn:
+            assert conn.execute(select(Officer.insight, Officer.data_protection)
+                                .where(Officer.email == DEMO_SUPERVISOR)).one() == (True, True)
+            # A demo database made before the permission existed: the migration gave it to no one.
+            conn.execute(update(Officer).values(data_protection=False))
+        prepare_database(demo, tmp_path)
+        with engine.begin() as conn:
+            assert conn.execute(select(Officer.data_protection).where(Officer.email == DEMO_SUPERVISOR)).one()[0]
+    finally:
+        engine.dispose()

@@ -52,12 +52,15 @@ def _target(session: Session, officer_id: int) -> Officer:
 
 def create_account(
     session: Session, actor_id: int | None, *, email: str, name: str, password: str, role: Role,
-    insight: bool = False,
+    insight: bool = False, data_protection: bool = False,
 ) -> Officer:
-    officer = create_officer(session, email=email, name=name, password=password, role=role, insight=insight)
+    officer = create_officer(session, email=email, name=name, password=password, role=role, insight=insight,
+                             data_protection=data_protection)
     record_event(session, actor_id, officer.id, AccountAction.CREATED, role.value)
     if insight:
         record_event(session, actor_id, officer.id, AccountAction.INSIGHT_GRANTED)
+    if data_protection:
+        record_event(session, actor_id, officer.id, AccountAction.DATA_PROTECTION_GRANTED)
     return officer
 
 
@@ -135,6 +138,17 @@ def set_insight(session: Session, actor_id: int, officer_id: int, insight: bool)
     officer.insight = insight
     record_event(session, actor_id, officer.id,
                  AccountAction.INSIGHT_GRANTED if insight else AccountAction.INSIGHT_REVOKED)
+    return officer
+
+
+def set_data_protection(session: Session, actor_id: int, officer_id: int, data_protection: bool) -> Officer:
+    """Give or take away the data protection permission (subject access exports and erasures)."""
+    officer = _target(session, officer_id)
+    if officer.data_protection == data_protection:
+        return officer
+    officer.data_protection = data_protection
+    record_event(session, actor_id, officer.id, AccountAction.DATA_PROTECTION_GRANTED if data_protection
+                 else AccountAction.DATA_PROTECTION_REVOKED)
     return officer
 
 

@@ -35,6 +35,9 @@ class Officer(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     # The "insight" permission: may read what residents said (the listening page), whatever the role.
     insight: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The "data protection" permission: may export everything held about a resident (subject access) and
+    # erase them (repairs/personal_data/), whatever the role.
+    data_protection: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class OfficerSession(Base):
@@ -92,6 +95,9 @@ class AccountAction(enum.StrEnum):
     TELEGRAM_UNLINKED = "telegram_unlinked"
     INSIGHT_GRANTED = "insight_granted"
     INSIGHT_REVOKED = "insight_revoked"
+    # Short values: the column holds 20 characters.
+    DATA_PROTECTION_GRANTED = "dp_granted"
+    DATA_PROTECTION_REVOKED = "dp_revoked"
 
 
 class OfficerAccountEvent(Base):

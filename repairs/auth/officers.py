@@ -40,13 +40,14 @@ def normalise_email(email: str) -> str:
 
 
 def create_officer(
-    session: Session, *, email: str, name: str, password: str, role: Role, insight: bool = False
+    session: Session, *, email: str, name: str, password: str, role: Role, insight: bool = False,
+    data_protection: bool = False,
 ) -> Officer:
     email = normalise_email(email)
     if session.scalar(select(Officer.id).where(Officer.email == email)) is not None:
         raise OfficerExists(email)
     officer = Officer(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
-                      insight=insight)
+                      insight=insight, data_protection=data_protection)
     session.add(officer)
     session.flush()
     return officer

@@ -24,10 +24,11 @@ from repairs.settings import PROJECT_ROOT, Settings
 
 # Only the assistant's processes are given these; the repairs service never sees them.
 ASSISTANT_SECRETS = ("RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN")
+DEMO_SUPERVISOR = "supervisor@demo.invalid"
 
 
 def prepare_database(settings: Settings, var: Path) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, update
 
     from repairs.auth.models import Officer, Role
     from repairs.auth.officers import create_officer
@@ -45,12 +46,16 @@ def prepare_database(settings: Settings, var: Path) -> None:
         if not session.scalar(select(func.count()).select_from(Officer)):
             create_officer(
                 session,
-                email="supervisor@demo.invalid",
+                email=DEMO_SUPERVISOR,
                 name="Demo Supervisor",
                 password=read_or_create_secret(var / "demo-officer-password", 24),
                 role=Role.SUPERVISOR,
                 insight=True,  # the demo shows the listening page
+                data_protection=True,  # ...and residents' subject access exports and erasure
             )
+        else:
+            # A demo database from before the permission existed (migration 0021 gives it to no one).
+            session.execute(update(Officer).where(Officer.email == DEMO_SUPERVISOR).values(data_protection=True))
     ctx.engine.dispose()
 
 

@@ -68,6 +68,8 @@ class WorkspaceOfficer:
     csrf_token: str
     # May read what residents said (the listening page): a permission of its own, not a role.
     insight: bool = False
+    # May export and erase a resident's personal data (the Residents page): likewise its own permission.
+    data_protection: bool = False
 
     @property
     def is_supervisor(self) -> bool:
@@ -104,14 +106,16 @@ class SessionState:
     idle: bool = False  # there was a session, and it ended just now for want of use
 
 
-def _lookup(ctx: ServiceContext, token: str, touch: bool) -> tuple[tuple[int, str, str, Role, bool] | None, bool]:
+def _lookup(ctx: ServiceContext, token: str, touch: bool
+            ) -> tuple[tuple[int, str, str, Role, bool, bool] | None, bool]:
     idle_after = timedelta(minutes=ctx.settings.workspace_idle_minutes)
     with transaction(ctx.sessions) as session:
         found = workspace_officer(session, token, idle_after=idle_after, touch=touch)
         if found.officer is None:
             return None, found.idle
         officer = found.officer
-        return (officer.id, officer.name, officer.email, officer.role, officer.insight), False
+        return (officer.id, officer.name, officer.email, officer.role, officer.insight,
+                officer.data_protection), False
 
 
 async def lookup_session(request: Request, ctx: ServiceContext, *, touch: bool) -> SessionState:
@@ -122,10 +126,10 @@ async def lookup_session(request: Request, ctx: ServiceContext, *, touch: bool) 
     found, idle = await run_in_threadpool(_lookup, ctx, token, touch)
     if found is None:
         return SessionState(None, idle=idle)
-    officer_id, name, email, role, insight = found
+    officer_id, name, email, role, insight, data_protection = found
     return SessionState(WorkspaceOfficer(
         id=officer_id, name=name, email=email, role=role, csrf_token=csrf_for_session(secret, token),
-        insight=insight,
+        insight=insight, data_protection=data_protection,
     ))
 
 
@@ -204,6 +208,17 @@ async def require_insight(officer: CurrentOfficer) -> WorkspaceOfficer:
 
 
 InsightOfficer = Annotated[WorkspaceOfficer, Depends(require_insight)]
+
+
+async def require_data_protection(officer: CurrentOfficer) -> WorkspaceOfficer:
+    if not officer.data_protection:
+        raise WorkspaceDenied(403, "Data protection permission needed",
+                              "Exporting or erasing a resident's personal data is only for officers with the data "
+                              "protection permission. Ask a supervisor if you need it.")
+    return officer
+
+
+DataProtectionOfficer = Annotated[WorkspaceOfficer, Depends(require_data_protection)]
 
 FORM_EXPIRED = (
     "This form has expired or did not come from the workspace. Nothing was changed. "

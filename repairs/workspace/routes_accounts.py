@@ -34,6 +34,7 @@ DONE = {
     "unlocked": "Account unlocked.",
     "role_changed": "Role changed.",
     "insight_changed": "Insight permission changed.",
+    "data_protection_changed": "Data protection permission changed.",
 }
 ACTION_TEXT = {
     AccountAction.CREATED: "created the account of",
@@ -47,6 +48,8 @@ ACTION_TEXT = {
     AccountAction.TELEGRAM_UNLINKED: "unlinked the Telegram account of",
     AccountAction.INSIGHT_GRANTED: "gave the insight permission to",
     AccountAction.INSIGHT_REVOKED: "took the insight permission from",
+    AccountAction.DATA_PROTECTION_GRANTED: "gave the data protection permission to",
+    AccountAction.DATA_PROTECTION_REVOKED: "took the data protection permission from",
 }
 
 
@@ -61,6 +64,7 @@ def _page_data(ctx: ServiceContext) -> dict[str, Any]:
                 "email": o.email,
                 "role": o.role.value,
                 "insight": o.insight,
+                "data_protection": o.data_protection,
                 "active": o.active,
                 "locked_until": o.locked_until if accounts.is_locked(o, now) else None,
                 "failed_logins": o.failed_logins,
@@ -173,6 +177,8 @@ def _change(ctx: ServiceContext, actor_id: int, officer_id: int, action: str, fo
             accounts.change_role(session, actor_id, officer_id, role)
         elif action == "insight":
             accounts.set_insight(session, actor_id, officer_id, form.get("insight") == "on")
+        elif action == "data_protection":
+            accounts.set_data_protection(session, actor_id, officer_id, form.get("data_protection") == "on")
 
 
 ACTIONS = {
@@ -182,6 +188,7 @@ ACTIONS = {
     "password": "password_reset",
     "role": "role_changed",
     "insight": "insight_changed",
+    "data_protection": "data_protection_changed",
 }
 
 

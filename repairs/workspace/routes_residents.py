@@ -1,10 +1,10 @@
-"""Residents' personal data, for supervisors: find a resident by tenancy reference, export everything held
-about them (a subject access request) and erase them at their request. Both are recorded
-(repairs/personal_data/models.py, DataProtectionEvent); the work itself is in repairs/personal_data/.
+"""Residents' personal data: find a resident by tenancy reference, export everything held about them (a
+subject access request) and erase them at their request. Both are recorded (repairs/personal_data/models.py,
+DataProtectionEvent); the work itself is in repairs/personal_data/.
 
-Only supervisors: an export hands over everything about a person, and an erasure cannot be undone. The
-dependency is named for the duty rather than the role, so a council that gives it to a data protection team
-changes one function.
+Only officers with the data protection permission (officers.data_protection, given on the accounts page):
+an export hands over everything about a person and an erasure cannot be undone, and a council gives that to
+whoever handles its data protection requests, who need not be a supervisor (nor every supervisor).
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from repairs.personal_data.retention_run import recent_runs
 from repairs.personal_data.subject_access import Export, ResidentNotFound, build_export
 from repairs.residents.models import ChannelIdentity, Resident, Tenancy
 from repairs.tickets.models import Complaint, LinkedResident, Rating, Ticket
-from repairs.workspace.auth import CsrfForm, WorkspaceDenied, WorkspaceOfficer, require_supervisor
+from repairs.workspace.auth import CsrfForm, DataProtectionOfficer, WorkspaceDenied
 from repairs.workspace.templating import render
 
 router = APIRouter()
 Context = Annotated[ServiceContext, Depends(get_context)]
-DataOfficer = Annotated[WorkspaceOfficer, Depends(require_supervisor)]
 
 DONE = {"erased": "Erased. The resident will be told on each chat they had linked what was kept and why."}
 
@@ -88,7 +87,8 @@ def _runs(ctx: ServiceContext) -> list[dict[str, Any]]:
 
 
 @router.get("/residents", response_class=HTMLResponse)
-async def residents_page(request: Request, officer: DataOfficer, ctx: Context, reference: str = "") -> Response:
+async def residents_page(request: Request, officer: DataProtectionOfficer, ctx: Context,
+                        reference: str = "") -> Response:
     found = await run_in_threadpool(_find, ctx, reference[:20]) if reference.strip() else []
     runs = await run_in_threadpool(_runs, ctx)
     return await render(request, "residents.html", officer, reference=reference[:20], found=found,
@@ -96,7 +96,7 @@ async def residents_page(request: Request, officer: DataOfficer, ctx: Context, r
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
-async def resident_page(request: Request, resident_id: int, officer: DataOfficer, ctx: Context,
+async def resident_page(request: Request, resident_id: int, officer: DataProtectionOfficer, ctx: Context,
                         done: str = "") -> Response:
     summary = await run_in_threadpool(_summary, ctx, resident_id)
     return await render(request, "resident_data.html", officer, done=DONE.get(done), error=None, **summary)
@@ -108,7 +108,7 @@ def _export(ctx: ServiceContext, resident_id: int, officer_id: int) -> Export:
 
 
 @router.post("/residents/{resident_id}/export")
-async def export(resident_id: int, officer: DataOfficer, _form: CsrfForm, ctx: Context) -> Response:
+async def export(resident_id: int, _form: CsrfForm, officer: DataProtectionOfficer, ctx: Context) -> Response:
     try:
         archive = await run_in_threadpool(_export, ctx, resident_id, officer.id)
     except ResidentNotFound:
@@ -127,7 +127,8 @@ def _erase(ctx: ServiceContext, resident_id: int, officer_id: int) -> None:
 
 
 @router.post("/residents/{resident_id}/erase")
-async def erase(request: Request, resident_id: int, officer: DataOfficer, form: CsrfForm, ctx: Context) -> Response:
+async def erase(request: Request, resident_id: int, form: CsrfForm, officer: DataProtectionOfficer,
+                ctx: Context) -> Response:
     summary = await run_in_threadpool(_summary, ctx, resident_id)
     typed = str(form.get("confirm") or "").strip().upper()
     if typed != summary["reference"]:

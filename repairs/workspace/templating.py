@@ -47,9 +47,9 @@ def environment() -> Environment:
     return env
 
 
-# The navigation: label, path, and who sees it ("all", "supervisor", or "insight": officers with the insight
-# permission). A link shows only once its page is registered, so a page another module adds later appears
-# without editing this list's callers.
+# The navigation: label, path, and who sees it ("all", "supervisor", "insight": officers with the insight
+# permission, or "data_protection": officers with the data protection permission). A link shows only once its
+# page is registered, so a page another module adds later appears without editing this list's callers.
 NAV: tuple[tuple[str, str, str], ...] = (
     ("Queue", "/officer/queue", "all"),
     ("Complaints", "/officer/complaints", "all"),
@@ -58,12 +58,13 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("Reports", "/officer/reports", "supervisor"),
     ("Listening", "/officer/listening", "insight"),
     ("Accounts", "/officer/accounts", "supervisor"),
-    ("Residents", "/officer/residents", "supervisor"),
+    ("Residents", "/officer/residents", "data_protection"),
 )
 
 
 def _may_see(officer: WorkspaceOfficer, who: str) -> bool:
-    return who == "all" or (who == "supervisor" and officer.is_supervisor) or (who == "insight" and officer.insight)
+    return (who == "all" or (who == "supervisor" and officer.is_supervisor) or (who == "insight" and officer.insight)
+            or (who == "data_protection" and officer.data_protection))
 
 
 def _registered(app: Any, path: str) -> bool:
