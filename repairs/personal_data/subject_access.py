@@ -9,12 +9,13 @@ Rasa's tracker store (conversations.json).
 
 from __future__ import annotations
 
-import io
 import json
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -55,11 +56,27 @@ class ResidentNotFound(Exception):
     pass
 
 
+# An archive up to this size stays in memory; a larger one is written to a temporary file on disk.
+SPOOL_IN_MEMORY = 1024 * 1024
+# The piece of the archive read and sent at a time.
+CHUNK = 64 * 1024
+
+
 @dataclass(frozen=True)
 class Export:
+    """The archive, open at its start: the caller sends it with `chunks()`, which closes it once sent."""
+
     filename: str
-    content: bytes
-    counts: dict[str, int]
+    file: IO[bytes]
+    size: int
+    counts: dict[str, Any]
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            while chunk := self.file.read(CHUNK):
+                yield chunk
+        finally:
+            self.file.close()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -152,34 +169,45 @@ def build_export(session: Session, photos: PhotoStore, tracker: TrackerStore | N
     photo_rows = session.scalars(select(Photo).where(Photo.ticket_id.in_(ticket_ids))
                                  .order_by(Photo.id)).all() if ticket_ids else []
 
-    buffer = io.BytesIO()
+    # The archive goes to a temporary file, never wholly into memory: a resident with hundreds of photos would
+    # otherwise hold the service's memory for the whole download. Photos are read one at a time and stored
+    # as they are (JPEG and PNG do not deflate); only the JSON is compressed.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")  # noqa: SIM115 - returned open
     photo_count = 0
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        note = "" if tracker is not None else (
-            "\n                    (empty: this service was not given the assistant's conversation store; ask "
-            "the\n                    system administrator for it)")
-        archive.writestr("README.txt", README.format(at=now.strftime("%Y-%m-%d %H:%M"), tracker_note=note))
-        archive.writestr("resident.json", _json(profile))
-        archive.writestr("tickets.json", _json(ticket_out))
-        archive.writestr("messages.json", _json(message_out))
-        archive.writestr("complaints.json", _json(complaint_out))
-        archive.writestr("ratings.json", _json(rating_out))
-        archive.writestr("callbacks.json", _json(callback_out))
-        archive.writestr("conversations.json", _json(conversations))
-        for photo in photo_rows:
-            try:
-                data = photos.open(photo.storage_key)
-            except KeyError:  # the file is gone (removed under the retention schedule mid-export): say so
-                archive.writestr(f"photos/{photo.public_id}.missing.txt", "This photo's file was not found.\n")
-                continue
-            extension = EXTENSIONS.get(photo.content_type, "bin")
-            archive.writestr(f"photos/{refs.get(photo.ticket_id, 'repair')}-{photo.public_id}.{extension}", data)
-            photo_count += 1
+    try:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            note = "" if tracker is not None else (
+                "\n                    (empty: this service was not given the assistant's conversation store; "
+                "ask the\n                    system administrator for it)")
+            archive.writestr("README.txt", README.format(at=now.strftime("%Y-%m-%d %H:%M"), tracker_note=note))
+            archive.writestr("resident.json", _json(profile))
+            archive.writestr("tickets.json", _json(ticket_out))
+            archive.writestr("messages.json", _json(message_out))
+            archive.writestr("complaints.json", _json(complaint_out))
+            archive.writestr("ratings.json", _json(rating_out))
+            archive.writestr("callbacks.json", _json(callback_out))
+            archive.writestr("conversations.json", _json(conversations))
+            for photo in photo_rows:
+                try:
+                    data = photos.open(photo.storage_key)
+                except KeyError:  # the file is gone (removed under the retention schedule mid-export): say so
+                    archive.writestr(f"photos/{photo.public_id}.missing.txt", "This photo's file was not found.\n")
+                    continue
+                extension = EXTENSIONS.get(photo.content_type, "bin")
+                archive.writestr(f"photos/{refs.get(photo.ticket_id, 'repair')}-{photo.public_id}.{extension}",
+                                 data, compress_type=zipfile.ZIP_STORED)
+                del data  # one photo in memory at a time
+                photo_count += 1
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
     counts = {"tickets": len(ticket_out), "messages": len(message_out), "complaints": len(complaint_out),
               "ratings": len(rating_out), "callbacks": len(callback_out), "photos": photo_count,
               "conversation_events": sum(len(lines) for lines in conversations.values()),
               "conversations_included": tracker is not None}
     session.add(DataProtectionEvent(at=now, officer_id=officer_id, resident_id=resident_id, kind="export",
                                     counts=counts))
-    return Export(filename=f"subject-access-{tenancy.reference}-{now:%Y%m%d}.zip", content=buffer.getvalue(),
+    return Export(filename=f"subject-access-{tenancy.reference}-{now:%Y%m%d}.zip", file=spool, size=size,
                   counts=counts)

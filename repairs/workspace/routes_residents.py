@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import func, or_, select
 from starlette.concurrency import run_in_threadpool
 
@@ -113,8 +113,11 @@ async def export(resident_id: int, _form: CsrfForm, officer: DataProtectionOffic
         archive = await run_in_threadpool(_export, ctx, resident_id, officer.id)
     except ResidentNotFound:
         raise _not_found() from None
-    return Response(archive.content, media_type="application/zip", headers={
+    # Streamed from the archive's temporary file in pieces (the iterator runs in the thread pool and closes
+    # the file when done, or when the download is abandoned and the response is dropped).
+    return StreamingResponse(archive.chunks(), media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{archive.filename}"',
+        "Content-Length": str(archive.size),
         "Cache-Control": "no-store",  # a whole person's data: never left in a shared cache
     })
 
