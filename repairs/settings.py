@@ -175,7 +175,7 @@ class Settings(BaseSettings):
         return None
 
     @field_validator("officer_alert_chat", "secure_cookies", "telegram_bot_username", "tracker_database_url",
-                     mode="before")
+                     "listening_retention_days", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -82,6 +82,8 @@ def test_listenings_own_deletion_job_is_retired_with_a_clear_error() -> None:
     with pytest.raises(ValidationError, match="REPAIRS_LISTENING_PURGE_SECONDS is retired"):
         Settings(REPAIRS_LISTENING_PURGE_SECONDS="3600", _env_file=None)
     assert Settings(_env_file=None).listening_purge_seconds is None
+    # An empty line in .env (REPAIRS_LISTENING_RETENTION_DAYS=) means unset: the file's number.
+    assert Settings(REPAIRS_LISTENING_RETENTION_DAYS="", _env_file=None).listening_retention_days is None
 
 
 def test_the_retention_run_deletes_old_utterances_and_the_examples_quoted_from_them(
