@@ -59,6 +59,8 @@ class DissatisfactionModel:
     # The wording view: n-gram -> (idf, coefficient); its unit-length vector is multiplied by word_weight.
     ngrams: dict[str, tuple[float, float]] = field(default_factory=dict)
     word_weight: float = 0.0
+    # How many training messages an n-gram had to appear in to be kept (for cross-validating the same choice).
+    min_df: int = 1
 
     @property
     def dim(self) -> int:
@@ -91,7 +93,7 @@ class DissatisfactionModel:
             "kind": "logistic regression over the sentence embedding and idf-weighted character 2-4-grams",
             "threshold": round(float(self.threshold), 4), "C": self.c, "intercept": float(self.intercept),
             "encoder_key": self.encoder_key, "training_sha256": self.training_sha256,
-            "word_weight": self.word_weight,
+            "word_weight": self.word_weight, "min_df": self.min_df,
             "coef": [round(float(c), 6) for c in self.coef],
             "ngrams": {g: [round(idf, 6), round(w, 6)] for g, (idf, w) in sorted(self.ngrams.items())},
         }, indent=0, ensure_ascii=False) + "\n"
@@ -112,4 +114,4 @@ def load_model(path: Path | None = None) -> DissatisfactionModel:
         threshold=float(data["threshold"]), encoder_key=str(data["encoder_key"]),
         training_sha256=str(data["training_sha256"]), c=float(data.get("C", 1.0)),
         ngrams={str(g): (float(v[0]), float(v[1])) for g, v in data.get("ngrams", {}).items()},
-        word_weight=float(data.get("word_weight", 0.0)))
+        word_weight=float(data.get("word_weight", 0.0)), min_df=int(data.get("min_df", 1)))
