@@ -47,7 +47,10 @@ class DissatisfactionDetector(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         # threshold: None keeps the one chosen with the model (repairs_dissatisfaction/model.json).
         # reroute_intents: the small-talk intents whose dissatisfied messages are taken as complaints.
-        return {"threshold": None, "reroute_threshold": 0.85,
+        # reroute_threshold follows the model's calibration: since the December 2026 retrain (C=1, softer
+        # probabilities) the bot_challenge, thank and goodbye examples in nlu/ score at most 0.62 and sarcastic
+        # thanks or "useless" aimed at the council 0.73 and up; 0.85 (set for the old C=30 model) missed those.
+        return {"threshold": None, "reroute_threshold": 0.7,
                 "reroute_intents": ["bot_challenge", "nlu_fallback", "thank", "goodbye"]}
 
     def __init__(self, config: Dict[Text, Any], model: DissatisfactionModel) -> None:
