@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     for name in args.sets:
         if not SETS[name].exists():
-            print(f"{name}: no set at {SETS[name].relative_to(ROOT)} yet, left out")
+            print(f"{name}: no set at {SETS[name]} yet, left out")
             continue
         scores, misses = score_set(name, load_set(SETS[name]), threshold)
         results.append(scores)
