@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 # The one gas and carbon monoxide detector, shared with the repairs service's policy. It needs no network,
 # so the safety text never waits for the service; the other actions ask it through this module.
-from repairs_common.gas import mentions_gas
+from repairs_common.gas import gas_made_safe, mentions_gas
 
 from actions import digressions
 from actions.client import ApiError, ServiceUnavailable, get_client
@@ -40,12 +40,17 @@ async def create_emergency_ticket(
     facts: Optional[Dict[str, Any]] = None, answers: Optional[Dict[str, Any]] = None,
 ) -> List[EventType]:
     """Log the emergency for a verified resident; say what happens next. `facts` and `answers`, when the
-    assistant has them, go with it so the ticket records what its priority rests on."""
+    assistant has them, go with it so the ticket records what its priority rests on.
+
+    A gas leak the words say has been made safe ("Cadent came and capped it") had the advice first, as every gas
+    word does, but is not reported as an emergency: its priority is the policy's (repairs/policy/engine.py reads
+    the same words and facts), and the reply says the priority the ticket got."""
     client = get_client()
+    made_safe = category == "gas" and gas_made_safe(description)
     body: Dict[str, Any] = {
         "category": category,
         "description": description[:4000] or "Emergency reported in the chat",
-        "reported_emergency": True,
+        "reported_emergency": not made_safe,
         "location_type": "in_home",
         "conversation": report_excerpt(tracker.events) or None,
     }
@@ -63,12 +68,21 @@ async def create_emergency_ticket(
             text=f"I couldn't log it just now ({exc.detail or exc.code}). Please call the repairs line."
         )
         return []
-    dispatcher.utter_message(
-        text=(
-            f"I've logged this as an emergency: {ticket['reference']}. We aim to make it safe "
-            f"{ticket['due_text']}. An officer will be in touch."
+    if ticket.get("priority") == "emergency":
+        dispatcher.utter_message(
+            text=(
+                f"I've logged this as an emergency: {ticket['reference']}. We aim to make it safe "
+                f"{ticket['due_text']}. An officer will be in touch."
+            )
         )
-    )
+    else:
+        dispatcher.utter_message(
+            text=(
+                f"As it has been made safe, I've logged it as a {ticket['priority']} priority repair: "
+                f"{ticket['reference']}. We aim to fix it {ticket['due_text']}. If you smell gas again, call "
+                "0800 111 999 straight away."
+            )
+        )
     return [SlotSet("last_ticket_ref", ticket["reference"])]
 
 
@@ -104,9 +118,9 @@ class ActionEmergency(Action):
             return events
         key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
         if resident is None:
+            logged_as = "a repair" if gas_made_safe(text) else "an emergency repair"
             dispatcher.utter_message(
-                text="Once you're safe, I can log this as an emergency repair for you. I just need to check who "
-                "you are."
+                text=f"Once you're safe, I can log this as {logged_as} for you. I just need to check who you are."
             )
             return [*events, SlotSet("report_id", key), *start_verification(Pending.EMERGENCY)]
         logged = await create_emergency_ticket(dispatcher, tracker, category="gas", description=text, key=key,
