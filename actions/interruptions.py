@@ -3,13 +3,17 @@ the form's answer. Its safety advice comes first, then it is logged as an emerge
 asked whether to carry on with the form, which is paused as any digression pauses it (actions/digressions.py).
 
 What counts as an emergency is the repairs service's policy (`/api/v1/assess`, the same verdict a fresh report
-gets); nothing here lists emergencies. Only words that describe a repair are put to it: the message's intent is a
-repair, or the emergency classifier flagged it; "weekday mornings" or "the kitchen" cost no call.
+gets); nothing here lists emergencies. Only words that describe a hazard are put to it, whatever the intent the
+NLU read ("water's pouring in now" can come back as `inform` at "When can we get in?"): the message's intent is a
+repair, the emergency classifier flagged it, or the fact extractor found a hazard in it (repairs_common.facts);
+"weekday mornings" or "the kitchen" cost no call.
 
-Gas and carbon monoxide keep their own path: the rules say the gas advice first (data/dialogue/rules.yml), and
-the form validators say it for gas words read as an answer. Verification keeps its path too: a repair told there
-is not an answer, so the form lets go of it and the report it starts gives an emergency its advice at once and
-verifies the resident for it (actions/reporting.start_report).
+Gas and carbon monoxide are decided offline, by the shared detector or the classifier's gas signal, whatever the
+intent: read as a gas report, the rules say the advice first (data/dialogue/rules.yml); read as anything else at a
+form's question, the advice comes first here and the emergency is logged and the form offered back as for any other
+emergency. A leak the message says has been made safe gets the advice and is the form's answer (the validators say
+the advice). Verification keeps its path: the emergency is not an answer, and the report it starts gives it its
+advice at once and verifies the resident for it (actions/reporting.start_report, from actions/verification.py).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from repairs_common.facts import HAZARDS, Facts, FactsError
 from repairs_common.gas import HAZARDS as GAS_HAZARDS
-from repairs_common.gas import mentions_gas
+from repairs_common.gas import gas_made_safe, mentions_gas
 from repairs_common.taxonomy import category_from_intent
 
 from actions import digressions
@@ -48,7 +53,23 @@ def is_gas(tracker: Tracker) -> bool:
         tracker) in GAS_SIGNALS
 
 
-def _answering_now(tracker: Tracker, form: str) -> bool:
+def current_gas(tracker: Tracker) -> bool:
+    """Gas or carbon monoxide told now, not a leak the message says was made safe (that one gets the advice, and
+    the policy its priority)."""
+    return is_gas(tracker) and not gas_made_safe(str((tracker.latest_message or {}).get("text") or ""))
+
+
+def describes_hazard(tracker: Tracker) -> bool:
+    """The fact extractor found a hazard in the latest message (water coming in, someone trapped, a door that
+    will not lock...), whatever the intent it was read as."""
+    try:
+        facts = Facts.from_json(message_facts(tracker))
+    except FactsError:
+        return False
+    return bool(facts.codes() & set(HAZARDS))
+
+
+def answering_now(tracker: Tracker, form: str) -> bool:
     """Is the form running on words the resident typed to its question? Not when it was started (or started
     again) this turn: then the latest message is what led to it, already judged by whoever started it."""
     for event in reversed(tracker.events):
@@ -69,7 +90,7 @@ async def emergency_verdict(tracker: Tracker, *, whatever_the_intent: bool = Fal
     intent = str((message.get("intent") or {}).get("name") or "")
     category = category_from_intent(intent)
     signal = learned_emergency(tracker)
-    if category is None and signal is None and not whatever_the_intent:
+    if category is None and signal is None and not whatever_the_intent and not describes_hazard(tracker):
         return None
     try:
         verdict = await get_client().assess(category or "other", str(message.get("text") or ""),
@@ -85,13 +106,19 @@ async def emergency_verdict(tracker: Tracker, *, whatever_the_intent: bool = Fal
 async def interrupt(dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> Optional[List[EventType]]:
     """The events that stop `form` for an emergency told at its question (advice, the ticket, the offer to carry
     on), or None when the message is an ordinary answer."""
-    if form not in PAUSABLE or not _answering_now(tracker, form) or is_gas(tracker):
-        return None
-    verdict = await emergency_verdict(tracker)
-    if verdict is None:
+    if form not in PAUSABLE or not answering_now(tracker, form):
         return None
     # The words were read as the answer at the start of the turn: unread them, so the question is asked again.
     unread = [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
+    if current_gas(tracker):
+        # Gas read as an answer (the rules take it when it is read as a gas report): the advice first, offline.
+        dispatcher.utter_message(response="utter_gas_safety")
+        return [*unread, *await _log_and_offer(dispatcher, tracker, "gas", form)]
+    if is_gas(tracker):
+        return None  # made safe: the validator says the advice, and the words are the answer
+    verdict = await emergency_verdict(tracker)
+    if verdict is None:
+        return None
     return [*unread, *await handle(dispatcher, tracker, verdict, form)]
 
 
@@ -105,9 +132,15 @@ async def handle(dispatcher: CollectingDispatcher, tracker: Tracker, verdict: Di
     except (ServiceUnavailable, ApiError):
         council = {}
     dispatcher.utter_message(text=out_of_hours_text(council))
+    return await _log_and_offer(dispatcher, tracker, str(verdict["category"]), form, asked)
+
+
+async def _log_and_offer(dispatcher: CollectingDispatcher, tracker: Tracker, category: str, form: str,
+                         asked: Optional[str] = None) -> List[EventType]:
+    """The emergency logged for the (verified) resident, and the offer to carry on with `form`."""
     text = str(tracker.latest_message.get("text") or "")
     key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
-    logged = await create_emergency_ticket(dispatcher, tracker, category=str(verdict["category"]), description=text,
+    logged = await create_emergency_ticket(dispatcher, tracker, category=category, description=text,
                                            key=key, facts=message_facts(tracker))
     return [*logged, *digressions.offer_to_carry_on(dispatcher, tracker, form, asked)]
 

@@ -19,6 +19,7 @@ from repairs_common.gas import mentions_gas
 from repairs_common.postcodes import find_postcode
 from repairs_common.tenancy_references import find_tenancy_reference
 
+from actions import interruptions, reporting
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.handoff import contact_line
 from actions.identity import client_digest, resident_channel, split_channel
@@ -45,6 +46,20 @@ QUESTIONS_NOT_ANSWERS = {"check_status", "cancel_repair", "reopen_repair", "comp
 class ValidateVerifyForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_verify_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        # An emergency told at verification's question but read as something other than a repair (a repair
+        # intent leaves the form by the rules) is no reference: it is reported as a repair told here is, with its
+        # advice at once, and verification goes on for it (actions/interruptions.py says what counts).
+        if interruptions.answering_now(tracker, "verify_form"):
+            emergency = interruptions.current_gas(tracker) or (
+                not interruptions.is_gas(tracker) and await interruptions.emergency_verdict(tracker) is not None)
+            if emergency:
+                started = await reporting.start_report(dispatcher, tracker, fresh=True)
+                # The form is running already: it asks for the reference again, which start_report has cleared.
+                return [e for e in started if not (isinstance(e, dict) and e.get("event") == "active_loop")]
+        return await super().run(dispatcher, tracker, domain)
 
     def validate_tenancy_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
