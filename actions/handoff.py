@@ -93,13 +93,7 @@ async def book_callback(dispatcher: CollectingDispatcher, tracker: Tracker, reas
     return [SlotSet("awaiting", None)]
 
 
-class ActionRequestHuman(Action):
-    def name(self) -> Text:
-        return "action_request_human"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        return await request_human(dispatcher, tracker)
+# "A person" outside a form is actions/open_questions.ActionRequestHuman (it asks again what it interrupted).
 
 
 class ActionDefaultAskAffirmation(Action):

@@ -1,10 +1,13 @@
 """A yes/no question left open for a digression: "Shall I book a call back?", then "what are my repairs?". The
 repairs are shown, and the question is put again ("Shall I still book a call back for you?"), so the next "yes"
 is not a yes to something the resident has lost sight of. The question itself stays in `awaiting` throughout.
+The same holds for asking for a person, asking what the assistant can do, and an out-of-scope question or "are
+you a bot?" while a question is open (the rules run action_ask_again after the short answer).
 
 The kinds of question are the `awaiting` values the capabilities set (handoff, tracking, complaints,
-shared_faults, reporting, fact_questions, digressions); only their wording again lives here. Nothing imports
-this module: it holds the action that answers "what are my repairs?" outside a form."""
+shared_faults, reporting, fact_questions, digressions, dissatisfaction); only their wording again lives here.
+Nothing imports this module: it holds the actions that answer "what are my repairs?" and "a person please"
+outside a form, and the one that puts the open question again."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import digressions, fact_questions, tracking
+from actions import digressions, dissatisfaction, fact_questions, handoff, tracking
 from actions.texts import yes_no
 
 Buttons = List[Dict[str, Any]]
@@ -29,7 +32,17 @@ _AGAIN: Dict[str, Callable[[str], Tuple[str, Buttons]]] = {
     "retry_report": lambda _: ("Shall I try logging your report again?", yes_no("Yes, try again", "No, leave it")),
     "metoo": lambda ref: (f"Back to your report: is it the same problem as {ref}?",
                           yes_no("Yes, same problem", "No, something else")),
+    "rate": lambda ref: (f"Back to {ref}: how did we do? 5 is excellent, 1 is very poor.",
+                         tracking.rating_buttons()),
+    "rate_fixed": lambda ref: (f"Back to {ref}: how did we do? 5 is excellent, 1 is very poor.",
+                               tracking.rating_buttons()),
+    dissatisfaction.AWAITING: lambda _: ("Would you still like me to log a formal complaint?",
+                                         yes_no("Yes, log a complaint", "No, thanks")),
 }
+# The questions about one repair, put again only when they name it ("Which repair?" is asked by its own flow).
+_ABOUT_A_REPAIR = ("cancel", "offer_reopen", "metoo", "rate", "rate_fixed")
+# What asking for a person answers rather than interrupts.
+_ANSWERED_BY_A_PERSON = (handoff.OFFER_CALLBACK, "offer_human")
 
 
 def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker, answered: List[EventType]) -> List[EventType]:
@@ -49,7 +62,7 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker, answered: List
         question = tracker.get_slot("fact_question")
         return fact_questions.ask(dispatcher, question) if isinstance(question, dict) else []
     again = _AGAIN.get(kind)
-    if again is None or (kind in ("cancel", "offer_reopen", "metoo") and not reference):
+    if again is None or (kind in _ABOUT_A_REPAIR and not reference):
         return []
     text, buttons = again(reference)
     dispatcher.utter_message(text=text, buttons=buttons)
@@ -66,3 +79,34 @@ class ActionCheckStatus(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         answered = await tracking.check_status(dispatcher, tracker)
         return [*answered, *ask_again(dispatcher, tracker, answered)]
+
+
+class ActionRequestHuman(Action):
+    """A person, outside a form: the number and a call back (actions/handoff.py), then any yes/no question it
+    interrupted, again. A call back booked answers an offer of one, or of a person; any other question stays
+    open (booking one clears `awaiting` for the offer it answers, not for a cancel still waiting)."""
+
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        kind = (tracker.get_slot("awaiting") or "").partition(":")[0]
+        answered = await handoff.request_human(dispatcher, tracker)
+        if not kind or kind in _ANSWERED_BY_A_PERSON:
+            return answered
+        kept = [e for e in answered if not (isinstance(e, dict) and e.get("event") == "slot"
+                                             and e.get("name") == "awaiting" and e.get("value") is None)]
+        return [*kept, *ask_again(dispatcher, tracker, kept)]
+
+
+class ActionAskAgain(Action):
+    """After a short answer outside a form ("what can you do?", an out-of-scope question, "are you a bot?"):
+    the yes/no question it interrupted, again, if one is open; nothing otherwise."""
+
+    def name(self) -> Text:
+        return "action_ask_again"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return ask_again(dispatcher, tracker, [])

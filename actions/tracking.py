@@ -227,12 +227,17 @@ async def rate_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> Lis
                        question="Which repair would you like to rate?", act=rate)
 
 
+def rating_buttons() -> List[Dict[str, Any]]:
+    """The five star buttons, best first. The score is a string: Rasa compares entity values as strings (rasa
+    test, e2e stories)."""
+    return [{"title": f"{n} {'★' * n}", "payload": f'/inform{{"score": "{n}"}}'} for n in range(5, 0, -1)]
+
+
 def ask_rating(dispatcher: CollectingDispatcher, reference: str, fixed: bool = False) -> List[EventType]:
     """Ask for a 1-5 score. `fixed`: the resident has just said the work fixed it (the "Yes, it's fixed"
     button of a completion message), recorded with the score."""
-    # The score as a string: Rasa compares entity values as strings (rasa test, e2e stories).
-    buttons = [{"title": f"{n} {'★' * n}", "payload": f'/inform{{"score": "{n}"}}'} for n in range(5, 0, -1)]
-    dispatcher.utter_message(text=f"How did we do on {reference}? 5 is excellent, 1 is very poor.", buttons=buttons)
+    dispatcher.utter_message(text=f"How did we do on {reference}? 5 is excellent, 1 is very poor.",
+                             buttons=rating_buttons())
     return [SlotSet("awaiting", f"{'rate_fixed' if fixed else 'rate'}:{reference}")]
 
 
