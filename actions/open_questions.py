@@ -6,8 +6,9 @@ you a bot?" while a question is open (the rules run action_ask_again after the s
 
 The kinds of question are the `awaiting` values the capabilities set (handoff, tracking, complaints,
 shared_faults, reporting, fact_questions, digressions, dissatisfaction); only their wording again lives here.
-Nothing imports this module: it holds the actions that answer "what are my repairs?" and "a person please"
-outside a form, and the one that puts the open question again."""
+It holds the actions that answer "what are my repairs?" and "a person please" outside a form, and the one that
+puts the open question again; reporting imports it to put the question again after an emergency logged at once.
+It imports no flow that starts a report, so there is no circle."""
 
 from __future__ import annotations
 

@@ -15,7 +15,15 @@ from rasa_sdk.types import DomainDict
 from repairs_common.gas import gas_made_safe
 from repairs_common.taxonomy import CATEGORY_CODES, COMMUNAL_CATEGORIES, category_from_intent, is_category
 
-from actions import digressions, dissatisfaction, fact_questions, interruptions, report_changes, shared_faults
+from actions import (
+    digressions,
+    dissatisfaction,
+    fact_questions,
+    interruptions,
+    open_questions,
+    report_changes,
+    shared_faults,
+)
 from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.excerpt import report_excerpt
 from actions.identity import current_resident, resident_channel
@@ -264,7 +272,27 @@ class ActionStartReport(Action):
             answer = digressions.typed_answer(tracker)
             if answer is not None and digressions.paused_question(tracker) in digressions.DESCRIBING:
                 return digressions.carry_on_with_answer(paused, answer)
-        return await start_report(dispatcher, tracker, fresh=True)
+        started = await start_report(dispatcher, tracker, fresh=True)
+        open_kind = (tracker.get_slot("awaiting") or "").partition(":")[0]
+        if paused or open_kind not in _KEPT_BY_AN_EMERGENCY or not _logged_at_once(started):
+            return started
+        # An emergency logged at once, told while a yes/no question was open ("Do you want me to cancel HR-...?"):
+        # that question is still open, and is put again (a report that goes on to its form replaces it).
+        kept = [e for e in started if not (isinstance(e, dict) and e.get("event") == "slot"
+                                           and e.get("name") == "awaiting" and e.get("value") is None)]
+        return [*kept, *open_questions.ask_again(dispatcher, tracker, kept)]
+
+
+# The open questions an emergency logged at once leaves standing: those that need nothing the emergency's report
+# overwrites (a complaint offered, a reopen or a shared fault keep their words in the report's slots).
+_KEPT_BY_AN_EMERGENCY = ("cancel", "offer_callback", "offer_human", "rate", "rate_fixed")
+
+
+def _logged_at_once(events: List[EventType]) -> bool:
+    """The report was logged straight away (an emergency): a ticket made, no form started, nothing asked."""
+    logged = any(isinstance(e, dict) and e.get("name") == "last_ticket_ref" and e.get("value") for e in events)
+    return logged and not any(isinstance(e, dict) and e.get("event") == "active_loop" and e.get("name")
+                              for e in events)
 
 
 class ValidateReportForm(FormValidationAction):
