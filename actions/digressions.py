@@ -92,8 +92,9 @@ def carry_on_with_answer(form: str, answer: Dict[str, Any]) -> List[EventType]:
             *[SlotSet(slot, value) for slot, value in answer.items()]]
 
 
-def describe(tracker: Tracker, form: str) -> str:
-    """The paused flow in words, to finish "Shall we carry on with ...?"."""
+def describe(tracker: Tracker, form: str, pending: Optional[str] = None) -> str:
+    """The paused flow in words, to finish "Shall we carry on with ...?". `pending`: what verification is for,
+    when this turn's digression has just given it something to carry out (the tracker does not have it yet)."""
     if form == "report_form":
         category = tracker.get_slot("category")
         if category and category != "other":
@@ -102,20 +103,22 @@ def describe(tracker: Tracker, form: str) -> str:
     if form == "information_form":
         reference = tracker.get_slot("ticket_ref")
         return f"adding information to {reference}" if reference else "adding information to your repair"
-    goal = _AFTER_VERIFYING.get(tracker.get_slot("pending") or "")
+    goal = _AFTER_VERIFYING.get(pending or tracker.get_slot("pending") or "")
     return f"checking who you are, so I can {goal}" if goal else "checking who you are"
 
 
-def ask_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> None:
-    dispatcher.utter_message(text=f"Shall we carry on with {describe(tracker, form)}?",
+def ask_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: str,
+                    pending: Optional[str] = None) -> None:
+    dispatcher.utter_message(text=f"Shall we carry on with {describe(tracker, form, pending)}?",
                              buttons=yes_no("Yes, carry on", "No, leave it"))
 
 
 def offer_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: str,
-                      asked: Optional[str] = None) -> List[EventType]:
+                      asked: Optional[str] = None, pending: Optional[str] = None) -> List[EventType]:
     """Pause `form` and ask whether to come back to it. `asked`: the question it had reached, when the form is
-    no longer running (offered again after a second interruption); else the one it is asking now."""
-    ask_to_carry_on(dispatcher, tracker, form)
+    no longer running (offered again after a second interruption); else the one it is asking now. `pending`:
+    see describe."""
+    ask_to_carry_on(dispatcher, tracker, form, pending)
     asked = asked or tracker.get_slot("requested_slot")
     paused = f"{RESUME}:{form}:{asked}" if asked else f"{RESUME}:{form}"
     return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("awaiting", paused)]
@@ -197,7 +200,11 @@ class ActionDigress(Action):
         # the offer to carry on would take its place, so it waits for that answer instead.
         if any(isinstance(e, dict) and e.get("name") == "awaiting" and e.get("value") for e in answered):
             return [ActiveLoop(None), SlotSet("requested_slot", None), *answered]
-        return [*answered, *offer_to_carry_on(dispatcher, tracker, form)]
+        # "Verify me" had nothing to carry out; the digression may just have given it something (show the
+        # repairs), which the offer names.
+        pending = next((str(e.get("value")) for e in answered if isinstance(e, dict) and e.get("event") == "slot"
+                        and e.get("name") == "pending" and e.get("value")), None)
+        return [*answered, *offer_to_carry_on(dispatcher, tracker, form, pending=pending)]
 
 
 class ActionStopFlow(Action):

@@ -385,10 +385,39 @@ class ValidateReportForm(FormValidationAction):
                 return {"report_confirmed": False, "awaiting": None}
             return {"report_confirmed": None, "awaiting": report_changes.CHANGING}
         field = report_changes.named_field(value, report_changes.offered(tracker))
+        if field is None and _small_talk(tracker):
+            # Read as small talk or out of scope and naming no part: the rules have answered it; ask again.
+            return {"report_confirmed": None}
         if field is None:
             # Words that name no part of the summary: ask which part, with the buttons.
             return {"report_confirmed": None, "awaiting": report_changes.CHANGING}
         return report_changes.reopened(field)
+
+
+# At the summary, words that name a part to change ("the times are wrong") can be read as any of these; the
+# summary's slot takes them (domain.yml), and they are an answer only when they name a part.
+SMALL_TALK = ("out_of_scope", "greet", "thank", "goodbye")
+
+
+def _small_talk(tracker: Tracker) -> bool:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "") in SMALL_TALK
+
+
+class ActionBriefOutOfScope(Action):
+    """Out of scope inside a report: the short answer (the form then asks its question again), except at the
+    summary for words that name a part to change, read as out of scope ("the times are wrong"): those are the
+    answer, which the form takes next (validate_report_confirmed)."""
+
+    def name(self) -> Text:
+        return "action_brief_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        at_summary = tracker.get_slot("requested_slot") == "report_confirmed"
+        if not (at_summary and report_changes.named_field(text, report_changes.offered(tracker))):
+            dispatcher.utter_message(response="utter_brief_out_of_scope")
+        return []
 
 
 class ActionAskCategoryConfirmed(Action):
