@@ -96,30 +96,11 @@ async def book_callback(dispatcher: CollectingDispatcher, tracker: Tracker, reas
 # "A person" outside a form is actions/open_questions.ActionRequestHuman (it asks again what it interrupted).
 
 
-class ActionDefaultAskAffirmation(Action):
-    """First stage of the fallback: check what we think they meant, in plain words."""
-
-    def name(self) -> Text:
-        return "action_default_ask_affirmation"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        await usage.count_misunderstanding(tracker)
-        # Only a request is worth checking ("Did you mean: something else?" helps nobody), and only one
-        # of the few likeliest; otherwise ask them to say it another way.
-        ranking = [str(r.get("name")) for r in (tracker.latest_message.get("intent_ranking") or [])[:4]]
-        guess = next((name for name in ranking if _meaning(name)), None)
-        if guess is None:
-            dispatcher.utter_message(text=ASK_REPHRASE)
-            return []
-        dispatcher.utter_message(
-            text=f"Sorry, I'm not sure I understood. Did you mean: {_meaning(guess)}?",
-            buttons=[{"title": "Yes", "payload": f"/{guess}"}, {"title": "No", "payload": "/out_of_scope"}],
-        )
-        return []
+# The fallback's first stage ("Did you mean ...?") is actions/fallback.ActionDefaultAskAffirmation: it puts safety
+# first, which needs actions/interruptions, which imports this module.
 
 
-def _meaning(intent: str) -> str | None:
+def meaning(intent: str) -> str | None:
     if intent.startswith(REPAIR_INTENT_PREFIX):
         category = category_from_intent(intent)
         return f"you want to report a problem with {CATEGORY_NAMES[category] if category else 'something'}"

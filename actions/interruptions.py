@@ -145,6 +145,24 @@ async def _log_and_offer(dispatcher: CollectingDispatcher, tracker: Tracker, cat
     return [*logged, *digressions.offer_to_carry_on(dispatcher, tracker, form, asked)]
 
 
+async def advise(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """The safety advice alone, for words whose report comes later (the fallback's "Did you mean ...?"): gas gets
+    the gas advice, another emergency its advice and the out-of-hours line. Whether any was given."""
+    if is_gas(tracker):
+        dispatcher.utter_message(response="utter_gas_safety")
+        return True
+    verdict = await emergency_verdict(tracker)
+    if verdict is None:
+        return False
+    dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {verdict.get('advice') or ''}".strip())
+    try:
+        council = await get_client().council()
+    except (ServiceUnavailable, ApiError):
+        council = {}
+    dispatcher.utter_message(text=out_of_hours_text(council))
+    return True
+
+
 async def advise_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Safety first for words that were not read as a repair (a complaint): gas gets the gas advice, another
     emergency its advice, the out-of-hours line and, for a verified resident, the emergency logged. Then

@@ -366,3 +366,17 @@ def test_an_emergency_told_while_a_cancel_waits_is_logged_and_the_cancel_asked_a
     assert answer.index(LOGGED) < answer.index("Do you still want"), answer
     assert [priority for _, priority in made()] == ["emergency"]
     assert "left" in say(stack, chat, "/deny")  # "OK, I've left HR-... as it is"
+
+
+def test_an_emergency_the_nlu_could_not_place_gets_its_advice_before_did_you_mean(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    made = NewTickets(stack)
+    # Read as nlu_fallback by the model this was written against; read as a repair, it is reported at once.
+    answer = say(stack, chat, "yes please. water is pouring in through the ceiling")
+    assert "This sounds like an emergency" in answer, answer
+    if "Did you mean" in answer:
+        assert answer.index("This sounds like an emergency") < answer.index("Did you mean"), answer
+        assert made() == []  # the advice only: the "Yes" button reports it
+    else:
+        assert [priority for _, priority in made()] == ["emergency"]
