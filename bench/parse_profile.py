@@ -16,8 +16,9 @@ import asyncio
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any
 
 import yaml
 
@@ -25,12 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "evaluation" / "dev" / "messages.yml"
 
 
-def dev_texts(limit: int | None) -> List[str]:
+def dev_texts(limit: int | None) -> list[str]:
     texts = [str(item["text"]) for item in yaml.safe_load(DEV_SET.read_text())]
     return texts[:limit] if limit else texts
 
 
-def _timed_nodes(timings: Dict[str, List[float]], cpu: Dict[str, List[float]]) -> Callable[[], None]:
+def _timed_nodes(timings: dict[str, list[float]], cpu: dict[str, list[float]]) -> Callable[[], None]:
     """Times every GraphNode call into `timings` and `cpu` (node name -> seconds); returns the undo."""
     from rasa.engine.graph import GraphNode
 
@@ -52,12 +53,12 @@ def _timed_nodes(timings: Dict[str, List[float]], cpu: Dict[str, List[float]]) -
     return undo
 
 
-def _quantile(values: List[float], q: float) -> float:
+def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def profile(model: Path, texts: List[str], predict: bool, repeat: int) -> Dict[str, Any]:
+async def profile(model: Path, texts: list[str], predict: bool, repeat: int) -> dict[str, Any]:
     from rasa.core.agent import Agent
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -68,10 +69,10 @@ async def profile(model: Path, texts: List[str], predict: bool, repeat: int) -> 
     # Warm up: the first calls pay for lazy imports and allocations no later call does.
     for text in texts[:10]:
         await agent.parse_message(text)
-    timings: Dict[str, List[float]] = defaultdict(list)
-    cpu: Dict[str, List[float]] = defaultdict(list)
-    totals: List[float] = []
-    totals_cpu: List[float] = []
+    timings: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
+    totals: list[float] = []
+    totals_cpu: list[float] = []
     undo = _timed_nodes(timings, cpu)
     try:
         for _ in range(repeat):
@@ -103,7 +104,8 @@ def main() -> int:
     timings, cpu, totals = result["timings"], result["cpu"], result["totals"]
     n = len(totals)
     print(f"{n} parses; parse wall p50 {1000 * statistics.median(totals):.2f} ms, "
-          f"p95 {1000 * _quantile(totals, 0.95):.2f} ms; CPU p50 {1000 * statistics.median(result['totals_cpu']):.2f} ms, "
+          f"p95 {1000 * _quantile(totals, 0.95):.2f} ms; "
+          f"CPU p50 {1000 * statistics.median(result['totals_cpu']):.2f} ms, "
           f"mean {1000 * statistics.fmean(result['totals_cpu']):.2f} ms")
     print("| node | calls | CPU ms per parse (mean) | CPU p50 ms | wall p50 ms | wall p95 ms |")
     print("|---|---|---|---|---|---|")

@@ -20,8 +20,8 @@ its own two scikit-learn vectorizers give the same sentence counts for a fractio
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
