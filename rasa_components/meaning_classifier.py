@@ -14,8 +14,8 @@ One thing the embedding cannot say is "this is nothing I know": every text has a
 So the classifier also keeps the training embeddings and measures each message's familiarity, its cosine
 similarity to the nearest training example. Below `min_familiarity` the ranking is kept but every confidence
 is scaled to near zero, so the FallbackClassifier asks the resident to rephrase, while triage (which takes the
-best real guess from the ranking) still gets one. The sparse featurizers stay in the pipeline for the emergency
-classifier and the entity extractors; this component keeps its own word vocabulary, so it needs none of them.
+best real guess from the ranking) still gets one. This component keeps its own word vocabulary, so it needs no
+sparse featurizer (the pipeline has none: config.yml says why).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The embedding carries meaning that word counts miss ("the boiler's packed up" and "no heating"
 are far apart as words and close as meaning), which is what category accuracy on messages we
-have never seen depends on. Only sentence-level features are added; DIET combines them with the
-sparse word and character features of the rest of the pipeline. The encoder itself is the shared one
+have never seen depends on. Only sentence-level features are added, read by the intent, emergency, facts and
+dissatisfaction components (each adds its own word cues). The encoder itself is the shared one
 (packages/repairs_encoder: onnxruntime, its graph built by `make encoder` or the image build).
 """
 
