@@ -97,12 +97,16 @@ class PathScores:
     by_path: Counter[str] = field(default_factory=Counter)
     agree: int = 0  # reports with facts where the product's emergency equals the reference rules'
     disagree: Counter[str] = field(default_factory=Counter)  # "product rule -> reference rules" counts
+    # "expected intent -> got intent" counts, every message: intent errors by class, readable on a blind set
+    # because it names no message
+    intents: Counter[tuple[str, str]] = field(default_factory=Counter)
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, item: dict[str, Any], body: dict[str, Any], extracted: Facts, ms: float) -> None:
         self.n += 1
         self.latencies_ms.append(ms)
         self.intent_ok += body["intent"] == item["intent"]
+        self.intents[(str(item["intent"]), str(body["intent"]))] += 1
         if item["intent"] == "report_repair":
             self.repairs += 1
             self.category_ok += body["category"] == item.get("category")
@@ -150,7 +154,15 @@ class PathScores:
             "reference_rules": {"agree": self.agree, "disagree": dict(sorted(self.disagree.items()))},
             "by_path": dict(sorted(self.by_path.items())),
             "per_class": dict(sorted(table.items())),
+            "intent_confusion": self.intent_confusion(),
         }
+
+    def intent_confusion(self) -> dict[str, dict[str, int]]:
+        """Expected intent -> {got intent: count}, counts only."""
+        table: dict[str, dict[str, int]] = {}
+        for (want, got), count in sorted(self.intents.items()):
+            table.setdefault(want, {})[got] = count
+        return table
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -226,7 +238,23 @@ def render(results: dict[str, PathScores]) -> str:
             if c.get("tp") or c.get("fn") or c.get("fp"):
                 lines.append(f"| {name} | {kind} | {c.get('tp', 0)} | {c.get('fn', 0)} | {c.get('fp', 0)} | "
                              f"{c.get('tn', 0)} |")
+    lines += render_intent_confusion(results)
     return "\n".join(lines) + "\n"
+
+
+def render_intent_confusion(results: dict[str, PathScores]) -> list[str]:
+    """One table per set: a row per expected intent, a column per intent the product gave (counts only)."""
+    lines = ["", "## Intents: expected (rows) against given (columns), counts", ""]
+    for name, scores in results.items():
+        table = scores.intent_confusion()
+        given = sorted({got for row in table.values() for got in row})
+        lines += [f"### {name}", "", "| expected | " + " | ".join(given) + " | correct |",
+                  "| --- | " + " | ".join("---" for _ in given) + " | --- |"]
+        for want, row in table.items():
+            cells = " | ".join(str(row.get(got, "")) for got in given)
+            lines.append(f"| {want} | {cells} | {row.get(want, 0)}/{sum(row.values())} |")
+        lines.append("")
+    return lines[:-1]
 
 
 def main() -> int:
