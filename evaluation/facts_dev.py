@@ -4,7 +4,8 @@ Run with Rasa's Python (`.venv-rasa/bin/python -m evaluation.facts_dev`): it enc
 the development set once (cached under models/), fits the same FactsModel the Rasa component fits, and prints
 the development figures for a few settings beside the lexicon-only extractor. The figures `make eval` reports
 come from a trained Rasa model over its HTTP API instead (evaluation.facts_eval); this is the quick loop.
-Only for evaluation/dev (tunable); it never reads a blind set.
+Only for the tunable sets: evaluation/dev and, with --retired, the paraphrase set retired in December 2026
+(issue 12: its misses were read to tune on); it never reads a blind set.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ import yaml
 from repairs_common.facts import Facts
 from repairs_encoder.encoder import SentenceEncoder
 
+from evaluation.fact_rules import emergency_rules
 from evaluation.facts_scoring import FactScores
 from rasa_components.fact_cues import lexicon_facts
 from rasa_components.facts_model import NO_FACTS_INTENTS, FactsModel, features
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "evaluation" / "dev" / "messages.yml"
+# Retired sets: read and tuned on like the development set (evaluation/sets/README.md says when each was retired).
+RETIRED = {"paraphrases-2026-12": ROOT / "evaluation" / "sets" / "paraphrases-2026-12" / "messages.yml"}
 CACHE = ROOT / "models" / "facts-dev-cache"
 
 
@@ -75,6 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--misses", help="print the development set's misses of this code/qualifier/emergency")
     parser.add_argument("--json", action="store_true", help="print the full figures of the default settings")
+    parser.add_argument("--retired", action="store_true",
+                        help="also score the retired paraphrase set with the default settings, per class")
+    parser.add_argument("--quick", action="store_true", help="only the default settings")
     args = parser.parse_args()
     dev = yaml.safe_load(DEV.read_text())
     dev_texts = [str(m["text"]) for m in dev]
@@ -91,7 +98,7 @@ def main() -> None:
         {"dense_weight": 5.0, "cue_weight": 2.0, "c": 3.0},
         {"dense_weight": 5.0, "cue_weight": 1.0, "c": 10.0},
         {"dense_weight": 8.0, "cue_weight": 1.0, "c": 1.0},
-    ]
+    ][: 1 if args.quick else None]
     default = None
     for s in settings:
         model = FactsModel.fit(features(train_vectors, texts, s["dense_weight"], s["cue_weight"]), labels, c=s["c"])
@@ -101,6 +108,25 @@ def main() -> None:
             scores = score(name, dev, model.predict(x, dev_texts, use_decisive=decisive))
             print(summary(scores))
             default = default or scores
+    if args.retired:
+        s = settings[0]
+        model = FactsModel.fit(features(train_vectors, texts, s["dense_weight"], s["cue_weight"]), labels, c=s["c"])
+        for name, path in RETIRED.items():
+            items = yaml.safe_load(path.read_text())
+            item_texts = [str(m["text"]) for m in items]
+            predicted = model.predict(features(encode(item_texts), item_texts, s["dense_weight"], s["cue_weight"]),
+                                      item_texts)
+            print(summary(score(name, items, predicted)))
+            per_rule: dict[str, dict[str, int]] = {}
+            for item, facts in zip(items, predicted, strict=True):
+                got, want = bool(emergency_rules(facts)), bool(item["emergency"])
+                outcome = ("tp" if got else "fn") if want else ("fp" if got else "tn")
+                row = per_rule.setdefault(str(item.get("rule")), {"tp": 0, "fn": 0, "fp": 0, "tn": 0})
+                row[outcome] += 1
+                if args.misses and outcome in ("fn", "fp"):
+                    print(f"  {outcome} {item.get('rule')}: {facts.to_json()} | {item['text']}")
+            for rule, row in sorted(per_rule.items()):
+                print(f"  {rule:30s} " + " ".join(f"{k} {v}" for k, v in row.items()))
     if args.json and default is not None:
         print(json.dumps(default.figures(), indent=1))
     if args.misses and default is not None:

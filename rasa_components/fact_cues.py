@@ -37,7 +37,10 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
     "ceiling_collapse": (r"\b(?:sagging|bulging)\b", r"ceiling .{0,30}(?:fallen|fell|collaps|came down|coming down|"
                                                      r"sag|bulg|droop|"
                          r"dropping|caved|hanging down)", r"(?:collapsed|fallen|sagging|bulging) ceiling",
-                         r"plaster .{0,20}ceiling", r"ceiling .{0,15}like a balloon"),
+                         r"plaster .{0,20}ceiling", r"ceiling .{0,15}like a balloon",
+                         r"ceiling\w*\b.{0,40}(?:come down|crashed|falling (?:down|in)|dropped|hanging (?:down|loose)|"
+                         r"\bdip\b|belly|bulge|bowing|about to (?:fall|come)|will fall|give way|caving)",
+                         r"(?:lump|chunk|piece|part|half|section) of (?:the |my |our )?\w* ?ceiling"),
     "structural": (r"bricks?", r"chimney", r"collaps", r"bulg\w+ (?:out|wall)", r"bowing", r"leaning",
                    r"crack\w* .{0,40}(?:wider|bigger|longer|getting|daylight|right through|hand)",
                    r"caved in", r"gave way", r"given way", r"crumbling", r"falling off"),
@@ -47,7 +50,10 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                          r"(?:stair|landing) ?(?:rail|guard|barrier)", r"parapet", r"guard ?rail",
                          r"(?:safety|child) (?:catch|latch|stop|lock)", r"window (?:stopper|stay)",
                          r"window\w* .{0,40}(?:swings?|flies|fly|opens?) (?:right |wide |fully |all the way )?"
-                         r"(?:out|open)", r"window\w* .{0,40}opens? (?:too far|too wide|right out)"),
+                         r"(?:out|open)", r"window\w* .{0,40}opens? (?:too far|too wide|right out)",
+                         r"(?:chain|cable|stay|stopper|catch|limiter)\w* (?:on|of|for|that stops) (?:the |my |our |a )?"
+                         r"(?:\w+ )?windows?", r"windows?\b.{0,30}\b(?:go(?:es)? open|opens?|swings?) (?:very )?"
+                         r"(?:big|wide|fully|all)"),
     # A fire door that will not close by itself is fire safety, not an open home ("(?! by itself)").
     "insecure_entry": (r"(?:door|window|lock)\w* .{0,30}(?:won'?t|wont|can'?t|cannot|doesn'?t|not|does not)"
                        r" (?:stay )?(?:lock|shut|close|secure|catch)(?!\w* (?:by itself|on its own))",
@@ -66,7 +72,9 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                      r"taps? .{0,20}(?:dry|nothing)", r"nothing (?:comes |come )?from (?:the )?taps?",
                      r"no water from", r"water .{0,10}(?:went|gone|is) off", r"water it is stop",
                      r"(?:very |really )?(?:weak|slow) .{0,20}taps?", r"water .{0,10}(?:very |really )?"
-                     r"(?:weak|slow)", r"have no water", r"got no water", r"any water", r"dry"),
+                     r"(?:weak|slow)", r"have no water", r"got no water", r"any water", r"dry",
+                     r"only air|spits? air|splutter", r"(?:nothing|nuthin\w*|not a drop) (?:is )?com\w* (?:out|from)",
+                     r"without (?:any )?(?:running )?water", r"(?:zero|not) water", r"water is finish"),
     "heating": (r"heating", r"boiler", r"radiators?", r"heaters?", r"\bno heat\b", r"towel rail",
                 r"thermostat", r"no (?:heat|warmth)"),
     # A hot tap that will not turn off or drips is a leak at the tap, not hot water lost.
@@ -76,8 +84,9 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
     "power": (r"no (?:power|electric|electricity|lights?)", r"loss of (?:electrical |electric )?(?:supply|power)",
               r"electrical supply", r"power", r"electric(?:ity|s)?\b(?! shower| meter|"
               r" shock| socket)", r"trip", r"sockets? .{0,30}(?:dead|not work|don'?t work|stopped)",
-              r"lights? .{0,30}(?:don'?t|not|stopped) work", r"fuse", r"dead"),
-    "toilet": (r"toilet", r"\bloo\b", r"\bwc\b", r"cistern", r"flush"),
+              r"lights? .{0,30}(?:don'?t|not|stopped) work", r"fuse", r"dead", r"blacked out|black ?out|outage",
+              r"no current", r"\brcd\b|trip switch|consumer unit"),
+    "toilet": (r"toilet", r"\bloo\b", r"\bwc\b", r"cistern", r"flush", r"lavator(?:y|ies)"),
     "lift": (r"\blifts?\b", r"\belevators?\b"),
 }
 HAZARD_CODES = frozenset({
@@ -109,8 +118,10 @@ CUES: dict[str, str] = {
              r"radiator|socket)|all (?:the |of the )?(?:lifts|radiators|taps|"
              r"sockets|lights)|\bnone of\b|completely|entirely|anywhere|everywhere|both (?:of the )?lifts|"
              r"all lifts|only lift|single lift|no working lift|nothing works|stone cold|totally|total|"
-             r"\bno (?:heating|heat|hot water|water|power|electric|electricity)\b|nor hot water|neither",
-    "partial": r"\bone (?:radiator|socket|room|tap|circuit|of the|lift|ring)\b|only (?:the )?(?:kitchen|bathroom|"
+             r"\bno (?:heating|heat|hot water|water|power|electric|electricity)\b|nor hot water|neither|"
+             r"not (?:a single|one) (?:tap|socket|light|drop|radiator)|whatsoever|blacked out|outage",
+    "partial": r"(?<!not )(?<!no )(?<!single )\bone (?:radiator|socket|room|tap|circuit|of the|lift|ring)\b|"
+               r"only (?:the )?(?:kitchen|bathroom|"
                r"bedroom|lounge|hall|upstairs|downstairs|one room|warm)|(?:rest|others?|everything else|"
                r"the other one|other rooms?|all the others?) (?:of (?:the|her|his|my|our|their) \w+ )?(?:is |are |"
                r"still )?(?:fine|ok|"
@@ -121,11 +132,22 @@ CUES: dict[str, str] = {
     "total_strong": r"(?:total|complete) loss|lost all|\bat all\b|(?:whole|entire) (?:flat|house|home|property|"
                     r"building|block)|every (?:tap|room|radiator|socket|lift)|any (?:tap|room|radiator|socket)s?\b|"
                     r"all (?:the |of the |our )?(?:lifts|taps|radiators|sockets)|both (?:of the |our )?lifts|"
-                    r"neither (?:of the )?lifts?|no working lift|no lifts? (?:at all|working)|only lift",
+                    r"neither (?:of the )?lifts?|no working lift|no lifts? (?:at all|working)|only lift|"
+                    r"not (?:a single|one) (?:tap|socket|light|drop)|(?:water|electricity|power)\w* whatsoever|"
+                    r"all (?:the |of the |my |our )?(?:electric\w*|power|water)\b.{0,20}(?:gone|off|stopped|out)|"
+                    r"(?:no|any) (?:water|electricity|power|electric) (?:in|to) (?:the |my |our )?(?:entire|whole|all)|"
+                    r"completely without (?:water|electricity|power)|(?:every|each) (?:room|tap|socket)",
     "only_toilet_true": r"only (?:one )?(?:toilet|loo|wc)|(?:one|sole|single|just one) (?:toilet|loo|wc)|"
                         r"no (?:other|second|another) (?:toilet|loo)|only (?:got|have) the one|only one in the|"
-                        r"it'?s the only one|the only one we|only the one|one toilet only|only one bathroom",
-    "only_toilet_false": r"another (?:toilet|one)|other (?:toilet|loo)|second toilet .{0,30}(?:works|fine)|"
+                        r"it'?s the only one|the only one we|only the one|one toilet only|only one bathroom|"
+                        # The second one said to be missing: "no other toilet", "we don't have another".
+                        r"no (?:other|second|spare|alternative|another) (?:toilet|loo|wc|lavator|one|facilit|bathroom)|"
+                        r"(?:don'?t|do not|doesn'?t|does not|haven'?t"
+                        r"|has not|have not) (?:got |have )?(?:another|a second|any other|a spare)|"
+                        r"only (?:got |have )?(?:1|one)\b(?! of)|one and only|(?:only|sole|single) (?:lavatory|wc)",
+    "only_toilet_false": r"(?<!no )(?<!n't have )(?<!nt have )(?<!not have )(?<!n't got )(?<!not got )(?<!any )another "
+                         r"(?:toilet|one)|"
+                         r"(?<!no )(?<!any )\bother (?:toilet|loo)|second toilet .{0,30}(?:works|fine)|"
                          r"(?:upstairs|downstairs|other|second|spare) (?:one|toilet|loo) (?:still )?(?:works|"
                          r"is (?:fine|working|ok))|(?:using|use) the (?:one|"
                          r"toilet) (?:upstairs|downstairs)|main bathroom one|can use the one|a second toilet",
@@ -134,6 +156,8 @@ CUES: dict[str, str] = {
                     r"granddaughter|nephew|pregnan|elderly|\bold\b|disab|wheelchair|walking frame|crutches|"
                     r"oxygen|dialysis|dementia|bed-?bound|housebound|chemo|cancer|copd|asthma|cystic fibrosis|"
                     r"sickle cell|heart failure|insulin|operation|frail|blind|autis|learning difficult|"
+                    r"partially sighted|"
+                    r"visually impaired|sight impaired|\bdeaf\b|"
                     r"breathing monitor|stairlift|crohn|very sick|seriously ill|vulnerable(?! people here)|"
                     r"carer|care for|look after|cot\b|pram|eczema|chest infection|allergic|\bmy (?:mum|dad|nan|"
                     r"gran|grandma|grandad|grandfather|grandmother|mother|father)\b",
@@ -166,7 +190,7 @@ CUES: dict[str, str] = {
     "floor_ground": r"ground[- ]floor|basement|bungalow|downstairs flat|french doors|patio|(?:window|door) "
                     r"downstairs|downstairs (?:window|door|bedroom|lounge|living room|kitchen|front room)",
     "floor_upper": r"(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
-                   r"top|upper) floor|floor \d+|\d+ floor|floors? (?:above|up)|tower|top floor|upstairs|"
+                   r"top|upper)[- ]floor|floor \d+|\d+ floor|floors? (?:above|up)|tower|top floor|upstairs|"
                    r"balcony|ban(?:n)?isters?|landing|loft conversion|attic|high[- ]rise|\bstorey|tower block",
     # What gives way, for a fall or an insecure home (the `fixture` qualifier).
     "fixture_railing": r"railings?|balustrade|ban(?:n)?isters?|spindles?|parapet|balcony (?:\w+ ){0,2}(?:(?:hand)?rail|"
@@ -230,7 +254,27 @@ CUES: dict[str, str] = {
     "made_safe": r"\bcapped\b|made (?:it |them |everything |the \w+ )?safe|(?:engineer|electrician|plumber|"
                  r"emergency (?:team|service|line))\w* .{0,60}(?:isolated|capped|disconnected|shut off|cut off)",
     "again": r"\bagain\b|\bstill\b|came back|come back|started up|back now",
-    "battery": r"battery|batteries|chirp|end of life|short beep|once a minute|every (?:minute|\d+ seconds)",
+    # The resident rules the danger out in so many words: nothing is getting in (a gutter overflowing outside, a
+    # tile missing with the loft dry), a ceiling that is flat and not dropping, a crack that is not moving. An
+    # embedding reads the hazard's words and not the reassurance; `denied_hazards` drops the hazard unless the
+    # message also describes it happening.
+    "ingress_denied": r"(?:nothing|no water|no rain|none of it)(?:'s| is| has)? (?:\w+ )?(?:getting|coming|come|got|"
+                      r"gone|going|entering|leaking) (?:in\b|inside|into|through|thru)|(?:inside|indoors|loft|flat|"
+                      r"house|home|ceiling)\w* (?:is |are |still |all |stays? |has been |looks? )*(?:bone )?dry|"
+                      r"dry (?:inside|indoors|tho|though|in the loft)|(?:not|isn'?t|never) (?:getting|coming|came) "
+                      r"(?:in\b|inside|through|thru)|no water (?:is )?entering|nothing has come in",
+    "ceiling_sound": r"(?:not|isn'?t|no|nothing|without any) (?:\w+ )?(?:sagging|saggy|bulging|bulge|dropping|hanging|"
+                     r"falling|dipping)|(?:ceiling|it)(?:'s| is) (?:\w+ )?(?:flat|level|solid)\b|flat,? (?:and|not)|"
+                     r"ceiling itself is (?:flat|fine|ok)",
+    "structure_sound": r"\b(?:straight|solid|sound|stable|not moving|not loose)\b|nothing(?:'s| is| has)? (?:\w+ )?"
+                       r"(?:loose|moving|falling|fallen)|(?:hasn'?t|has not|not) (?:changed|got (?:any )?bigger|moved|"
+                       r"widened|grown)|old settlement|(?:bricks?|wall) (?:is |are )?(?:ok|okay|fine)\b",
+    # The danger happening after all: these outweigh a reassurance in the same message.
+    "structure_worse": r"wider|bigger|getting worse|worse and worse|falling (?:off|onto|down|on)|crumbl|chunks|"
+                       r"pieces (?:are |keep )?(?:falling|dropping|coming)|dropping|coming away|about to (?:fall|go|"
+                       r"collapse)|going to fall|bulg|lean|collaps|gave way|given way|caved",
+    "battery": r"battery|batteries|chirp|end of (?:its )?life|expired|replace (?:the )?unit|\btweet|short beep|"
+               r"once a minute|every (?:minute|\d+ seconds)",
     "battery_denied": r"not (?:the )?battery|replaced the battery|new battery and it still|proper (?:loud )?alarm|"
                       r"headache|dizzy|sick|nause",
 }
@@ -241,7 +285,9 @@ CLAUSE_SPLIT = re.compile(r"[.!?;,\n:]+|\s[-\u2013\u2014]+\s|\bbut\b|\bhowever\b
 
 WORD_AGES = r"(\d{1,3})[- ](?:years?|yrs?)[- ]old|(?:is|aged|age|i'?m|i am|she'?s|he'?s|mum'?s|dad'?s) (\d{2,3})\b"
 AGE = re.compile(WORD_AGES)
-YOUNG = re.compile(r"(\d{1,2}|\w+)[- ](?:weeks?|months?|month)[- ]old|aged \w+ (?:weeks|months)|twins|"
+YOUNG = re.compile(r"(\d{1,2}|\w+)[- ](?:weeks?|months?|month)[- ]old|aged \w+ (?:weeks|months)|twins?\b|"
+                   r"(?:is|he'?s|she'?s|aged) (?:\d{1,2}|a few|six|nine|ten|eleven) months\b|"
+                   r"aged (?:one|two|three|four|five)\b|"
                    r"(\d)[- ](?:years?|yrs?)[- ]old|"
                    r"\bunder (?:[1-5]|five)\b|(?:is|he'?s|she'?s) [1-5]\b")
 
@@ -288,7 +334,11 @@ def code_hits(text: str) -> Mapping[str, CodeHit]:
                 match = pattern.search(clause)
                 if match is None:
                     continue
-                if code in HAZARD_CODES:
+                if code == "fall_from_height":
+                    # What stops the fall said to be missing ("there's no restrictor", "without a railing") is
+                    # the hazard itself, not a denial of it.
+                    negated = False
+                elif code in HAZARD_CODES:
                     negated = NEGATION.search(clause[: match.start()]) is not None
                 else:
                     rest = clause[match.end():]
@@ -308,8 +358,8 @@ def cue_flags(text: str) -> Mapping[str, bool]:
     ages = [int(a or b) for a, b in AGE.findall(low)]
     flags["age_at_risk"] = any(a >= 70 or a <= 5 for a in ages) or YOUNG.search(low) is not None
     flags["at_risk_true"] = flags["at_risk_true"] or flags["age_at_risk"]
-    floors = [int(a or b) for a, b in re.findall(r"(\d+)(?:st|nd|rd|th)? floor|floor (\d+)", low)]
-    floors += [ORDINALS.index(w) + 1 for w in re.findall(r"\b(" + "|".join(ORDINALS) + r") floor", low)]
+    floors = [int(a or b) for a, b in re.findall(r"(\d+)(?:st|nd|rd|th)?[- ]floor|floor (\d+)", low)]
+    floors += [ORDINALS.index(w) + 1 for w in re.findall(r"\b(" + "|".join(ORDINALS) + r")[- ]floor", low)]
     if floors and all(n == 0 for n in floors):
         flags["floor_ground"] = True
     flags["floor_number_upper"] = any(n > 0 for n in floors)
@@ -414,6 +464,20 @@ def denied_hazards(text: str) -> set[str]:
     low = normalise(text)
     if NOT_SUPPLY.search(low):
         denied.add("water_supply")
+    flags = cue_flags(text)
+    hits = code_hits(text)
+    if flags["ingress_denied"] and not flags["contained_false_strong"]:
+        denied.add("water_ingress")
+    if flags["ceiling_sound"] and not hits["ceiling_collapse"].hit:
+        denied.add("ceiling_collapse")
+    if flags["structure_sound"] and not flags["structure_worse"]:
+        denied.add("structural")
+        if not hits["ceiling_collapse"].hit:
+            denied.add("ceiling_collapse")
+    # A carbon monoxide alarm put down to its battery or its age, that the shared detector does not take for
+    # carbon monoxide: the learned code reads "carbon monoxide alarm" and not why it beeps.
+    if flags["battery"] and not flags["battery_denied"] and "carbon_monoxide" not in gas.gas_hazards(text):
+        denied.add("carbon_monoxide")
     # Gas named only to deny it: the learned gas_leak code is dropped (the shared detector says so).
     if gas.gas_denied(text):
         denied.add("gas_leak")

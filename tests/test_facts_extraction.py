@@ -266,3 +266,46 @@ def _training_examples() -> list[dict[str, Any]]:
 
 def _training_texts() -> list[str]:
     return [str(example["text"]) for example in _training_examples()]
+
+
+def test_a_second_toilet_said_to_be_missing_makes_it_the_only_one() -> None:
+    """"No other toilet" names another toilet only to say there is none: the only toilet, not another one."""
+    assert decisive("toilet is blocked and there's no other toilet in the house") == {"only_toilet": True}
+    assert decisive("the loo won't flush and we don't have another one")["only_toilet"] is True
+    assert decisive("our toilet is broken, we have only got one") == {"only_toilet": True}
+    assert decisive("the only lavatory we have is blocked") == {"only_toilet": True}
+    assert lexicon_facts("the only lavatory we have is blocked")["affected"] == ["toilet"]
+    assert decisive("the en-suite toilet is blocked, we use another toilet") == {"only_toilet": False}
+    assert decisive("downstairs loo broken but the other toilet works") == {"only_toilet": False}
+    # "No other" about something else says nothing about a second toilet.
+    assert "only_toilet" not in decisive("toilet is blocked, no other problems")
+
+
+def test_not_one_tap_or_socket_is_everywhere_not_one_of_them() -> None:
+    assert decisive("not one tap in the house gives any water") == {"extent": "total"}
+    assert decisive("not a single socket or light works in the flat") == {"extent": "total"}
+    assert decisive("all the electricity in my flat has gone off") == {"extent": "total"}
+    assert decisive("one tap in the bathroom has no water, the rest are fine").get("extent") != "total"
+    assert code_hits("the taps only spit air")["water_supply"].hit
+    assert code_hits("the whole house is blacked out")["power"].hit
+
+
+def test_a_hazard_the_resident_rules_out_is_dropped_unless_it_is_happening() -> None:
+    assert "water_ingress" in denied_hazards("gutter overflows down the outside wall in the rain, nothing's getting in")
+    assert "water_ingress" in denied_hazards("a few roof tiles have slipped, the loft is still dry")
+    assert "water_ingress" not in denied_hazards("rain is coming in through the bedroom ceiling")
+    assert "ceiling_collapse" in denied_hazards("small crack in the lounge ceiling, it's flat, nothing dropping")
+    assert "ceiling_collapse" not in denied_hazards("the ceiling has come down in the kitchen")
+    assert "structural" in denied_hazards("hairline crack in the wall, it hasn't changed in years")
+    assert "structural" not in denied_hazards("the crack in the wall is solid at the bottom but getting wider")
+    assert code_hits("a big chunk of the bedroom ceiling has dropped onto the bed")["ceiling_collapse"].hit
+
+
+def test_a_missing_restrictor_is_the_fall_hazard_and_a_hyphenated_storey_is_upstairs() -> None:
+    # "No restrictor" says what stops the fall is missing: the hazard, not a denial of it.
+    assert code_hits("there's no restrictor on the bedroom window any more")["fall_from_height"].hit
+    assert "fall_from_height" not in denied_hazards("there's no restrictor on the bedroom window any more")
+    assert code_hits("the chain on the kitchen window has snapped")["fall_from_height"].hit
+    assert cue_flags("a second-floor window")["floor_upper"] and cue_flags("our 4th-floor flat")["floor_number_upper"]
+    assert decisive("my son is 18 months") == {"at_risk": True}
+    assert decisive("my daughter, aged four, sleeps there") == {"at_risk": True}

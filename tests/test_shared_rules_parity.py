@@ -111,6 +111,8 @@ GAS_CASES: list[tuple[str, str | None]] = [
     ("I don't have a carbon monoxide detector, can you fit one", None),
     ("no co alarm sounding, just the smoke alarm chirping", None),
     ("the co detector has expired", None),
+    ("the CO alarm beeps twice every thirty seconds, the leaflet says that is the end of its life", None),
+    ("the carbon monoxide alarm is beeping now and then, it has expired and needs replacing", None),
     ("the CO alarm fell off the wall", None),
     ("the CO alarm didn't go off when I pressed the test button", None),
     ("the engineer checked the carbon monoxide alarm last week", None),

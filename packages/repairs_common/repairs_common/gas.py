@@ -112,7 +112,9 @@ _DEVICE_TALK = re.compile(
     r"law|legal|required|requirement|regulations?|leaflet|information|info|advice about)\b"
 )
 # A sounding alarm put down to its battery or its test button: the low-battery chirp, not carbon monoxide...
-_BATTERY = re.compile(r"\b(?:batter(?:y|ys|ies)|low batt\w*|chirp\w*|test button|pressed the test|testing it)\b")
+# (A detector at the end of its life chirps or beeps now and then to be replaced, the same warning.)
+_BATTERY = re.compile(r"\b(?:batter(?:y|ys|ies)|low batt\w*|chirp\w*|test button|pressed the test|testing it|"
+                      r"end of (?:its |their )?(?:working )?life|expired)\b")
 # ...unless the resident says it carries on regardless.
 _STILL = re.compile(r"\b(?:still|even (?:with|after|though)|anyway|again)\b")
 # An alarm that did not go off is no sign of carbon monoxide.
