@@ -116,7 +116,6 @@ def main() -> None:
             item_texts = [str(m["text"]) for m in items]
             predicted = model.predict(features(encode(item_texts), item_texts, s["dense_weight"], s["cue_weight"]),
                                       item_texts)
-            print(summary(score(name, items, predicted)))
             per_rule: dict[str, dict[str, int]] = {}
             for item, facts in zip(items, predicted, strict=True):
                 got, want = bool(emergency_rules(facts)), bool(item["emergency"])
@@ -125,6 +124,9 @@ def main() -> None:
                 row[outcome] += 1
                 if args.misses and outcome in ("fn", "fp"):
                     print(f"  {outcome} {item.get('rule')}: {facts.to_json()} | {item['text']}")
+            total = {k: sum(row[k] for row in per_rule.values()) for k in ("tp", "fn", "fp", "tn")}
+            print(f"{name}: emergency R {total['tp'] / max(1, total['tp'] + total['fn']):.3f} "
+                  f"P {total['tp'] / max(1, total['tp'] + total['fp']):.3f} " + str(total))
             for rule, row in sorted(per_rule.items()):
                 print(f"  {rule:30s} " + " ".join(f"{k} {v}" for k, v in row.items()))
     if args.json and default is not None:

@@ -71,6 +71,13 @@ BEHAVIOUR: list[tuple[str, dict[str, Any]]] = [
     ("lift is broken again but I can use the stairs, I'm on the 2nd floor",
      {"codes": {"lift"}, "cannot_use_stairs": False, "floor": "upper", "emergency": False}),
     ("I can smell gas on the landing outside my front door", {"codes": {"gas_leak"}, "emergency": True}),
+    # The assistant benchmark's two phrasings that went off script (bench/conversations.py): a hot tap that will
+    # not turn off and drips is a drip (FACTS.md `contained`), and a bedroom window that will not close is no
+    # emergency until its floor is known (the policy asks "Is the window on the ground floor?").
+    ("hot tap in the kitchen wont turn off properly, drips constantly",
+     {"codes": {"water_leak"}, "contained": True, "emergency": False}),
+    ("my bedroom window won't close properly, the handle is broken",
+     {"codes": {"insecure_entry"}, "secure": False, "fixture": "window", "floor": None, "emergency": False}),
 ]
 
 

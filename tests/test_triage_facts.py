@@ -214,3 +214,36 @@ def test_a_loose_balcony_railing_is_an_emergency_while_the_floor_is_asked(
     assert body["advice"] and "balcony" in body["advice"]
     assert body["question"]["qualifier"] == "floor"
     assert {o["value"] for o in body["question"]["options"]} == {"upper", "ground"}
+
+
+DRIP_FROM_A_TAP = {"affected": [{"code": "water_leak", "p": 0.9}], "contained": {"value": True, "p": 1.0},
+                   "location": {"value": "in_home", "p": 0.9}}
+WINDOW_FLOOR_UNSAID = {"affected": [{"code": "insecure_entry", "p": 0.9}], "secure": {"value": False, "p": 1.0},
+                       "fixture": {"value": "window", "p": 1.0}, "location": {"value": "in_home", "p": 0.9}}
+
+
+def test_the_benchmarks_hot_tap_that_drips_is_no_emergency_and_asks_nothing(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    # A tap that will not turn off fully and drips is a drip (evaluation/FACTS.md `contained`): contained.
+    rasa.reply = reply("repair_plumbing", DRIP_FROM_A_TAP)
+    r = client.post("/api/v1/triage", headers=service_headers,
+                    json={"text": "hot tap in the kitchen wont turn off properly, drips constantly"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["emergency"] is False and body["priority"] != "emergency", body
+    assert body["question"] is None, body
+
+
+def test_the_benchmarks_bedroom_window_that_will_not_close_asks_its_floor_before_calling_it_an_emergency(
+    client: TestClient, service_headers: dict[str, str], rasa: ParseStandIn
+) -> None:
+    # An upstairs window that will not shut lets nobody in (FACTS.md); the floor decides, so it is asked.
+    rasa.reply = reply("repair_doors_windows", WINDOW_FLOOR_UNSAID)
+    r = client.post("/api/v1/triage", headers=service_headers,
+                    json={"text": "my bedroom window won't close properly, the handle is broken"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["emergency"] is False, body
+    assert body["question"]["qualifier"] == "floor", body
+    assert body["question"]["text"] == "Is the window on the ground floor?"
