@@ -26,11 +26,13 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                       r"turn|switch)", r"\brings?\b on"),
     "water_leak": (r"leak", r"burst", r"drip", r"pouring", r"gushing", r"flood", r"spray", r"water .{0,25}"
                    r"(?:coming|running|through|everywhere|on the floor|into)", r"overflow", r"weeping",
-                   r"swimming pool"),
+                   r"swimming pool", r"waterfall"),
     "water_ingress": (r"\brain", r"roof .{0,20}(?:leak|coming|in)", r"storm", r"loft", r"skylight",
                       r"through the roof"),
-    "sewage": (r"sewage", r"sewer", r"foul water", r"\bpoo\b", r"toilet water", r"waste water"),
-    "electrical_danger": (r"spark", r"burning", r"scorch", r"\bmelt", r"exposed", r"live wires?", r"bare wires?",
+    "sewage": (r"sewage", r"sewer", r"foul water", r"\bpoo\b", r"toilet water", r"waste water", r"effluent",
+               r"sh[i*]t (?:is )?(?:coming|everywhere|all over)"),
+    "electrical_danger": (r"spark", r"burning", r"scorch", r"\bmelt", r"\bzap", r"electrocut", r"exposed",
+                          r"live wires?", r"bare wires?",
                           r"\bwires?\b", r"\bshock", r"crackl", r"buzz", r"smoke .{0,30}(?:socket|plug|fuse|"
                           r"electric)", r"copper", r"into the (?:socket|light|fuse|electric)",
                           r"(?:light fitting|fuse box|socket|switch|electrics) .{0,20}(?:wet|water|hot)"),
@@ -61,7 +63,8 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                        r"broke(?:n)? in", r"break[- ]?in", r"burgl",
                        r"forced", r"lock\w* (?:is |was |has |have )?(?:broken|snapped|bust)", r"smashed", r"boarded",
                        r"stuck open", r"open to the street", r"key .{0,20}(?:round|turn)"),
-    "trapped_in_lift": (r"(?:stuck|trapped|trap) in (?:the |a )?lift", r"lift .{0,40}(?:with .{0,20} "
+    "trapped_in_lift": (r"(?:stuck|trapped|trap|confined) in (?:the |a |our )?(?:[\w-]+ ){0,2}lift", r"lift .{0,40}(?"
+                                                                                                     r":with .{0,20} "
                         r"(?:inside|in it)|stuck with)", r"lift stopped between floors with",
                         r"(?:inside|in) the lift", r"lift .{0,30}(?:inside|trapped)"),
     "fire": (r"\bfire\b(?! door| alarm| extinguisher| brigade)", r"caught fire", r"set fire", r"smoke"),
@@ -74,7 +77,8 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                      r"(?:very |really )?(?:weak|slow) .{0,20}taps?", r"water .{0,10}(?:very |really )?"
                      r"(?:weak|slow)", r"have no water", r"got no water", r"any water", r"dry",
                      r"only air|spits? air|splutter", r"(?:nothing|nuthin\w*|not a drop) (?:is )?com\w* (?:out|from)",
-                     r"without (?:any )?(?:running )?water", r"(?:zero|not) water", r"water is finish"),
+                     r"without (?:any )?(?:running )?water", r"(?:zero|not) water", r"water is finish",
+                     r"(?:no|not a|not one|not a single) (?:drop|drip)\w* (?:of water )?(?:from|out of|comes)"),
     "heating": (r"heating", r"boiler", r"radiators?", r"heaters?", r"\bno heat\b", r"towel rail",
                 r"thermostat", r"no (?:heat|warmth)"),
     # A hot tap that will not turn off or drips is a leak at the tap, not hot water lost.
@@ -103,7 +107,8 @@ NOT_WORKS = re.compile(r"\b(?:not|n'?t|no) (?:\w+ )?(?:work|working|function)")
 
 # Qualifier cues, each a pattern over the whole message (lower-cased).
 CUES: dict[str, str] = {
-    "contained_true": r"bucket|bowl|towel|\btray\b|\bpot\b|\btub\b|\bcup\b|caught|catching|stopcock (?:off|"
+    "contained_true": r"does (?:turn|switch|go) off|(?:that ring|the ring|it)(?:'s| is) off\b|bucket|bowl|towel|\btra"
+                      r"y\b|\bpot\b|\btub\b|\bcup\b|caught|catching|stopcock (?:off|"
                       r"is off)|turned (?:the |it )?(?:water )?off|turned off|valve off|(?:it'?s |it is )?stopped"
                       r"|under control|slow drip|bit of a drip|little drip|slight drip|only a drip|\bdrip(?:s|ping)?\b|"
                       r"a bit\b|put towels|mop|turns? off (?:fine|ok)|switch it off at the knob|turns off",
@@ -120,7 +125,9 @@ CUES: dict[str, str] = {
              r"all lifts|only lift|single lift|no working lift|nothing works|stone cold|totally|total|"
              r"\bno (?:heating|heat|hot water|water|power|electric|electricity)\b|nor hot water|neither|"
              r"not (?:a single|one) (?:tap|socket|light|drop|radiator)|whatsoever|blacked out|outage",
-    "partial": r"(?<!not )(?<!no )(?<!single )\bone (?:radiator|socket|room|tap|circuit|of the|lift|ring)\b|"
+    "partial": r"(?:other|all the|every|the rest of the) (?:taps?|sockets?|lights?|radiators?) .{0,15}(?:fine|ok|okay|"
+               r"normal|work)|(?:lights|sockets|taps|radiators) (?:all |still )?(?:work|are (?:fine|ok|working))|(?<!"
+               r"not )(?<!no )(?<!single )\bone (?:radiator|socket|room|tap|circuit|of the|lift|ring)\b|"
                r"only (?:the )?(?:kitchen|bathroom|"
                r"bedroom|lounge|hall|upstairs|downstairs|one room|warm)|(?:rest|others?|everything else|"
                r"the other one|other rooms?|all the others?) (?:of (?:the|her|his|my|our|their) \w+ )?(?:is |are |"
@@ -130,8 +137,14 @@ CUES: dict[str, str] = {
                r"the big one|main lift is working|for the other floors|only warm|\bbut the \w+ (?:tap|has)",
     # Said in so many words that a service is out everywhere (decisive, unlike the looser `total`).
     "total_strong": r"(?:total|complete) loss|lost all|\bat all\b|(?:whole|entire) (?:flat|house|home|property|"
-                    r"building|block)|every (?:tap|room|radiator|socket|lift)|any (?:tap|room|radiator|socket)s?\b|"
-                    r"all (?:the |of the |our )?(?:lifts|taps|radiators|sockets)|both (?:of the |our )?lifts|"
+                    r"building|block)|every (?:tap|room|radiator|socket|lift)(?! .{0,15}(?:fine|ok|work))|any (?:tap|"
+                    r"room|radiator|socket)s?\b|"
+                    r"all (?:the |of the |our )?(?:lifts|taps|radiators|sockets)(?! (?:\w+ )?(?:work|are fine|are ok|"
+                    r"fine))|"
+                    r"both (?:of the |our )?lifts|(?:isn'?t|is not|no) (?:another|other|second) (?:one|lift)|"
+                    r"sole (?:\w+ )?lift|none of the lifts|no lifts? (?:\w+ )?works?|everything (?:electrical|electri"
+                    r"c)|"
+                    r"(?:total|complete) power cut|nothin'?g? works?|"
                     r"neither (?:of the )?lifts?|no working lift|no lifts? (?:at all|working)|only lift|"
                     r"not (?:a single|one) (?:tap|socket|light|drop)|(?:water|electricity|power)\w* whatsoever|"
                     r"all (?:the |of the |my |our )?(?:electric\w*|power|water)\b.{0,20}(?:gone|off|stopped|out)|"
@@ -155,7 +168,8 @@ CUES: dict[str, str] = {
                     r"foster|\binfant|\bkids?\b|children|child\b|grandkids|grandson|"
                     r"granddaughter|nephew|pregnan|elderly|\bold\b|disab|wheelchair|walking frame|crutches|"
                     r"oxygen|dialysis|dementia|bed-?bound|housebound|chemo|cancer|copd|asthma|cystic fibrosis|"
-                    r"sickle cell|heart failure|insulin|operation|frail|blind|autis|learning difficult|"
+                    r"sickle cell|heart failure|insulin|operation|frail|blind|autis|learning difficult|parkinson|"
+                    r"sclerosis|motor neurone|\bstroke\b|epilep|"
                     r"partially sighted|"
                     r"visually impaired|sight impaired|\bdeaf\b|"
                     r"breathing monitor|stairlift|crohn|very sick|seriously ill|vulnerable(?! people here)|"
@@ -164,15 +178,19 @@ CUES: dict[str, str] = {
     "at_risk_false": r"no (?:vulnerable|children|kids|one vulnerable|elderly)|nobody vulnerable|healthy|"
                      r"fit and well|just me and|no kids or elderly|(?:nobody|no one|none of us|no-one)\b[^.]{0,40}"
                      r"\b(?:vulnerable|elderly|disabled|unwell|young child|at risk)",
-    "cold": r"freez|below zero|minus \d|\bicy\b|icicles|\bice\b|bitter(?:ly)? cold|see my breath|snow|"
+    "cold": r"freez|arctic|baltic|perishing|below zero|minus \d|\bicy\b|icicles|\bice\b|bitter(?:ly)? cold|see my bre"
+            r"ath|snow|"
             r"\b(?:[0-9]|1[0-2]) degrees|very very cold|so cold|really cold|shaking",
     "trapped_true": r"(?:is|are|am|i'?m|is being) (?:stuck|trapped|trap)|stuck with|with me in it|"
                     r"(?:inside|in there)\b|broken down with",
-    "trapped_false": r"got (?:me|him|her|them) out|(?:they'?re|they are|we'?re|i'?m) out|managed to|"
+    "trapped_false": r"got (?:me|him|her|them) out|(?:nobody|no ?one|no-one)(?:'?s| is)? (?:\w+ )?(?:stuck|trapped)|("
+                     r"?:they'?re|they are|we'?re|i'?m) out|managed to|"
                      r"was (?:briefly )?(?:trapped|stuck)|(?:he|she|they)(?:'?s| is| are|'re) (?:home|out|fine|"
                      r"unharmed|safe)|got the doors? open|doors? opened|"
                      r"nobody stuck|no one stuck|was stuck|were stuck|got trapped .{0,20}out",
-    "stairs_true": r"unable to (?:use|climb|manage|do|walk|get down)|confined to|limited mobility|"
+    "stairs_true": r"unable to (?:use|climb|manage|do|walk|get down|descend)|(?:cannot|can'?t) descend|"
+                   r"(?:i |we |she |he |they )?(?:stay|am stuck|are stuck) (?:inside|indoors|in the flat)|confined to"
+                   r"|limited mobility|"
                    r"can'?t (?:manage |do |walk down |climb |go down |get down |use )?(?:the )?stairs|can ?not "
                    r"(?:climb|walk|go down|manage|use|do)|wheelchair|walking frame|crutches|stuck (?:in my flat|"
                    r"indoors|at home|inside|in the flat|upstairs|up here)|can'?t get (?:out|home|back up|upstairs|"
@@ -212,12 +230,16 @@ CUES: dict[str, str] = {
     "secure_true": r"boarded|(?:been|was|is|now|temporarily|has since) (?:secured|boarded|made safe)|\bchain\b|"
                    r"\bbolt\b|wedged|(?:still )?locks? (?:now|fine|ok)|locking now|locksmith|fixed it|"
                    r"(?:closed and )?locked (?:now|again|fine|ok)|locks? again",
-    "secure_false": r"won'?t (?:stay )?(?:lock|shut|close)(?!\w* (?:by itself|on its own))|wont (?:stay )?(?:lock|"
+    "secure_false": r"can ?not (?:lock|close|shut|secure)|(?:is|was|been|left) (?:\w+ )?open all (?:night|day)|won'?t"
+                    r" (?:stay )?(?:lock|shut|close)(?!\w* (?:by itself|on its own))|wont (?:stay )?(?:lock|"
                     r"shut|close)(?!\w* (?:by itself|on its own))|can'?t (?:lock|secure|close|shut)|"
                     r"(?:can'?t|cannot|can no longer|could not|couldn'?t) be (?:locked|secured|shut|closed)|"
                     r"cannot (?:lock|secure)|not lock|doesn'?t (?:lock|catch)|does not lock|wide open|stuck open|"
                     r"open to the street|kicked|smashed",
-    "contained_false_strong": r"still (?:gushing|pouring|coming|leaking|spraying|flooding)|won'?t stop|can'?t stop|"
+    "contained_false_strong": r"nothing (?:will )?turns? it off|(?:stuck|jammed) on\b|won'?t go (?:off|out)|"
+                              r"wont go (?:off|out)|carr(?:y|ies) on burning|keeps (?:burning|blazing)|"
+                              r"even (?:with|when) (?:the )?(?:dial|knob|control)s? (?:is |at |on |turned )?(?:zero|o"
+                              r"ff)|still (?:gushing|pouring|coming|leaking|spraying|flooding)|won'?t stop|can'?t stop|"
                               r"cannot stop|not stop|unable to stop|won'?t (?:turn|switch) off|will not (?:turn|"
                               r"switch) off|cannot be (?:extinguished|turned off|switched off|stopped)|remains? lit",
     "drip": r"\bdrip(?:s|ping|py|ped)?\b|dribbl",
@@ -263,14 +285,27 @@ CUES: dict[str, str] = {
                       r"house|home|ceiling)\w* (?:is |are |still |all |stays? |has been |looks? )*(?:bone )?dry|"
                       r"dry (?:inside|indoors|tho|though|in the loft)|(?:not|isn'?t|never) (?:getting|coming|came) "
                       r"(?:in\b|inside|through|thru)|no water (?:is )?entering|nothing has come in",
-    "ceiling_sound": r"(?:not|isn'?t|no|nothing|without any) (?:\w+ )?(?:sagging|saggy|bulging|bulge|dropping|hanging|"
+    "ceiling_sound": r"(?:not|isn'?t|no|nothing|without any)(?:'s| is)? (?:\w+ ){0,2}(?:sagging|saggy|bulging|bulge|d"
+                     r"ropping|hanging|"
                      r"falling|dipping)|(?:ceiling|it)(?:'s| is) (?:\w+ )?(?:flat|level|solid)\b|flat,? (?:and|not)|"
                      r"ceiling itself is (?:flat|fine|ok)",
     "structure_sound": r"\b(?:straight|solid|sound|stable|not moving|not loose)\b|nothing(?:'s| is| has)? (?:\w+ )?"
                        r"(?:loose|moving|falling|fallen)|(?:hasn'?t|has not|not) (?:changed|got (?:any )?bigger|moved|"
                        r"widened|grown)|old settlement|(?:bricks?|wall) (?:is |are )?(?:ok|okay|fine)\b",
+    # A window restrictor said to be working or in place, or a door inside the home: no fall, no way in.
+    "restrictor_sound": r"restrictor(?:'?s| is| are)? (?:\w+ )?(?:working|works|fine|ok|okay|in place|holds|intact|"
+                        r"on\b)|(?:with|and) the restrictor on|restrictor (?:still )?(?:stops|holds)",
+    "fall_worse": r"broke|snapp|missing|gone|come off|came off|ripped|bust|\bno (?:restrictor|stopper|catch)|"
+                  r"opens? (?:fully|all the way|wide|right)|swings|flies|loose",
+    "internal_door": r"(?:bathroom|bedroom|toilet|internal|kitchen|cupboard|wardrobe|lounge|living room|airing "
+                     r"cupboard)(?:'s)? doors?",
+    "entry_door_fine": r"(?:front|back|main|entrance)(?: and (?:the )?(?:front|back))? doors? (?:are|is) (?:\w+ )?"
+                       r"(?:fine|ok|okay|secure|locking)",
     # The danger happening after all: these outweigh a reassurance in the same message.
-    "structure_worse": r"wider|bigger|getting worse|worse and worse|falling (?:off|onto|down|on)|crumbl|chunks|"
+    "structure_worse": r"(?<!n't )(?<!not )(?<!any )(?:getting|got|gets|grown|grew|is|much|lot) (?:much |a lot |a bit"
+                       r" )?"
+                       r"(?:wider|bigger)|(?:wider|bigger) (?:than|every|each|by)|getting worse|worse and worse|falli"
+                       r"ng (?:off|onto|down|on)|crumbl|chunks|"
                        r"pieces (?:are |keep )?(?:falling|dropping|coming)|dropping|coming away|about to (?:fall|go|"
                        r"collapse)|going to fall|bulg|lean|collaps|gave way|given way|caved",
     "battery": r"battery|batteries|chirp|end of (?:its )?life|expired|replace (?:the )?unit|\btweet|short beep|"
@@ -468,6 +503,11 @@ def denied_hazards(text: str) -> set[str]:
     hits = code_hits(text)
     if flags["ingress_denied"] and not flags["contained_false_strong"]:
         denied.add("water_ingress")
+    if flags["restrictor_sound"] and not flags["fall_worse"]:
+        denied.add("fall_from_height")
+    if flags["internal_door"] and (flags["entry_door_fine"] or not re.search(
+            r"(?:front|back|main|entrance|patio|french|outside|external) doors?|window|break|broke in|burgl", low)):
+        denied.add("insecure_entry")
     if flags["ceiling_sound"] and not hits["ceiling_collapse"].hit:
         denied.add("ceiling_collapse")
     if flags["structure_sound"] and not flags["structure_worse"]:

@@ -316,3 +316,30 @@ def test_a_missing_restrictor_is_the_fall_hazard_and_a_hyphenated_storey_is_upst
     assert cue_flags("a second-floor window")["floor_upper"] and cue_flags("our 4th-floor flat")["floor_number_upper"]
     assert decisive("my son is 18 months") == {"at_risk": True}
     assert decisive("my daughter, aged four, sleeps there") == {"at_risk": True}
+
+
+def test_what_is_said_to_work_is_not_what_is_lost() -> None:
+    # Sockets that all work, a restrictor in place, an inside door: not the hazard or loss the words suggest.
+    assert decisive("the upstairs lights are off but all the sockets work").get("extent") != "total"
+    assert decisive("no hot water, cold water comes out of every tap fine").get("extent") != "total"
+    assert "fall_from_height" in denied_hazards("the window on the 5th floor is stiff, the restrictor works fine")
+    assert "fall_from_height" not in denied_hazards("the restrictor was working but has snapped off")
+    assert "insecure_entry" in denied_hazards("the bathroom door lock is broken, the front door is fine")
+    assert "insecure_entry" not in denied_hazards("the front door won't lock after the break in")
+    assert "structural" in denied_hazards("old crack over the door, it hasn't got any bigger and nothing is loose")
+
+
+def test_a_gas_fire_that_carries_on_burning_is_not_contained_and_one_that_turns_off_is() -> None:
+    assert decisive("the gas fire is stuck on and nothing turns it off")["contained"] is False
+    assert decisive("the gas fire won't go out, it carries on burning")["contained"] is False
+    assert cue_flags("the hob knob is stiff but it does turn off")["contained_true"]
+    assert decisive("the hob knob is stiff but it does turn off").get("contained") is not False
+
+
+def test_more_ways_to_say_it_is_everywhere_or_someone_is_stuck() -> None:
+    assert decisive("there isn't another lift and this one is broken") == {"extent": "total"}
+    assert decisive("everything electrical in the flat has stopped") == {"extent": "total"}
+    assert code_hits("a resident is trapped in the left-hand lift")["trapped_in_lift"].hit
+    assert decisive("the lift alarm is broken, nobody's stuck though")["trapped"] is False
+    assert decisive("the back door is broken and I cannot close it") == {"secure": False, "fixture": "door"}
+    assert cue_flags("it's arctic in here")["cold"]
