@@ -67,7 +67,9 @@ CODE_PATTERNS: dict[str, tuple[str, ...]] = {
                                                                                                      r":with .{0,20} "
                         r"(?:inside|in it)|stuck with)", r"lift stopped between floors with",
                         r"(?:inside|in) the lift", r"lift .{0,30}(?:inside|trapped)"),
-    "fire": (r"\bfire\b(?! door| alarm| extinguisher| brigade)", r"caught fire", r"set fire", r"smoke"),
+    # Smoke, but not a smoke alarm or someone smoking.
+    "fire": (r"\bfire\b(?! door| alarm| extinguisher| brigade)", r"caught fire", r"set fire",
+             r"\bsmoke\b(?! (?:alarm|detector))"),
     "damp_mould": (r"mou?ld", r"damp", r"condensation", r"musty", r"black spots"),
     "pests": (r"\bmice\b", r"\bmouse\b", r"\brats?\b", r"cockroach", r"bed ?bugs?", r"wasps?", r"pigeons?",
               r"\bants\b", r"droppings", r"fleas"),
@@ -166,7 +168,9 @@ CUES: dict[str, str] = {
                          r"toilet) (?:upstairs|downstairs)|main bathroom one|can use the one|a second toilet",
     "at_risk_true": r"\bbaby\b|babies|newborn|toddler|little ones?\b|little (?:boy|girl|lad)|grand ?children|"
                     r"foster|\binfant|\bkids?\b|children|child\b|grandkids|grandson|"
-                    r"granddaughter|nephew|pregnan|elderly|\bold\b|disab|wheelchair|walking frame|crutches|"
+                    r"granddaughter|nephew|pregnan|elderly|\bold\b(?! (?:ice|tub|bucket|towel|pot|bowl|cup|one|pipe|"
+                    r"boiler|radiator|window|door|sink|tap|bath|toilet|carpet|sheet|fridge|cooker|tiles?|lino))|disab"
+                    r"|wheelchair|walking frame|crutches|"
                     r"oxygen|dialysis|dementia|bed-?bound|housebound|chemo|cancer|copd|asthma|cystic fibrosis|"
                     r"sickle cell|heart failure|insulin|operation|frail|blind|autis|learning difficult|parkinson|"
                     r"sclerosis|motor neurone|\bstroke\b|epilep|"
@@ -301,6 +305,13 @@ CUES: dict[str, str] = {
                      r"cupboard)(?:'s)? doors?",
     "entry_door_fine": r"(?:front|back|main|entrance)(?: and (?:the )?(?:front|back))? doors? (?:are|is) (?:\w+ )?"
                        r"(?:fine|ok|okay|secure|locking)",
+    # A smell of drains or sewage, nothing coming up; a smoke alarm set off by cooking; someone smoking.
+    "smell_only": r"(?:smell\w*|stinks?|stink\w*|whiff|odou?r)\b.{0,25}\b(?:sewage|sewer|drains?)\b",
+    "sewage_rising": r"(?<!nothing's )(?<!nothings )(?<!nothing is )(?<!not )(?<!nothing )"
+                     r"(?:coming|came|backing|backed|come|"
+                     r"bubbling|welling) (?:back )?(?:up|out|into|through|over)|overflow|flood|everywhere|all over",
+    "not_a_fire": r"smoke (?:alarm|detector)s?\b.{0,60}\b(?:toast|cooking|cook|steam|shower|frying)|\bsmokes\b|"
+                  r"smoking (?:weed|cigarettes|fags|cannabis)|cigarette smoke",
     # The danger happening after all: these outweigh a reassurance in the same message.
     "structure_worse": r"(?<!n't )(?<!not )(?<!any )(?:getting|got|gets|grown|grew|is|much|lot) (?:much |a lot |a bit"
                        r" )?"
@@ -503,6 +514,10 @@ def denied_hazards(text: str) -> set[str]:
     hits = code_hits(text)
     if flags["ingress_denied"] and not flags["contained_false_strong"]:
         denied.add("water_ingress")
+    if flags["smell_only"] and not flags["sewage_rising"]:
+        denied.add("sewage")
+    if flags["not_a_fire"] and not re.search(r"\bflames?\b|caught fire|on fire|\bburning\b", low):
+        denied.add("fire")
     if flags["restrictor_sound"] and not flags["fall_worse"]:
         denied.add("fall_from_height")
     if flags["internal_door"] and (flags["entry_door_fine"] or not re.search(

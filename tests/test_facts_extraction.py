@@ -343,3 +343,14 @@ def test_more_ways_to_say_it_is_everywhere_or_someone_is_stuck() -> None:
     assert decisive("the lift alarm is broken, nobody's stuck though")["trapped"] is False
     assert decisive("the back door is broken and I cannot close it") == {"secure": False, "fixture": "door"}
     assert cue_flags("it's arctic in here")["cold"]
+
+
+def test_a_smell_of_drains_a_toast_alarm_or_a_smoker_is_no_sewage_or_fire() -> None:
+    assert "sewage" in denied_hazards("the drain smells of sewage but it all drains fine and nothing's coming up")
+    assert "sewage" not in denied_hazards("it smells of sewage and it's coming up through the shower")
+    assert "fire" in denied_hazards("the smoke alarm goes off every time I cook toast")
+    assert "fire" in denied_hazards("next door smokes on the landing and it comes under my door")
+    assert "fire" not in denied_hazards("the smoke alarm is going off and the bin store is on fire")
+    # An old tub catching a drip is no old person.
+    assert not cue_flags("radiator valve drips into an old tub")["at_risk_true"]
+    assert cue_flags("my dad is old and can't manage the stairs")["at_risk_true"]

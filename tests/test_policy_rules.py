@@ -196,6 +196,7 @@ LOOK_ALIKES = [
     ("lifts", "my son got stuck in the lift last week"),
     ("plumbing", "bit of a sewage smell in the bathroom"),
     ("walls_floors", "crack in the ceiling"),
+    ("walls_floors", "thin crack in the hallway ceiling. it's not moving or sagging, just ugly"),
     ("walls_floors", "ceiling paint is peeling and falling off"),
 ]
 
