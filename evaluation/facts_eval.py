@@ -40,6 +40,7 @@ SETS = {
     "dev": ROOT / "evaluation" / "dev" / "messages.yml",
     "blind-2026-12": ROOT / "evaluation" / "sets" / "blind-2026-12" / "messages.yml",
     "paraphrases-2026-12": ROOT / "evaluation" / "sets" / "paraphrases-2026-12" / "messages.yml",
+    "paraphrases-2026-12b": ROOT / "evaluation" / "sets" / "paraphrases-2026-12b" / "messages.yml",
 }
 TUNABLE = {"dev", "paraphrases-2026-12"}  # paraphrases-2026-12 retired in December 2026 (issue 12): tuned on
 # Issue 12 item 6: the pipeline config.yml had before its intents came from the embedding alone, measured beside it
