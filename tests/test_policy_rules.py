@@ -195,6 +195,7 @@ LOOK_ALIKES = [
     ("lifts", "lift keeps breaking down"),
     ("lifts", "my son got stuck in the lift last week"),
     ("plumbing", "bit of a sewage smell in the bathroom"),
+    ("plumbing", "the sink drain smells of sewage, but it drains away fine and nothing's coming back up"),
     ("walls_floors", "crack in the ceiling"),
     ("walls_floors", "thin crack in the hallway ceiling. it's not moving or sagging, just ugly"),
     ("walls_floors", "ceiling paint is peeling and falling off"),
