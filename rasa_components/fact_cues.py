@@ -305,8 +305,8 @@ CUES: dict[str, str] = {
                      r"cupboard)(?:'s)? doors?",
     "entry_door_fine": r"(?:front|back|main|entrance)(?: and (?:the )?(?:front|back))? doors? (?:are|is) (?:\w+ )?"
                        r"(?:fine|ok|okay|secure|locking)",
-    # A smell of drains or sewage, nothing coming up; a smoke alarm set off by cooking; someone smoking.
-    "smell_only": r"(?:smell\w*|stinks?|stink\w*|whiff|odou?r)\b.{0,25}\b(?:sewage|sewer|drains?)\b",
+    # Sewage or drains that only smell, nothing coming up (the smell itself: SMELL_ONLY below); a smoke alarm set
+    # off by cooking; someone smoking.
     "sewage_rising": r"(?<!nothing's )(?<!nothings )(?<!nothing is )(?<!not )(?<!nothing )"
                      r"(?:coming|came|backing|backed|come|"
                      r"bubbling|welling) (?:back )?(?:up|out|into|through|over)|overflow|flood|everywhere|all over",
@@ -324,6 +324,9 @@ CUES: dict[str, str] = {
     "battery_denied": r"not (?:the )?battery|replaced the battery|new battery and it still|proper (?:loud )?alarm|"
                       r"headache|dizzy|sick|nause",
 }
+# A smell of sewage or drains, in the smell words the shared gas detector reads (one list of them).
+SMELL_ONLY = re.compile(r"\b(?:" + "|".join(sorted(gas.SMELL_WORDS)) + r"|stinks?|stink)\w*\b.{0,25}\b(?:sewage|sewer|"
+                        r"drains?)\b")
 _COMPILED_CUES = {name: re.compile(pattern) for name, pattern in CUES.items()}
 _COMPILED_CODES = {code: [re.compile(p) for p in patterns] for code, patterns in CODE_PATTERNS.items()}
 # A dash or a colon between words ends a clause too: "that's not why I'm messaging - the socket is sparking".
@@ -412,11 +415,12 @@ def cue_flags(text: str) -> Mapping[str, bool]:
     # Dripping, but through a ceiling, down the walls, into the flat below: the word is "drip", the leak is not
     # under control (FACTS.md `contained`: through the ceiling or the light is false).
     flags["drip_spreading"] = flags["drip"] and flags["spreading"]
+    flags["smell_only"] = SMELL_ONLY.search(low) is not None
     return MappingProxyType(flags)
 
 
 CODE_FEATURES = tuple(sorted(set(CODE_PATTERNS) | set(DETECTED)))
-FLAG_FEATURES = (*sorted(CUES), "age_at_risk", "floor_number_upper", "drip_spreading")
+FLAG_FEATURES = (*sorted(CUES), "age_at_risk", "floor_number_upper", "drip_spreading", "smell_only")
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"hit:{c}" for c in CODE_FEATURES) + tuple(f"denied:{c}" for c in CODE_FEATURES)
     + tuple(f"cue:{f}" for f in FLAG_FEATURES)

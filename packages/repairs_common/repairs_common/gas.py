@@ -51,6 +51,8 @@ NEGATION_WINDOW = 3  # words before a sign in which a negation word counts
 _NOT_A_NEGATION_BEFORE = frozenset({"stop", "sure", "certain", "idea", "doubt"})
 # Carbon monoxide has no smell, so not smelling anything says nothing about it.
 _SMELL_WORDS = frozenset({"smell", "smells", "smelt", "smelled", "smelling", "smel", "odour", "odor", "whiff"})
+# The words for a smell, for other readers of smells (the fact cues' drain that only smells) to share.
+SMELL_WORDS = _SMELL_WORDS
 
 # Within one sentence and not across "and"/"but"/"or", so "smelly bins and the gas meter" is no gas smell.
 _NEAR = r"(?:(?!\b(?:and|but|or)\b)[^.!?;\n]){0,%d}?"
