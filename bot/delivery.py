@@ -6,16 +6,19 @@ so no client can promise exactly once across every failure. This worker promises
 
 - No two workers send one message at the same time: a row is sent only while this worker holds its
   lease, and a send starts only if it can finish (the send timeout) before the lease runs out.
-- A message Telegram accepted is never sent again by this worker: its delivery key is remembered before
-  the `sent` acknowledgement goes out. If that acknowledgement fails it is retried; if the row comes
-  back in a later claim meanwhile, it is acknowledged, not sent.
+- A message Telegram accepted is not sent again: its delivery key goes into the sent record
+  (bot/sent_record.py) before the `sent` acknowledgement goes out. If that acknowledgement fails it is
+  retried before each claim; if the row comes back in a later claim meanwhile, it is acknowledged, not
+  sent. With BOT_REDIS_URL set the record is shared by every bot replica, so this holds across replicas
+  too (the repairs service down past a lease, then the other bot claiming the row: the drills' duplicate).
 - Nothing is lost: a row is marked sent only after the channel accepted it; anything else comes back
   (lease expiry, back-off) until it is sent or fails for good, where officers see it.
 
 The window left, where a resident can see a message twice: Telegram accepted a send but the answer
 never arrived (a timeout or a dropped connection: it is sent again, since twice beats never for
-"an operative is on the way"), or this process died between Telegram accepting a send and the
-acknowledgement landing (another worker sends it again after the lease). Both are rare and short.
+"an operative is on the way"), or this process died between Telegram accepting a send and writing the
+sent record (microseconds), or the record is in this process only (no Redis, or Redis down) and another
+worker claims the row before the acknowledgement lands. All are rare and short.
 
 Flood limits: at most `messages_per_second` sends in any one-second window, counted from when earlier
 sends *finished* (a send reaches Telegram before its answer comes back, so this can never overrun a
@@ -31,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +51,7 @@ from bot.delivery_settings import DeliverySettings
 from bot.outbox_client import OutboxClient, OutboxItem, OutboxRefused, OutboxUnavailable
 from bot.rasa_gateway import Button
 from bot.repairs_client import RepairsError, RepairsUnavailable
+from bot.sent_record import MemorySentRecord, SentRecord, sent_record_from_url
 from bot.settings import BotSettings
 from bot.telegram.rendering import PayloadStore, keyboard, split_text
 
@@ -294,23 +298,6 @@ class _Ack:
     message_id: str | None = None  # the channel's id of what was sent, when it gave one
 
 
-class _Recent:
-    """Delivery keys this process has seen accepted, newest kept."""
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-
-    def add(self, key: str) -> None:
-        self._keys[key] = None
-        self._keys.move_to_end(key)
-        while len(self._keys) > self._capacity:
-            self._keys.popitem(last=False)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-
 class DeliveryWorker:
     """Claim, send, acknowledge, until stopped. Survives the repairs service and the channel being down."""
 
@@ -319,7 +306,7 @@ class DeliveryWorker:
     MAX_RETRY_AFTER_IN_LEASE = 3  # RetryAfter answers waited out within one lease before giving up on it
 
     def __init__(self, outbox: OutboxClient, senders: Mapping[str, ChannelSender], settings: DeliverySettings,
-                 *, clock: Clock = time.monotonic) -> None:
+                 *, clock: Clock = time.monotonic, sent_record: SentRecord | None = None) -> None:
         if not senders:
             raise ValueError("no channel to deliver on")
         self.outbox = outbox
@@ -329,7 +316,7 @@ class DeliveryWorker:
         self.flood = FloodControl(settings.messages_per_second, per_chat_interval=settings.per_chat_interval_seconds,
                                   clock=clock)
         self._sending = asyncio.Semaphore(settings.concurrency)
-        self._delivered = _Recent()
+        self._delivered = sent_record or MemorySentRecord()
         self._unacked: list[_Ack] = []
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -423,8 +410,9 @@ class DeliveryWorker:
             await self._deliver_one(item, lease_ends)
 
     async def _deliver_one(self, item: OutboxItem, lease_ends: float) -> None:
-        if item.delivery_key in self._delivered:
-            # Sent by this process before, but the acknowledgement never landed: record it, do not resend.
+        if await self._delivered.has(item.delivery_key):
+            # Sent before (by this worker or, with a shared record, another), but the acknowledgement never
+            # landed: record it, do not resend.
             await self._ack(_Ack(item))
             return
         sender = self.senders.get(item.channel)
@@ -446,7 +434,7 @@ class DeliveryWorker:
                                                "retryable": outcome.retryable})
             await self._ack(_Ack(item, outcome.code, retryable=outcome.retryable))
             return
-        self._delivered.add(item.delivery_key)  # before the acknowledgement: see the module docstring
+        await self._delivered.add(item.delivery_key)  # before the acknowledgement: see the module docstring
         self.sent_count += 1
         log.info("delivered", extra={"notification_id": item.id, "kind": item.kind, "channel": item.channel})
         await self._ack(_Ack(item, message_id=outcome.message_id if isinstance(outcome, _Sent) else None))
@@ -519,9 +507,10 @@ class DeliveryWorker:
         return len(self._unacked)
 
     async def aclose(self, timeout: float = 10.0) -> None:
-        """Stop, then close the client to the repairs service."""
+        """Stop, then close the client to the repairs service and the sent record."""
         await self.stop(timeout)
         await self.outbox.aclose()
+        await self._delivered.aclose()
 
 
 def build_worker(settings: BotSettings, delivery: DeliverySettings, *, telegram_bot: Bot,
@@ -536,4 +525,6 @@ def build_worker(settings: BotSettings, delivery: DeliverySettings, *, telegram_
         await worker.aclose() # before the edge stops
     """
     outbox = OutboxClient(settings.repairs_url, settings.repairs_token(), timeout=delivery.call_timeout_seconds)
-    return DeliveryWorker(outbox, {"telegram": TelegramSender(telegram_bot, payloads=payloads)}, delivery)
+    redis_url = delivery.redis_url.get_secret_value() if delivery.redis_url is not None else ""
+    return DeliveryWorker(outbox, {"telegram": TelegramSender(telegram_bot, payloads=payloads)}, delivery,
+                          sent_record=sent_record_from_url(redis_url or None))

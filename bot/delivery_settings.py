@@ -6,7 +6,7 @@ the repairs service's address and token come from there.
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,10 @@ class DeliverySettings(BaseSettings):
     # Telegram's flood limits: about 30 messages a second overall, and one a second in any one chat.
     messages_per_second: int = Field(default=30, ge=1, le=1000, alias="BOT_DELIVERY_MESSAGES_PER_SECOND")
     per_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60, alias="BOT_DELIVERY_PER_CHAT_INTERVAL")
+    # Where the bot replicas share their record of messages a channel accepted (bot/sent_record.py), the
+    # Redis the web chat's limits use: then no replica sends again a message another sent but could not
+    # acknowledge. Unset: each process remembers its own sends only.
+    redis_url: SecretStr | None = Field(default=None, alias="BOT_REDIS_URL")
     # Sends in flight at once (across chats).
     concurrency: int = Field(default=30, ge=1, le=500, alias="BOT_DELIVERY_CONCURRENCY")
 

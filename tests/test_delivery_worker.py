@@ -28,6 +28,7 @@ from bot.delivery import (
 from bot.delivery_settings import DeliverySettings
 from bot.outbox_client import OutboxClient, OutboxUnavailable
 from bot.rasa_gateway import Button
+from bot.sent_record import RedisSentRecord
 from bot.settings import BotSettings
 from evaluation.rasa_process import free_port
 from repairs.app import create_app
@@ -211,6 +212,53 @@ def test_the_window_left_a_worker_that_dies_before_its_acknowledgement(live_serv
 
     asyncio.run(scenario())
     assert len(first.sent) == len(second.sent) == 1
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_a_shared_sent_record_keeps_another_replica_from_sending_again(live_server, factory, ctx):
+    """The drills' duplicate: one bot sent a message, the repairs service was down past the row's lease so the
+    acknowledgement never landed, and the other bot claimed the row and sent it again. With the replicas'
+    record of sent messages in Redis, the second worker acknowledges it instead."""
+    res = factory.resident()
+    officer = factory.officer()
+    ref = report(live_server.url, res)
+    set_status(live_server.url, officer, ref, "triaged")
+    prefix = f"test-sent-record:{uuid.uuid4().hex}:"
+    first, second = RecordingSender(), RecordingSender()
+
+    def worker(sender: RecordingSender, outbox: OutboxClient) -> DeliveryWorker:
+        return DeliveryWorker(outbox, {"telegram": sender}, delivery_settings(),
+                              sent_record=RedisSentRecord(REDIS_URL, prefix=prefix, ttl_seconds=60))
+
+    cut_off = worker(first, LosingAcks(live_server.url, SERVICE_TOKEN, lose=10_000))
+    other = worker(second, OutboxClient(live_server.url, SERVICE_TOKEN, timeout=5))
+
+    async def scenario() -> None:
+        await run_worker(cut_off, lambda: bool(first.sent), timeout=10)  # its acknowledgement never lands
+        assert cut_off.unacknowledged == 1
+        await run_worker(other, lambda: all_settled(ctx))  # claims the row once the lease has run out
+        await cut_off.aclose()
+        await other.aclose()
+
+    asyncio.run(scenario())
+    assert (len(first.sent), len(second.sent)) == (1, 0), "the resident saw the message twice"
+    [note] = outbox_rows(ctx)
+    assert note.status == OutboxStatus.SENT
+    assert note.attempts == 2
+
+
+def test_the_sent_record_falls_back_to_memory_when_redis_is_down():
+    async def scenario() -> tuple[bool, bool]:
+        record = RedisSentRecord(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+        try:
+            await record.add("ticket:1:status:triaged")  # logged, kept in this process
+            return await record.has("ticket:1:status:triaged"), await record.has("ticket:2:status:triaged")
+        finally:
+            await record.aclose()
+
+    assert asyncio.run(scenario()) == (True, False)
 
 
 def test_a_passing_failure_is_retried_after_the_back_off(live_server, factory, ctx):

@@ -232,6 +232,30 @@ def test_retries_back_off_then_fail_and_officers_see_it(client, factory, ctx):
     assert r.json()["code"] == "already_sent"
 
 
+def test_leases_that_run_out_unreported_cost_no_retry(client, factory, ctx):
+    """A claim whose lease runs out with no report (a worker killed, the service down past the lease) is no
+    failed send: only reported failures count against the budget, so a passing failure after several such
+    claims is still retried."""
+    with_delays(ctx, 0.3)  # one retry: a budget of two reported failures
+    res = factory.resident()
+    [note_id] = queue_messages(ctx, res.id, 1)
+    for _ in range(3):  # three workers die holding it
+        assert [i["id"] for i in claim(client, lease=1)] == [note_id]
+        time.sleep(1.1)
+    [item] = claim(client)
+    assert item["attempts"] == 4
+    failed(client, note_id, "telegram_network", attempt=item["attempts"])
+    note = row(ctx, note_id)
+    assert note.status == OutboxStatus.PENDING, "the expired leases used up the retries"
+    assert (note.attempts, note.failures) == (4, 1)
+    time.sleep(0.4)
+    [item] = claim(client)
+    failed(client, note_id, "telegram_network", attempt=item["attempts"])
+    note = row(ctx, note_id)
+    assert note.status == OutboxStatus.FAILED  # the second reported failure spends the budget
+    assert note.failures == 2
+
+
 def test_a_permanent_failure_fails_at_once(client, factory, ctx):
     res = factory.resident()
     [note_id] = queue_messages(ctx, res.id, 1)

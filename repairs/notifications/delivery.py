@@ -217,8 +217,11 @@ def mark_failed(
     now: datetime | None = None,
 ) -> bool:
     """Back off and retry a passing failure; give up on a permanent one or when the budget is spent
-    (one attempt plus one per delay). A report from an older claim than the current one is ignored:
-    that claim's lease ran out and another worker holds the row now."""
+    (one failure plus one per delay). A report from an older claim than the current one is ignored:
+    that claim's lease ran out and another worker holds the row now. Only reported failures count against
+    the budget, not claims: a lease that ran out unreported (a worker killed, the service down past the
+    lease, a send that could not fit in the lease) would otherwise use up a message's retries with no
+    failed send at all."""
     note = _locked(session, note_id)
     if note is None:
         return False
@@ -227,14 +230,15 @@ def mark_failed(
         return True
     now = now or utcnow()
     note.last_error = error
-    retry_index = note.attempts - 1  # the first failure waits delays[0]
+    note.failures += 1
+    retry_index = note.failures - 1  # the first failure waits delays[0]
     if retryable and 0 <= retry_index < len(delays):
         note.next_attempt_at = now + timedelta(seconds=delays[retry_index])
     else:
         note.status = OutboxStatus.FAILED
         log.warning(
             "delivery failed for good",
-            extra={"notification_id": note_id, "error": error, "attempts": note.attempts},
+            extra={"notification_id": note_id, "error": error, "attempts": note.attempts, "failures": note.failures},
         )
     return True
 
@@ -252,6 +256,7 @@ def retry(session: Session, note_id: int, *, now: datetime | None = None) -> tup
         return note, False
     note.status = OutboxStatus.PENDING
     note.attempts = 0
+    note.failures = 0
     note.next_attempt_at = now or utcnow()
     return note, True
 

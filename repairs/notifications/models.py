@@ -43,7 +43,12 @@ class Notification(Base):
         Enum(OutboxStatus, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x]),
         default=OutboxStatus.PENDING,
     )
+    # Claims so far: also the token a worker's failure report must match (a report from a claim whose lease
+    # ran out is stale).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Failures workers reported: what the retry budget counts. A lease that runs out with no report (a worker
+    # killed, the service down past the lease) is not a failed send and costs no retry.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     # The channel the last claim chose (the ticket's own channel, else the newest linked identity),
