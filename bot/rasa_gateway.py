@@ -11,6 +11,7 @@ before the answer was lost, so a retry could do it twice; the resident is told t
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,12 @@ from bot.settings import BotSettings
 SEND_ATTEMPTS = 2
 RETRY_STATUSES = frozenset({401, 502, 503, 504})
 RETRY_PAUSE_SECONDS = 0.5
+# A 503 says no Rasa ran the turn at all: the balancer had no replica in its rotation (in the drills' 10x burst
+# both Rasa servers, busy, missed their health checks), or the signed channel could not check the nonce and
+# refused the turn before running it. So it is safe to try again, and a burst is waited out rather than
+# shown to the resident as an error: tried again with growing pauses (0.5, 1, 2, 4 s) while the next pause
+# still fits in this budget.
+UNAVAILABLE_BUDGET_SECONDS = 10.0
 
 
 class AssistantUnavailable(Exception):
@@ -90,7 +97,11 @@ class RasaGateway:
     async def send(self, sender: str, text: str, metadata: dict[str, Any], *, typed: bool) -> list[Reply]:
         """Pass one resident message to the assistant; its replies in order. `typed`: the resident typed
         `text` (it may not choose an intent); False for the payload of a button or command the bot offered."""
-        for attempt in range(1, SEND_ATTEMPTS + 1):
+        started = time.monotonic()
+        pause = RETRY_PAUSE_SECONDS
+        attempt = 0
+        while True:
+            attempt += 1
             # Signed afresh for each attempt: a Rasa replica that dies mid-turn leaves its nonce used, so the
             # load balancer's own retry of the same request is refused by the next replica as a replay (401).
             body, headers = turn_signing.signed_request(self._channel_secret, sender, text, metadata, typed=typed)
@@ -105,7 +116,11 @@ class RasaGateway:
                     await asyncio.sleep(RETRY_PAUSE_SECONDS)
                     continue
                 raise AssistantUnavailable(type(exc).__name__) from None
-            if response.status_code in RETRY_STATUSES and attempt < SEND_ATTEMPTS:
+            if response.status_code == 503 and time.monotonic() - started + pause <= UNAVAILABLE_BUDGET_SECONDS:
+                await asyncio.sleep(pause)
+                pause *= 2
+                continue
+            if response.status_code in RETRY_STATUSES - {503} and attempt < SEND_ATTEMPTS:
                 await asyncio.sleep(RETRY_PAUSE_SECONDS)
                 continue
             break
