@@ -9,7 +9,10 @@ back-off (bench/supervised.py).
 
 What is shared with other work on this machine is kept apart: the cluster's own PostgreSQL databases
 (dropped and made afresh at each start), and its own Redis server on a port of its own (so a drill may
-restart it without touching anybody else's). RabbitMQ is not used by the product.
+restart it without touching anybody else's). With `--own-services` (as `make drills` runs it) the cluster
+also has a PostgreSQL server of its own (initdb in a temporary directory, on a free port) and a RabbitMQ
+node of its own (Rasa's event broker, read by the repairs services' listening consumers), so a drill may
+restart or stop them; the machine's shared servers are never touched.
 
     python -m bench.cluster            # prints the URLs; Ctrl-C or SIGTERM stops everything
 """
@@ -25,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -54,6 +58,14 @@ class ClusterConfig:
     # The bots' delivery workers: how often an idle worker looks for work, and how long a claimed row is
     # leased before another worker may take it (a worker killed mid-send is covered by the lease).
     delivery_lease_s: int = 20
+    # PostgreSQL and RabbitMQ of the cluster's own (True), or the machine's PostgreSQL at pg_admin_url and no
+    # event broker (False: `make cluster`'s default, which starts quicker).
+    own_services: bool = False
+    # How long a Rasa server's conversation lock lives in Redis (Rasa's TICKET_LOCK_LIFETIME, 60 s by default):
+    # the longest a conversation waits on the locks of a replica killed mid-turn. 35 s, as docker-compose.yml:
+    # longer than the bot waits for an answer (RASA_TIMEOUT_SECONDS, 30 s), so a turn still being waited for
+    # keeps its lock, and a dead replica's conversations wait about half as long as with the default.
+    ticket_lock_lifetime_s: int = 35
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per kind, for drills
 
 
@@ -114,6 +126,67 @@ def fresh_database(admin_url: str, name: str) -> str:
     return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def _postgres_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        raise RuntimeError("PostgreSQL's server is not installed (Debian: apt-get install postgresql)")
+    return str(found[-1])
+
+
+def postgres_part(datadir: Path, port: int, log_file: Path) -> Part:
+    """A PostgreSQL server of the cluster's own, made with initdb in `datadir` (PostgreSQL will not run as root:
+    it runs as the `postgres` user). Trust on loopback only, as the machine's test server. fsync off: the
+    drills restart the server cleanly (a fast shutdown writes everything first), they never crash the machine."""
+    datadir.mkdir(parents=True, exist_ok=True)
+    shutil.chown(datadir, "postgres", "postgres")
+    subprocess.run([_postgres_bin("initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                    "--no-sync"], user="postgres", check=True, capture_output=True, timeout=120)
+    isready = _postgres_bin("pg_isready")
+
+    def ready() -> bool:
+        return subprocess.run([isready, "-h", "127.0.0.1", "-p", str(port), "-t", "2"], capture_output=True,
+                              check=False, timeout=10).returncode == 0
+
+    return Part("postgres", "postgres",
+                [_postgres_bin("postgres"), "-D", str(datadir), "-p", str(port), "-k", str(datadir),
+                 "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "fsync=off"],
+                {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}, log_file, None,
+                probe=ready, user="postgres")
+
+
+def _amqp_answers(port: int) -> bool:
+    """The broker answers the AMQP protocol header with its Connection.Start (a method frame, type 1)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"AMQP\x00\x00\x09\x01")
+            return sock.recv(1) == b"\x01"
+    except OSError:
+        return False
+
+
+def rabbitmq_part(base: Path, port: int, dist_port: int, log_file: Path) -> Part:
+    """A RabbitMQ node of the cluster's own: its own node name, ports, data and configuration (never the
+    machine's /etc/rabbitmq, whose node and port are the shared broker's). Only the guest user, on loopback."""
+    binary = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+    if not binary.exists():
+        raise RuntimeError("RabbitMQ is not installed (Debian: apt-get install rabbitmq-server)")
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{port}\n"
+                                        "management_agent.disable_metrics_collector = true\n", encoding="utf-8")
+    (base / "enabled_plugins").write_text("[].\n", encoding="utf-8")
+    (base / "rabbitmq-env.conf").write_text("", encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(base),
+           "RABBITMQ_NODENAME": f"cluster{port}@localhost", "RABBITMQ_NODE_PORT": str(port),
+           "RABBITMQ_DIST_PORT": str(dist_port), "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+           "RABBITMQ_MNESIA_BASE": str(base / "mnesia"), "RABBITMQ_LOG_BASE": str(base / "log"),
+           "RABBITMQ_LOGS": "-", "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+           "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+           "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"), "RABBITMQ_PID_FILE": str(base / "pid"),
+           "ERL_EPMD_ADDRESS": "127.0.0.1"}
+    return Part("rabbitmq", "rabbitmq", [str(binary)], env, log_file, None, probe=lambda: _amqp_answers(port),
+                ready_timeout=180)
+
+
 def redis_part(workdir: Path, port: int) -> Part:
     """A Redis server of the cluster's own (no snapshots: the lock store and the nonces are safe to lose)."""
     binary = shutil.which("redis-server")
@@ -146,6 +219,9 @@ def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str
     lines = [
         "global",
         "    maxconn 4096",
+        # Requests that end badly (a 5xx, a retry, no server) in the balancer's log, to tell its answers apart
+        # from the replicas' own.
+        "    log stdout format raw local0",
         f"    lua-load {workdir / 'faults.lua'}",
         f"    stats socket {workdir / 'haproxy.sock'} mode 600 level admin",
         "defaults",
@@ -154,6 +230,14 @@ def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str
         "    timeout client 120s",
         "    timeout server 120s",
         "    timeout http-request 10s",
+        # A health check may take this long: a replica busy with a burst (Rasa's NLU runs on its event loop)
+        # answers slowly but is not dead. Without it the check's whole time is `inter` (1 s), every busy Rasa
+        # was taken out of the rotation at once, and the balancer answered 503 (the drills' 10x burst); a dead
+        # replica still drops out at once, its port refusing the connection.
+        "    timeout check 5s",
+        "    log global",
+        "    option httplog",
+        "    option dontlog-normal",
         "    option redispatch 1",
         "    retries 3",
         "    retry-on conn-failure empty-response",
@@ -187,8 +271,10 @@ def _prepare_repairs_database(env: dict[str, str]) -> None:
             raise RuntimeError(f"`python -m repairs {' '.join(command)}` failed:\n{result.stderr[-2000:]}")
 
 
-def _endpoints(actions_url: str, pg: sa.URL, tracker_db: str, redis_port: int, lock_prefix: str) -> str:
-    """Rasa's endpoints, as endpoints.production.yml with this machine's addresses."""
+def _endpoints(actions_url: str, pg: sa.URL, tracker_db: str, redis_port: int, lock_prefix: str,
+               rabbitmq_port: int | None = None, queue: str = "") -> str:
+    """Rasa's endpoints, as endpoints.production.yml with this machine's addresses (the event broker only
+    when the cluster has a RabbitMQ of its own)."""
     tracker = (f'tracker_store:\n  type: rasa_tracker.erasable.ErasableSQLTrackerStore\n  dialect: "postgresql"\n'
                f'  url: "{pg.host or "127.0.0.1"}"\n  port: {pg.port or 5432}\n  db: "{tracker_db}"\n'
                f'  username: "{pg.username or "postgres"}"\n')
@@ -198,7 +284,9 @@ def _endpoints(actions_url: str, pg: sa.URL, tracker_db: str, redis_port: int, l
             "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
             + tracker
             + f'lock_store:\n  type: redis\n  url: "127.0.0.1"\n  port: {redis_port}\n  db: 1\n'
-              f'  key_prefix: "{lock_prefix}"\n')
+              f'  key_prefix: "{lock_prefix}"\n'
+            + (f'event_broker:\n  type: pika\n  url: "127.0.0.1"\n  port: {rabbitmq_port}\n  username: guest\n'
+               f'  password: guest\n  queues:\n    - {queue}\n' if rabbitmq_port else ""))
 
 
 @contextmanager
@@ -210,9 +298,24 @@ def running_cluster(cfg: ClusterConfig, supervisor: Supervisor | None = None) ->
         cleanup.callback(supervisor.stop)
         say("Training (or finding) the assistant's model...")
         model = train(cfg.models_dir).path
+        pg_admin_url = cfg.pg_admin_url
+        rabbitmq_port: int | None = None
+        if cfg.own_services:
+            scratch = Path(tempfile.mkdtemp(prefix="cluster-services-"))
+            # After every part has stopped (callbacks run last-registered first): stop, then remove.
+            cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
+            cleanup.callback(supervisor.stop)
+            scratch.chmod(0o755)
+            pg_port, rabbitmq_port = listen_port(), listen_port()
+            say("Starting the cluster's own PostgreSQL and RabbitMQ...")
+            supervisor.start(postgres_part(scratch / "postgres", pg_port, workdir / "log" / "postgres.log"),
+                             rabbitmq_part(scratch / "rabbitmq", rabbitmq_port, listen_port(),
+                                           workdir / "log" / "rabbitmq.log"))
+            pg_admin_url = f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/postgres"
         say("Making the cluster's databases...")
-        database_url = fresh_database(cfg.pg_admin_url, cfg.repairs_db)
-        fresh_database(cfg.pg_admin_url, cfg.tracker_db)
+        database_url = fresh_database(pg_admin_url, cfg.repairs_db)
+        fresh_database(pg_admin_url, cfg.tracker_db)
+        queue = f"cluster_listening_{secrets.token_hex(4)}"
         repairs_token = "cluster-" + secrets.token_hex(16)
         rasa_token = secrets.token_hex(16)  # hex: a leading "-" would read as an option
         channel_secret = secrets.token_hex(32)
@@ -223,7 +326,9 @@ def running_cluster(cfg: ClusterConfig, supervisor: Supervisor | None = None) ->
             "REPAIRS_DATABASE_URL": database_url, "REPAIRS_API_TOKEN": repairs_token,
             "REPAIRS_SECRET_KEY": secrets.token_hex(32), "REPAIRS_PHOTO_DIR": str(workdir / "photos"),
             "REPAIRS_MIGRATE_ON_START": "false", "RASA_TOKEN": rasa_token,
-        } | cfg.extra_env.get("repairs", {}))
+        } | ({"REPAIRS_LISTENING_BROKER": "pika", "REPAIRS_LISTENING_QUEUE": queue,
+              "REPAIRS_LISTENING_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{rabbitmq_port}/%2F"}
+             if rabbitmq_port else {}) | cfg.extra_env.get("repairs", {}))
         _prepare_repairs_database(repairs_env)
 
         telegram = TelegramStandIn(flood_limit=30, strict_chats=False)
@@ -239,8 +344,8 @@ def running_cluster(cfg: ClusterConfig, supervisor: Supervisor | None = None) ->
         supervisor.watch()
 
         endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(_endpoints(urls["actions"], sa.make_url(cfg.pg_admin_url), cfg.tracker_db, redis_port,
-                                        "cluster" + secrets.token_hex(4)), encoding="utf-8")
+        endpoints.write_text(_endpoints(urls["actions"], sa.make_url(pg_admin_url), cfg.tracker_db, redis_port,
+                                        "cluster" + secrets.token_hex(4), rabbitmq_port, queue), encoding="utf-8")
         backends: dict[str, list[tuple[str, int]]] = {kind: [] for kind in KINDS}
         parts: list[Part] = []
         for n in range(1, cfg.replicas + 1):
@@ -263,7 +368,8 @@ def running_cluster(cfg: ClusterConfig, supervisor: Supervisor | None = None) ->
                               [str(RASA_BIN), "run", "--model", str(model), "--enable-api",
                                f"--auth-token={rasa_token}", "--interface", "127.0.0.1", "--port", str(port),
                                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
-                              rasa_env() | {"ACTION_SERVER_TOKEN": action_token}
+                              rasa_env() | {"ACTION_SERVER_TOKEN": action_token,
+                                            "TICKET_LOCK_LIFETIME": str(cfg.ticket_lock_lifetime_s)}
                               | channel_env(channel_secret, f"redis://127.0.0.1:{redis_port}/2")
                               | cfg.extra_env.get("rasa", {}),
                               workdir / "log" / f"rasa-{n}.log", f"http://127.0.0.1:{port}/", cwd=ROOT,
@@ -318,9 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2, help="replicas of each kind (default 2)")
     parser.add_argument("--pg", default=os.environ.get("CLUSTER_PG_ADMIN_URL", ClusterConfig.pg_admin_url),
                         help="PostgreSQL to make the cluster's databases in")
+    parser.add_argument("--own-services", action="store_true",
+                        help="a PostgreSQL server and a RabbitMQ node of the cluster's own (as `make drills`)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
-    cfg = ClusterConfig(replicas=args.replicas, pg_admin_url=args.pg)
+    cfg = ClusterConfig(replicas=args.replicas, pg_admin_url=args.pg, own_services=args.own_services)
     try:
         with running_cluster(cfg) as cluster:
             print("\nThe cluster is up (Ctrl-C stops everything; logs in " f"{cfg.workdir / 'log'}):")

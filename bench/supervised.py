@@ -33,8 +33,11 @@ class Part:
     command: list[str]
     env: dict[str, str]
     log_file: Path
-    health_url: str | None  # answers 200 when the part is ready; None: running is ready
+    health_url: str | None  # answers 200 when the part is ready; None: running is ready (or `probe` says)
     cwd: Path | None = None
+    # Readiness for a part with no HTTP health page (PostgreSQL, RabbitMQ): True once it takes work.
+    probe: Callable[[], bool] | None = None
+    user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
     ready_timeout: float = 120.0
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
@@ -46,6 +49,8 @@ class Part:
     def healthy(self) -> bool:
         if self.process is None or self.process.poll() is not None:
             return False
+        if self.probe is not None:
+            return self.probe()
         if self.health_url is None:
             return True
         try:
@@ -69,7 +74,7 @@ class Supervisor:
         with open(part.log_file, "ab") as out:
             part.process = subprocess.Popen(
                 part.command, env=part.env, cwd=part.cwd, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                stderr=subprocess.STDOUT, start_new_session=True, user=part.user)
         part.started_at = time.monotonic()
         part.restart_due = None
 
@@ -157,6 +162,10 @@ class Supervisor:
 
     # -- stopping ---------------------------------------------------------------------------------------
     def stop(self) -> None:
+        """Stop every part; a second call does nothing (the cluster stops its parts before removing their
+        data, and again on the way out)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -31,6 +31,11 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
         # SQLTrackerStore builds its engine inside __init__ with no way to pass this; the engine reads the
         # attribute whenever it formats an error, so setting it once here covers every statement after.
         self.engine.hide_parameters = True
+        # Each pooled connection is checked (a cheap round trip) before a turn uses it, as the repairs service's
+        # engine does (pool_pre_ping): after PostgreSQL restarts, every connection in the pool is dead, and
+        # without the check each one failed the turn that drew it (the drills' PostgreSQL restart). The pool
+        # reads this attribute at every checkout; SQLTrackerStore offers no way to pass pool_pre_ping.
+        self.engine.pool._pre_ping = True
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if len(tracker.events) == 0:
