@@ -43,6 +43,7 @@ from bench import dataset, loadgen
 from bench.cluster import Cluster, ClusterConfig, running_cluster, say
 from bench.conversations import _REFERENCE, MAKES_TICKET, SCRIPT, choose, fill
 from evaluation.rasa_process import ROOT
+from repairs.listening.events import read_event
 from tests.telegram_standin import SentMessage, TelegramStandIn
 
 RESULTS = ROOT / "bench" / "results"
@@ -558,24 +559,29 @@ def books(cluster: Cluster, load: Load, name: str, started_wall: float) -> Outco
 
 
 def listening_books(cluster: Cluster, since: float, wait_s: float = 60) -> tuple[int, int]:
-    """(typed messages Rasa stored since `since`, those listening stored), once listening has caught up or
-    `wait_s` has passed. Typed: a user event whose text is not a button's /payload, as listening reads them."""
+    """(residents' typed messages Rasa stored since `since`, those listening stored), once listening has caught
+    up or `wait_s` has passed. Matched by listening's own event key (repairs/listening/events.py reads each
+    tracker event as it reads a broker event), so a message the tracker holds twice counts once."""
     tracker = sa.make_url(cluster.database_url).set(database=cluster.config.tracker_db)
     engines = sa.create_engine(tracker), sa.create_engine(cluster.database_url)
     try:
+        with engines[0].connect() as conn:
+            rows = conn.execute(sa.text("SELECT sender_id, data FROM events WHERE type_name = 'user' AND "
+                                        "timestamp >= :since"), {"since": since - 1}).all()
+        heard: set[str] = set()
+        for sender, data in rows:
+            event = json.loads(data)
+            event.setdefault("sender_id", sender)
+            message = read_event(event)
+            if message is not None:
+                heard.add(message.event_key)
         deadline = time.monotonic() + wait_s
         while True:
-            with engines[0].connect() as conn:
-                heard = int(conn.execute(sa.text(
-                    "SELECT count(*) FROM events WHERE type_name = 'user' AND timestamp >= :since AND "
-                    "coalesce(btrim(data::json->>'text'), '') NOT IN ('') AND "
-                    "ltrim(data::json->>'text') NOT LIKE '/%'"), {"since": since - 1}).scalar_one())
             with engines[1].connect() as conn:
-                listened = int(conn.execute(sa.text(
-                    "SELECT count(*) FROM listening_utterances WHERE said_at >= to_timestamp(:since)"),
-                    {"since": since - 1}).scalar_one())
-            if listened >= heard or time.monotonic() > deadline:
-                return heard, listened
+                stored = set(conn.execute(sa.text("SELECT event_key FROM listening_utterances WHERE "
+                                                  "event_key = ANY(:keys)"), {"keys": list(heard)}).scalars())
+            if stored >= heard or time.monotonic() > deadline:
+                return len(heard), len(stored)
             time.sleep(2)
     finally:
         for engine in engines:
