@@ -62,10 +62,11 @@ class ClusterConfig:
     # event broker (False: `make cluster`'s default, which starts quicker).
     own_services: bool = False
     # How long a Rasa server's conversation lock lives in Redis (Rasa's TICKET_LOCK_LIFETIME, 60 s by default):
-    # the longest a conversation waits on the locks of a replica killed mid-turn. 35 s, as docker-compose.yml:
-    # longer than the bot waits for an answer (RASA_TIMEOUT_SECONDS, 30 s), so a turn still being waited for
-    # keeps its lock, and a dead replica's conversations wait about half as long as with the default.
-    ticket_lock_lifetime_s: int = 35
+    # the longest a conversation waits on the lock of a replica killed mid-turn. 20 s, as docker-compose.yml:
+    # shorter than the bot's wait for an answer (RASA_TIMEOUT_SECONDS, 30 s) by more than a turn takes, so the
+    # turn that waits on a dead replica's lock is still answered (with 35 s the drills lost a web chat turn to
+    # the bot's timeout). See docker-compose.yml for what a shorter lock risks and why that is rare.
+    ticket_lock_lifetime_s: int = 20
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per kind, for drills
 
 
