@@ -67,8 +67,17 @@ class RedisSentRecord:
     def __init__(self, url: str, *, prefix: str = "bot:outbox-sent:", ttl_seconds: int = 8 * 24 * 3600,
                  timeout: float = REDIS_TIMEOUT_SECONDS, memory: MemorySentRecord | None = None) -> None:
         from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
 
-        self._redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        # A connection left in the pool across a Redis restart is dead, and each one failed the next call that
+        # drew it (the drills: a row sent twice six minutes after Redis restarted, the record "unavailable").
+        # Tried again at once on a fresh connection; both commands say the same however often they are sent.
+        self._redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                     retry=Retry(NoBackoff(), 2),
+                                     retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._memory = memory or MemorySentRecord()

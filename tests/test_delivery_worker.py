@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import select
 
 from bot.delivery import (
@@ -247,6 +248,31 @@ def test_a_shared_sent_record_keeps_another_replica_from_sending_again(live_serv
     [note] = outbox_rows(ctx)
     assert note.status == OutboxStatus.SENT
     assert note.attempts == 2
+
+
+def test_the_sent_record_survives_connections_that_redis_dropped():
+    """After a Redis restart every pooled connection is dead: the record reconnects rather than report Redis
+    unavailable (and let a message be sent twice). Simulated by killing this client's own connections only."""
+    prefix = f"test-sent-record:{uuid.uuid4().hex}:"
+
+    async def scenario() -> bool:
+        writer = RedisSentRecord(REDIS_URL, prefix=prefix, ttl_seconds=60)
+        reader = RedisSentRecord(REDIS_URL, prefix=prefix, ttl_seconds=60)
+        try:
+            await writer.add("ticket:1:status:triaged")
+            await asyncio.gather(*(reader.has("warm-up") for _ in range(4)))  # several pooled connections
+            pool = reader._redis.connection_pool
+            mine = {"{}:{}".format(*c._writer.get_extra_info("sockname")[:2])  # type: ignore[attr-defined]
+                    for c in pool._available_connections}  # type: ignore[attr-defined]
+            with redis.Redis.from_url(REDIS_URL, socket_timeout=2) as admin:
+                killed = [admin.client_kill_filter(_id=c["id"]) for c in admin.client_list() if c["addr"] in mine]
+            assert killed
+            return await reader.has("ticket:1:status:triaged")
+        finally:
+            await writer.aclose()
+            await reader.aclose()
+
+    assert asyncio.run(scenario()), "a dropped connection made the record forget a sent message"
 
 
 def test_the_sent_record_falls_back_to_memory_when_redis_is_down():
