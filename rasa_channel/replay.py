@@ -21,6 +21,9 @@ from typing import Any, Protocol
 
 import redis.asyncio as redis_asyncio
 import sqlalchemy as sa
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 REDIS_KEY_PREFIX = "signed-channel:nonce:"
@@ -71,8 +74,14 @@ class RedisReplayStore:
 
     async def claim(self, nonce: str, expires_at: float) -> bool:
         if self._client is None:
+            # A connection left in the pool across a Redis restart is dead: each one refused the next turn that
+            # drew it as our failure (503; the drills' 10x burst, after their Redis restart). Tried again once
+            # on a fresh connection, on a connection error only: the command never reached Redis then, while
+            # after a timeout it may have, and a second SET NX would call the turn a replay.
             self._client = redis_asyncio.from_url(self._url, socket_timeout=STORE_TIMEOUT,
-                                                  socket_connect_timeout=STORE_TIMEOUT)
+                                                  socket_connect_timeout=STORE_TIMEOUT,
+                                                  retry=Retry(NoBackoff(), 1),
+                                                  retry_on_error=[RedisConnectionError])
         seconds = max(1, math.ceil(expires_at - time.time()))
         try:
             created = await self._client.set(self._prefix + nonce, b"1", nx=True, ex=seconds)

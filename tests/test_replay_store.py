@@ -62,7 +62,22 @@ async def contended(url):
     await store.close()
     print(json.dumps({"won": won, "waited_past_the_lock": waited >= 0.5}))
 
-modes = {"down": unavailable, "contended": contended}
+async def dropped(url):
+    # Redis restarted: the connections the store's pool holds are dead. The next claims reconnect, not refuse.
+    import redis
+    store = replay_store_from_url(url)
+    await asyncio.gather(*(store.claim(secrets.token_hex(16), time.time() + 60) for _ in range(4)))
+    pool = store._client.connection_pool
+    mine = {"%s:%s" % c._writer.get_extra_info("sockname")[:2] for c in pool._available_connections}
+    with redis.Redis.from_url(url, socket_timeout=2) as admin:
+        killed = [admin.client_kill_filter(_id=c["id"]) for c in admin.client_list() if c["addr"] in mine]
+    claims = await asyncio.gather(*(store.claim(secrets.token_hex(16), time.time() + 60) for _ in range(4)),
+                                  return_exceptions=True)
+    await store.close()
+    print(json.dumps({"killed": len(killed), "claims": [c if isinstance(c, bool) else type(c).__name__
+                                                         for c in claims]}))
+
+modes = {"down": unavailable, "contended": contended, "dropped": dropped}
 asyncio.run(modes.get(sys.argv[1], main)(sys.argv[2]))
 """
 
@@ -111,6 +126,12 @@ def test_sqlite_claim_waits_out_a_lock_held_longer_than_its_busy_timeout(tmp_pat
     # CI once refused a claim with "database is locked" under full load: contention is ours to wait out.
     outcome = run_script("contended", f"sqlite:///{tmp_path / 'rasa-tracker.db'}")
     assert outcome == {"won": True, "waited_past_the_lock": True}
+
+
+def test_redis_connections_dropped_by_a_restart_are_replaced_not_refused() -> None:
+    outcome = run_script("dropped", REDIS_URL)
+    assert outcome["killed"]
+    assert outcome["claims"] == [True] * 4, "a dead pooled connection refused a resident's turn"
 
 
 @pytest.mark.parametrize("kind", ["redis", "postgresql"])
