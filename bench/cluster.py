@@ -211,12 +211,6 @@ end)
 """
 
 
-# An action answers within seconds (its calls to the repairs service have timeouts of their own), but Rasa waits
-# 5 minutes on one; a hung action server (the drills' SIGSTOP) held its turns past the bot's 30 s wait and the
-# resident saw an error. Cut off here, the action fails, Rasa answers without it, and the resident hears back.
-ACTIONS_TIMEOUT = "15s"
-
-
 def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str, int]]], stats_port: int,
                    workdir: Path) -> str:
     """One frontend and backend per kind. Health checked every second (down after 2 failures, up after 2
@@ -254,7 +248,6 @@ def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str
     for kind, port in frontends.items():
         lines += [f"frontend {kind}_in", f"    bind 127.0.0.1:{port}", f"    default_backend {kind}"]
         lines += [f"backend {kind}", "    balance leastconn", f"    option httpchk GET {HEALTH[kind]}",
-                  *([f"    timeout server {ACTIONS_TIMEOUT}"] if kind == "actions" else []),
                   f"    http-request set-var(txn.fault_delay_ms) str({kind}),map({workdir / 'faults.map'},0)",
                   "    http-request lua.fault_delay",
                   "    http-check expect status 200",
