@@ -58,6 +58,7 @@ FAKE_ENV = {
     "RASA_CHANNEL_SECRET": "test-channel-secret-0123456789abcdef0123",
     "ACTION_SERVER_TOKEN": "test-action-token-456789abcdef0123456789",
     "RABBITMQ_PASSWORD": "test-rabbitmq-password-0123",
+    "BOT_REDIS_PASSWORD": "test-bot-redis-password-0123",
 }
 REQUIRED_SECRETS = sorted(FAKE_ENV)
 # What a `.env` may add for the bot: Telegram and the public address. Compose starts without them.
@@ -347,12 +348,13 @@ def test_the_assistant_gets_its_secrets_and_addresses(resolved: dict[str, Any]) 
 SECRETS_ALLOWED = {
     "db": {"POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD"},  # the second only to make Rasa's role
     "redis": {"REDIS_PASSWORD"},
+    "bot-redis": {"BOT_REDIS_PASSWORD"},
     "rabbitmq": {"RABBITMQ_PASSWORD"},
     "action-server": {"REPAIRS_API_TOKEN", "ACTION_SERVER_TOKEN"},
     "rasa": {"RASA_TOKEN", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "RASA_CHANNEL_SECRET", "ACTION_SERVER_TOKEN",
              "RABBITMQ_PASSWORD"},
     "bot": {"RASA_TOKEN", "RASA_CHANNEL_SECRET", "REPAIRS_API_TOKEN", "WEBCHAT_SECRET", "TELEGRAM_BOT_TOKEN",
-            "TELEGRAM_WEBHOOK_SECRET"},
+            "TELEGRAM_WEBHOOK_SECRET", "BOT_REDIS_PASSWORD"},
     "lb": set(),  # the load balancer passes requests on and holds no secret
 }
 ALL_SECRETS = {name for name in {*FAKE_ENV, *OPTIONAL_ENV} if SECRET_NAME.search(name)}
@@ -408,6 +410,17 @@ def test_the_bot_is_not_given_the_database_or_redis_passwords(compose: dict[str,
     for withheld in ("POSTGRES_PASSWORD", "RASA_TRACKER_DB_PASSWORD", "REDIS_PASSWORD", "REPAIRS_SECRET_KEY"):
         assert FAKE_ENV[withheld] not in values
     assert "env_file" not in bot and not bot.get("volumes")
+
+
+def test_the_bot_replicas_share_their_limits_and_sent_record_in_their_own_redis(resolved: dict[str, Any]) -> None:
+    """Two bot replicas: without a shared Redis each counts the web chat's limits alone and remembers only its
+    own sends, so a message one bot sent but could not acknowledge could be sent again by the other."""
+    services = _services(resolved)
+    assert services["bot"]["deploy"]["replicas"] >= 2
+    url = _environment(services["bot"])["BOT_REDIS_URL"]
+    assert url == f"redis://:{FAKE_ENV['BOT_REDIS_PASSWORD']}@bot-redis:6379/0"
+    assert FAKE_ENV["REDIS_PASSWORD"] not in url, "not Rasa's Redis: the bot never holds its password"
+    assert "BOT_REDIS_PASSWORD" in " ".join(services["bot-redis"]["command"])
 
 
 @pytest.mark.parametrize("name", ["TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_BOT_TOKEN"])
@@ -574,6 +587,7 @@ def test_healthchecks_probe_the_right_thing(compose: dict[str, Any]) -> None:
     repairs_probe = " ".join(services["repairs"]["healthcheck"]["test"])
     assert "urllib" in repairs_probe and "http://127.0.0.1:8000/healthz" in repairs_probe
     assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
+    assert "redis-cli ping" in " ".join(services["bot-redis"]["healthcheck"]["test"])
     assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5055/health" in " ".join(services["action-server"]["healthcheck"]["test"])
     assert "http://127.0.0.1:5005/" in " ".join(services["rasa"]["healthcheck"]["test"])
@@ -590,7 +604,7 @@ START_ORDER = {
     "repairs": {"db"},
     "action-server": {"repairs", "lb"},
     "rasa": {"db", "redis", "rabbitmq", "action-server", "lb"},
-    "bot": {"rasa", "repairs", "lb"},
+    "bot": {"rasa", "repairs", "lb", "bot-redis"},
 }
 
 
