@@ -126,12 +126,7 @@ async def handle(dispatcher: CollectingDispatcher, tracker: Tracker, verdict: Di
                  asked: Optional[str] = None) -> List[EventType]:
     """Advice, the emergency logged, and the offer to carry on with `form` (paused at `asked`, or at the question
     it is asking now)."""
-    dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {verdict.get('advice') or ''}".strip())
-    try:
-        council = await get_client().council()
-    except (ServiceUnavailable, ApiError):
-        council = {}
-    dispatcher.utter_message(text=out_of_hours_text(council))
+    await _say_advice(dispatcher, verdict)
     return await _log_and_offer(dispatcher, tracker, str(verdict["category"]), form, asked)
 
 
@@ -154,13 +149,19 @@ async def advise(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     verdict = await emergency_verdict(tracker)
     if verdict is None:
         return False
+    await _say_advice(dispatcher, verdict)
+    return True
+
+
+async def _say_advice(dispatcher: CollectingDispatcher, verdict: Dict[str, Any]) -> None:
+    """The policy's advice for the emergency, then the council's out-of-hours line (none when the service
+    cannot say: the advice has already gone, and the line is a courtesy on top of it)."""
     dispatcher.utter_message(text=f"⚠️ This sounds like an emergency. {verdict.get('advice') or ''}".strip())
     try:
         council = await get_client().council()
     except (ServiceUnavailable, ApiError):
         council = {}
     dispatcher.utter_message(text=out_of_hours_text(council))
-    return True
 
 
 async def advise_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
