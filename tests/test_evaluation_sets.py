@@ -39,7 +39,7 @@ def test_every_committed_set_still_has_its_checksum() -> None:
     sums = _checksums()
     assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md",
             "dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml",
-            "paraphrases-2026-12b/messages.yml"} <= set(sums)
+            "dissatisfaction-2026-12c/messages.yml", "paraphrases-2026-12b/messages.yml"} <= set(sums)
     for name, digest in sums.items():
         assert hashlib.sha256((SETS / name).read_bytes()).hexdigest() == digest, (
             f"{name} changed: a set is committed once (evaluation/sets/README.md); retire it and write a new one")
@@ -100,7 +100,8 @@ def test_the_second_paraphrase_set_has_22_paraphrases_and_10_counterparts_per_cl
         assert {i["style"] for i in mine if i["emergency"]} == PARAPHRASE_STYLES, rule
 
 
-@pytest.mark.parametrize("name", ["dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml"])
+@pytest.mark.parametrize("name", ["dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml",
+                                  "dissatisfaction-2026-12c/messages.yml"])
 def test_the_dissatisfaction_set_is_labelled_and_large_enough(name: str) -> None:
     items = _load(name)
     assert len(items) >= 300
@@ -123,6 +124,33 @@ def test_the_active_dissatisfaction_set_covers_every_about_and_style_without_rep
         assert item["about"] is None or item["about"] in ABOUTS
     abouts = [i["about"] for i in items if i["dissatisfied"]]
     assert all(abouts.count(about) >= 10 for about in ABOUTS)
+    for flag in (True, False):
+        styles = [i["style"] for i in items if i["dissatisfied"] is flag]
+        assert all(styles.count(style) >= 8 for style in STYLES), flag
+
+
+def test_the_harder_dissatisfaction_set_has_its_exact_shape() -> None:
+    # 12c was written to exact counts (evaluation/sets/README.md): 400 messages, 180 dissatisfied, 20 per about, so
+    # per-about recall is measured on equal groups. Failures name an item's position, never a blind message.
+    items = _load("dissatisfaction-2026-12c/messages.yml")
+    assert len(items) == 400
+    seen: set[str] = set()
+    for number, item in enumerate(items):
+        assert set(item) == {"text", "dissatisfied", "about", "style"}, number
+        assert isinstance(item["dissatisfied"], bool), number
+        assert item["style"] in STYLES, number
+        if item["dissatisfied"]:
+            assert item["about"] in ABOUTS, number
+        else:
+            assert item["about"] is None, number
+        words = len(str(item["text"]).split())
+        assert 1 <= words <= 80, number
+        key = re.sub(r"[^a-z0-9 ]", "", str(item["text"]).lower()).strip()
+        assert key and key not in seen, f"item {number} is empty or repeats an earlier one"
+        seen.add(key)
+    assert sum(bool(i["dissatisfied"]) for i in items) == 180
+    abouts = [i["about"] for i in items if i["dissatisfied"]]
+    assert all(abouts.count(about) == 20 for about in ABOUTS)
     for flag in (True, False):
         styles = [i["style"] for i in items if i["dissatisfied"] is flag]
         assert all(styles.count(style) >= 8 for style in STYLES), flag
