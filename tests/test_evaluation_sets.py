@@ -24,6 +24,10 @@ STYLES = {"texting", "plain", "long_polite", "second_language", "angry", "carer"
 # The paraphrase sets use the seven styles of LABELS.md; "sarcastic" belongs to the dissatisfaction sets only.
 PARAPHRASE_STYLES = STYLES - {"sarcastic"}
 PARAPHRASE_FIELDS = {"text", "intent", "category", "emergency", "kind", "style", "rule"}
+INTENT_SET_FIELDS = {"text", "intent", "category", "emergency", "kind", "style"}
+# The intent boundary set's counts, as its brief and evaluation/sets/README.md give them.
+INTENT_SET_COUNTS = {"report_repair": 115, "cancel_repair": 60, "check_status": 60, "request_human": 60,
+                     "complaint": 40, "out_of_scope": 40, "greet": 15, "goodbye": 15, "thank": 15}
 
 
 def _checksums() -> dict[str, str]:
@@ -39,14 +43,15 @@ def test_every_committed_set_still_has_its_checksum() -> None:
     sums = _checksums()
     assert {"blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml", "LABELS.md",
             "dissatisfaction-2026-12/messages.yml", "dissatisfaction-2026-12b/messages.yml",
-            "dissatisfaction-2026-12c/messages.yml", "paraphrases-2026-12b/messages.yml"} <= set(sums)
+            "dissatisfaction-2026-12c/messages.yml", "paraphrases-2026-12b/messages.yml",
+            "intents-2026-12c/messages.yml"} <= set(sums)
     for name, digest in sums.items():
         assert hashlib.sha256((SETS / name).read_bytes()).hexdigest() == digest, (
             f"{name} changed: a set is committed once (evaluation/sets/README.md); retire it and write a new one")
 
 
 @pytest.mark.parametrize("name", ["blind-2026-12/messages.yml", "paraphrases-2026-12/messages.yml",
-                                  "paraphrases-2026-12b/messages.yml"])
+                                  "paraphrases-2026-12b/messages.yml", "intents-2026-12c/messages.yml"])
 def test_labels_follow_the_rules(name: str) -> None:
     seen: set[str] = set()
     for item in _load(name):
@@ -154,3 +159,25 @@ def test_the_harder_dissatisfaction_set_has_its_exact_shape() -> None:
     for flag in (True, False):
         styles = [i["style"] for i in items if i["dissatisfied"] is flag]
         assert all(styles.count(style) >= 8 for style in STYLES), flag
+
+
+def test_the_intent_boundary_set_has_its_counts_and_valid_fields() -> None:
+    # Per-intent recall on the borders is only worth reporting if every intent has its share; failures name an
+    # item's position, never its text (a blind set's messages are not printed).
+    items = _load("intents-2026-12c/messages.yml")
+    intents = [i["intent"] for i in items]
+    assert {intent: intents.count(intent) for intent in INTENT_SET_COUNTS} == INTENT_SET_COUNTS
+    assert len(items) == sum(INTENT_SET_COUNTS.values())
+    for number, item in enumerate(items):
+        assert set(item) == INTENT_SET_FIELDS, number
+        assert item["style"] in PARAPHRASE_STYLES, number
+        assert isinstance(item["emergency"], bool), number
+        assert 1 <= len(str(item["text"]).split()) <= 60, number
+        if item["intent"] == "report_repair":
+            assert item["category"] in CATEGORIES, number
+        else:
+            assert item["category"] is None and item["emergency"] is False, number
+        assert (item["kind"] in EMERGENCY_CLASSES) if item["emergency"] else item["kind"] is None, number
+    emergencies = [i for i in items if i["emergency"]]
+    assert 20 <= len(emergencies) <= 30
+    assert {i["style"] for i in items} == PARAPHRASE_STYLES
