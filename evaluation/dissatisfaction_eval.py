@@ -35,6 +35,7 @@ SETS = {
     "dev": ROOT / "packages" / "repairs_dissatisfaction" / "data" / "dev.yml",
     "dissatisfaction-2026-12": ROOT / "evaluation" / "sets" / "dissatisfaction-2026-12" / "messages.yml",
     "dissatisfaction-2026-12b": ROOT / "evaluation" / "sets" / "dissatisfaction-2026-12b" / "messages.yml",
+    "dissatisfaction-2026-12c": ROOT / "evaluation" / "sets" / "dissatisfaction-2026-12c" / "messages.yml",
 }
 # Sets that may be read and tuned on: their misses may be printed. Every other set is blind (aggregates only).
 TUNABLE = {"dev", "dissatisfaction-2026-12"}

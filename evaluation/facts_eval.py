@@ -41,6 +41,9 @@ SETS = {
     "blind-2026-12": ROOT / "evaluation" / "sets" / "blind-2026-12" / "messages.yml",
     "paraphrases-2026-12": ROOT / "evaluation" / "sets" / "paraphrases-2026-12" / "messages.yml",
     "paraphrases-2026-12b": ROOT / "evaluation" / "sets" / "paraphrases-2026-12b" / "messages.yml",
+    # Aimed at the borders between intents (a cancel, a status question or a request for a person that names the
+    # repair in detail): blind, like the two above.
+    "intents-2026-12c": ROOT / "evaluation" / "sets" / "intents-2026-12c" / "messages.yml",
 }
 TUNABLE = {"dev", "paraphrases-2026-12"}  # paraphrases-2026-12 retired in December 2026 (issue 12): tuned on
 # Issue 12 item 6: the pipeline config.yml had before its intents came from the embedding alone, measured beside it
