@@ -2,10 +2,11 @@
 to the parse result, which the actions read to offer a formal complaint (actions/dissatisfaction.py).
 
 The classifier is the shared one (packages/repairs_dissatisfaction: a logistic regression over the same MiniLM
-embedding the featurizer has already computed, and the message's character n-grams), so this costs a dot
-product and a few dictionary look-ups per message, and the listening page scores stored messages with exactly
-the same numbers. It is not trained with the assistant: its weights
-are the package's model.json, learned from the package's own labelled set.
+embedding the featurizer has already computed, and the message's character n-grams), so a one-sentence message
+costs a dot product and a few dictionary look-ups. A longer one has its sentences encoded and scored too, and
+combined with the whole by the package's rule (`scoring.score_embedded`), so one sentence of grievance inside a
+long report counts; the listening page scores stored messages by the same rule, with the same numbers. It is not
+trained with the assistant: its weights are the package's model.json, learned from the package's own labelled set.
 
 It also settles one kind of message the intents cannot: dissatisfaction aimed at the council that reads, to the
 intent classifier, as small talk ("you lot are useless" as asking whether this is a bot, "thanks for nothing" as
@@ -34,6 +35,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from repairs_dissatisfaction.model import DissatisfactionModel, load_model
+from repairs_dissatisfaction.scoring import score_embedded
+from repairs_encoder.encoder import shared_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +56,11 @@ class DissatisfactionDetector(GraphComponent):
         return {"threshold": None, "reroute_threshold": 0.7,
                 "reroute_intents": ["bot_challenge", "nlu_fallback", "thank", "goodbye"]}
 
-    def __init__(self, config: Dict[Text, Any], model: DissatisfactionModel) -> None:
+    def __init__(self, config: Dict[Text, Any], model: DissatisfactionModel, encoder: Any = None) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model = model
+        # The sentences of long messages need the encoder: by default the featurizer's own (one per process).
+        self._given_encoder = encoder
         configured = self._config.get("threshold")
         self._threshold = float(configured) if configured is not None else model.threshold
 
@@ -79,7 +84,8 @@ class DissatisfactionDetector(GraphComponent):
         present = [(m, v) for m, v in zip(scored, vectors, strict=True) if v is not None]
         if not present:
             return messages
-        scores = self._model.probabilities(np.stack([v for _, v in present]), [str(m.get(TEXT)) for m, _ in present])
+        scores = score_embedded(np.stack([v for _, v in present]), [str(m.get(TEXT)) for m, _ in present],
+                                encoder=self._given_encoder or shared_encoder(), model=self._model)
         reroute = set(self._config.get("reroute_intents") or [])
         for (message, _), score in zip(present, scores, strict=True):
             signal: Dict[str, Any] = {"score": round(float(score), 4), "dissatisfied": bool(score >= self._threshold)}

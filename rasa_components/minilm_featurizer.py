@@ -10,7 +10,7 @@ dissatisfaction components (each adds its own word cues). The encoder itself is 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -23,15 +23,12 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from repairs_encoder.encoder import SentenceEncoder
+from repairs_encoder.encoder import SentenceEncoder, shared_encoder
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 384-dimensional sentence embedding to the text of each message."""
-
-    # One loaded encoder per process and set of weights, however many graph nodes use it: it is read-only.
-    _encoders: Dict[Tuple[Optional[str], Optional[str]], SentenceEncoder] = {}
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -57,11 +54,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def _encoder(self) -> SentenceEncoder:
-        key = (self._config.get("model_dir"), self._config.get("cache_dir"))
-        if key not in self._encoders:
-            model_dir, cache_dir = (Path(value) if value else None for value in key)
-            self._encoders[key] = SentenceEncoder(model_dir, cache_dir)
-        return self._encoders[key]
+        # One loaded encoder per process and set of weights, however many graph nodes use it: it is read-only.
+        model_dir, cache_dir = (Path(value) if value else None
+                                for value in (self._config.get("model_dir"), self._config.get("cache_dir")))
+        return shared_encoder(model_dir, cache_dir)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Training encodes every example: batch them (far faster than one at a time).

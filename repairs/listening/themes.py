@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
-from repairs_dissatisfaction.scoring import default_model
+from repairs_dissatisfaction.scoring import score_embedded
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,8 +60,9 @@ def embed_missing(factory: sessionmaker[Session], encoder: Encoder, *, limit: in
             break
         texts = [r.text for r in rows]
         full = encoder.encode(texts)
-        # The dissatisfaction classifier reads the same vectors (and the words): scored once, here.
-        scores = default_model().probabilities(full, texts)
+        # The dissatisfaction classifier reads the same vectors (and the words, and the sentences of long ones, by
+        # the rule the assistant uses): scored once, here.
+        scores = score_embedded(full, texts, encoder=encoder)
         vectors = full.astype(np.float16)
         with transaction(factory) as session:
             session.execute(update(Utterance), [

@@ -61,6 +61,13 @@ class DissatisfactionModel:
     word_weight: float = 0.0
     # How many training messages an n-gram had to appear in to be kept (for cross-validating the same choice).
     min_df: int = 1
+    # How far a long message's score moves from the whole's towards its most dissatisfied sentence's (in log-odds;
+    # 0 scores the whole only, 1 takes the sentence's): see `combine`, chosen by cross-validation in training.py.
+    sentence_weight: float = 0.0
+    # Sentences are consulted only for a message whose whole scores within this many log-odds of the threshold
+    # (None: always). Farther out they never changed a decision on our data, and encoding them is the one cost
+    # here that grows with the message (training.py measures both).
+    sentence_band: float | None = None
 
     @property
     def dim(self) -> int:
@@ -87,13 +94,31 @@ class DissatisfactionModel:
         with np.errstate(over="ignore"):
             return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64)
 
+    def combine(self, whole: float, parts: Sequence[float]) -> float:
+        """A long message's score from the whole's and its sentences' (sentences.py): in log-odds, the whole's
+        moved `sentence_weight` of the way towards the highest sentence's. One sentence of grievance inside a
+        long report lifts the whole, which its neutral sentences had pulled down; and a rant whose sentences,
+        read alone, are about the fault and not the handling comes down from what its heat gave the whole."""
+        if not parts or not self.consults_sentences(whole):
+            return whole
+        top = max(parts)
+        logit = _logit(whole) + self.sentence_weight * (_logit(top) - _logit(whole))
+        return 1.0 / (1.0 + math.exp(-logit))
+
+    def consults_sentences(self, whole: float) -> bool:
+        """Whether a long message whose whole scores `whole` is scored by its sentences too (see sentence_band)."""
+        if not self.sentence_weight:
+            return False
+        return self.sentence_band is None or abs(_logit(whole) - _logit(self.threshold)) <= self.sentence_band
+
     def to_json(self) -> str:
         return json.dumps({
             "format": FORMAT,
             "kind": "logistic regression over the sentence embedding and idf-weighted character 2-4-grams",
             "threshold": round(float(self.threshold), 4), "C": self.c, "intercept": float(self.intercept),
             "encoder_key": self.encoder_key, "training_sha256": self.training_sha256,
-            "word_weight": self.word_weight, "min_df": self.min_df,
+            "word_weight": self.word_weight, "min_df": self.min_df, "sentence_weight": self.sentence_weight,
+            "sentence_band": self.sentence_band,
             "coef": [round(float(c), 6) for c in self.coef],
             "ngrams": {g: [round(idf, 6), round(w, 6)] for g, (idf, w) in sorted(self.ngrams.items())},
         }, indent=0, ensure_ascii=False) + "\n"
@@ -114,4 +139,12 @@ def load_model(path: Path | None = None) -> DissatisfactionModel:
         threshold=float(data["threshold"]), encoder_key=str(data["encoder_key"]),
         training_sha256=str(data["training_sha256"]), c=float(data.get("C", 1.0)),
         ngrams={str(g): (float(v[0]), float(v[1])) for g, v in data.get("ngrams", {}).items()},
-        word_weight=float(data.get("word_weight", 0.0)), min_df=int(data.get("min_df", 1)))
+        word_weight=float(data.get("word_weight", 0.0)), min_df=int(data.get("min_df", 1)),
+        sentence_weight=float(data.get("sentence_weight", 0.0)),
+        sentence_band=None if data.get("sentence_band") is None else float(data["sentence_band"]))
+
+
+def _logit(p: float) -> float:
+    # Clipped: a probability of exactly 0 or 1 (an overflowed logistic) would give an infinite log-odds.
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))

@@ -8,6 +8,7 @@ Nothing is downloaded or built at run time: a missing graph is an error that say
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,15 @@ class SentenceEncoder:
             mask[row, : len(seq)] = 1
         (vectors,) = self.session.run([OUTPUT_NAME], {"input_ids": ids, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)
+
+
+def shared_encoder(model_dir: Path | None = None, cache_dir: Path | None = None) -> SentenceEncoder:
+    """One loaded encoder per process and set of weights, however many parts use it (the Rasa featurizer, the
+    dissatisfaction detector's sentences): it is read-only, and each copy would hold the graph in memory again."""
+    return _shared(model_dir, cache_dir)
+
+
+@lru_cache(maxsize=4)
+def _shared(model_dir: Path | None, cache_dir: Path | None) -> SentenceEncoder:
+    # Keyed by position, so shared_encoder() and shared_encoder(None, None) are the same one.
+    return SentenceEncoder(model_dir, cache_dir)
