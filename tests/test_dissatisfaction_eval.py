@@ -24,7 +24,10 @@ ITEMS = [
 def test_the_retired_set_is_tunable_and_the_new_one_blind() -> None:
     assert ev.set_kind("dev") == "tuning"
     assert ev.set_kind("dissatisfaction-2026-12") == "retired"
-    assert ev.set_kind("dissatisfaction-2026-12b") == "blind"
+    assert ev.set_kind("dissatisfaction-2026-12c") == "blind"
+    # 12b chose a threshold with its aggregates: retired, yet its misses are never shown (it was never read).
+    assert ev.set_kind("dissatisfaction-2026-12b") == "retired"
+    assert "dissatisfaction-2026-12b" not in ev.TUNABLE
 
 
 def test_a_blind_sets_misses_are_never_shown_but_a_retired_sets_are(
@@ -32,13 +35,19 @@ def test_a_blind_sets_misses_are_never_shown_but_a_retired_sets_are(
     path = tmp_path / "messages.yml"
     path.write_text(yaml.safe_dump(ITEMS), encoding="utf-8")
     monkeypatch.setitem(ev.SETS, "dissatisfaction-2026-12", path)
+    monkeypatch.setitem(ev.SETS, "dissatisfaction-2026-12c", path)
     monkeypatch.setitem(ev.SETS, "dissatisfaction-2026-12b", path)
     out = tmp_path / "result"
-    ev.main(["--sets", "dissatisfaction-2026-12b", "--show-misses", "--out", str(out)])
+    ev.main(["--sets", "dissatisfaction-2026-12c", "--show-misses", "--out", str(out)])
     blind = capsys.readouterr().out + out.with_suffix(".md").read_text() + out.with_suffix(".json").read_text()
     assert "blind: run once at the end, aggregates only" in blind
     assert json.loads(out.with_suffix(".json").read_text())["sets"][0]["kind"] == "blind"
     assert not any(str(item["text"]) in blind for item in ITEMS)
+
+    ev.main(["--sets", "dissatisfaction-2026-12b", "--show-misses", "--out", str(out)])
+    tuned_unread = capsys.readouterr().out + out.with_suffix(".md").read_text()
+    assert "retired: tuned on, not a measure of new messages" in tuned_unread
+    assert not any(str(item["text"]) in tuned_unread for item in ITEMS)
 
     ev.main(["--sets", "dissatisfaction-2026-12", "--show-misses", "--out", str(out)])
     retired = capsys.readouterr().out
@@ -49,7 +58,7 @@ def test_a_blind_sets_misses_are_never_shown_but_a_retired_sets_are(
 
 def test_a_set_not_there_yet_is_left_out_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(ev.SETS, "dissatisfaction-2026-12b", tmp_path / "absent.yml")
-    ev.main(["--sets", "dissatisfaction-2026-12b", "--out", str(tmp_path / "result")])
+    monkeypatch.setitem(ev.SETS, "dissatisfaction-2026-12c", tmp_path / "absent.yml")
+    ev.main(["--sets", "dissatisfaction-2026-12c", "--out", str(tmp_path / "result")])
     assert "left out" in capsys.readouterr().out
     assert json.loads((tmp_path / "result.json").read_text())["sets"] == []
