@@ -2,7 +2,8 @@
 resident may ask for their repairs, for a person, or what the assistant can do. The form is paused, the
 request answered, and the resident asked whether to carry on where they were ("Shall we carry on with your
 report about a lift?"); a yes starts the form again at the question it had reached, with everything already
-given kept. "Stop" or "cancel that" ends the form instead, with nothing logged.
+given kept. "Stop" or "cancel that" ends the form instead, with nothing logged. "Bye" ("gotta go", "that's all")
+pauses it the same way without asking: the resident is told what is kept, and a hello later puts the question.
 
 Small talk and out-of-scope questions inside a form do not pause it: the rules
 (data/dialogue/digressions.yml) give a short answer and the form asks its question again.
@@ -119,9 +120,27 @@ def offer_to_carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, form: 
     no longer running (offered again after a second interruption); else the one it is asking now. `pending`:
     see describe."""
     ask_to_carry_on(dispatcher, tracker, form, pending)
+    return pause(tracker, form, asked)
+
+
+def pause(tracker: Tracker, form: str, asked: Optional[str] = None) -> List[EventType]:
+    """Stop `form` with everything given kept, remembering the question it had reached (`asked`, else the one
+    it is asking now), so a "yes" later carries on from there."""
     asked = asked or tracker.get_slot("requested_slot")
     paused = f"{RESUME}:{form}:{asked}" if asked else f"{RESUME}:{form}"
     return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("awaiting", paused)]
+
+
+def goodbye_text(tracker: Tracker, form: str) -> str:
+    """What "bye" inside `form` is told: what is kept, that nothing is logged yet, and how to pick it up. The
+    chat forgets a conversation after an hour's silence (domain.yml's session_config), hence "within the hour"."""
+    back = "Say hello again within the hour and we can carry on where we left off."
+    if form == "report_form":
+        return f"Bye for now. I've kept {describe(tracker, form)} as far as we got, but it isn't logged yet. {back}"
+    if form == "information_form":
+        reference = tracker.get_slot("ticket_ref") or "your repair"
+        return f"Bye for now. Nothing has been added to {reference} yet. {back}"
+    return f"Bye for now. Say hello again within the hour and we can carry on {describe(tracker, form)}."
 
 
 def carry_on(form: str) -> List[EventType]:
@@ -205,6 +224,24 @@ class ActionDigress(Action):
         pending = next((str(e.get("value")) for e in answered if isinstance(e, dict) and e.get("event") == "slot"
                         and e.get("name") == "pending" and e.get("value")), None)
         return [*answered, *offer_to_carry_on(dispatcher, tracker, form, pending=pending)]
+
+
+class ActionLeaveForNow(Action):
+    """"Bye", "gotta go", "that's all" inside a form: not the answer to its question. The form is paused with
+    everything given kept, the resident told so, and a "hello" later puts "shall we carry on?" again (the greet
+    rule runs action_ask_again)."""
+
+    def name(self) -> Text:
+        return "action_leave_for_now"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        form = tracker.active_loop_name
+        if form not in FORMS:
+            dispatcher.utter_message(response="utter_goodbye")
+            return []
+        dispatcher.utter_message(text=goodbye_text(tracker, form))
+        return pause(tracker, form)
 
 
 class ActionStopFlow(Action):
