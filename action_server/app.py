@@ -14,12 +14,15 @@ raised it, and answered with no more than that.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+import zlib
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from actions.client import ClientSettings, RepairsClient, get_client, set_client
+from actions.fallback import restore_confirmed_words
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
 from sanic.request import Request
@@ -38,6 +41,7 @@ def build_app(settings: ActionServerSettings, actions_package: str = "actions") 
     # No CORS origins: no browser has any business calling the action server.
     app = create_app(actions_package, cors_origins="")
     require_token(app, settings.action_token)
+    give_back_confirmed_words(app)
     answer_failures_privately(app)
     share_one_client(app, settings)
     return app
@@ -93,6 +97,28 @@ def raised_where(traceback: TracebackType | None) -> str:
             where = f"{filename.relative_to(PROJECT_ROOT)}:{traceback.tb_lineno}"
         traceback = traceback.tb_next
     return where
+
+
+def give_back_confirmed_words(app: Sanic) -> None:
+    """Every action of the turn after a "Yes" to "Did you mean ...?" sees the resident's words, not the button's
+    (actions/fallback.py says why). Done to the call before rasa-sdk reads it, so no action has to remember; the
+    token is checked first (middleware runs in the order it is registered)."""
+
+    @app.on_request
+    async def words_back(request: Request) -> None:
+        if request.path != "/webhook" or request.method != "POST":
+            return
+        deflated = request.headers.get("Content-Encoding") == "deflate"
+        try:
+            call = json.loads(zlib.decompress(request.body)) if deflated else request.json
+        except (ValueError, zlib.error):
+            return  # rasa-sdk answers a call it cannot read
+        tracker = call.get("tracker") if isinstance(call, dict) else None
+        if not isinstance(tracker, dict):
+            return
+        restore_confirmed_words(tracker)
+        if deflated:
+            request.body = zlib.compress(json.dumps(call).encode())
 
 
 def require_token(app: Sanic, token: str) -> None:
