@@ -27,6 +27,17 @@ def _said_fixed(tracker: Tracker) -> Optional[bool]:
     return True if (tracker.get_slot("awaiting") or "").startswith("rate_fixed:") else None
 
 
+# A bare "yes" or "no" ("I don't know", "not sure") to a form's question that wants words ("Where is the
+# problem?"): the form does not take it, and the question comes again after this (the form is still running).
+# "What can I help you with?" here would read as if the report had gone.
+WORDS_WANTED = "I need a few words for this one."
+NOT_SURE = "That's OK if you're not sure: tell me as best you can, in a few words."
+
+
+def _question_wants_words(tracker: Tracker, kind: str) -> bool:
+    return tracker.active_loop_name in digressions.FORMS and not kind
+
+
 class ActionHandleAffirm(Action):
     def name(self) -> Text:
         return "action_handle_affirm"
@@ -36,6 +47,9 @@ class ActionHandleAffirm(Action):
         kind, reference = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
             return await answer_fact(dispatcher, tracker, said=True)
+        if _question_wants_words(tracker, kind):
+            dispatcher.utter_message(text=WORDS_WANTED)
+            return []
         paused = digressions.paused_form(tracker)
         if paused:
             return digressions.carry_on(paused)
@@ -67,6 +81,9 @@ class ActionHandleDeny(Action):
         kind, reference = _awaiting(tracker)
         if kind == fact_questions.AWAITING:
             return await answer_fact(dispatcher, tracker, said=False)
+        if _question_wants_words(tracker, kind):
+            dispatcher.utter_message(text=NOT_SURE)
+            return []
         paused = digressions.paused_form(tracker)
         if paused:
             return digressions.leave(dispatcher, paused)
