@@ -476,6 +476,45 @@ def test_the_bots_log_holds_no_message_text_personal_data_or_secrets(tg: Telegra
         assert private.lower() not in log.lower(), private
 
 
+def test_bye_inside_a_report_keeps_it_and_hello_offers_it_back(tg: TelegramStandIn, bot: RunningBot,
+                                                               stack: Stack) -> None:
+    """"Bye" at a report's question is not its answer: the report is kept, nothing logged, and a hello later
+    offers it back where it stopped (tests/test_conversation_everyday.py has the other forms)."""
+    chat = next(_chats)
+    verify(tg, chat)
+    before = tickets_of(stack, chat)
+    opened = say(tg, chat, "theres black mould spreading across the wall behind my daughters bed")
+    answer = joined(opened)
+    if "Is that right?" in answer:
+        answer = joined(tap(tg, chat, opened[-1].button_titles[0]))  # the first is "yes, that's it"
+    assert "Where is the problem" in answer, answer
+    left = joined(say(tg, chat, "bye"))
+    assert "Bye for now" in left and "isn't logged yet" in left, left
+    assert tickets_of(stack, chat) == before
+    back = say(tg, chat, "hello")
+    assert "Shall we carry on with your report about damp or mould?" in joined(back), joined(back)
+    assert "Where is the problem" in joined(tap(tg, chat, back[-1].button_titles[0]))
+
+
+def test_yes_to_did_you_mean_for_an_emergency_logs_it_as_one(tg: TelegramStandIn, bot: RunningBot,
+                                                             stack: Stack) -> None:
+    """Words the NLU could not place that describe an emergency: the advice before "Did you mean ...?", and "Yes"
+    logs an emergency with the resident's words (not the ordinary report's questions)."""
+    chat = next(_chats)
+    verify(tg, chat)
+    words = "yes please. water is pouring in through the ceiling"  # nlu_fallback: test_conversation_everyday
+    asked = say(tg, chat, words)
+    assert "This sounds like an emergency" in joined(asked) and "Did you mean" in joined(asked), joined(asked)
+    answer = joined(tap(tg, chat, asked[-1].button_titles[0]))
+    assert "logged this as an emergency" in answer, answer
+    assert "Is that right?" not in answer and "Where is the problem" not in answer, answer
+    engine = sa.create_engine(stack.database_url)
+    with engine.begin() as conn:
+        row = conn.execute(sa.text("SELECT priority, description FROM tickets ORDER BY id DESC LIMIT 1")).one()
+    engine.dispose()
+    assert (str(row[0]), str(row[1])) == ("emergency", words)
+
+
 def test_polling_after_a_restart_handles_a_repeated_update_once(tg: TelegramStandIn, stack: Stack,
                                                                  tmp_path: Path) -> None:
     """Polling mode, and Telegram sending an update again after a restart: it is answered once."""
