@@ -68,6 +68,24 @@ def restore_confirmed_words(tracker: Dict[str, Any]) -> None:
                                  "message_id": latest.get("message_id"), "metadata": latest.get("metadata")}
 
 
+class ActionNotUnderstoodInForm(Action):
+    """Words the NLU could not place at a report's question that is answered with a button ("what?", "hang on",
+    "that's all" at "Is that right?"). The two-stage fallback would take the form's place as the active loop, and
+    when it ended the report was gone without a word (two in a row offered a person instead). So the rules run
+    this in the form, and the form asks its question again. An emergency in such words never reaches here: the
+    form's validation has already advised, logged it and paused the report (actions/interruptions.py). At a
+    question that takes free text, the form takes such words as the answer before any rule runs."""
+
+    def name(self) -> Text:
+        return "action_not_understood_in_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        await usage.count_misunderstanding(tracker)
+        dispatcher.utter_message(text="Sorry, I didn't catch that.")
+        return []
+
+
 class ActionDefaultAskAffirmation(Action):
     """First stage of the fallback: check what we think they meant, in plain words."""
 

@@ -1,10 +1,14 @@
 """Everyday things a new user says in the middle of a form, with the whole assistant running (Rasa, the action
-server, the repairs service): "bye" is not the answer to the question (the form is kept, and a hello later offers
-it back), a bare "yes" or "I don't know" to a question that wants words gets the question again (not "What can I
-help you with?"), and an emergency the NLU could not place is an emergency again once the resident presses "Yes" to
-"Did you mean ...?" (the button's own message carries none of the words: actions/fallback.py).
+server, the repairs service):
+- "bye" is not the answer to the question: the form is kept, and a hello later offers it back;
+- a bare "yes" or "I don't know" to a question that wants words gets the question again, not "What can I help
+  you with?";
+- words the NLU cannot place ("hang on", "what?") at "Is that right?" keep the report going; an emergency in
+  such words is advised and logged there and then, and the report offered back, as at any other question;
+- an emergency the NLU could not place is an emergency again once the resident presses "Yes" to "Did you
+  mean ...?" (the button's own message carries none of the words: actions/fallback.py).
 
-The same two through the Telegram bot: tests/test_telegram_bot.py."""
+"Bye" and "Did you mean" through the Telegram bot: tests/test_telegram_bot.py."""
 
 from __future__ import annotations
 
@@ -101,6 +105,32 @@ def test_a_bare_yes_or_no_to_where_is_the_problem_asks_for_words_and_keeps_the_r
         assert "help you with" not in again and "anything else" not in again, again
         assert "few words" in again and "Where is the problem" in again, again
     assert "When can we get in" in say(stack, chat, "the back bedroom")
+
+
+def test_words_not_understood_at_is_that_right_keep_the_report(stack):
+    """Twice in a row, which used to end the report without a word and offer a person instead."""
+    chat = new_chat()
+    verify(stack, chat)
+    answer = say(stack, chat, MOULD)
+    assert "Is that right?" in answer, answer
+    for words in ("hang on", "what?"):
+        again = say(stack, chat, words)
+        assert "didn't catch that" in again and "Is that right?" in again, again
+        assert "person" not in again, again
+    assert "Where is the problem" in say(stack, chat, "/affirm")
+
+
+def test_an_emergency_not_understood_at_is_that_right_is_logged_and_the_report_offered_back(stack):
+    chat = new_chat()
+    verify(stack, chat)
+    assert "Is that right?" in say(stack, chat, MOULD)
+    before = tickets(stack)
+    answer = say(stack, chat, UNPLACED_EMERGENCY)
+    assert "This sounds like an emergency" in answer and LOGGED in answer, answer
+    assert answer.index(LOGGED) < answer.index(f"{CARRY_ON} your report about damp or mould?"), answer
+    assert "didn't catch that" not in answer, answer
+    assert [priority for _, _, priority, _ in new_since(stack, before)] == ["emergency"]
+    assert "Is that right?" in say(stack, chat, "/affirm")
 
 
 def test_bye_during_verification_is_not_a_tenancy_reference(stack):
