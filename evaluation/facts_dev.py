@@ -25,6 +25,7 @@ from evaluation.fact_rules import emergency_rules
 from evaluation.facts_scoring import FactScores
 from rasa_components.fact_cues import lexicon_facts
 from rasa_components.facts_model import NO_FACTS_INTENTS, FactsModel, features
+from rasa_components.intent_only import teaches_intent_only
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "evaluation" / "dev" / "messages.yml"
@@ -34,12 +35,14 @@ CACHE = ROOT / "models" / "facts-dev-cache"
 
 
 def training_examples() -> tuple[list[str], list[dict[str, Any]]]:
-    from rasa.shared.nlu.constants import INTENT, METADATA, METADATA_EXAMPLE, TEXT
+    from rasa.shared.nlu.constants import INTENT, METADATA, METADATA_EXAMPLE, METADATA_INTENT, TEXT
     from rasa.shared.nlu.training_data.loading import load_data
 
     texts, labels = [], []
     for message in load_data(str(ROOT / "nlu")).intent_examples:
         example = (message.get(METADATA) or {}).get(METADATA_EXAMPLE) or {}
+        if teaches_intent_only((message.get(METADATA) or {}).get(METADATA_INTENT)):
+            continue  # as the component: rasa_components/intent_only.py
         if isinstance(example, dict) and "facts" in example:
             texts.append(message.get(TEXT))
             labels.append(example["facts"])

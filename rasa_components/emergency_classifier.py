@@ -36,6 +36,8 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from rasa_components.intent_only import teaches_intent_only
+
 logger = logging.getLogger(__name__)
 
 NONE = "none"
@@ -64,6 +66,18 @@ def _has_fact_labels(message: Message) -> bool:
     metadata = message.get(METADATA) or {}
     example = metadata.get(METADATA_EXAMPLE) if isinstance(metadata, dict) else None
     return isinstance(example, dict) and "facts" in example
+
+
+def _intent_only(message: Message) -> bool:
+    metadata = message.get(METADATA) or {}
+    return isinstance(metadata, dict) and teaches_intent_only(metadata.get(METADATA_INTENT))
+
+
+def training_examples(training_data: TrainingData) -> List[Message]:
+    """The examples this classifier learns from: neither fact-labelled nor intent-only (neither carries an
+    emergency kind: counted, they would be taught as "none")."""
+    return [m for m in training_data.intent_examples
+            if m.get(TEXT) and not _has_fact_labels(m) and not _intent_only(m)]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -148,7 +162,7 @@ class EmergencyClassifier(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         # The fact-labelled reports (nlu/facts_*.yml) carry no emergency kind: counted here they would teach
         # that a burst pipe is "none", so this classifier leaves them to the fact extractor.
-        examples = [m for m in training_data.intent_examples if m.get(TEXT) and not _has_fact_labels(m)]
+        examples = training_examples(training_data)
         labels = [emergency_label(m) for m in examples]
         if len(set(labels)) < 2:
             logger.warning("EmergencyClassifier: no labelled emergencies in the training data; not trained.")

@@ -19,13 +19,14 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, METADATA, METADATA_EXAMPLE, TEXT
+from rasa.shared.nlu.constants import INTENT, METADATA, METADATA_EXAMPLE, METADATA_INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from repairs_common.facts import Facts
 
 from rasa_components import fact_cues
 from rasa_components.facts_model import NO_FACTS_INTENTS, FactsModel, features
+from rasa_components.intent_only import teaches_intent_only
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,10 @@ META = "facts_model.json"
 
 def fact_labels(message: Message) -> Optional[Mapping[str, Any]]:
     """The facts a training example is labelled with; {} (no facts) for an intent that reports nothing;
-    None when the example is not labelled (it is then not used)."""
+    None when the example is not labelled (it is then not used), as intent-only examples are not."""
     metadata = message.get(METADATA) or {}
+    if isinstance(metadata, dict) and teaches_intent_only(metadata.get(METADATA_INTENT)):
+        return None
     example = metadata.get(METADATA_EXAMPLE) if isinstance(metadata, dict) else None
     labels = example.get("facts") if isinstance(example, dict) else None
     if isinstance(labels, dict):
