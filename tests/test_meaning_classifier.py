@@ -34,6 +34,24 @@ def test_meaning_decides_the_intent(rasa: RunningRasa, text: str, intent: str) -
     assert parse(rasa, text)["intent"]["name"] == intent
 
 
+@pytest.mark.parametrize(("text", "intent"), [
+    ("please cancel the man coming about my leaking bath waste, my cousin is a plumber and he has replaced it",
+     "cancel_repair"),
+    # A known miss, kept in view: a status question that tells the fault first and asks only at the end is still
+    # read as a new report (the embedding is mostly the fault's). Strict, so it says when it comes right.
+    pytest.param("the kitchen ceiling light stopped working on monday and I reported it, which day is the "
+                 "electrician booked", "check_status",
+                 marks=pytest.mark.xfail(strict=True, reason="the fault told first outweighs the question")),
+    ("I'd like someone from the repairs team to phone me about the damp on my bedroom wall, I'm no good at typing",
+     "request_human"),
+    ("could someone come and fix my front door lock please, the key won't turn at all", "repair_doors_windows"),
+])
+def test_a_request_that_names_the_repair_is_not_a_new_report(rasa: RunningRasa, text: str, intent: str) -> None:
+    """Issue 12's intent boundaries: the repair's words do not outvote what the resident asks for
+    (nlu/intent_mixed_requests.yml), and a report that asks for someone to come is still a report."""
+    assert parse(rasa, text)["intent"]["name"] == intent
+
+
 @pytest.mark.parametrize(("text", "intent"), [("yes", "affirm"), ("nope", "deny"), ("cheers", "thank"),
                                               ("yes go ahead and book it in", "affirm")])
 def test_short_turns_stay_above_the_fallback(rasa: RunningRasa, text: str, intent: str) -> None:
