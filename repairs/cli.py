@@ -27,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         os.environ["REPAIRS_DEMO_MODE"] = "true"
     # Migrate once here, not in every worker.
-    from repairs.asgi import prepare
+    from repairs.startup import prepare
 
     prepared = prepare(settings.model_copy(update={"demo_mode": args.demo or settings.demo_mode}))
     if prepared.api_token is not None and settings.api_token is None:

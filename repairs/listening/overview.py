@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from repairs_dissatisfaction.scoring import dissatisfaction_threshold
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -148,6 +147,10 @@ class Dissatisfaction:
 def dissatisfaction(session: Session, f: Filter, *, now: datetime | None = None) -> Dissatisfaction:
     """The slot the dissatisfaction classifier fills: how many messages in the period it scored, how many
     expressed dissatisfaction, and about what. All zero until something writes `Utterance.dissatisfaction`."""
+    # Imported here, on the listening page's first view: the threshold comes with the whole model (NumPy and its
+    # weights, about 12 MB), which no other request in a repairs worker needs.
+    from repairs_dissatisfaction.scoring import dissatisfaction_threshold
+
     now = now or utcnow()
     since = Utterance.said_at >= f.since(now)
     scored = int(session.scalar(select(func.count()).select_from(Utterance).where(

@@ -11,19 +11,26 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from repairs.context import ServiceContext
 from repairs.database import transaction, utcnow
-from repairs.listening import themes
 from repairs.listening.consumers import build_consumer
+
+if TYPE_CHECKING:
+    from repairs.listening import themes
 
 log = logging.getLogger(__name__)
 
 
 def themes_once(ctx: ServiceContext, encoder: themes.Encoder) -> int | None:
     """Recompute the themes if due; None when it was not."""
+    # Imported where themes are computed: NumPy, the dissatisfaction model and (in a run) scikit-learn are needed
+    # only by replicas that consume listening's events, not by every worker that serves requests.
+    from repairs.listening import themes
+
     every = timedelta(seconds=ctx.settings.listening_themes_seconds)
     with transaction(ctx.sessions) as session:
         if not themes.due(session, every=every, now=utcnow()):
