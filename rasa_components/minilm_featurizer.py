@@ -33,8 +33,11 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # model_dir: other weights (a fine-tuned encoder), default the pinned all-MiniLM-L6-v2; cache_dir: where
-        # `make encoder` put their graph, default beside the encoder package (repairs_encoder.model_files).
-        return {**DenseFeaturizer.get_default_config(), "model_dir": None, "cache_dir": None}
+        # `make encoder` put their graph, default beside the encoder package (repairs_encoder.model_files);
+        # precision: "fp32" or "int8", default repairs_encoder's DEFAULT_PRECISION (the two give slightly different
+        # vectors: a model must be served with the graph it was trained on, which the training fingerprint ensures
+        # here by covering packages/repairs_encoder).
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None, "cache_dir": None, "precision": None}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -54,10 +57,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def _encoder(self) -> SentenceEncoder:
-        # One loaded encoder per process and set of weights, however many graph nodes use it: it is read-only.
+        # One loaded encoder per process, set of weights and precision, however many graph nodes use it.
         model_dir, cache_dir = (Path(value) if value else None
                                 for value in (self._config.get("model_dir"), self._config.get("cache_dir")))
-        return shared_encoder(model_dir, cache_dir)
+        return shared_encoder(model_dir, cache_dir, self._config.get("precision"))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Training encodes every example: batch them (far faster than one at a time).

@@ -15,7 +15,13 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from repairs_encoder.model_files import DEFAULT_CACHE_DIR, GraphMissingError, default_model_dir, graph_path
+from repairs_encoder.model_files import (
+    DEFAULT_CACHE_DIR,
+    DEFAULT_PRECISION,
+    GraphMissingError,
+    default_model_dir,
+    graph_path,
+)
 
 MAX_TOKENS = 128  # residents' messages are short; longer ones are truncated as in sentence-transformers
 BATCH_SIZE = 32
@@ -42,13 +48,15 @@ def session_options(threads: int) -> ort.SessionOptions:
 class SentenceEncoder:
     """Texts to L2-normalised float32 vectors, [n, dim]; `dim` is 384 for all-MiniLM-L6-v2."""
 
-    def __init__(self, model_dir: Path | None = None, cache_dir: Path | None = None, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path | None = None, cache_dir: Path | None = None, threads: int = 1,
+                 precision: str | None = None) -> None:
         model_dir = Path(model_dir or default_model_dir())
-        graph = graph_path(model_dir, Path(cache_dir or DEFAULT_CACHE_DIR))
+        self.precision = precision or DEFAULT_PRECISION
+        graph = graph_path(model_dir, Path(cache_dir or DEFAULT_CACHE_DIR), self.precision)
         if not graph.is_file():
             raise GraphMissingError(
-                f"no encoder graph for the weights in {model_dir} at {graph}: build it with `make encoder` "
-                f"(python -m repairs_encoder.build --model-dir {model_dir})")
+                f"no {self.precision} encoder graph for the weights in {model_dir} at {graph}: build it with "
+                f"`make encoder` (python -m repairs_encoder.build --model-dir {model_dir})")
         self.session = ort.InferenceSession(str(graph), sess_options=session_options(threads),
                                             providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[1])
@@ -56,9 +64,14 @@ class SentenceEncoder:
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.no_padding()
 
-    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """One vector per text. Texts are batched by similar length, so a batch carries little padding and a
-        few larger runs replace many small ones."""
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """One vector per text. fp32: texts are batched by similar length, so a batch carries little padding and
+        a few larger runs replace many small ones. int8: one text per run unless told otherwise, because the
+        quantized graph scales its activations per run, so a text's vector would depend on its batch's other
+        texts (padding included: cosine as low as 0.92 to the same text alone), and training, which encodes in
+        batches, would then see other vectors than serving, which encodes one message at a time."""
+        if batch_size is None:
+            batch_size = 1 if self.precision == "int8" else BATCH_SIZE
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         encoded = [e.ids for e in self.tokenizer.encode_batch([t or "" for t in texts])]
@@ -80,13 +93,16 @@ class SentenceEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def shared_encoder(model_dir: Path | None = None, cache_dir: Path | None = None) -> SentenceEncoder:
-    """One loaded encoder per process and set of weights, however many parts use it (the Rasa featurizer, the
-    dissatisfaction detector's sentences): it is read-only, and each copy would hold the graph in memory again."""
-    return _shared(model_dir, cache_dir)
+def shared_encoder(model_dir: Path | None = None, cache_dir: Path | None = None,
+                   precision: str | None = None) -> SentenceEncoder:
+    """One loaded encoder per process, set of weights and precision, however many parts use it (the Rasa
+    featurizer, the dissatisfaction detector's sentences): it is read-only, and each copy would hold the graph in
+    memory again."""
+    return _shared(model_dir, cache_dir, precision or DEFAULT_PRECISION)
 
 
 @lru_cache(maxsize=4)
-def _shared(model_dir: Path | None, cache_dir: Path | None) -> SentenceEncoder:
-    # Keyed by position, so shared_encoder() and shared_encoder(None, None) are the same one.
-    return SentenceEncoder(model_dir, cache_dir)
+def _shared(model_dir: Path | None, cache_dir: Path | None, precision: str) -> SentenceEncoder:
+    # Keyed by position with the precision resolved, so shared_encoder() and shared_encoder(None, None, "int8")
+    # (the default) are the same one.
+    return SentenceEncoder(model_dir, cache_dir, precision=precision)
