@@ -97,8 +97,8 @@ $(RASA_VENV)/.dissatisfaction-installed: $(RASA_VENV)/.installed $(DISSATISFACTI
 app-env: $(APP_VENV)/.common-installed $(APP_VENV)/.encoder-installed $(APP_VENV)/.dissatisfaction-installed
 rasa-env: $(RASA_VENV)/.common-installed $(RASA_VENV)/.encoder-installed $(RASA_VENV)/.dissatisfaction-installed
 
-# The encoder's ONNX graph, built from the weights once (packages/repairs_encoder/repairs_encoder/build/<hash of
-# the weights>/model.onnx) and
+# The encoder's ONNX graphs, built from the weights once (packages/repairs_encoder/repairs_encoder/build/<hash of
+# the weights>/model.onnx, and its int8 quantization model.int8.onnx, the default; build.py says how) and
 # read by every process that encodes; when it is up to date this costs one hash of the weights. Other weights
 # (a fine-tuned encoder: a directory with config.json, model.safetensors, tokenizer.json):
 #   make encoder ENCODER_MODEL_DIR=path/to/model    (and give the featurizer the same model_dir in config.yml)
