@@ -7,7 +7,6 @@ useless", rasa_components/dissatisfaction_detector.py) did not ask for one: it i
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -20,6 +19,7 @@ from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
 from actions.texts import service_down, yes_no
 from actions.tracking import STILL_OPEN, mentioned_reference
+from actions.turn_keys import turn_key
 
 _NOT_FIXED = re.compile(
     r"\b(not (been )?fixed|still (not|isnt|isn't|broken|leaking|not working)|nobody (came|turned up|showed)|"
@@ -96,7 +96,7 @@ async def _latest_repair(client: Any, tracker: Tracker) -> Optional[str]:
 async def record_complaint(
     dispatcher: CollectingDispatcher, tracker: Tracker, text: str, reference: Optional[str]
 ) -> List[EventType]:
-    key = f"complaint:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    key = f"complaint:{turn_key(tracker)}"
     try:
         complaint = await get_client().complain(resident_channel(tracker), text or "Complaint made in the chat",
                                           reference=reference, idempotency_key=key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -16,6 +15,7 @@ from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending
 from actions.texts import ASK_REPHRASE, CATEGORY_NAMES, repairs_phone, yes_no
+from actions.turn_keys import turn_key
 
 OFFER_CALLBACK = "offer_callback"  # `awaiting`: the number was given, and a call back offered
 
@@ -82,7 +82,7 @@ async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, in_form:
 
 async def book_callback(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
     """Ask the repairs team to call the (verified) resident back; once per message, however often it is sent."""
-    key = f"callback:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    key = f"callback:{turn_key(tracker)}"
     try:
         answer = await get_client().request_callback(resident_channel(tracker), reason, idempotency_key=key)
     except (ServiceUnavailable, ApiError):

@@ -18,7 +18,6 @@ advice at once and verifies the resident for it (actions/reporting.start_report,
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -34,6 +33,7 @@ from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.fact_questions import message_facts
 from actions.identity import current_resident
 from actions.safety import PAUSABLE, create_emergency_ticket, out_of_hours_text
+from actions.turn_keys import turn_key
 
 # The emergency classifier's kinds that are the gas hazards (the service's advice keys for them).
 GAS_SIGNALS = frozenset(GAS_HAZARDS)
@@ -134,7 +134,7 @@ async def _log_and_offer(dispatcher: CollectingDispatcher, tracker: Tracker, cat
                          asked: Optional[str] = None) -> List[EventType]:
     """The emergency logged for the (verified) resident, and the offer to carry on with `form`."""
     text = str(tracker.latest_message.get("text") or "")
-    key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    key = f"emergency:{turn_key(tracker)}"
     logged = await create_emergency_ticket(dispatcher, tracker, category=category, description=text,
                                            key=key, facts=message_facts(tracker))
     return [*logged, *digressions.offer_to_carry_on(dispatcher, tracker, form, asked)]
@@ -188,6 +188,6 @@ async def advise_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
         # Not verified yet: the advice and the line to call come first; verification would make it wait.
         return []
     text = str(tracker.latest_message.get("text") or "")
-    key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+    key = f"emergency:{turn_key(tracker)}"
     return await create_emergency_ticket(dispatcher, tracker, category=str(verdict["category"]), description=text,
                                          key=key, facts=message_facts(tracker))

@@ -4,7 +4,6 @@ confirm, and log it once (an Idempotency-Key per report, so a double-tapped "yes
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
@@ -38,6 +37,7 @@ from actions.texts import (
     service_down,
     yes_no,
 )
+from actions.turn_keys import turn_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,14 @@ async def start_report(dispatcher: CollectingDispatcher, tracker: Tracker, *, fr
     category = tracker.get_slot("category")
     confidence = 1.0
     ranking: List[str] = []
-    report_id = tracker.get_slot("report_id") or str(uuid.uuid4())
+    report_id = tracker.get_slot("report_id") or turn_uuid(tracker)
     communal = tracker.get_slot("location_type") == "communal"
     facts = tracker.get_slot("facts")
     answers = answers if answers is not None else tracker.get_slot("fact_answers")
     if fresh:
-        report_id = str(uuid.uuid4())
+        # From the turn, not drawn afresh: an emergency is logged under it at once (below), and a second run of
+        # this same call (the balancer's retry on the other action server) must log the same one.
+        report_id = turn_uuid(tracker)
         # A category button is not parsed, so it carries no facts: keep those of the words it follows.
         facts = facts if chosen_category(tracker) else fact_questions.message_facts(tracker)
         answers = None
@@ -515,7 +517,7 @@ class ActionSubmitReport(Action):
         if not tracker.get_slot("report_confirmed"):
             dispatcher.utter_message(text=REPORT_CANCELLED)
             return [*reset, SlotSet("report_id", None), SlotSet("description", None)]
-        key = f"report:{tracker.get_slot('report_id') or tracker.latest_message.get('message_id') or uuid.uuid4()}"
+        key = f"report:{tracker.get_slot('report_id') or turn_uuid(tracker)}"
         # A report that was sent before under this key (and timed out) goes again exactly as it was; any other
         # is built from the form now. Kept with its key, so an abandoned one never rides on another report.
         sent = tracker.get_slot("report_request") or {}

@@ -7,7 +7,6 @@ verification, so there is no circle (tests/test_import_cycles.py checks the whol
 
 from __future__ import annotations
 
-import uuid
 from typing import Awaitable, Callable, Dict, List
 
 from rasa_sdk import Tracker
@@ -16,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import complaints, handoff, reporting, safety, tracking
 from actions.pending import Pending
+from actions.turn_keys import turn_uuid
 
 Flow = Callable[[CollectingDispatcher, Tracker], Awaitable[List[EventType]]]
 
@@ -25,7 +25,7 @@ async def _report(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Ev
 
 
 async def _emergency(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    key = f"report:{tracker.get_slot('report_id') or uuid.uuid4()}"
+    key = f"report:{tracker.get_slot('report_id') or turn_uuid(tracker)}"
     return await safety.create_emergency_ticket(
         dispatcher, tracker, category=tracker.get_slot("category") or "other",
         description=tracker.get_slot("description") or "", key=key,

@@ -3,7 +3,6 @@ even when the repairs service is down; then an emergency ticket once we know who
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -21,6 +20,7 @@ from actions.fact_questions import message_facts
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
 from actions.texts import service_down
+from actions.turn_keys import turn_key
 
 # The forms a verified resident fills in, which an emergency pauses rather than ends (actions/interruptions.py).
 PAUSABLE = ("report_form", "information_form")
@@ -116,7 +116,7 @@ class ActionEmergency(Action):
                 "are safe."
             )
             return events
-        key = f"emergency:{tracker.sender_id}:{tracker.latest_message.get('message_id') or uuid.uuid4()}"
+        key = f"emergency:{turn_key(tracker)}"
         if resident is None:
             logged_as = "a repair" if gas_made_safe(text) else "an emergency repair"
             dispatcher.utter_message(
