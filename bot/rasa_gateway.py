@@ -39,6 +39,12 @@ class AssistantUnavailable(Exception):
     """Rasa could not be reached, timed out, or answered with an error."""
 
 
+class NothingSaid(AssistantUnavailable):
+    """Rasa ran a typed message and said nothing back: an action failed under the turn (Rasa drops a failed
+    action's events and listens again). Unlike the other failures the turn did run, so the resident must not be
+    told their message was not sent."""
+
+
 @dataclass(frozen=True)
 class Button:
     title: str
@@ -127,9 +133,13 @@ class RasaGateway:
         if response.status_code != 200:
             raise AssistantUnavailable(f"status {response.status_code}")
         try:
-            return parse_replies(response.json())
+            replies = parse_replies(response.json())
         except ValueError:
             raise AssistantUnavailable("not JSON") from None
+        # Our Rasa's channel answers a silent turn with its own apology; this covers any that reaches us empty.
+        if typed and not replies:
+            raise NothingSaid("no answer")
+        return replies
 
     async def erase(self, sender: str) -> None:
         """Replace the conversation with an empty one, then check it is gone. Rasa's in-memory tracker store

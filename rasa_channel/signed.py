@@ -14,6 +14,9 @@ only what kind of failure. (Rasa's REST channel logged the message text when a t
       replay_store: ${RASA_CHANNEL_REPLAY_STORE}  # redis://... or a database URL (see replay.py)
       max_age_seconds: 60                         # optional: the freshness window
 
+A turn that ends with nothing to say had an action fail under it (Rasa drops the action's events and listens
+again, silently): it is answered with an apology (NO_ANSWER), never with an empty list.
+
 The answer is Rasa's REST format, which the bot parses: a list of {recipient_id, text, buttons, image, custom}.
 """
 
@@ -34,6 +37,15 @@ from sanic.response import HTTPResponse
 from rasa_channel.replay import ReplayStore, ReplayStoreUnavailable, replay_store_from_url
 
 logger = logging.getLogger(__name__)
+
+# What a turn that ended with nothing to say answers. The failed action's events are lost, so the conversation
+# is where it was before the message; but what the action did before it failed (a repair it logged, say)
+# stands, so the resident is asked to look before saying it again.
+NO_ANSWER = (
+    "Sorry, something went wrong on our side and I couldn't finish answering that. Please try again in a "
+    "minute. If you were reporting a repair, ask me for the status of your repairs first: it may have been "
+    "logged. If you smell gas, call 0800 111 999 now. If there is danger to life, call 999."
+)
 
 # A turn's body is small (the bot caps messages at 1,500 characters); anything much larger is not one.
 MAX_BODY_BYTES = 64 * 1024
@@ -111,6 +123,12 @@ class SignedChannel(InputChannel):
                 logger.error("signed channel: a turn failed (%s)", type(failure).__name__)
                 if not collector.messages:
                     return response.json({"error": "failed"}, status=500)
+            if not collector.messages:
+                # Every turn of ours says something; one that says nothing had an action fail under it (Rasa
+                # logs the failure, drops the action's events and carries on to listen). The resident is told.
+                logger.error("signed channel: a turn ended with nothing to say (an action failed); answered "
+                             "with the apology")
+                return response.json([{"recipient_id": turn.sender, "text": NO_ANSWER}])
             # What was said before a failure (safety advice first of all) still reaches the resident.
             return response.json(collector.messages)
 

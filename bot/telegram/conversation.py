@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat_state import ChatState
-from bot.rasa_gateway import AssistantUnavailable, RasaGateway, Reply
+from bot.rasa_gateway import AssistantUnavailable, NothingSaid, RasaGateway, Reply
 from bot.repairs_client import RepairsClient
 from bot.settings import BotSettings
 from bot.telegram import texts
@@ -95,6 +95,9 @@ async def relay(bot: Bot, edge: EdgeServices, chat_id: int, message: str, *, typ
         try:
             replies = await edge.rasa.send(sender_for(chat_id), message, {"channel": CHANNEL, **metadata},
                                            typed=typed)
+        except NothingSaid:
+            log.warning("assistant said nothing to a typed message")
+            replies = [Reply(text=texts.NO_ANSWER)]
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             replies = [Reply(text=texts.ASSISTANT_DOWN)]

@@ -61,6 +61,12 @@ ASSISTANT_DOWN = (
     "If you smell gas, call 0800 111 999 now. If there is danger to life, call 999."
 )
 SOMETHING_WRONG = "Sorry, something went wrong on our side. Please try again."
+# A typed message the assistant ran but said nothing to (an action failed): it was received, so never "not sent".
+NO_ANSWER = (
+    "Sorry, something went wrong on our side and I couldn't finish answering that. Please try again in a "
+    "minute. If you were reporting a repair, ask me for the status of your repairs first: it may have been "
+    "logged.\n\nIf you smell gas, call 0800 111 999 now. If there is danger to life, call 999."
+)
 PRIVATE_ONLY = "I only chat privately, so your details stay between us. Please message me directly."
 
 STICKER = "I can't read stickers. Please type your message in words."

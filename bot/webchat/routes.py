@@ -38,7 +38,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.photo_intake import Found, photo_target
-from bot.rasa_gateway import AssistantUnavailable, Button, RasaGateway, Reply
+from bot.rasa_gateway import AssistantUnavailable, Button, NothingSaid, RasaGateway, Reply
 from bot.repairs_client import RepairsClient, RepairsError, RepairsUnavailable
 from bot.settings import BotSettings
 from bot.telegram.inbound import as_plain_text
@@ -262,6 +262,9 @@ class WebChat:
         metadata = {"channel": CHANNEL, "client": client}
         try:
             replies = await self.rasa.send(sender_for(session_id), text, metadata, typed=typed)
+        except NothingSaid:
+            log.warning("assistant said nothing to a typed message")
+            replies = [Reply(text=texts.NO_ANSWER)]
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable: %s", exc)
             return _problem(503, "assistant_unavailable", texts.ASSISTANT_DOWN)

@@ -9,6 +9,12 @@ ASSISTANT_DOWN = (
     "Sorry, I can't answer right now. Your message has not been sent: it is still in the box below. "
     "Please try again in a few minutes. " + EMERGENCY
 )
+# A message the assistant ran but said nothing to (an action failed): it was received, so never "not sent".
+NO_ANSWER = (
+    "Sorry, something went wrong on our side and I couldn't finish answering that. Please try again in a "
+    "minute. If you were reporting a repair, ask me for the status of your repairs first: it may have been "
+    "logged. " + EMERGENCY
+)
 TOO_LONG = "That message is too long ({limit} characters at most). Please send it in shorter parts."
 EMPTY = "Please type a message first."
 SESSION_ENDED = "Your chat session has ended. Please reload the page to start again."
