@@ -90,11 +90,21 @@ class Cluster:
 _GIVEN_PORTS: set[int] = set()
 
 
+def _port_range() -> tuple[int, int]:
+    """CLUSTER_PORTS ("7600-7799"): where this run's parts listen, so runs side by side on one machine (several
+    people's drills and cluster tests) keep to ranges of their own. 20000-32000 when unset."""
+    low, _, high = os.environ.get("CLUSTER_PORTS", "20000-32000").partition("-")
+    return int(low), int(high)
+
+
 def listen_port() -> int:
     """A free port below Linux's ephemeral range (32768 and up), where no outgoing connection can take it
     between now and the part binding it: Rasa binds only once its model has loaded, half a minute later."""
+    low, high = _port_range()
+    if len(_GIVEN_PORTS & set(range(low, high + 1))) > high - low:
+        raise RuntimeError(f"no port left in CLUSTER_PORTS {low}-{high}")
     while True:
-        port = random.randint(20000, 32000)
+        port = random.randint(low, high)
         if port in _GIVEN_PORTS:
             continue
         with socket.socket() as sock:
@@ -211,15 +221,32 @@ end)
 """
 
 
+# An action call the action server has not answered in this long is given up on and sent to the other
+# action server, once. A hung replica (the drills SIGSTOP one) is otherwise waited on for Rasa's 5 minutes,
+# far past the bot's 30 s wait for the turn; with this the turn is answered about ACTIONS_TIMEOUT_S late.
+# Safe only because every create an action makes carries an idempotency key taken from the turn
+# (actions/turn_keys.py): the hung replica may wake and finish the same call, and the service answers it
+# with what the retry made. Our actions take well under a second, and a few seconds when the repairs service
+# is slow; one slower than this is cut off and tried again (and, failing twice, answered with the signed
+# channel's apology). docker/haproxy/haproxy.cfg says the same.
+ACTIONS_TIMEOUT_S = 10
+# Rasa's call to an action carries the tracker's events and the domain: kept whole in the balancer's buffer
+# while it waits, or it could not be sent again. 16 KB by default; a long conversation's call is larger
+# (measured: about 60 KB for the drills' script, plus about 5 KB a turn).
+BUFFER_BYTES = 512 * 1024
+
+
 def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str, int]]], stats_port: int,
                    workdir: Path) -> str:
     """One frontend and backend per kind. Health checked every second (down after 2 failures, up after 2
     successes). A connection refused or reset before any answer is retried on the other replica: the
     repairs service's creates carry idempotency keys, Rasa refuses a replayed signed turn, Telegram
-    redelivers a webhook update that got no 200, and the action server's creates carry keys too."""
+    redelivers a webhook update that got no 200, and the action server's creates carry keys too. An action
+    call is also retried when its server does not answer within ACTIONS_TIMEOUT_S (a hung replica)."""
     lines = [
         "global",
         "    maxconn 4096",
+        f"    tune.bufsize {BUFFER_BYTES}",
         # Requests that end badly (a 5xx, a retry, no server) in the balancer's log, to tell its answers apart
         # from the replicas' own.
         "    log stdout format raw local0",
@@ -252,6 +279,9 @@ def haproxy_config(frontends: dict[str, int], backends: dict[str, list[tuple[str
                   "    http-request lua.fault_delay",
                   "    http-check expect status 200",
                   "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2"]
+        if kind == "actions":
+            lines += [f"    timeout server {ACTIONS_TIMEOUT_S}s", "    retries 1",
+                      "    retry-on conn-failure empty-response response-timeout"]
         lines += [f"    server {name} 127.0.0.1:{p} check" for name, p in backends[kind]]
     return "\n".join(lines) + "\n"
 

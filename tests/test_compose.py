@@ -36,6 +36,8 @@ from typing import Any
 
 import pytest
 
+from bench.cluster import ACTIONS_TIMEOUT_S, BUFFER_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -1157,3 +1159,21 @@ def test_the_load_balancer_config_is_valid_haproxy() -> None:
         pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
     result = subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CONFIG)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_hung_action_server_is_given_up_on_and_the_call_sent_to_another() -> None:
+    """As bench/cluster.py runs it (and the drills measure it): a call the action server has not answered in
+    ACTIONS_TIMEOUT_S goes once to another replica, and a call as big as a long conversation's fits the buffer
+    it is kept in for that."""
+    sections = _haproxy_sections()
+    actions = sections["backend actions"]
+    assert f"timeout server {ACTIONS_TIMEOUT_S}s" in actions
+    assert "retries 1" in actions
+    retry_on = next(line.split()[1:] for line in actions if line.startswith("retry-on"))
+    assert {"conn-failure", "empty-response", "response-timeout"} <= set(retry_on)
+    assert "option redispatch 1" in sections["defaults"] and "option http-buffer-request" in sections["defaults"]
+    bufsize = next(int(line.split()[1]) for line in sections["global"] if line.startswith("tune.bufsize"))
+    assert bufsize >= BUFFER_BYTES
+    # Only the actions are cut off: Rasa's turns and the repairs service's calls keep the long timeout.
+    for backend in ("repairs", "rasa", "bot"):
+        assert not any(line.startswith(("timeout server", "retry-on")) for line in sections[f"backend {backend}"])
