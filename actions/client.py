@@ -256,10 +256,12 @@ class RepairsClient:
             json={"reason": reason[:4000] or "Not fixed"},
         )
 
-    async def add_information(self, resident: str, reference: str, text: str) -> Dict[str, Any]:
+    async def add_information(self, resident: str, reference: str, text: str, *,
+                              idempotency_key: str) -> Dict[str, Any]:
+        """Adds a line to the repair's history: keyed, so the same call made twice adds it once."""
         return await self._request(
             "POST", f"/api/v1/tickets/{quote(reference)}/information", resident=resident,
-            json={"text": text[:4000]},
+            json={"text": text[:4000]}, idempotency_key=idempotency_key,
         )
 
     async def rate(self, resident: str, reference: str, score: int, fixed: Optional[bool] = None) -> Dict[str, Any]:

@@ -18,6 +18,7 @@ from actions.client import ApiError, ServiceUnavailable, get_client
 from actions.identity import current_resident, resident_channel
 from actions.pending import Pending, start_verification
 from actions.texts import NOT_VERIFIED_YET, PHOTO_HOW, describe_ticket, service_down, ticket_buttons, yes_no
+from actions.turn_keys import turn_key
 
 _REF = re.compile(r"\bHR[-\s]?([2-9A-HJKMNP-Z]{6})\b", re.IGNORECASE)
 
@@ -201,7 +202,8 @@ async def send_back(dispatcher: CollectingDispatcher, tracker: Tracker, referenc
         if ticket.get("can_reopen"):
             return await _reopen(dispatcher, tracker, reference, reason)
         if ticket.get("status") in STILL_OPEN:
-            await client.add_information(me, reference, f"The resident says it still needs doing: {reason}")
+            await client.add_information(me, reference, f"The resident says it still needs doing: {reason}",
+                                         idempotency_key=f"still-open:{turn_key(tracker)}")
             dispatcher.utter_message(
                 text=f"I'm sorry. {reference} is still open, so I've passed your message to the team on it: "
                 "they'll be in touch to arrange the visit."
@@ -277,7 +279,8 @@ class ActionSubmitInformation(Action):
         text = tracker.get_slot("information_text") or ""
 
         async def add() -> List[EventType]:
-            await get_client().add_information(resident_channel(tracker), reference, text)
+            await get_client().add_information(resident_channel(tracker), reference, text,
+                                               idempotency_key=f"information:{turn_key(tracker)}")
             dispatcher.utter_message(text=f"Thanks, I've added that to {reference}.")
             return []
 

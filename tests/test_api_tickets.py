@@ -340,3 +340,23 @@ def test_complaint_gets_ombudsman_deadlines(client, factory):
         json={"text": "Nobody came to the appointment", "ticket_reference": ref},
     )
     assert replay.json()["reference"] == body["reference"]
+
+
+def test_information_sent_twice_with_one_key_is_added_once(client, factory, ctx):
+    # The actions key it by the resident's turn: a call the balancer sent again to the other action server
+    # (the first one hung, and woke later to finish it) must not add the same words twice.
+    res = factory.resident()
+    ref = create(client, res).json()["reference"]
+    headers = {**res.headers, "Idempotency-Key": "information:telegram:1:turn-1"}
+    words = {"text": "The leak is worse when the washing machine runs"}
+    first = client.post(f"/api/v1/tickets/{ref}/information", headers=headers, json=words)
+    again = client.post(f"/api/v1/tickets/{ref}/information", headers=headers, json=words)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == first.json()
+    other = client.post(f"/api/v1/tickets/{ref}/information", headers=headers, json={"text": "Something else"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    unkeyed = client.post(f"/api/v1/tickets/{ref}/information", headers=res.headers, json=words)
+    assert unkeyed.status_code == 200
+    with transaction(ctx.sessions) as s:
+        kinds = [e.kind for e in s.scalars(select(TicketEvent).join(Ticket).where(Ticket.reference == ref))]
+    assert kinds.count("information_added") == 2  # the keyed call once, the unkeyed one once

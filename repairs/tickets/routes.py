@@ -253,11 +253,26 @@ def cancel_ticket(reference: str, body: CancelBody, actor: ResidentDep, ctx: Con
 
 
 @router.post("/tickets/{reference}/information", response_model=TicketOut, summary="Add information")
-def add_information(reference: str, body: InformationBody, actor: ResidentDep, ctx: ContextDep) -> TicketOut:
-    with transaction(ctx.sessions) as session:
+def add_information(reference: str, body: InformationBody, actor: ResidentDep, ctx: ContextDep,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Each call adds a line to the repair's history. With an Idempotency-Key (the actions send one taken from
+    the resident's turn) the same call sent again, by a retry or by an action server that was stopped and woke,
+    adds nothing more and gets the first answer."""
+
+    def add(session: Session) -> tuple[int, dict[str, object]]:
         ticket = _load_own(session, actor, reference, lock=True)
         _refusable(lambda: service.add_information(session, ticket, actor=_actor(actor), text=body.text))
-        return ticket_out(ticket, ctx.policy, utcnow())
+        return 200, ticket_out(ticket, ctx.policy, utcnow()).model_dump(mode="json")
+
+    if idempotency_key is None:
+        with transaction(ctx.sessions) as session:
+            status_code, answer = add(session)
+        return JSONResponse(answer, status_code=status_code)
+    outcome = run_once(ctx.sessions, principal=actor.principal_key, key=validate_key(idempotency_key),
+                       fingerprint=request_fingerprint({"information": reference, **body.model_dump(mode="json")}),
+                       create=add)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
 @router.post("/tickets/{reference}/reopen", response_model=TicketOut, summary="Reopen: it is not fixed")
