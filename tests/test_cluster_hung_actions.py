@@ -8,6 +8,9 @@ and sends the same call to the other action server, so the resident's turn is an
 wait; when the stopped server wakes it may finish the same call, and the create's idempotency key, taken from
 the turn (actions/turn_keys.py), makes that the same ticket. Before, Rasa waited 5 minutes on the stopped server.
 
+With both action servers stopped the turn ends with nothing said (Rasa drops a failed action's events), and
+the signed channel answers it with its apology, within the bot's wait.
+
 The same call sent to both action servers by hand makes one ticket too: the key does not depend on which
 server, or which attempt, runs it (it was drawn at random for an emergency logged at once, and the retry would
 have made a second ticket).
@@ -187,3 +190,25 @@ def test_the_same_action_call_on_both_servers_logs_one_emergency(hung_cluster: H
     made = tickets_since(stack, started_wall)
     assert len(made) == 1, made
     assert all(made[0] in said for said in references)
+
+
+def test_a_turn_whose_action_fails_on_both_servers_is_answered_with_the_apology(hung_cluster: HungCluster) -> None:
+    # Both action servers stopped: the balancer gives up on each in turn and answers Rasa 504, Rasa drops the
+    # action's events and listens again with nothing said, and the signed channel says sorry instead of nothing.
+    cluster, stack = hung_cluster, hung_cluster.stack
+    chat = "telegram:7615003"
+    verify(stack, chat)
+    for name in ("actions-1", "actions-2"):
+        cluster.supervisor.signal_part(name, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = stack.post_turn(chat, FLOOD, typed=True)
+        seconds = time.monotonic() - started
+    finally:
+        for name in ("actions-1", "actions-2"):
+            cluster.supervisor.signal_part(name, signal.SIGCONT)
+    assert response.status_code == 200
+    said = texts(response.json())
+    assert "something went wrong on our side" in said and "status of your repairs" in said, said
+    # Two cut-offs (20 s here), within the bot's wait: the resident reads the apology, not "unavailable".
+    assert 2 * ACTIONS_TIMEOUT_S <= seconds < BOT_WAIT_S, f"answered in {seconds:.1f} s"
