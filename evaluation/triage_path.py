@@ -100,6 +100,9 @@ class PathScores:
     # "expected intent -> got intent" counts, every message: intent errors by class, readable on a blind set
     # because it names no message
     intents: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # "expected category -> got category" counts over repair reports the product read as repairs: which pairs
+    # are confused, readable on a blind set for the same reason
+    categories: Counter[tuple[str, str]] = field(default_factory=Counter)
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, item: dict[str, Any], body: dict[str, Any], extracted: Facts, ms: float) -> None:
@@ -110,6 +113,7 @@ class PathScores:
         if item["intent"] == "report_repair":
             self.repairs += 1
             self.category_ok += body["category"] == item.get("category")
+            self.categories[(str(item.get("category")), str(body["category"]))] += 1
         want, got = bool(item["emergency"]), bool(body["emergency"])
         self.tp += want and got
         self.fn += want and not got
@@ -155,7 +159,16 @@ class PathScores:
             "by_path": dict(sorted(self.by_path.items())),
             "per_class": dict(sorted(table.items())),
             "intent_confusion": self.intent_confusion(),
+            "category_confusion": self.category_confusion(),
         }
+
+    def category_confusion(self) -> dict[str, dict[str, int]]:
+        """Expected category -> {wrong category given: count}, counts only, mistakes only."""
+        table: dict[str, dict[str, int]] = {}
+        for (want, got), count in sorted(self.categories.items()):
+            if want != got:
+                table.setdefault(want, {})[got] = count
+        return table
 
     def intent_confusion(self) -> dict[str, dict[str, int]]:
         """Expected intent -> {got intent: count}, counts only."""
@@ -239,6 +252,7 @@ def render(results: dict[str, PathScores]) -> str:
                 lines.append(f"| {name} | {kind} | {c.get('tp', 0)} | {c.get('fn', 0)} | {c.get('fp', 0)} | "
                              f"{c.get('tn', 0)} |")
     lines += render_intent_confusion(results)
+    lines += render_category_confusion(results)
     return "\n".join(lines) + "\n"
 
 
@@ -255,6 +269,16 @@ def render_intent_confusion(results: dict[str, PathScores]) -> list[str]:
             lines.append(f"| {want} | {cells} | {row.get(want, 0)}/{sum(row.values())} |")
         lines.append("")
     return lines[:-1]
+
+
+def render_category_confusion(results: dict[str, PathScores]) -> list[str]:
+    """Per set, the category mistakes as expected -> given: count, counts only."""
+    lines = ["", "## Categories confused: expected -> given, counts (repair reports only)", ""]
+    for name, scores in results.items():
+        pairs = [(want, got, count) for want, row in scores.category_confusion().items() for got, count in row.items()]
+        pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
+        lines.append(f"- {name}: " + ("; ".join(f"{w} -> {g}: {c}" for w, g, c in pairs) or "none"))
+    return lines
 
 
 def main() -> int:

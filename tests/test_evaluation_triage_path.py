@@ -25,3 +25,18 @@ def test_intent_confusion_counts_expected_against_given_and_names_no_message() -
     assert "| report_repair | 2 |  | 1 | 1/3 |" in report
     assert "| complaint | 1 |  |  | 1/1 |" in report
     assert "secret message" not in report
+
+
+def test_category_confusion_counts_only_the_mistaken_pairs_and_names_no_message() -> None:
+    from repairs_common.facts import Facts
+
+    scores = PathScores("blind-x")
+    items = [("gas", "gas"), ("gas", "heating"), ("roofing", "plumbing"), ("gas", "heating")]
+    for n, (want, got) in enumerate(items):
+        item = {"text": f"secret message {n}", "intent": "report_repair", "category": want, "emergency": False}
+        body = {**_body("report_repair"), "category": got}
+        scores.add(item, body, Facts(), 10.0)
+    assert scores.figures()["category_confusion"] == {"gas": {"heating": 2}, "roofing": {"plumbing": 1}}
+    report = render({"blind-x": scores})
+    assert "- blind-x: gas -> heating: 2; roofing -> plumbing: 1" in report
+    assert "secret message" not in report
