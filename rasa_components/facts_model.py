@@ -120,7 +120,7 @@ class FactsModel:
         qual_p = {name: lin.proba(x) for name, lin in self.qualifiers.items()}
         out: List[Facts] = []
         for i, text in enumerate(texts):
-            denied = fact_cues.denied_hazards(text) if use_decisive else set()
+            denied = fact_cues.denied_hazards(text) | fact_cues.unsupported_hazards(text) if use_decisive else set()
             affected: List[Tuple[str, float]] = sorted(
                 ((code, float(p[i])) for code, p in code_p.items() if p[i] >= self.threshold and code not in denied),
                 key=lambda item: -item[1],

@@ -199,7 +199,10 @@ def test_stairs_that_cannot_be_used() -> None:
                  "lift broken and the stairwell is closed off, no way down", "elevator broken, my father can not walk"
                  " the stairs"):
         assert decisive(text).get("cannot_use_stairs") is True, text
-    assert "cannot_use_stairs" not in decisive("lift broken but we can use the stairs")
+    # Nobody at risk named: whoever can use the stairs is the household (decisive); with someone at risk named,
+    # whose stairs they are is left to the learned model.
+    assert decisive("lift broken but we can use the stairs")["cannot_use_stairs"] is False
+    assert "cannot_use_stairs" not in decisive("lift broken, I can use the stairs but my mum is 90")
     assert cue_flags("lift broken but we can use the stairs")["stairs_false"]
     assert not cue_flags("the lift is out and I cannot use the stairs")["stairs_false"]
 
@@ -354,3 +357,49 @@ def test_a_smell_of_drains_a_toast_alarm_or_a_smoker_is_no_sewage_or_fire() -> N
     # An old tub catching a drip is no old person.
     assert not cue_flags("radiator valve drips into an old tub")["at_risk_true"]
     assert cue_flags("my dad is old and can't manage the stairs")["at_risk_true"]
+
+
+def test_other_and_on_inside_longer_words_say_nothing_about_another_lift() -> None:
+    # "grandmother is on oxygen" and "isn't another one. I've" once read as "the other one is on": partial.
+    assert decisive("both elevators out of order, my grandmother is on oxygen and cannot manage stairs") == {
+        "extent": "total", "cannot_use_stairs": True}
+    assert decisive("the lift broke and there isn't another one. i've had a hip replacement, 6th floor").get(
+        "extent") == "total"
+    assert decisive("one lift is out but the other one is on and working")["extent"] == "partial"
+
+
+def test_stairs_someone_can_use_and_more_ways_to_say_they_cannot() -> None:
+    assert decisive("lift is broken, everyone here is able-bodied and we're fine on the stairs")[
+        "cannot_use_stairs"] is False
+    assert decisive("the lift is out, we can still manage the stairs")["cannot_use_stairs"] is False
+    for text in ("no lifts at all and we cannot carry him down 12 floors", "lifts out, the stairs are too much for me",
+                 "lift broken and my partner has a broken leg in plaster", "lift out, i haven't been out for days"):
+        assert decisive(text)["cannot_use_stairs"] is True, text
+    assert "cannot_use_stairs" not in decisive("lift out, my mum can't manage the stairs but i can use the stairs")
+
+
+def test_a_door_that_will_not_hold_shut_is_not_secure() -> None:
+    for text in ("the front door will not close properly since the lock broke",
+                 "there is no way to secure my home, the front door lock has failed",
+                 "the back door is hanging off its hinges", "front door latch has gone, it just swings open"):
+        assert "insecure_entry" in lexicon_facts(text)["affected"], text
+        assert decisive(text)["secure"] is False, text
+    assert "secure" not in decisive("the fire door will not close by itself")
+
+
+def test_water_through_a_light_or_that_keeps_pumping_out_is_not_contained() -> None:
+    assert decisive("water coming through my bathroom light fitting from the flat above")["contained"] is False
+    assert decisive("radiator valve snapped and hot water keeps pumping out onto the floor")["contained"] is False
+    assert decisive("water coming through the kitchen ceiling, a bucket is catching it").get("contained") is not False
+    # A cistern or an overflow that keeps running is a trickle, not a flood.
+    assert decisive("the toilet keeps running and won't flush properly").get("contained") is not False
+
+
+def test_a_learned_gas_leak_needs_the_words_gas_escapes_in() -> None:
+    from rasa_components.fact_cues import unsupported_hazards
+
+    assert unsupported_hazards("The gas cooker is playing up again.") == {"gas_leak"}
+    assert unsupported_hazards("one ring on the gas hob won't light") == {"gas_leak"}
+    for text in ("I can smell gas in the kitchen", "the gas meter is hissing", "there's a whiff of rotten eggs",
+                 "gas is coming out of the pipe behind the cooker"):
+        assert unsupported_hazards(text) == set(), text

@@ -282,6 +282,18 @@ def gas_denied(text: str) -> bool:
     return seen
 
 
+# The words a smell or an escape of gas is told with, counted or not: a smell, a stink, a leak, hissing, fumes,
+# rotten eggs. A learned reading that holds a gas leak without any of them has read "gas" in an appliance's fault
+# ("the gas cooker is playing up"), not a leak.
+_GAS_WORDS = re.compile(r"\b(?:smel\w*|stink\w*|pong\w*|reek\w*|whiff\w*|odou?r\w*|leak\w*|leek\w*|escap\w*|"
+                        r"seep\w*|hiss\w*|fumes?|sul(?:ph|f)ur\w*|rotten|(?:coming|pouring|gushing) out|in the air)\b")
+
+
+def gas_words(text: str) -> bool:
+    """Does the message tell of gas escaping in any of the words this detector reads for it (negated or not)?"""
+    return _GAS_WORDS.search(normalise(text)) is not None
+
+
 def gas_hazard(text: str) -> str | None:
     """The hazard whose safety advice comes first ("carbon_monoxide", then "gas"), or None."""
     found = gas_hazards(text)
