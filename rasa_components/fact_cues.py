@@ -248,8 +248,13 @@ CUES: dict[str, str] = {
                      r"put it out|it'?s out now|drained away|dry today|was patched|been boarded|secured them|"
                      r"boarded (?:it )?up|managed to",
     "secure_true": r"boarded|(?:been|was|is|now|temporarily|has since) (?:secured|boarded|made safe)|\bchain\b|"
-                   r"\bbolt\b|wedged|(?:still )?locks? (?:now|fine|ok)|locking now|locksmith|fixed it|"
+                   r"(?:it'?s|is|still|now) (?:still |perfectly |fully |totally |completely )?secure\b|"
+                   r"\bbolt\b|wedged|(?<!or )(?<!nor )(?<!n.t )(?<!not )(?:still )?locks? (?:now|fine|ok)|"
+                   r"locking now|locksmith|fixed it|"
                    r"(?:closed and )?locked (?:now|again|fine|ok)|locks? again",
+    # Secure now, said outright: decisive over the words of how it was broken.
+    "secure_now": r"(?:it'?s|it is|is|now) (?:still |now )?(?:perfectly |fully |totally |completely )?secure\b"
+                  r"(?! (?:it|the|my|our|a)\b)|secure (?:now|again)\b",
     "secure_false": r"can ?not (?:lock|close|shut|secure)|(?:is|was|been|left) (?:\w+ )?open all (?:night|day)|won'?t"
                     r" (?:stay )?(?:lock|shut|close)(?!\w* (?:by itself|on its own))|wont (?:stay )?(?:lock|"
                     r"shut|close)(?!\w* (?:by itself|on its own))|can'?t (?:lock|secure|close|shut)|"
@@ -258,8 +263,9 @@ CUES: dict[str, str] = {
                     r"open to the street|kicked|smashed|"
                     r"(?:will not|doesn'?t|does not|won'?t) (?:stay |hold |latch |close |shut )?(?:shut|closed|"
                     r"close|latch|lock)(?!\w* (?:by itself|on its own))|"
-                    r"no way (?:to|of) (?:secur|lock)\w*|(?<!is )(?<!it's )(?<!its )not secure\b|"
-                    r"off (?:its|the) hinges|hanging off|(?:swings?|blows?|flies) open|broke (?:it|the door) down",
+                    r"no way (?:to|of) (?:secur|lock)\w*|not secure\b|"
+                    r"off (?:its|the) hinges|hanging off|(?:swings?|blows?|flies) open|broke (?:it|the door) down|"
+                    r"(?:can'?t|cannot|unable to|couldn'?t) get (?:\w+ ){1,3}to (?:shut|close|lock|latch)",
     "contained_false_strong": r"nothing (?:will )?turns? it off|(?:stuck|jammed) on\b|won'?t go (?:off|out)|"
                               r"wont go (?:off|out)|carr(?:y|ies) on burning|keeps (?:burning|blazing)|"
                               r"even (?:with|when) (?:the )?(?:dial|knob|control)s? (?:is |at |on |turned )?(?:zero|o"
@@ -509,6 +515,10 @@ def decisive(text: str) -> dict[str, bool | str | None]:
         out["contained"] = False
     if flags["secure_false"] and not flags["secure_true"]:
         out["secure"] = False
+    elif flags["secure_now"]:
+        # Broken once and said in so many words to be secure now ("smashed in a burglary in March, boarded up the
+        # same night and it's still perfectly secure"): the break-in words do not make it open again.
+        out["secure"] = True
     if flags["partial"] and not flags["total"]:
         out["extent"] = "partial"
     elif flags["total_strong"] and not flags["partial"]:

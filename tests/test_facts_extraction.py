@@ -403,3 +403,14 @@ def test_a_learned_gas_leak_needs_the_words_gas_escapes_in() -> None:
     for text in ("I can smell gas in the kitchen", "the gas meter is hissing", "there's a whiff of rotten eggs",
                  "gas is coming out of the pipe behind the cooker"):
         assert unsupported_hazards(text) == set(), text
+
+
+def test_a_door_broken_once_and_said_to_be_secure_now_is_secure() -> None:
+    assert decisive("my ground floor window was smashed in March, it was boarded up the same night and it's still"
+                    " perfectly secure")["secure"] is True
+    # Boarded is not said to be secure now: what it is now is left to the learned model.
+    assert "secure" not in decisive("the back door was boarded up but they kicked it in again last night")
+    assert decisive("they smashed my window and I can't close it, I need it boarded up").get("secure") is not True
+    assert decisive("kicked my front door in, it wont shut or lock now")["secure"] is False
+    assert decisive("I can't get my front door to shut since the wind caught it")["secure"] is False
+    assert decisive("the front door is not secure")["secure"] is False
