@@ -60,8 +60,9 @@ def test_short_turns_stay_above_the_fallback(rasa: RunningRasa, text: str, inten
     assert body["intent"]["confidence"] >= fallback_threshold()
 
 
-def test_gibberish_is_not_understood_but_triage_still_gets_a_ranking(rasa: RunningRasa) -> None:
-    body = parse(rasa, "zxqv plorb wibblenarf")
+@pytest.mark.parametrize("text", ["zxqv plorb wibblenarf", "blah blah blah"])
+def test_gibberish_is_not_understood_but_triage_still_gets_a_ranking(rasa: RunningRasa, text: str) -> None:
+    body = parse(rasa, text)
     assert body["intent"]["name"] == "nlu_fallback"
     real = [r for r in body["intent_ranking"] if r["name"] != "nlu_fallback"]
     assert real and all(r["confidence"] < fallback_threshold() for r in real)
