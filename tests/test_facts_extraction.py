@@ -403,6 +403,9 @@ def test_a_learned_gas_leak_needs_the_words_gas_escapes_in() -> None:
     for text in ("I can smell gas in the kitchen", "the gas meter is hissing", "there's a whiff of rotten eggs",
                  "gas is coming out of the pipe behind the cooker"):
         assert unsupported_hazards(text) == set(), text
+    # Gas named with no appliance: the learned reading stands (safety first: the advice, then the questions).
+    for text in ("yes. gas", "gas", "its the gas"):
+        assert unsupported_hazards(text) == set(), text
 
 
 def test_a_door_broken_once_and_said_to_be_secure_now_is_secure() -> None:

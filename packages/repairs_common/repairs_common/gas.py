@@ -294,6 +294,15 @@ def gas_words(text: str) -> bool:
     return _GAS_WORDS.search(normalise(text)) is not None
 
 
+_NAMED_APPLIANCE = re.compile(r"\b" + _APPLIANCE + r"\b|\b(?:meter|ring|burner|pilot light)s?\b")
+
+
+def names_gas_appliance(text: str) -> bool:
+    """Does the message name an appliance or fitting whose own fault it may be telling (a cooker, a hob's ring,
+    a boiler, a meter), rather than gas itself?"""
+    return _NAMED_APPLIANCE.search(normalise(text)) is not None
+
+
 def gas_hazard(text: str) -> str | None:
     """The hazard whose safety advice comes first ("carbon_monoxide", then "gas"), or None."""
     found = gas_hazards(text)
